@@ -1,0 +1,133 @@
+//! What one trial recorded: every request the page made, when, and how it was answered.
+//!
+//! The session fills a [`Capture`]; everything downstream (Segment decoding, routing, verdicts,
+//! snapshots) reads it and never talks to the browser.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Where a request sits relative to the visitor's consent decision (the first step of a state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Sent before the first step ran (or in a state without steps: the whole visit).
+    Before,
+    /// Sent after the first step started.
+    After,
+}
+
+/// How the harness answered a request at the network edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    /// From a `site.serve` folder.
+    Served,
+    /// From the pinned npm build of `@segment/analytics-next`.
+    SegmentLibrary,
+    /// From the spec's `segment.settings` file.
+    SegmentSettings,
+    /// Recorded and answered locally with an empty response (offline sinkhole or Segment API).
+    Sinkhole,
+    /// Let through to the real network.
+    Network,
+    /// Not answered by the harness (navigation of `data:` URLs and the like).
+    Unrouted,
+}
+
+/// One request as the browser issued it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapturedRequest {
+    /// Order in which the harness saw the request (stable tie-breaker).
+    pub seq: u64,
+    /// Milliseconds since the trial's first navigation started.
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub method: String,
+    pub url: String,
+    /// Playwright's resource type: document, script, xhr, fetch, image, ping, ...
+    pub resource_type: String,
+    /// Header names lower-cased.
+    pub headers: BTreeMap<String, String>,
+    /// Request body, lossily decoded as UTF-8.
+    pub body: Option<String>,
+    pub answer: Answer,
+}
+
+impl CapturedRequest {
+    /// Host of the URL, lower-cased, without port; empty when the URL has none.
+    pub fn host(&self) -> String {
+        url_host(&self.url)
+    }
+
+    /// Path of the URL without query or fragment ("/" when empty).
+    pub fn path(&self) -> &str {
+        url_path(&self.url)
+    }
+}
+
+/// Host part of `url`, lower-cased and without port.
+pub fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or(authority)
+    } else {
+        authority.split(':').next().unwrap_or(authority)
+    };
+    host.to_ascii_lowercase()
+}
+
+/// Path part of `url` ("/" when empty), without query or fragment.
+pub fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = match rest.find('/') {
+        Some(i) => &rest[i..],
+        None => "/",
+    };
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    if end == 0 { "/" } else { &path[..end] }
+}
+
+/// A cookie the page left behind (values are never kept: they may be personal data).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct StoredCookie {
+    pub name: String,
+    pub domain: String,
+}
+
+/// A `localStorage` key the page left behind, by origin.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct StoredKey {
+    pub origin: String,
+    pub key: String,
+}
+
+/// Everything one trial recorded.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Capture {
+    /// In the order the harness saw them.
+    pub requests: Vec<CapturedRequest>,
+    /// When the first step started (ms since navigation), `None` for a state without steps.
+    pub decision_at_ms: Option<u64>,
+    pub cookies: Vec<StoredCookie>,
+    pub local_storage: Vec<StoredKey>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_path() {
+        assert_eq!(
+            url_host("https://API.segment.io:443/v1/t?x=1"),
+            "api.segment.io"
+        );
+        assert_eq!(url_path("https://api.segment.io/v1/t?x=1"), "/v1/t");
+        assert_eq!(url_path("https://shop.example"), "/");
+        assert_eq!(url_path("https://shop.example?x"), "/");
+        assert_eq!(url_host("https://u:p@[::1]:8080/x"), "[::1]");
+    }
+}

@@ -1,0 +1,197 @@
+//! The face: specs → libtest-mimic trials, one shared browser, results written at the end.
+//!
+//! Used by `tests/specs.rs` (`cargo test`, `cargo nextest run`) and by the `consent-gates` binary.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::report::{self, SnapshotStatus, TrialResult};
+use crate::session::Shared;
+use crate::spec::{self, Spec, SpecError};
+use crate::verdict::{CheckId, Failure, Verdict};
+use crate::{exit, trial};
+
+/// Default spec glob, relative to the working directory.
+pub const DEFAULT_SPECS: &str = "specs/**/*.yaml";
+
+/// Where specs and snapshots are, and what to print.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Glob of spec files.
+    pub specs: String,
+    /// Snapshot folder; `None`: `snapshots/` beside the specs' folder.
+    pub snapshots: Option<PathBuf>,
+    /// Print the verdict table after the run.
+    pub table: bool,
+}
+
+impl Options {
+    /// From `CONSENT_GATES_SPECS` and `CONSENT_GATES_SNAPSHOTS`.
+    pub fn from_env() -> Self {
+        Options {
+            specs: std::env::var("CONSENT_GATES_SPECS").unwrap_or_else(|_| DEFAULT_SPECS.into()),
+            snapshots: std::env::var_os("CONSENT_GATES_SNAPSHOTS").map(PathBuf::from),
+            table: std::env::var_os("CONSENT_GATES_TABLE").is_some(),
+        }
+    }
+}
+
+/// What a run produced.
+pub struct Summary {
+    pub results: Vec<TrialResult>,
+    pub conclusion: libtest_mimic::Conclusion,
+}
+
+/// Entry point of `tests/specs.rs`: `cargo test` arguments, options from the environment.
+pub fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    let summary = run(&args, &Options::from_env());
+    exit::code(&summary)
+}
+
+/// Loads every spec matching `options.specs`; a spec that does not parse is kept as its error.
+pub fn discover(pattern: &str) -> Vec<(PathBuf, Result<Spec, SpecError>)> {
+    let mut paths: Vec<PathBuf> = match glob::glob(pattern) {
+        Ok(paths) => paths.filter_map(Result::ok).collect(),
+        Err(e) => {
+            eprintln!("consent-gates: invalid spec glob {pattern:?}: {e}");
+            Vec::new()
+        }
+    };
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let loaded = spec::load(&p);
+            (p, loaded)
+        })
+        .collect()
+}
+
+/// The snapshot folder for specs found by `pattern`: `snapshots/` beside the folder the glob
+/// starts in (`specs/**/*.yaml` → `./snapshots`).
+pub fn snapshot_dir(pattern: &str, explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    let base: PathBuf = Path::new(pattern)
+        .components()
+        .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+        .collect();
+    let base = if base.extension().is_some() {
+        base.parent().map(Path::to_path_buf).unwrap_or_default()
+    } else {
+        base
+    };
+    match base.parent() {
+        Some(parent) => parent.join("snapshots"),
+        None => PathBuf::from("snapshots"),
+    }
+}
+
+/// Builds the trials, runs them, writes `results.json`, prints the table when asked.
+pub fn run(args: &Arguments, options: &Options) -> Summary {
+    let specs = discover(&options.specs);
+    let snapshots = Arc::new(snapshot_dir(&options.specs, options.snapshots.as_deref()));
+    let offline_only = specs
+        .iter()
+        .all(|(_, s)| s.as_ref().map_or(true, |s| s.site.offline));
+    let results: Arc<Mutex<Vec<TrialResult>>> = Arc::default();
+    let mut trials = Vec::new();
+    for (path, loaded) in specs {
+        match loaded {
+            Ok(spec) => {
+                let spec = Arc::new(spec);
+                for state in spec.states.keys() {
+                    let (spec, state, results, snapshots) = (
+                        spec.clone(),
+                        state.clone(),
+                        results.clone(),
+                        snapshots.clone(),
+                    );
+                    let name = format!("{}::{}", spec.name, state);
+                    trials.push(Trial::test(name, move || {
+                        let shared = Shared::get(offline_only);
+                        let result = trial::run(shared, &spec, &state, &snapshots);
+                        let outcome = outcome_of(&result);
+                        push(&results, result);
+                        outcome
+                    }));
+                }
+            }
+            Err(e) => {
+                let name = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| path.display().to_string());
+                let results = results.clone();
+                trials.push(Trial::test(format!("{name}::spec"), move || {
+                    let result = TrialResult {
+                        spec: name.clone(),
+                        state: "spec".into(),
+                        verdict: Verdict::Error,
+                        failures: vec![Failure {
+                            check: CheckId::Error,
+                            destination: None,
+                            message: e.to_string(),
+                            evidence: Vec::new(),
+                        }],
+                        snapshot: SnapshotStatus::Skipped,
+                        duration_ms: 0,
+                    };
+                    push(&results, result);
+                    Err(Failed::from(e.to_string()))
+                }));
+            }
+        }
+    }
+    let conclusion = libtest_mimic::run(args, trials);
+    let results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
+    if !args.list && !results.is_empty() {
+        match report::write_results(&report::output_dir(), &results) {
+            Ok(path) => eprintln!("consent-gates: results in {}", path.display()),
+            Err(e) => eprintln!("consent-gates: cannot write results.json: {e}"),
+        }
+    }
+    if options.table && !args.list {
+        print!("{}", report::verdict_table(&results));
+    }
+    Summary {
+        results,
+        conclusion,
+    }
+}
+
+fn push(results: &Mutex<Vec<TrialResult>>, result: TrialResult) {
+    results
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(result);
+}
+
+/// libtest's view of a trial: passes only when the verdict passes and the snapshot matches.
+fn outcome_of(result: &TrialResult) -> Result<(), Failed> {
+    let mut lines: Vec<String> = result.failures.iter().map(ToString::to_string).collect();
+    match result.snapshot {
+        SnapshotStatus::Changed => lines.push(
+            "[snapshot] the snapshot differs from the accepted one (review: cargo insta review)"
+                .into(),
+        ),
+        SnapshotStatus::New => {
+            lines.push("[snapshot] no accepted snapshot yet (review: cargo insta review)".into())
+        }
+        SnapshotStatus::Match | SnapshotStatus::Skipped => {}
+    }
+    if lines.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed::from(format!(
+            "{}: {}\n  {}",
+            result.name(),
+            result.verdict.as_str(),
+            lines.join("\n  ")
+        )))
+    }
+}

@@ -1,0 +1,799 @@
+//! Classify recorded requests and decode Segment events, batches and telemetry.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::capture::{Capture, CapturedRequest, Phase};
+use crate::spec::types::Call;
+
+/// Bodies larger than this are not parsed; a Segment-looking request carrying one is recorded as
+/// malformed. (Segment itself caps a batch at 500 KB.)
+pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
+/// What a request loads from Segment's CDN (or a proxy of it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum LoadKind {
+    /// `/analytics.js/v1/<writeKey>/(platform/)?analytics(.min|.classic)?.js`
+    Library { write_key: Option<String> },
+    /// `/v1/projects/<writeKey>/settings`
+    Settings { write_key: String },
+    /// `/analytics-next/bundles/…` (webpack chunks of analytics-next)
+    Chunk,
+    /// `/next-integrations/integrations/<slug>/…` (classic device-mode destination code). The
+    /// slug is as requested: base64 when the settings ask for `obfuscate`.
+    ClassicDestination { slug: String },
+    /// `/next-integrations/actions/<dir>/…` (action destination code, from `remotePlugins`).
+    ActionDestination { dir: String },
+}
+
+/// What one recorded request is, as far as Segment is concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum RequestKind {
+    Load(LoadKind),
+    /// One event: `…/v1/{t,p,i,g,a,s}` (analytics.js 2.0 and 1.0) or `/v1/{track,page,…}` (HTTP API).
+    Event {
+        call: Call,
+    },
+    /// `…/v1/b` (analytics-next batching) or `/v1/batch`, `/v1/import` (HTTP API) with `{batch: [...]}`.
+    Batch,
+    /// `…/v1/m` with `{series: [...]}`: library metrics, not collection.
+    Telemetry,
+    /// CORS preflight (`OPTIONS`): carries no data, ignored.
+    Preflight,
+    /// A POST to a Segment API path (`/v1/<t|p|i|g|a|s|b|m|batch|…>`) whose body could not be read.
+    Malformed {
+        reason: String,
+    },
+    Other,
+}
+
+impl RequestKind {
+    /// Whether the request is Segment's own traffic (library, settings, API), preflights excluded.
+    pub fn is_segment(&self) -> bool {
+        !matches!(self, RequestKind::Other | RequestKind::Preflight)
+    }
+}
+
+/// A request that loaded Segment code or settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LibraryLoad {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub host: String,
+    pub path: String,
+    #[serde(flatten)]
+    pub kind: LoadKind,
+}
+
+/// Where an event stands on consent (research/segment.md §3.4). Segment's servers route an event
+/// without `categoryPreferences` to every destination; an event with them only to destinations
+/// whose categories are all `true` (and to unmapped destinations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsentStamp {
+    /// No `context.consent` at all (or not an object).
+    Absent,
+    /// `context.consent` is present but has no `categoryPreferences` object (`consent: {}` included).
+    NoPreferences,
+    /// `context.consent.categoryPreferences`; values other than `true` count as `false`. An empty map
+    /// means "every category denied".
+    Preferences(BTreeMap<String, bool>),
+}
+
+impl ConsentStamp {
+    /// The category preferences, when the event carries them.
+    pub fn preferences(&self) -> Option<&BTreeMap<String, bool>> {
+        match self {
+            ConsentStamp::Preferences(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Read the stamp of one event object.
+    pub fn of_event(event: &Value) -> ConsentStamp {
+        let Some(consent) = event
+            .get("context")
+            .and_then(|c| c.get("consent"))
+            .and_then(Value::as_object)
+        else {
+            return ConsentStamp::Absent;
+        };
+        match consent
+            .get("categoryPreferences")
+            .and_then(Value::as_object)
+        {
+            None => ConsentStamp::NoPreferences,
+            Some(prefs) => ConsentStamp::Preferences(
+                prefs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_bool() == Some(true)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// One Segment event (a batch contributes one per element).
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentEvent {
+    /// `seq` of the request that carried it.
+    pub seq: u64,
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub host: String,
+    pub path: String,
+    /// Carried in a batch (`/v1/b`, `/v1/batch`).
+    pub batched: bool,
+    pub call: Call,
+    /// Track `event`, page/screen `name`.
+    pub name: Option<String>,
+    pub consent: ConsentStamp,
+    pub integrations: Map<String, Value>,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    /// Non-empty `traits` or `context.traits`.
+    pub has_traits: bool,
+    pub message_id: Option<String>,
+    pub write_key: Option<String>,
+    /// The full event object (for PII checks).
+    pub payload: Value,
+}
+
+/// A Segment-looking request (or batch element) that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Malformed {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub host: String,
+    pub path: String,
+    pub reason: String,
+}
+
+/// Everything Segment-related in one capture, in request order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Decoded {
+    pub library_loads: Vec<LibraryLoad>,
+    pub settings_fetched: bool,
+    /// Write keys seen in library/settings paths and event bodies.
+    pub write_keys: BTreeSet<String>,
+    pub events: Vec<SegmentEvent>,
+    /// Number of telemetry (`/v1/m`) requests.
+    pub telemetry: usize,
+    pub malformed: Vec<Malformed>,
+}
+
+/// Classify one request by its path and body shape (any host).
+pub fn classify(req: &CapturedRequest) -> RequestKind {
+    classify_parsed(req).0
+}
+
+/// Decode every request of a capture.
+pub fn decode(capture: &Capture) -> Decoded {
+    let mut out = Decoded::default();
+    let mut reqs: Vec<&CapturedRequest> = capture.requests.iter().collect();
+    reqs.sort_by_key(|r| (r.at_ms, r.seq));
+    for req in reqs {
+        let (kind, body) = classify_parsed(req);
+        let host = req.host();
+        let path = req.path().to_string();
+        let malformed = |reason: String| Malformed {
+            seq: req.seq,
+            at_ms: req.at_ms,
+            phase: req.phase,
+            host: host.clone(),
+            path: path.clone(),
+            reason,
+        };
+        match kind {
+            RequestKind::Load(load) => {
+                match &load {
+                    LoadKind::Settings { write_key } => {
+                        out.settings_fetched = true;
+                        out.write_keys.insert(write_key.clone());
+                    }
+                    LoadKind::Library {
+                        write_key: Some(wk),
+                    } => {
+                        out.write_keys.insert(wk.clone());
+                    }
+                    _ => {}
+                }
+                out.library_loads.push(LibraryLoad {
+                    seq: req.seq,
+                    at_ms: req.at_ms,
+                    phase: req.phase,
+                    host: host.clone(),
+                    path: path.clone(),
+                    kind: load,
+                });
+            }
+            RequestKind::Event { call } => {
+                if let Some(body) = body {
+                    let ev = event_from(req, &host, &path, body, Some(call), false, None);
+                    match ev {
+                        Ok(ev) => {
+                            if let Some(wk) = &ev.write_key {
+                                out.write_keys.insert(wk.clone());
+                            }
+                            out.events.push(ev);
+                        }
+                        Err(reason) => out.malformed.push(malformed(reason)),
+                    }
+                }
+            }
+            RequestKind::Batch => {
+                let Some(Value::Object(mut envelope)) = body else {
+                    continue;
+                };
+                let envelope_wk = envelope
+                    .get("writeKey")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                let Some(Value::Array(items)) = envelope.remove("batch") else {
+                    continue;
+                };
+                for (i, item) in items.into_iter().enumerate() {
+                    match event_from(req, &host, &path, item, None, true, envelope_wk.as_deref()) {
+                        Ok(ev) => {
+                            if let Some(wk) = &ev.write_key {
+                                out.write_keys.insert(wk.clone());
+                            }
+                            out.events.push(ev);
+                        }
+                        Err(reason) => {
+                            out.malformed
+                                .push(malformed(format!("batch element {i}: {reason}")));
+                        }
+                    }
+                }
+            }
+            RequestKind::Telemetry => out.telemetry += 1,
+            RequestKind::Malformed { reason } => out.malformed.push(malformed(reason)),
+            RequestKind::Preflight | RequestKind::Other => {}
+        }
+    }
+    out
+}
+
+/// Call letters analytics.js uses as the last path segment (`ctx.event.type.charAt(0)`).
+fn call_from_letter(seg: &str) -> Option<Call> {
+    Some(match seg {
+        "t" => Call::Track,
+        "p" => Call::Page,
+        "i" => Call::Identify,
+        "g" => Call::Group,
+        "a" => Call::Alias,
+        "s" => Call::Screen,
+        _ => return None,
+    })
+}
+
+/// Call type from a body `type` or an HTTP API path word.
+fn call_from_word(word: &str) -> Option<Call> {
+    Call::ALL.into_iter().find(|c| c.as_str() == word)
+}
+
+/// Path segments, empty ones dropped (`//v1/t/` → `["v1", "t"]`).
+fn segments(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+/// The Segment CDN load a URL path stands for (library, settings, chunk, destination code).
+pub fn load_kind_of_path(path: &str) -> Option<LoadKind> {
+    load_kind(&segments(path))
+}
+
+fn load_kind(segs: &[&str]) -> Option<LoadKind> {
+    // /analytics.js/v1/<wk>/(platform/)?analytics(.min|.classic)?.js
+    if let Some(i) = segs.iter().position(|s| *s == "analytics.js")
+        && segs.get(i + 1) == Some(&"v1")
+        && let Some(wk) = segs.get(i + 2)
+    {
+        let rest = &segs[i + 3..];
+        let file = match rest {
+            [f] => Some(*f),
+            ["platform", f] => Some(*f),
+            _ => None,
+        };
+        if let Some(f) = file
+            && matches!(
+                f,
+                "analytics.js" | "analytics.min.js" | "analytics.classic.js"
+            )
+        {
+            return Some(LoadKind::Library {
+                write_key: Some((*wk).to_string()),
+            });
+        }
+    }
+    // /v1/projects/<wk>/settings
+    if let Some(i) = segs.iter().position(|s| *s == "projects")
+        && i >= 1
+        && segs[i - 1] == "v1"
+        && segs.len() == i + 3
+        && segs[i + 2] == "settings"
+    {
+        return Some(LoadKind::Settings {
+            write_key: segs[i + 1].to_string(),
+        });
+    }
+    for w in segs.windows(2) {
+        if w == ["analytics-next", "bundles"] {
+            return Some(LoadKind::Chunk);
+        }
+    }
+    for w in segs.windows(3) {
+        if w[0] == "next-integrations" {
+            match w[1] {
+                "integrations" => {
+                    return Some(LoadKind::ClassicDestination {
+                        slug: w[2].to_string(),
+                    });
+                }
+                "actions" => {
+                    return Some(LoadKind::ActionDestination {
+                        dir: w[2].to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// Whether a body object looks like one Segment event.
+fn is_event_shape(obj: &Map<String, Value>) -> bool {
+    obj.contains_key("writeKey")
+        || (obj.get("type").is_some_and(Value::is_string)
+            && (obj.contains_key("messageId") || obj.contains_key("anonymousId")))
+}
+
+/// Classify, returning the parsed body when it was parsed (events and batches).
+fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
+    if req.method.eq_ignore_ascii_case("OPTIONS") {
+        return (RequestKind::Preflight, None);
+    }
+    let segs = segments(req.path());
+    if let Some(load) = load_kind(&segs) {
+        return (RequestKind::Load(load), None);
+    }
+    if !req.method.eq_ignore_ascii_case("POST") {
+        return (RequestKind::Other, None);
+    }
+    let Some(last) = segs.last().copied() else {
+        return (RequestKind::Other, None);
+    };
+    let after_v1 = segs.len() >= 2 && segs[segs.len() - 2] == "v1";
+    #[derive(PartialEq)]
+    enum Shape {
+        Event(Call),
+        Batch,
+        Telemetry,
+    }
+    let shape = if let Some(call) = call_from_letter(last) {
+        Shape::Event(call)
+    } else if after_v1 && let Some(call) = call_from_word(last) {
+        Shape::Event(call)
+    } else if last == "b" || (after_v1 && (last == "batch" || last == "import")) {
+        Shape::Batch
+    } else if last == "m" {
+        Shape::Telemetry
+    } else {
+        return (RequestKind::Other, None);
+    };
+    // A bare `/t` or `/b` on some site is only Segment's when the body says so; `/v1/…` is
+    // Segment's API shape, so an unreadable body there is worth reporting.
+    let suspect = |reason: String| {
+        if after_v1 {
+            (RequestKind::Malformed { reason }, None)
+        } else {
+            (RequestKind::Other, None)
+        }
+    };
+    let body = match req.body.as_deref() {
+        None | Some("") => return suspect("empty body".into()),
+        Some(b) if b.len() > MAX_BODY_BYTES => {
+            return suspect(format!(
+                "body of {} bytes exceeds the {} byte limit",
+                b.len(),
+                MAX_BODY_BYTES
+            ));
+        }
+        Some(b) => b,
+    };
+    let value: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(e) => return suspect(format!("body is not JSON: {e}")),
+    };
+    let Some(obj) = value.as_object() else {
+        return suspect("body is not a JSON object".into());
+    };
+    match shape {
+        Shape::Event(call) if is_event_shape(obj) => (RequestKind::Event { call }, Some(value)),
+        Shape::Batch if obj.get("batch").is_some_and(Value::is_array) => {
+            (RequestKind::Batch, Some(value))
+        }
+        Shape::Telemetry if obj.get("series").is_some_and(Value::is_array) => {
+            (RequestKind::Telemetry, None)
+        }
+        _ => (RequestKind::Other, None),
+    }
+}
+
+/// A string or number id as a string (`userId` may be numeric in hand-written calls).
+fn id_string(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn non_empty_object(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_object).is_some_and(|o| !o.is_empty())
+}
+
+fn event_from(
+    req: &CapturedRequest,
+    host: &str,
+    path: &str,
+    payload: Value,
+    path_call: Option<Call>,
+    batched: bool,
+    envelope_write_key: Option<&str>,
+) -> Result<SegmentEvent, String> {
+    let Some(obj) = payload.as_object() else {
+        return Err("event is not a JSON object".into());
+    };
+    let body_call = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(call_from_word);
+    let call = body_call
+        .or(path_call)
+        .ok_or_else(|| "event has no known `type`".to_string())?;
+    let name = match call {
+        Call::Track => obj.get("event"),
+        Call::Page | Call::Screen => obj.get("name"),
+        _ => None,
+    }
+    .and_then(Value::as_str)
+    .map(str::to_string);
+    let context = obj.get("context");
+    Ok(SegmentEvent {
+        seq: req.seq,
+        at_ms: req.at_ms,
+        phase: req.phase,
+        host: host.to_string(),
+        path: path.to_string(),
+        batched,
+        call,
+        name,
+        consent: ConsentStamp::of_event(&payload),
+        integrations: obj
+            .get("integrations")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+        user_id: id_string(obj.get("userId")),
+        anonymous_id: id_string(obj.get("anonymousId")),
+        has_traits: non_empty_object(obj.get("traits"))
+            || non_empty_object(context.and_then(|c| c.get("traits"))),
+        message_id: id_string(obj.get("messageId")),
+        write_key: obj
+            .get("writeKey")
+            .and_then(Value::as_str)
+            .or(envelope_write_key)
+            .map(str::to_string),
+        payload,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::capture::Answer;
+    use serde_json::json;
+
+    pub(crate) fn req(seq: u64, method: &str, url: &str, body: Option<&str>) -> CapturedRequest {
+        CapturedRequest {
+            seq,
+            at_ms: seq * 10,
+            phase: Phase::Before,
+            method: method.into(),
+            url: url.into(),
+            resource_type: if method == "GET" { "script" } else { "fetch" }.into(),
+            headers: BTreeMap::new(),
+            body: body.map(str::to_string),
+            answer: Answer::Sinkhole,
+        }
+    }
+
+    fn kind(method: &str, url: &str, body: Option<&str>) -> RequestKind {
+        classify(&req(1, method, url, body))
+    }
+
+    fn track_body() -> String {
+        json!({
+            "type": "track", "event": "Order Completed", "messageId": "ajs-next-1", "anonymousId": "anon-1",
+            "writeKey": "WK123", "integrations": {"Segment.io": true},
+            "context": {"consent": {"categoryPreferences": {"C0001": true, "C0002": false, "C0003": "yes"}}}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn loads_by_path_on_any_host() {
+        let lib = |wk: &str| {
+            RequestKind::Load(LoadKind::Library {
+                write_key: Some(wk.into()),
+            })
+        };
+        assert_eq!(
+            kind(
+                "GET",
+                "https://cdn.segment.com/analytics.js/v1/WK123/analytics.min.js",
+                None
+            ),
+            lib("WK123")
+        );
+        assert_eq!(
+            kind(
+                "GET",
+                "https://cdn-proxy.example.test/analytics.js/v1/WK9/analytics.classic.js?x=1",
+                None
+            ),
+            lib("WK9")
+        );
+        assert_eq!(
+            kind(
+                "GET",
+                "https://p.example/analytics.js/v1/WK9/platform/analytics.js",
+                None
+            ),
+            lib("WK9")
+        );
+        assert_eq!(
+            kind(
+                "GET",
+                "https://p.example/analytics.js/v1/WK9/other.js",
+                None
+            ),
+            RequestKind::Other
+        );
+        assert_eq!(
+            kind("GET", "https://p.example/v1/projects/WK9/settings?x", None),
+            RequestKind::Load(LoadKind::Settings {
+                write_key: "WK9".into()
+            })
+        );
+        assert_eq!(
+            kind(
+                "GET",
+                "https://p.example/analytics-next/bundles/ajs-destination.bundle.abc.js",
+                None
+            ),
+            RequestKind::Load(LoadKind::Chunk)
+        );
+        assert_eq!(
+            kind(
+                "GET",
+                "https://p.example/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz",
+                None
+            ),
+            RequestKind::Load(LoadKind::ClassicDestination {
+                slug: "facebook-pixel".into()
+            })
+        );
+        assert_eq!(
+            kind(
+                "GET",
+                "https://p.example/next-integrations/actions/amplitude-plugins/676.js",
+                None
+            ),
+            RequestKind::Load(LoadKind::ActionDestination {
+                dir: "amplitude-plugins".into()
+            })
+        );
+    }
+
+    #[test]
+    fn events_by_path_and_body_shape() {
+        let body = track_body();
+        assert_eq!(
+            kind("POST", "https://collect.example.test/v1/t", Some(&body)),
+            RequestKind::Event { call: Call::Track }
+        );
+        // Classic 1.0 / proxy without /v1: the body decides.
+        assert_eq!(
+            kind("POST", "https://collect.example.test/p", Some(&body)),
+            RequestKind::Event { call: Call::Page }
+        );
+        assert_eq!(
+            kind("POST", "https://site.example/t", Some(r#"{"foo":1}"#)),
+            RequestKind::Other
+        );
+        assert_eq!(
+            kind("POST", "https://site.example/t", Some("x=1")),
+            RequestKind::Other
+        );
+        // HTTP API words.
+        assert_eq!(
+            kind("POST", "https://api.segment.io/v1/identify", Some(&body)),
+            RequestKind::Event {
+                call: Call::Identify
+            }
+        );
+        assert_eq!(
+            kind("POST", "https://site.example/identify", Some(&body)),
+            RequestKind::Other
+        );
+        assert_eq!(
+            kind("GET", "https://api.segment.io/v1/t", None),
+            RequestKind::Other
+        );
+        assert_eq!(
+            kind(
+                "POST",
+                "https://x.example/v1/b",
+                Some(r#"{"writeKey":"W","batch":[]}"#)
+            ),
+            RequestKind::Batch
+        );
+        assert_eq!(
+            kind(
+                "POST",
+                "https://x.example/v1/batch",
+                Some(r#"{"batch":[]}"#)
+            ),
+            RequestKind::Batch
+        );
+        assert_eq!(
+            kind("POST", "https://x.example/b", Some(r#"{"batch":[]}"#)),
+            RequestKind::Batch
+        );
+        assert_eq!(
+            kind("POST", "https://x.example/v1/m", Some(r#"{"series":[]}"#)),
+            RequestKind::Telemetry
+        );
+        assert_eq!(
+            kind("OPTIONS", "https://api.segment.io/v1/t", None),
+            RequestKind::Preflight
+        );
+    }
+
+    #[test]
+    fn malformed_and_huge_bodies_do_not_panic() {
+        assert!(matches!(
+            kind("POST", "https://api.segment.io/v1/t", Some("{not json")),
+            RequestKind::Malformed { .. }
+        ));
+        assert!(matches!(
+            kind("POST", "https://api.segment.io/v1/t", None),
+            RequestKind::Malformed { .. }
+        ));
+        let huge = format!("{{\"writeKey\":\"{}\"}}", "x".repeat(MAX_BODY_BYTES));
+        assert!(matches!(
+            kind("POST", "https://api.segment.io/v1/t", Some(&huge)),
+            RequestKind::Malformed { reason } if reason.contains("exceeds")
+        ));
+        let deep = "[".repeat(100_000);
+        assert!(matches!(
+            kind("POST", "https://api.segment.io/v1/b", Some(&deep)),
+            RequestKind::Malformed { .. }
+        ));
+        let capture = Capture {
+            requests: vec![
+                req(1, "POST", "https://api.segment.io/v1/t", Some("{not json")),
+                req(
+                    2,
+                    "POST",
+                    "https://api.segment.io/v1/t",
+                    Some(r#"{"writeKey":"W","type":42}"#),
+                ),
+            ],
+            ..Default::default()
+        };
+        let d = decode(&capture);
+        // The second falls back to the path letter.
+        assert_eq!(d.malformed.len(), 1);
+        assert_eq!(d.events.len(), 1);
+        assert_eq!(d.events[0].call, Call::Track);
+    }
+
+    #[test]
+    fn decodes_events_batches_and_stamps() {
+        let batch = json!({
+            "writeKey": "WKB", "sentAt": "x",
+            "batch": [
+                {"type": "page", "name": "Home", "messageId": "m1", "anonymousId": "a1"},
+                {"type": "identify", "userId": 42, "traits": {"email": "jane@example.com"},
+                 "messageId": "m2", "context": {"consent": {}}},
+                "garbage",
+                {"type": "track", "event": "E", "messageId": "m3",
+                 "context": {"consent": {"categoryPreferences": {}}, "traits": {}}}
+            ]
+        })
+        .to_string();
+        let capture = Capture {
+            requests: vec![
+                req(
+                    1,
+                    "GET",
+                    "https://cdn.example/analytics.js/v1/WK123/analytics.min.js",
+                    None,
+                ),
+                req(
+                    2,
+                    "GET",
+                    "https://cdn.example/v1/projects/WK123/settings",
+                    None,
+                ),
+                req(3, "OPTIONS", "https://api.segment.io/v1/t", None),
+                req(
+                    4,
+                    "POST",
+                    "https://events.proxy.example/v1/t?x=1",
+                    Some(&track_body()),
+                ),
+                req(5, "POST", "https://events.proxy.example/v1/b", Some(&batch)),
+                req(
+                    6,
+                    "POST",
+                    "https://events.proxy.example/v1/m",
+                    Some(r#"{"series":[{}]}"#),
+                ),
+            ],
+            ..Default::default()
+        };
+        let d = decode(&capture);
+        assert!(d.settings_fetched);
+        assert_eq!(d.library_loads.len(), 2);
+        assert_eq!(d.telemetry, 1);
+        assert_eq!(
+            d.write_keys.iter().cloned().collect::<Vec<_>>(),
+            vec!["WK123".to_string(), "WKB".to_string()]
+        );
+        assert_eq!(d.events.len(), 4);
+        assert_eq!(d.malformed.len(), 1);
+        assert!(d.malformed[0].reason.starts_with("batch element 2"));
+
+        let t = &d.events[0];
+        assert_eq!(
+            (t.call, t.name.as_deref(), t.batched),
+            (Call::Track, Some("Order Completed"), false)
+        );
+        assert_eq!(t.host, "events.proxy.example");
+        assert_eq!(t.integrations.get("Segment.io"), Some(&json!(true)));
+        let prefs = t.consent.preferences().unwrap();
+        assert_eq!(prefs.get("C0001"), Some(&true));
+        assert_eq!(prefs.get("C0003"), Some(&false));
+        assert_eq!(t.anonymous_id.as_deref(), Some("anon-1"));
+
+        let p = &d.events[1];
+        assert_eq!(
+            (p.call, p.name.as_deref(), p.batched),
+            (Call::Page, Some("Home"), true)
+        );
+        assert_eq!(p.consent, ConsentStamp::Absent);
+        assert_eq!(p.write_key.as_deref(), Some("WKB"));
+        assert!(!p.has_traits);
+
+        let i = &d.events[2];
+        assert_eq!(i.call, Call::Identify);
+        assert_eq!(i.user_id.as_deref(), Some("42"));
+        assert!(i.has_traits);
+        assert_eq!(i.consent, ConsentStamp::NoPreferences);
+
+        let e = &d.events[3];
+        assert_eq!(e.consent, ConsentStamp::Preferences(BTreeMap::new()));
+        assert!(!e.has_traits);
+    }
+}

@@ -1,0 +1,455 @@
+//! The network edge: every request the page makes passes through one context-level route, which
+//! records it and decides who answers it (a served folder, the pinned Segment build, the spec's
+//! settings file, a local sinkhole, or the real network).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use playwright_rs::{FulfillOptions, Route};
+use tokio::sync::Notify;
+
+use crate::capture::{Answer, CapturedRequest, Phase, url_host, url_path};
+use crate::spec::{Library, Spec};
+
+/// Bodies above this size are recorded truncated: enough for decoding, bounded in memory.
+const MAX_BODY: usize = 5 * 1024 * 1024;
+
+/// What the edge answers, derived once per trial from the spec.
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// Origin → folder.
+    pub serve: Vec<(String, PathBuf)>,
+    /// `dist/umd` of the pinned `@segment/analytics-next`, when the spec asks for it.
+    pub segment_dist: Option<PathBuf>,
+    /// The settings JSON to answer with.
+    pub settings: Option<Arc<Vec<u8>>>,
+    pub offline: bool,
+    pub deliver: bool,
+}
+
+impl EdgeConfig {
+    pub fn from_spec(spec: &Spec, segment_dist: Option<PathBuf>) -> std::io::Result<Self> {
+        let settings = match &spec.segment.settings {
+            Some(p) => Some(Arc::new(std::fs::read(p)?)),
+            None => None,
+        };
+        Ok(EdgeConfig {
+            serve: spec
+                .site
+                .serve
+                .iter()
+                .map(|(o, p)| (o.clone(), p.clone()))
+                .collect(),
+            segment_dist: (spec.segment.library == Library::Bundled)
+                .then_some(segment_dist)
+                .flatten(),
+            settings,
+            offline: spec.site.offline,
+            deliver: spec.segment.deliver,
+        })
+    }
+}
+
+/// Where the pinned `@segment/analytics-next` UMD build lives: beside the spec, in the working
+/// directory, or in this crate's checkout.
+pub fn find_segment_dist(spec_dir: &Path) -> Option<PathBuf> {
+    const REL: &str = "node_modules/@segment/analytics-next/dist/umd";
+    let mut roots: Vec<PathBuf> = spec_dir.ancestors().map(Path::to_path_buf).collect();
+    if let Ok(cwd) = std::env::current_dir() {
+        roots.push(cwd);
+    }
+    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    roots
+        .into_iter()
+        .map(|r| r.join(REL))
+        .find(|d| d.join("standalone.js").is_file())
+}
+
+/// The shared log of one trial's requests.
+pub struct Recorder {
+    t0: Instant,
+    decision: Mutex<Option<Instant>>,
+    inner: Mutex<Log>,
+    /// Signalled on every new request; settling waits on it.
+    pub activity: Notify,
+}
+
+struct Log {
+    requests: Vec<CapturedRequest>,
+    last_activity: Instant,
+}
+
+impl Recorder {
+    pub fn new() -> Arc<Self> {
+        let now = Instant::now();
+        Arc::new(Recorder {
+            t0: now,
+            decision: Mutex::new(None),
+            inner: Mutex::new(Log {
+                requests: Vec::new(),
+                last_activity: now,
+            }),
+            activity: Notify::new(),
+        })
+    }
+
+    fn ms_since_start(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.t0).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Marks the consent decision (the first step) as happening now.
+    pub fn mark_decision(&self) {
+        let mut d = lock(&self.decision);
+        if d.is_none() {
+            *d = Some(Instant::now());
+        }
+    }
+
+    pub fn decision_at_ms(&self) -> Option<u64> {
+        lock(&self.decision).map(|d| self.ms_since_start(d))
+    }
+
+    /// Counts an action (step, navigation) as activity, so settling measures quiet from it.
+    pub fn touch(&self) {
+        lock(&self.inner).last_activity = Instant::now();
+        self.activity.notify_waiters();
+    }
+
+    pub fn last_activity(&self) -> Instant {
+        lock(&self.inner).last_activity
+    }
+
+    fn record(&self, mut req: CapturedRequest) {
+        let now = Instant::now();
+        req.at_ms = self.ms_since_start(now);
+        req.phase = match *lock(&self.decision) {
+            Some(d) if now >= d => Phase::After,
+            _ => Phase::Before,
+        };
+        let mut log = lock(&self.inner);
+        req.seq = log.requests.len() as u64;
+        log.requests.push(req);
+        log.last_activity = now;
+        drop(log);
+        self.activity.notify_waiters();
+    }
+
+    pub fn requests(&self) -> Vec<CapturedRequest> {
+        lock(&self.inner).requests.clone()
+    }
+}
+
+/// A poisoned lock only means another handler panicked; the data is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The decision for one request.
+enum Reply {
+    Body {
+        status: u16,
+        content_type: &'static str,
+        body: Vec<u8>,
+        answer: Answer,
+    },
+    Network,
+}
+
+/// Handles one routed request: record, decide, answer. Never panics (a panic would hang the
+/// request until the driver's timeout).
+pub async fn handle(
+    route: Route,
+    config: Arc<EdgeConfig>,
+    recorder: Arc<Recorder>,
+) -> playwright_rs::Result<()> {
+    let request = route.request();
+    let url = request.url().to_string();
+    let method = request.method().to_string();
+    let resource_type = request.resource_type().to_string();
+    let headers: BTreeMap<String, String> = request
+        .headers()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    let body = request.post_data_buffer().map(|mut b| {
+        b.truncate(MAX_BODY);
+        String::from_utf8_lossy(&b).into_owned()
+    });
+    let reply = decide(&config, &method, &url, &resource_type).await;
+    let answer = match &reply {
+        Reply::Body { answer, .. } => answer.clone(),
+        Reply::Network => Answer::Network,
+    };
+    let origin = headers.get("origin").cloned();
+    recorder.record(CapturedRequest {
+        seq: 0,
+        at_ms: 0,
+        phase: Phase::Before,
+        method,
+        url,
+        resource_type,
+        headers,
+        body,
+        answer,
+    });
+    match reply {
+        Reply::Network => route.continue_(None).await,
+        Reply::Body {
+            status,
+            content_type,
+            body,
+            ..
+        } => {
+            let mut h = HashMap::new();
+            h.insert("content-type".to_string(), content_type.to_string());
+            // Canned answers to cross-origin fetches need CORS; credentialed ones need the origin.
+            match origin {
+                Some(o) if o != "null" => {
+                    h.insert("access-control-allow-origin".into(), o);
+                    h.insert("access-control-allow-credentials".into(), "true".into());
+                }
+                _ => {
+                    h.insert("access-control-allow-origin".into(), "*".into());
+                }
+            }
+            h.insert("access-control-allow-headers".into(), "*".into());
+            h.insert(
+                "access-control-allow-methods".into(),
+                "GET, POST, OPTIONS".into(),
+            );
+            h.insert("cache-control".into(), "no-store".into());
+            let options = FulfillOptions::builder()
+                .status(status)
+                .headers(h)
+                .body(body)
+                .build();
+            route.fulfill(options).await
+        }
+    }
+}
+
+async fn decide(config: &EdgeConfig, method: &str, url: &str, resource_type: &str) -> Reply {
+    let path = url_path(url);
+    if method == "OPTIONS" {
+        return sinkhole(204);
+    }
+    if let Some(dist) = &config.segment_dist
+        && let Some(file) = segment_library_file(path)
+    {
+        return match tokio::fs::read(dist.join(file)).await {
+            Ok(body) => Reply::Body {
+                status: 200,
+                content_type: "application/javascript",
+                body,
+                answer: Answer::SegmentLibrary,
+            },
+            Err(_) => not_found(Answer::SegmentLibrary),
+        };
+    }
+    if let Some(settings) = &config.settings
+        && is_settings_path(path)
+    {
+        return Reply::Body {
+            status: 200,
+            content_type: "application/json",
+            body: settings.as_ref().clone(),
+            answer: Answer::SegmentSettings,
+        };
+    }
+    if let Some(folder) = served_folder(config, url) {
+        return serve_file(folder, path, resource_type).await;
+    }
+    if !config.deliver && method == "POST" && is_tracking_path(path) {
+        return Reply::Body {
+            status: 200,
+            content_type: "application/json",
+            body: br#"{"success":true}"#.to_vec(),
+            answer: Answer::Sinkhole,
+        };
+    }
+    if config.offline || !(url.starts_with("http://") || url.starts_with("https://")) {
+        return sinkhole(204);
+    }
+    Reply::Network
+}
+
+fn sinkhole(status: u16) -> Reply {
+    Reply::Body {
+        status,
+        content_type: "text/plain",
+        body: Vec::new(),
+        answer: Answer::Sinkhole,
+    }
+}
+
+fn not_found(answer: Answer) -> Reply {
+    Reply::Body {
+        status: 404,
+        content_type: "text/plain",
+        body: b"not found".to_vec(),
+        answer,
+    }
+}
+
+/// The file of the npm build that answers a Segment CDN library path.
+fn segment_library_file(path: &str) -> Option<String> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("analytics.js"), Some("v1"), Some(_wk), Some(file), None)
+            if file.starts_with("analytics") && file.ends_with(".js") =>
+        {
+            Some("standalone.js".to_string())
+        }
+        (Some("analytics-next"), Some("bundles"), Some(file), None, None)
+            if !file.contains("..") && !file.is_empty() =>
+        {
+            Some(file.to_string())
+        }
+        _ => None,
+    }
+}
+
+fn is_settings_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(parts.as_slice(), ["v1", "projects", _, "settings"])
+}
+
+/// Segment's tracking endpoints, on any host (`/v1/t` … `/v1/b`, `/v1/m`).
+fn is_tracking_path(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    matches!(
+        last,
+        "t" | "p" | "i" | "g" | "a" | "s" | "b" | "m" | "batch"
+    )
+}
+
+fn served_folder<'a>(config: &'a EdgeConfig, url: &str) -> Option<&'a Path> {
+    let scheme_end = url.find("://")? + 3;
+    let rest = &url[scheme_end..];
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let origin = url[..scheme_end + auth_end].to_ascii_lowercase();
+    debug_assert!(!url_host(url).is_empty() || origin.is_empty());
+    config
+        .serve
+        .iter()
+        .find(|(o, _)| *o == origin)
+        .map(|(_, p)| p.as_path())
+}
+
+async fn serve_file(folder: &Path, path: &str, resource_type: &str) -> Reply {
+    let Some(rel) = safe_relative(path) else {
+        return not_found(Answer::Served);
+    };
+    let mut file = folder.join(&rel);
+    if path.ends_with('/') || tokio::fs::metadata(&file).await.is_ok_and(|m| m.is_dir()) {
+        file = file.join("index.html");
+    }
+    match tokio::fs::read(&file).await {
+        Ok(body) => Reply::Body {
+            status: 200,
+            content_type: content_type(&file, resource_type),
+            body,
+            answer: Answer::Served,
+        },
+        Err(_) => not_found(Answer::Served),
+    }
+}
+
+/// The URL path as a relative file path, refusing anything that would leave the folder.
+fn safe_relative(path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(path.trim_start_matches('/'))?;
+    let rel = PathBuf::from(decoded);
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(_)))
+        .then_some(rel)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn content_type(file: &Path, resource_type: &str) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("html" | "htm") => "text/html; charset=utf-8",
+        Some("js" | "mjs" | "gz") => "application/javascript",
+        Some("css") => "text/css",
+        Some("json") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("ico") => "image/x-icon",
+        Some("woff2") => "font/woff2",
+        Some("txt") => "text/plain",
+        _ if resource_type == "script" => "application/javascript",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Waits until no request has arrived for `quiet` since the last activity, or `max` has passed.
+pub async fn settle(recorder: &Recorder, quiet: Duration, max: Duration) {
+    let deadline = tokio::time::Instant::now() + max;
+    loop {
+        let notified = recorder.activity.notified();
+        let quiet_until = tokio::time::Instant::from_std(recorder.last_activity() + quiet);
+        if quiet_until <= tokio::time::Instant::now() {
+            return;
+        }
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep_until(quiet_until.min(deadline)) => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn library_paths() {
+        assert_eq!(
+            segment_library_file("/analytics.js/v1/WK/analytics.min.js").as_deref(),
+            Some("standalone.js")
+        );
+        assert_eq!(
+            segment_library_file("/analytics-next/bundles/ajs-destination.bundle.1.js").as_deref(),
+            Some("ajs-destination.bundle.1.js")
+        );
+        assert_eq!(segment_library_file("/analytics-next/bundles/../x"), None);
+        assert!(is_settings_path("/v1/projects/WK/settings"));
+        assert!(!is_settings_path("/v1/projects/WK/other"));
+        assert!(is_tracking_path("/v1/t") && is_tracking_path("/collect/v1/b"));
+    }
+
+    #[test]
+    fn served_paths_stay_inside() {
+        assert_eq!(safe_relative("/a/b.js"), Some(PathBuf::from("a/b.js")));
+        assert_eq!(safe_relative("/a/../../etc/passwd"), None);
+        assert_eq!(safe_relative("/%2e%2e/x"), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! Browser session: one fresh context per trial, the network edge, the steps, settling.
+
+pub mod browser;
+pub mod edge;
+mod steps;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use playwright_rs::{Browser, BrowserContextOptions, GotoOptions, WaitUntil};
+
+use crate::capture::{Capture, StoredCookie, StoredKey};
+use crate::spec::{Spec, State};
+use edge::{EdgeConfig, Recorder};
+
+pub use browser::Shared;
+
+/// Why a trial could not run (verdict `error`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SessionError {
+    /// Chromium or the driver is missing or broken; the message says which command fixes it.
+    #[error("{0}")]
+    Setup(String),
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("the site did not load: {url}: {message}")]
+    Navigation { url: String, message: String },
+    #[error("step {index} ({step}) failed: {message}")]
+    Step {
+        index: usize,
+        step: String,
+        message: String,
+    },
+    #[error("browser: {0}")]
+    Browser(String),
+}
+
+impl From<playwright_rs::Error> for SessionError {
+    fn from(e: playwright_rs::Error) -> Self {
+        SessionError::Browser(e.to_string())
+    }
+}
+
+/// A step that found nothing to act on: the trial fails with `step-did-not-match`.
+#[derive(Debug, Clone)]
+pub struct StepMiss {
+    /// 1-based.
+    pub index: usize,
+    pub step: String,
+    pub detail: String,
+}
+
+/// What one state's visit produced.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub capture: Capture,
+    pub step_miss: Option<StepMiss>,
+}
+
+/// Runs one state of a spec in a fresh context of `browser`.
+pub async fn visit(
+    browser: &Browser,
+    spec: &Spec,
+    state: &State,
+    config: Arc<EdgeConfig>,
+) -> Result<Visit, SessionError> {
+    let mut options = BrowserContextOptions::builder();
+    if state.gpc {
+        let mut headers = HashMap::new();
+        headers.insert("Sec-GPC".to_string(), "1".to_string());
+        options = options.extra_http_headers(headers);
+    }
+    let context = browser.new_context_with_options(options.build()).await?;
+    let result = visit_in(&context, spec, state, config).await;
+    // Closing can fail when the browser died; the visit's own result says more.
+    let _ = context.close().await;
+    result
+}
+
+async fn visit_in(
+    context: &playwright_rs::BrowserContext,
+    spec: &Spec,
+    state: &State,
+    config: Arc<EdgeConfig>,
+) -> Result<Visit, SessionError> {
+    let timing = spec.timing;
+    if state.gpc {
+        context
+            .add_init_script(
+                "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', \
+                 { get: () => true, configurable: true });",
+            )
+            .await?;
+    }
+    let recorder = Recorder::new();
+    {
+        let recorder = recorder.clone();
+        context
+            .route("**/*", move |route| {
+                edge::handle(route, config.clone(), recorder.clone())
+            })
+            .await?;
+    }
+    let page = context.new_page().await?;
+    page.set_default_timeout(timing.step_ms as f64).await;
+    page.set_default_navigation_timeout(timing.navigation_ms as f64)
+        .await;
+
+    let quiet = Duration::from_millis(timing.quiet_ms);
+    let settle_max = Duration::from_millis(timing.settle_max_ms);
+    goto(&page, &spec.site.url, timing.navigation_ms).await?;
+    recorder.touch();
+    edge::settle(&recorder, quiet, settle_max).await;
+
+    let mut step_miss = None;
+    for (i, step) in state.steps.iter().enumerate() {
+        if i == 0 {
+            recorder.mark_decision();
+        }
+        match steps::run(&page, spec, step, &timing).await {
+            Ok(()) => {}
+            Err(steps::StepError::NoMatch(detail)) => {
+                step_miss = Some(StepMiss {
+                    index: i + 1,
+                    step: step.describe(),
+                    detail,
+                });
+                break;
+            }
+            Err(steps::StepError::Failed(message)) => {
+                return Err(SessionError::Step {
+                    index: i + 1,
+                    step: step.describe(),
+                    message,
+                });
+            }
+        }
+        recorder.touch();
+        edge::settle(&recorder, quiet, settle_max).await;
+    }
+    if step_miss.is_none() {
+        for p in &spec.site.pages {
+            let url = join_url(&spec.site.url, p);
+            goto(&page, &url, timing.navigation_ms).await?;
+            recorder.touch();
+            edge::settle(&recorder, quiet, settle_max).await;
+        }
+    }
+    // The visitor leaves: batched and keepalive deliveries flush on these events.
+    let _ = page
+        .evaluate_expression(
+            "(() => { Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true }); \
+             Object.defineProperty(document, 'hidden', { value: true, configurable: true }); \
+             document.dispatchEvent(new Event('visibilitychange')); \
+             window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })); })()",
+        )
+        .await;
+    recorder.touch();
+    edge::settle(&recorder, quiet, settle_max).await;
+
+    let (cookies, local_storage) = storage(context).await?;
+    Ok(Visit {
+        capture: Capture {
+            requests: recorder.requests(),
+            decision_at_ms: recorder.decision_at_ms(),
+            cookies,
+            local_storage,
+        },
+        step_miss,
+    })
+}
+
+async fn goto(page: &playwright_rs::Page, url: &str, timeout_ms: u64) -> Result<(), SessionError> {
+    let options = GotoOptions::new()
+        .timeout(Duration::from_millis(timeout_ms))
+        .wait_until(WaitUntil::Load);
+    match page.goto(url, options).await {
+        Ok(Some(resp)) if resp.status() >= 400 => Err(SessionError::Navigation {
+            url: url.to_string(),
+            message: format!("HTTP {}", resp.status()),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) => Err(SessionError::Navigation {
+            url: url.to_string(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// `p` resolved against the site URL: absolute URLs stay, `/path` replaces the path.
+pub fn join_url(base: &str, p: &str) -> String {
+    if p.starts_with("http://") || p.starts_with("https://") {
+        return p.to_string();
+    }
+    let origin_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .and_then(|s| base[s..].find('/').map(|j| s + j))
+        .unwrap_or(base.len());
+    let origin = &base[..origin_end];
+    if p.starts_with('/') {
+        format!("{origin}{p}")
+    } else {
+        format!("{origin}/{p}")
+    }
+}
+
+async fn storage(
+    context: &playwright_rs::BrowserContext,
+) -> Result<(Vec<StoredCookie>, Vec<StoredKey>), SessionError> {
+    let state = context.storage_state(None).await?;
+    let mut cookies: Vec<StoredCookie> = state
+        .cookies
+        .iter()
+        .map(|c| StoredCookie {
+            name: c.name.clone(),
+            domain: c.domain.clone(),
+        })
+        .collect();
+    cookies.sort();
+    cookies.dedup();
+    let mut keys: Vec<StoredKey> = state
+        .origins
+        .iter()
+        .flat_map(|o| {
+            o.local_storage.iter().map(|kv| StoredKey {
+                origin: o.origin.clone(),
+                key: kv.name.clone(),
+            })
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    Ok((cookies, keys))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_url;
+
+    #[test]
+    fn joins() {
+        assert_eq!(
+            join_url("https://a.example/", "/p/1"),
+            "https://a.example/p/1"
+        );
+        assert_eq!(join_url("https://a.example", "p"), "https://a.example/p");
+        assert_eq!(
+            join_url("https://a.example/x/y", "https://b.example/"),
+            "https://b.example/"
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! Snapshots: what one trial saw, normalised so that a rerun gives the identical YAML, and
+//! compared with the accepted copy through insta (`cargo insta review` works on them).
+//!
+//! Normalisation: no ids, timestamps, user agents, write keys or cookie values ever enter the
+//! snapshot; lists are sorted; vendor requests are reduced to host and path.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::capture::{Capture, Phase};
+use crate::report::SnapshotStatus;
+use crate::routing::Routing;
+use crate::segment::{ConsentStamp, Decoded, LoadKind};
+use crate::spec::{Mode, Spec, State};
+use crate::verdict::{Failure, Verdict, describe_event};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub spec: String,
+    pub state: String,
+    pub gpc: bool,
+    pub steps: Vec<String>,
+    pub segment: SegmentSeen,
+    pub events: Vec<EventRow>,
+    pub destinations: IndexMap<String, DestinationRow>,
+    pub other_hosts: Vec<String>,
+    pub storage: Storage,
+    pub verdict: Verdict,
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentSeen {
+    pub library_loaded: bool,
+    pub settings_fetched: bool,
+    /// Destination code Segment loaded (classic slugs, action folders).
+    pub destination_code: Vec<String>,
+    pub telemetry_requests: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct EventRow {
+    pub phase: Phase,
+    /// `track "Product Added"`.
+    pub call: String,
+    /// `absent`, `no-preferences`, or `C0001=true C0002=false`.
+    pub consent: String,
+    pub identified: bool,
+    /// Cloud-mode destinations Segment's routing would deliver it to.
+    pub reaches: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationRow {
+    pub mode: Mode,
+    pub categories: Vec<String>,
+    pub received: bool,
+    /// Distinct evidence, sorted: `code /next-integrations/…`, `host www.facebook.com/tr/`, `event page`.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Storage {
+    /// `name (domain)`.
+    pub cookies: Vec<String>,
+    /// `origin key`.
+    pub local_storage: Vec<String>,
+}
+
+/// The normalised snapshot of one trial.
+pub fn build(
+    spec: &Spec,
+    state_name: &str,
+    state: &State,
+    capture: &Capture,
+    decoded: &Decoded,
+    routed: &Routing,
+    failures: &[Failure],
+) -> Snapshot {
+    let destination_code: BTreeSet<String> = decoded
+        .library_loads
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LoadKind::ClassicDestination { slug } => Some(format!("integrations/{slug}")),
+            LoadKind::ActionDestination { dir } => Some(format!("actions/{dir}")),
+            _ => None,
+        })
+        .collect();
+    let mut events: Vec<EventRow> = decoded
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EventRow {
+            phase: e.phase,
+            call: describe_event(e),
+            consent: match &e.consent {
+                ConsentStamp::Absent => "absent".into(),
+                ConsentStamp::NoPreferences => "no-preferences".into(),
+                ConsentStamp::Preferences(p) => p
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            },
+            identified: e.user_id.is_some() || e.has_traits,
+            reaches: routed
+                .event_destinations
+                .get(i)
+                .cloned()
+                .unwrap_or_default(),
+        })
+        .collect();
+    events.sort();
+    let destinations = routed
+        .destinations
+        .iter()
+        .map(|(name, o)| {
+            let evidence: BTreeSet<String> = o.receptions.iter().map(|r| r.normalised()).collect();
+            (
+                name.clone(),
+                DestinationRow {
+                    mode: o.mode,
+                    categories: o.categories.clone(),
+                    received: !o.receptions.is_empty(),
+                    evidence: evidence.into_iter().collect(),
+                },
+            )
+        })
+        .collect();
+    let mut failure_rows: Vec<String> = failures
+        .iter()
+        .map(|f| match &f.destination {
+            Some(d) => format!("{} ({d})", f.check),
+            None => f.check.to_string(),
+        })
+        .collect();
+    failure_rows.sort();
+    failure_rows.dedup();
+    Snapshot {
+        spec: spec.name.clone(),
+        state: state_name.to_string(),
+        gpc: state.gpc,
+        steps: state.steps.iter().map(|s| s.describe()).collect(),
+        segment: SegmentSeen {
+            library_loaded: decoded
+                .library_loads
+                .iter()
+                .any(|l| matches!(l.kind, LoadKind::Library { .. })),
+            settings_fetched: decoded.settings_fetched,
+            destination_code: destination_code.into_iter().collect(),
+            telemetry_requests: decoded.telemetry,
+        },
+        events,
+        destinations,
+        other_hosts: routed.other_hosts.iter().cloned().collect(),
+        storage: Storage {
+            cookies: capture
+                .cookies
+                .iter()
+                .map(|c| format!("{} ({})", c.name, c.domain))
+                .collect(),
+            local_storage: capture
+                .local_storage
+                .iter()
+                .map(|k| format!("{} {}", k.origin, k.key))
+                .collect(),
+        },
+        verdict: Verdict::of(failures),
+        failures: failure_rows,
+    }
+}
+
+/// The snapshot's name: `<spec>.<state>` (file `<spec>.<state>.snap`).
+pub fn name(snapshot: &Snapshot) -> String {
+    format!("{}.{}", snapshot.spec, snapshot.state)
+}
+
+/// Compares with the accepted snapshot in `dir` through insta. A difference is reported by insta
+/// (diff on stderr, `.snap.new` for `cargo insta review` unless `CI` is set) and returned here; it
+/// never panics out.
+pub fn compare(snapshot: &Snapshot, dir: &Path) -> SnapshotStatus {
+    let name = name(snapshot);
+    let existed = dir.join(format!("{name}.snap")).is_file();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(absolute(dir));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(format!(
+        "consent-gates trial {}::{}",
+        snapshot.spec, snapshot.state
+    ));
+    quiet_snapshot_panics();
+    IN_COMPARE.with(|c| c.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_yaml_snapshot!(name.as_str(), snapshot));
+    }));
+    IN_COMPARE.with(|c| c.set(false));
+    match (outcome, existed) {
+        (Ok(()), _) => SnapshotStatus::Match,
+        (Err(_), true) => SnapshotStatus::Changed,
+        (Err(_), false) => SnapshotStatus::New,
+    }
+}
+
+thread_local! {
+    static IN_COMPARE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// insta reports a difference by printing the diff and then panicking; the panic is caught and
+/// recorded as [`SnapshotStatus::Changed`], so its message and backtrace would only be noise.
+/// Other panics keep the previous hook.
+fn quiet_snapshot_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_COMPARE.with(|c| c.get()) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn absolute(dir: &Path) -> std::path::PathBuf {
+    if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|c| c.join(dir))
+            .unwrap_or_else(|_| dir.to_path_buf())
+    }
+}

@@ -1,0 +1,1557 @@
+//! YAML → raw serde structs → validated [`Spec`]. serde_yaml stays inside this module.
+//!
+//! Order of work: the structure reader ([`locate`]) records positions and finds duplicate keys;
+//! serde_yaml parses to a `Value` (syntax errors, with its positions), then to the raw structs
+//! (unknown keys and wrong types, first one only); the conversion then checks names, paths and
+//! values and reports every problem it finds, each pointing at its token.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::error::SpecError;
+use super::locate::{self, Seg, Span, Spanned, dotted, segs};
+use super::types::*;
+
+/// CMP adapters the tool ships; `cmp:` must name one of them.
+pub const KNOWN_CMP_ADAPTERS: &[&str] = &["vanilla-cookieconsent", "klaro"];
+
+const STEP_KINDS: &[&str] = &["click", "cmp", "eval", "visit", "wait_for", "fill"];
+
+// ---------------------------------------------------------------------------------------------
+// Raw shapes, as written.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    site: RawSite,
+    segment: Option<RawSegment>,
+    regime: Option<String>,
+    categories: Option<IndexMap<String, Value>>,
+    cmp: Option<String>,
+    destinations: Option<IndexMap<String, Option<RawDestination>>>,
+    states: Option<IndexMap<String, Option<RawState>>>,
+    timing: Option<RawTiming>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    url: String,
+    serve: Option<IndexMap<String, String>>,
+    offline: Option<bool>,
+    pages: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSegment {
+    settings: Option<String>,
+    library: Option<String>,
+    deliver: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    purpose: String,
+    cmp: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    mode: Option<String>,
+    categories: Option<Vec<String>>,
+    hosts: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    gpc: Option<bool>,
+    steps: Option<Vec<IndexMap<String, Value>>>,
+    expect: Option<RawExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    allowed: Option<Value>,
+    blocked: Option<Value>,
+    collection: Option<String>,
+    calls: Option<IndexMap<String, String>>,
+    consent: Option<IndexMap<String, bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTiming {
+    step_ms: Option<u64>,
+    quiet_ms: Option<u64>,
+    settle_max_ms: Option<u64>,
+    navigation_ms: Option<u64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry point.
+
+pub fn parse_spec(text: &str, file: &Path) -> Result<Spec, SpecError> {
+    let mut cx = Cx {
+        file,
+        text,
+        tree: locate::parse(text),
+        errors: Vec::new(),
+    };
+
+    // Duplicate keys first: serde would keep the last one silently (maps) or point at the
+    // enclosing mapping (structs).
+    for (p, first, repeat) in cx.tree.duplicate_keys() {
+        let key = match p.last() {
+            Some(Seg::Key(k)) => k.clone(),
+            _ => String::new(),
+        };
+        let parent = describe(&p[..p.len().saturating_sub(1)]);
+        let what = match p.as_slice() {
+            [Seg::Key(s), _] if s == "states" => "state names must be unique; rename one",
+            [Seg::Key(s), _] if s == "destinations" => "each destination is declared once",
+            _ => "a key may appear once per mapping; merge the two",
+        };
+        cx.errors.push(cx.error_at(
+            repeat,
+            format!("duplicate key `{key}` in {parent}"),
+            Some(format!("first written on line {}; {what}", first.line)),
+        ));
+    }
+    cx.finish()?;
+
+    let value: Value = serde_yaml::from_str(text).map_err(|e| cx.serde_error(&e))?;
+    match value {
+        Value::Mapping(_) => {}
+        Value::Null => {
+            return Err(cx.error_at(
+                Span {
+                    line: 1,
+                    col: 1,
+                    len: 1,
+                },
+                "the spec is empty".into(),
+                Some("a spec needs at least `site: {url: ...}` and `states:`".into()),
+            ));
+        }
+        _ => {
+            return Err(cx.error_at(
+                Span {
+                    line: 1,
+                    col: 1,
+                    len: 1,
+                },
+                "a spec must be a mapping of keys (`site`, `states`, ...)".into(),
+                None,
+            ));
+        }
+    }
+    let raw: RawSpec = serde_yaml::from_str(text).map_err(|e| cx.serde_error(&e))?;
+    let spec = cx.convert(raw);
+    cx.finish()?;
+    spec.ok_or_else(|| {
+        // Unreachable in practice: conversion yields no spec only after reporting an error.
+        cx.error_at(
+            Span {
+                line: 1,
+                col: 1,
+                len: 1,
+            },
+            "invalid spec".into(),
+            None,
+        )
+    })
+}
+
+struct Cx<'a> {
+    file: &'a Path,
+    text: &'a str,
+    tree: Spanned,
+    errors: Vec<SpecError>,
+}
+
+impl Cx<'_> {
+    fn finish(&mut self) -> Result<(), SpecError> {
+        match SpecError::combine(std::mem::take(&mut self.errors)) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn error_at(&self, span: Span, message: String, help: Option<String>) -> SpecError {
+        let mut e = SpecError::new(self.file, span.line, span.col, message)
+            .with_width(span.len)
+            .with_source(self.text);
+        e.help = help;
+        e
+    }
+
+    /// Where `path` is written: its key (when `key`) or its value, else the nearest ancestor.
+    fn locate(&self, p: &[Seg], key: bool) -> Span {
+        let direct = if key {
+            self.tree.key_span(p).or_else(|| self.tree.value_span(p))
+        } else {
+            self.tree.value_span(p).or_else(|| self.tree.key_span(p))
+        };
+        if let Some(s) = direct {
+            return s;
+        }
+        for n in (0..p.len()).rev() {
+            if n == 0 {
+                break;
+            }
+            if let Some(s) = self
+                .tree
+                .key_span(&p[..n])
+                .or_else(|| self.tree.value_span(&p[..n]))
+            {
+                return s;
+            }
+        }
+        Span {
+            line: 1,
+            col: 1,
+            len: 1,
+        }
+    }
+
+    fn key_err(&mut self, p: &[Seg], message: String, help: Option<String>) {
+        let e = self.error_at(self.locate(p, true), message, help);
+        self.errors.push(e);
+    }
+
+    fn value_err(&mut self, p: &[Seg], message: String, help: Option<String>) {
+        let e = self.error_at(self.locate(p, false), message, help);
+        self.errors.push(e);
+    }
+
+    /// One of a fixed set of words; reports an unknown one with a suggestion.
+    fn pick<T: Clone>(
+        &mut self,
+        p: &[Seg],
+        what: &str,
+        input: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
+        if let Some((_, v)) = options.iter().find(|(name, _)| *name == input) {
+            return Some(v.clone());
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        self.value_err(
+            p,
+            format!("unknown {what} `{input}`{}", context(p)),
+            Some(unknown_help(input, &names, "expected one of")),
+        );
+        None
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // serde errors
+
+    fn serde_error(&self, err: &serde_yaml::Error) -> SpecError {
+        let (line, col) = err
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((1, 1));
+        let raw = strip_location(&err.to_string());
+        let (spath, body) = split_serde_path(&raw);
+        // The path as segments: the tree's path at this position whose dotted form matches
+        // serde's, else serde's text split naively.
+        let at = self.tree.paths_at(line, col);
+        let segs_of = |want: &str| -> Option<Vec<Seg>> {
+            at.iter().find_map(|(p, _)| {
+                if dotted(p) == want {
+                    Some(p.clone())
+                } else {
+                    let up = &p[..p.len().saturating_sub(1)];
+                    (dotted(up) == want).then(|| up.to_vec())
+                }
+            })
+        };
+        let serde_segs = spath.map(|s| segs_of(s).unwrap_or_else(|| naive_segments(s)));
+        let token_len = at
+            .iter()
+            .find_map(|(p, is_key)| {
+                if *is_key {
+                    self.tree.key_span(p)
+                } else {
+                    self.tree.value_span(p)
+                }
+            })
+            .map_or(1, |s| s.len);
+        let span = Span {
+            line,
+            col,
+            len: token_len,
+        };
+        let container = serde_segs.clone().unwrap_or_default();
+        let (message, help) = explain_serde(body, &container);
+        self.error_at(span, message, help)
+    }
+
+    /// `serde_yaml::from_value` for a nested piece (its errors carry no position).
+    fn value_into<T: for<'de> Deserialize<'de>>(&mut self, v: Value, p: &[Seg]) -> Option<T> {
+        match serde_yaml::from_value::<T>(v) {
+            Ok(t) => Some(t),
+            Err(err) => {
+                let raw = strip_location(&err.to_string());
+                let (_, body) = split_serde_path(&raw);
+                let (message, help) = explain_serde(body, p);
+                let target = match body.strip_prefix("unknown field `") {
+                    Some(rest) => {
+                        let key = rest.split('`').next().unwrap_or_default();
+                        let mut kp = p.to_vec();
+                        kp.push(Seg::Key(key.to_string()));
+                        self.locate(&kp, true)
+                    }
+                    None => self.locate(p, false),
+                };
+                let e = self.error_at(target, message, help);
+                self.errors.push(e);
+                None
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Conversion
+
+    fn convert(&mut self, raw: RawSpec) -> Option<Spec> {
+        let base = self.file.parent().unwrap_or(Path::new("")).to_path_buf();
+        let name = self
+            .file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+
+        let site = self.site(raw.site, &base);
+        let segment = self.segment(raw.segment, &base);
+        if let (Some(site), Some(seg)) = (&site, &segment)
+            && site.offline
+            && seg.deliver
+        {
+            self.value_err(
+                &segs!["segment", "deliver"],
+                "`segment.deliver: true` cannot forward anything in an offline run".into(),
+                Some("drop `site.offline: true` or set `deliver: false`".into()),
+            );
+        }
+        let regime = match &raw.regime {
+            None => Some(Regime::None),
+            Some(r) => self.pick(
+                &segs!["regime"],
+                "regime",
+                r,
+                &[
+                    ("gdpr", Regime::Gdpr),
+                    ("cpra", Regime::Cpra),
+                    ("none", Regime::None),
+                ],
+            ),
+        };
+        let categories = self.categories(raw.categories.unwrap_or_default());
+        let cmp_declared = raw.cmp.is_some();
+        let cmp = raw.cmp.and_then(|c| {
+            if KNOWN_CMP_ADAPTERS.contains(&c.as_str()) {
+                Some(c)
+            } else {
+                self.value_err(
+                    &segs!["cmp"],
+                    format!("unknown CMP adapter `{c}`"),
+                    Some(unknown_help(&c, KNOWN_CMP_ADAPTERS, "known adapters:")),
+                );
+                None
+            }
+        });
+        let destinations = self.destinations(raw.destinations.unwrap_or_default(), &categories);
+        let states = self.states(raw.states, &categories, &destinations, cmp_declared);
+        let timing = raw
+            .timing
+            .map_or(Some(Timing::default()), |t| self.timing(t));
+
+        Some(Spec {
+            name,
+            path: self.file.to_path_buf(),
+            site: site?,
+            segment: segment?,
+            regime: regime?,
+            categories,
+            cmp,
+            destinations,
+            states,
+            timing: timing?,
+        })
+    }
+
+    fn site(&mut self, raw: RawSite, base: &Path) -> Option<Site> {
+        let mut ok = true;
+        if let Err(why) = check_http_url(&raw.url) {
+            ok = false;
+            self.value_err(
+                &segs!["site", "url"],
+                format!("`site.url` must be an absolute http(s) URL: {why}"),
+                Some("write it like `https://shop.example/`".into()),
+            );
+        }
+        let mut serve: IndexMap<String, PathBuf> = IndexMap::new();
+        for (origin, folder) in raw.serve.unwrap_or_default() {
+            let kp = segs!["site", "serve", &origin];
+            let norm = match normalise_origin(&origin) {
+                Ok(o) => o,
+                Err(why) => {
+                    ok = false;
+                    self.key_err(
+                        &kp,
+                        format!("`{origin}` is not an origin: {why}"),
+                        Some(
+                            "an origin is `scheme://host[:port]`, e.g. `https://shop.example`"
+                                .into(),
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if serve.contains_key(&norm) {
+                ok = false;
+                self.key_err(
+                    &kp,
+                    format!("origin `{norm}` is served twice"),
+                    Some("origins are compared lower-case and without a trailing slash".into()),
+                );
+                continue;
+            }
+            match self.existing(&kp, &folder, base, true) {
+                Some(p) => {
+                    serve.insert(norm, p);
+                }
+                None => ok = false,
+            }
+        }
+        let mut pages = Vec::new();
+        for (i, page) in raw.pages.unwrap_or_default().into_iter().enumerate() {
+            if let Err(why) = check_page(&page) {
+                ok = false;
+                self.value_err(
+                    &segs!["site", "pages", i],
+                    format!("page {} in `site.pages` {why}", i + 1),
+                    Some("write a path such as `/product/1` or an absolute http(s) URL".into()),
+                );
+            }
+            pages.push(page);
+        }
+        ok.then(|| Site {
+            url: raw.url,
+            serve,
+            offline: raw.offline.unwrap_or(false),
+            pages,
+        })
+    }
+
+    /// Resolves `rel` against the spec's folder and checks that it exists (as a folder when
+    /// `dir`, else as a file).
+    fn existing(&mut self, p: &[Seg], rel: &str, base: &Path, dir: bool) -> Option<PathBuf> {
+        let kind = if dir { "folder" } else { "file" };
+        if rel.trim().is_empty() {
+            self.value_err(p, format!("empty {kind} path"), None);
+            return None;
+        }
+        let resolved = base.join(rel);
+        let good = if dir {
+            resolved.is_dir()
+        } else {
+            resolved.is_file()
+        };
+        if good {
+            return Some(resolved);
+        }
+        let message = if resolved.exists() {
+            format!(
+                "`{rel}` is not a {kind} (resolved to `{}`)",
+                resolved.display()
+            )
+        } else {
+            format!(
+                "{kind} `{rel}` does not exist (resolved to `{}`)",
+                resolved.display()
+            )
+        };
+        let shown = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base
+        };
+        self.value_err(
+            p,
+            message,
+            Some(format!(
+                "relative paths are resolved against the spec file's folder `{}`",
+                shown.display()
+            )),
+        );
+        None
+    }
+
+    fn segment(&mut self, raw: Option<RawSegment>, base: &Path) -> Option<SegmentOptions> {
+        let Some(raw) = raw else {
+            return Some(SegmentOptions {
+                settings: None,
+                library: Library::Site,
+                deliver: false,
+            });
+        };
+        let mut ok = true;
+        let mut settings = None;
+        if let Some(rel) = &raw.settings {
+            let p = segs!["segment", "settings"];
+            match self.existing(&p, rel, base, false) {
+                None => ok = false,
+                Some(file) => {
+                    let parsed = std::fs::read_to_string(&file)
+                        .map_err(|e| format!("cannot read it: {e}"))
+                        .and_then(|t| {
+                            serde_json::from_str::<serde_json::Value>(&t)
+                                .map_err(|e| format!("not valid JSON: {e}"))
+                        });
+                    match parsed {
+                        Ok(_) => settings = Some(file),
+                        Err(why) => {
+                            ok = false;
+                            self.value_err(
+                                &p,
+                                format!("settings file `{}`: {why}", file.display()),
+                                Some(
+                                    "the file must hold Segment's CDN settings JSON (as served at \
+                                     /v1/projects/<writeKey>/settings)"
+                                        .into(),
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let library = match &raw.library {
+            None => Some(Library::Site),
+            Some(l) => self.pick(
+                &segs!["segment", "library"],
+                "library source",
+                l,
+                &[("bundled", Library::Bundled), ("site", Library::Site)],
+            ),
+        };
+        let library = library?;
+        ok.then_some(SegmentOptions {
+            settings,
+            library,
+            deliver: raw.deliver.unwrap_or(false),
+        })
+    }
+
+    fn categories(&mut self, raw: IndexMap<String, Value>) -> IndexMap<String, Category> {
+        let purposes = [
+            ("necessary", Purpose::Necessary),
+            ("functional", Purpose::Functional),
+            ("analytics", Purpose::Analytics),
+            ("advertising", Purpose::Advertising),
+        ];
+        let mut out = IndexMap::new();
+        for (id, v) in raw {
+            let p = segs!["categories", &id];
+            if id.trim().is_empty() {
+                self.key_err(&p, "empty category id".into(), None);
+                continue;
+            }
+            let (purpose, cmp, ppath) = match v {
+                Value::String(s) => (s, None, p.clone()),
+                Value::Mapping(_) => {
+                    let Some(long) = self.value_into::<RawCategory>(v, &p) else {
+                        continue;
+                    };
+                    let mut pp = p.clone();
+                    pp.push(Seg::Key("purpose".into()));
+                    (long.purpose, long.cmp, pp)
+                }
+                Value::Null => {
+                    self.key_err(
+                        &p,
+                        format!("category `{id}` has no purpose"),
+                        Some(format!(
+                            "write `{id}: analytics` or `{id}: {{purpose: analytics, cmp: <CMP's name>}}`; \
+                             purposes: necessary, functional, analytics, advertising"
+                        )),
+                    );
+                    continue;
+                }
+                _ => {
+                    self.value_err(
+                        &p,
+                        format!(
+                            "category `{id}` must be a purpose or `{{purpose: ..., cmp: ...}}`"
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+            };
+            let Some(purpose) = self.pick(&ppath, "purpose", &purpose, &purposes) else {
+                continue;
+            };
+            if let Some(c) = &cmp
+                && c.trim().is_empty()
+            {
+                let mut cp = p.clone();
+                cp.push(Seg::Key("cmp".into()));
+                self.value_err(&cp, "empty CMP category name".into(), None);
+                continue;
+            }
+            out.insert(id, Category { purpose, cmp });
+        }
+        out
+    }
+
+    /// Checks that `id` names a declared category (when any are declared).
+    fn check_category(
+        &mut self,
+        p: &[Seg],
+        id: &str,
+        categories: &IndexMap<String, Category>,
+        key: bool,
+    ) {
+        if categories.is_empty() || categories.contains_key(id) {
+            return;
+        }
+        let names: Vec<&str> = categories.keys().map(String::as_str).collect();
+        let message = format!("unknown category `{id}` in {}", describe(parent(p)));
+        let help = Some(unknown_help(id, &names, "declared categories:"));
+        if key {
+            self.key_err(p, message, help);
+        } else {
+            self.value_err(p, message, help);
+        }
+    }
+
+    fn destinations(
+        &mut self,
+        raw: IndexMap<String, Option<RawDestination>>,
+        categories: &IndexMap<String, Category>,
+    ) -> IndexMap<String, Destination> {
+        let mut out = IndexMap::new();
+        for (name, d) in raw {
+            let p = segs!["destinations", &name];
+            if name.trim().is_empty() {
+                self.key_err(&p, "empty destination name".into(), None);
+                continue;
+            }
+            let Some(d) = d else {
+                out.insert(name, Destination::default());
+                continue;
+            };
+            let mode = match &d.mode {
+                None => None,
+                Some(m) => {
+                    let mut mp = p.clone();
+                    mp.push(Seg::Key("mode".into()));
+                    self.pick(
+                        &mp,
+                        "mode",
+                        m,
+                        &[("device", Mode::Device), ("cloud", Mode::Cloud)],
+                    )
+                }
+            };
+            if let Some(cats) = &d.categories {
+                for (i, id) in cats.iter().enumerate() {
+                    let cp = segs!["destinations", &name, "categories", i];
+                    self.check_category(&cp, id, categories, false);
+                }
+            }
+            let mut hosts = Vec::new();
+            for (i, h) in d.hosts.unwrap_or_default().into_iter().enumerate() {
+                let hp = segs!["destinations", &name, "hosts", i];
+                let h = h.trim().to_ascii_lowercase();
+                if h.is_empty() || h.contains('/') || h.contains(' ') {
+                    self.value_err(
+                        &hp,
+                        format!("`{h}` is not a host name"),
+                        Some(
+                            "write the host alone, e.g. `chat.example.net` (no scheme, no path)"
+                                .into(),
+                        ),
+                    );
+                    continue;
+                }
+                hosts.push(h);
+            }
+            out.insert(
+                name,
+                Destination {
+                    mode,
+                    categories: d.categories,
+                    hosts,
+                },
+            );
+        }
+        out
+    }
+
+    fn states(
+        &mut self,
+        raw: Option<IndexMap<String, Option<RawState>>>,
+        categories: &IndexMap<String, Category>,
+        destinations: &IndexMap<String, Destination>,
+        cmp_declared: bool,
+    ) -> IndexMap<String, State> {
+        let raw = raw.unwrap_or_default();
+        if raw.is_empty() {
+            let p = segs!["states"];
+            let message = "the spec has no states".to_string();
+            let help = Some(
+                "add `states:` with at least one state, e.g. `no-choice: {expect: {collection: none}}`"
+                    .to_string(),
+            );
+            if self.tree.get(&p).is_some() {
+                self.key_err(&p, message, help);
+            } else {
+                let e = self.error_at(
+                    Span {
+                        line: 1,
+                        col: 1,
+                        len: 1,
+                    },
+                    message,
+                    help,
+                );
+                self.errors.push(e);
+            }
+            return IndexMap::new();
+        }
+        let mut out = IndexMap::new();
+        for (name, st) in raw {
+            let sp = segs!["states", &name];
+            let line = self.locate(&sp, true).line;
+            if name.trim().is_empty() {
+                self.key_err(&sp, "empty state name".into(), None);
+                continue;
+            }
+            let st = st.unwrap_or(RawState {
+                gpc: None,
+                steps: None,
+                expect: None,
+            });
+            let mut steps = Vec::new();
+            for (i, step) in st.steps.unwrap_or_default().into_iter().enumerate() {
+                if let Some(s) = self.step(&name, i, step, categories, cmp_declared) {
+                    steps.push(s);
+                }
+            }
+            let expect = self.expect(&name, st.expect, categories, destinations);
+            out.insert(
+                name,
+                State {
+                    gpc: st.gpc.unwrap_or(false),
+                    steps,
+                    expect,
+                    line,
+                },
+            );
+        }
+        out
+    }
+
+    fn step(
+        &mut self,
+        state: &str,
+        i: usize,
+        step: IndexMap<String, Value>,
+        categories: &IndexMap<String, Category>,
+        cmp_declared: bool,
+    ) -> Option<Step> {
+        let p = segs!["states", state, "steps", i];
+        let label = format!("step {} of state `{state}`", i + 1);
+        let kinds_help = "a step is one of `click: SELECTOR`, `cmp: accept_all | reject_all | \
+                          {categories: [..]}`, `eval: JS`, `visit: PATH`, `wait_for: SELECTOR`, \
+                          `fill: {SELECTOR: TEXT}`";
+        if step.len() != 1 {
+            let message = if step.is_empty() {
+                format!("{label} is empty")
+            } else {
+                let keys: Vec<String> = step.keys().map(|k| format!("`{k}`")).collect();
+                format!(
+                    "{label} has {} keys ({}); a step has exactly one",
+                    step.len(),
+                    keys.join(", ")
+                )
+            };
+            let help = if step.is_empty() {
+                kinds_help.to_string()
+            } else {
+                "write each action as its own `- ` item".to_string()
+            };
+            self.value_err(&p, message, Some(help));
+            return None;
+        }
+        let (kind, value) = step.into_iter().next()?;
+        let mut kp = p.clone();
+        kp.push(Seg::Key(kind.clone()));
+        match kind.as_str() {
+            "click" | "wait_for" | "eval" | "visit" => {
+                let what = match kind.as_str() {
+                    "eval" => "script",
+                    "visit" => "path",
+                    _ => "selector",
+                };
+                let text = match value {
+                    Value::String(s) => s,
+                    Value::Null => String::new(),
+                    other => {
+                        self.value_err(
+                            &kp,
+                            format!(
+                                "`{kind}` in {label} needs a {what} string, found {}",
+                                kind_of(&other)
+                            ),
+                            Some("quote it: `\"...\"`".into()),
+                        );
+                        return None;
+                    }
+                };
+                if text.trim().is_empty() {
+                    self.value_err(
+                        &kp,
+                        format!("empty {what} in {label}"),
+                        Some(format!("give `{kind}:` a {what}")),
+                    );
+                    return None;
+                }
+                Some(match kind.as_str() {
+                    "click" => Step::Click(text),
+                    "wait_for" => Step::WaitFor(text),
+                    "eval" => Step::Eval(text),
+                    _ => {
+                        if let Err(why) = check_page(&text) {
+                            self.value_err(
+                                &kp,
+                                format!("`visit` in {label} {why}"),
+                                Some(
+                                    "write a path such as `/product/1` or an absolute http(s) URL"
+                                        .into(),
+                                ),
+                            );
+                            return None;
+                        }
+                        Step::Visit(text)
+                    }
+                })
+            }
+            "fill" => {
+                let Value::Mapping(map) = value else {
+                    self.value_err(
+                        &kp,
+                        format!(
+                            "`fill` in {label} needs a mapping of selector to text, found {}",
+                            kind_of(&value)
+                        ),
+                        Some("write `fill: {\"#email\": jane@example.com}`".into()),
+                    );
+                    return None;
+                };
+                if map.is_empty() {
+                    self.value_err(&kp, format!("`fill` in {label} fills nothing"), None);
+                    return None;
+                }
+                let mut pairs = Vec::new();
+                let mut ok = true;
+                for (k, v) in map {
+                    let Value::String(sel) = k else {
+                        ok = false;
+                        self.value_err(
+                            &kp,
+                            format!("`fill` in {label}: selectors must be strings"),
+                            None,
+                        );
+                        continue;
+                    };
+                    let mut fp = kp.clone();
+                    fp.push(Seg::Key(sel.clone()));
+                    if sel.trim().is_empty() {
+                        ok = false;
+                        self.key_err(&fp, format!("empty selector in `fill` of {label}"), None);
+                        continue;
+                    }
+                    let text = match v {
+                        Value::String(s) => s,
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Null => String::new(),
+                        other => {
+                            ok = false;
+                            self.value_err(
+                                &fp,
+                                format!(
+                                    "text for `{sel}` in {label} must be a string, found {}",
+                                    kind_of(&other)
+                                ),
+                                None,
+                            );
+                            continue;
+                        }
+                    };
+                    pairs.push((sel, text));
+                }
+                ok.then_some(Step::Fill(pairs))
+            }
+            "cmp" => {
+                let mut ok = true;
+                if !cmp_declared {
+                    ok = false;
+                    self.key_err(
+                        &kp,
+                        format!("{label} is a `cmp:` step but the spec names no CMP adapter"),
+                        Some(format!(
+                            "add a top-level `cmp: <adapter>` (known adapters: {}), or use `click:` steps",
+                            backticked(KNOWN_CMP_ADAPTERS)
+                        )),
+                    );
+                }
+                let action = match value {
+                    Value::String(s) => self.pick(
+                        &kp,
+                        "CMP action",
+                        &s,
+                        &[
+                            ("accept_all", CmpAction::AcceptAll),
+                            ("reject_all", CmpAction::RejectAll),
+                        ],
+                    ),
+                    Value::Mapping(map) => {
+                        let mut ids = None;
+                        for (k, v) in map {
+                            let key = match &k {
+                                Value::String(s) => s.clone(),
+                                other => format!("{other:?}"),
+                            };
+                            let mut cp = kp.clone();
+                            cp.push(Seg::Key(key.clone()));
+                            if key != "categories" {
+                                ok = false;
+                                self.key_err(
+                                    &cp,
+                                    format!("unknown key `{key}` in `cmp` of {label}"),
+                                    Some(unknown_help(&key, &["categories"], "allowed keys:")),
+                                );
+                                continue;
+                            }
+                            let list = match v {
+                                Value::Sequence(items) => items,
+                                Value::Null => Vec::new(),
+                                other => {
+                                    ok = false;
+                                    self.value_err(
+                                        &cp,
+                                        format!(
+                                            "`categories` in {label} must be a list, found {}",
+                                            kind_of(&other)
+                                        ),
+                                        Some("write `cmp: {categories: [C0002]}`".into()),
+                                    );
+                                    continue;
+                                }
+                            };
+                            let mut out = Vec::new();
+                            for (j, item) in list.into_iter().enumerate() {
+                                let mut ip = cp.clone();
+                                ip.push(Seg::Index(j));
+                                match item {
+                                    Value::String(id) => {
+                                        self.check_category(&ip, &id, categories, false);
+                                        out.push(id);
+                                    }
+                                    other => {
+                                        ok = false;
+                                        self.value_err(
+                                            &ip,
+                                            format!(
+                                                "category ids are strings, found {}",
+                                                kind_of(&other)
+                                            ),
+                                            None,
+                                        );
+                                    }
+                                }
+                            }
+                            ids = Some(out);
+                        }
+                        match ids {
+                            Some(ids) => Some(CmpAction::Categories(ids)),
+                            None => {
+                                if ok {
+                                    self.value_err(
+                                        &kp,
+                                        format!("`cmp` in {label} needs `categories: [...]`"),
+                                        None,
+                                    );
+                                }
+                                None
+                            }
+                        }
+                    }
+                    other => {
+                        self.value_err(
+                            &kp,
+                            format!("`cmp` in {label} must be `accept_all`, `reject_all` or `{{categories: [..]}}`, found {}", kind_of(&other)),
+                            None,
+                        );
+                        None
+                    }
+                };
+                if ok { action.map(Step::Cmp) } else { None }
+            }
+            _ => {
+                self.key_err(
+                    &kp,
+                    format!("unknown step `{kind}` in {label}"),
+                    Some(match suggest(&kind, STEP_KINDS) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => kinds_help.to_string(),
+                    }),
+                );
+                None
+            }
+        }
+    }
+
+    fn expect(
+        &mut self,
+        state: &str,
+        raw: Option<RawExpect>,
+        categories: &IndexMap<String, Category>,
+        destinations: &IndexMap<String, Destination>,
+    ) -> Expect {
+        let sp = segs!["states", state];
+        let ep = segs!["states", state, "expect"];
+        let nothing_help = "a state with no expectations tests nothing; add `expect:` with `allowed`, \
+                            `blocked`, `collection`, `calls` or `consent`";
+        let Some(raw) = raw else {
+            let at: &[Seg] = if self.tree.get(&ep).is_some() {
+                &ep
+            } else {
+                &sp
+            };
+            self.key_err(
+                at,
+                format!("state `{state}` has no expectations"),
+                Some(nothing_help.into()),
+            );
+            return Expect::default();
+        };
+        // Judged on what was written, so that an invalid value is not also reported as "no
+        // expectations".
+        let written = raw.allowed.is_some()
+            || raw.blocked.is_some()
+            || raw.collection.is_some()
+            || raw.calls.as_ref().is_some_and(|c| !c.is_empty())
+            || raw.consent.as_ref().is_some_and(|c| !c.is_empty());
+        let allowed = raw
+            .allowed
+            .and_then(|v| self.destination_set(state, "allowed", v, destinations));
+        let blocked = raw
+            .blocked
+            .and_then(|v| self.destination_set(state, "blocked", v, destinations));
+        if let (Some(a), Some(b)) = (&allowed, &blocked) {
+            let both: Vec<String> = match (a, b) {
+                (DestinationSet::All, DestinationSet::All) => vec!["all".into()],
+                (DestinationSet::All, DestinationSet::Some(v))
+                | (DestinationSet::Some(v), DestinationSet::All) => v.clone(),
+                (DestinationSet::Some(x), DestinationSet::Some(y)) => {
+                    x.iter().filter(|n| y.contains(n)).cloned().collect()
+                }
+            };
+            for name in both {
+                let bp = match b {
+                    DestinationSet::Some(v) => {
+                        let idx = v.iter().position(|n| *n == name).unwrap_or(0);
+                        segs!["states", state, "expect", "blocked", idx]
+                    }
+                    DestinationSet::All => segs!["states", state, "expect", "blocked"],
+                };
+                self.value_err(
+                    &bp,
+                    format!("`{name}` is both allowed and blocked in state `{state}`"),
+                    Some(
+                        "a destination is either allowed or blocked; remove it from one list"
+                            .into(),
+                    ),
+                );
+            }
+        }
+        let levels = [
+            ("none", Collection::None),
+            ("anonymous", Collection::Anonymous),
+            ("any", Collection::Any),
+        ];
+        let collection = raw.collection.and_then(|c| {
+            self.pick(
+                &segs!["states", state, "expect", "collection"],
+                "collection level",
+                &c,
+                &levels,
+            )
+        });
+        let calls_names: Vec<(&str, Call)> = Call::ALL.iter().map(|c| (c.as_str(), *c)).collect();
+        let mut calls = BTreeMap::new();
+        for (call, level) in raw.calls.unwrap_or_default() {
+            let cp = segs!["states", state, "expect", "calls", &call];
+            let Some(c) = Call::ALL.iter().find(|c| c.as_str() == call).copied() else {
+                let names: Vec<&str> = calls_names.iter().map(|(n, _)| *n).collect();
+                self.key_err(
+                    &cp,
+                    format!("unknown call type `{call}` in state `{state}` expect.calls"),
+                    Some(unknown_help(&call, &names, "call types:")),
+                );
+                continue;
+            };
+            if let Some(l) = self.pick(&cp, "collection level", &level, &levels) {
+                calls.insert(c, l);
+            }
+        }
+        let consent = raw.consent.map(|m| {
+            let mut out = BTreeMap::new();
+            for (id, v) in m {
+                let cp = segs!["states", state, "expect", "consent", &id];
+                self.check_category(&cp, &id, categories, true);
+                out.insert(id, v);
+            }
+            out
+        });
+        if !written {
+            self.key_err(
+                &ep,
+                format!("state `{state}` has no expectations"),
+                Some(nothing_help.into()),
+            );
+        }
+        Expect {
+            allowed,
+            blocked,
+            collection,
+            calls,
+            consent,
+        }
+    }
+
+    fn destination_set(
+        &mut self,
+        state: &str,
+        which: &str,
+        v: Value,
+        destinations: &IndexMap<String, Destination>,
+    ) -> Option<DestinationSet> {
+        let p = segs!["states", state, "expect", which];
+        let names: Vec<&str> = destinations.keys().map(String::as_str).collect();
+        match v {
+            Value::String(s) if s == "all" => Some(DestinationSet::All),
+            Value::String(s) => {
+                let help = if destinations.contains_key(&s) {
+                    format!("write a list: `{which}: [{s}]`")
+                } else {
+                    format!("write `{which}: all` or a list of destination names")
+                };
+                self.value_err(
+                    &p,
+                    format!("`{which}` in state `{state}` must be `all` or a list, found `{s}`"),
+                    Some(help),
+                );
+                None
+            }
+            Value::Sequence(items) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for (i, item) in items.into_iter().enumerate() {
+                    let ip = segs!["states", state, "expect", which, i];
+                    let Value::String(name) = item else {
+                        ok = false;
+                        self.value_err(
+                            &ip,
+                            format!("destination names are strings, found {}", kind_of(&item)),
+                            None,
+                        );
+                        continue;
+                    };
+                    if !destinations.contains_key(&name) {
+                        ok = false;
+                        let help = if destinations.is_empty() {
+                            format!("declare it under `destinations:` (`{name}: {{}}`)")
+                        } else {
+                            unknown_help(&name, &names, "declared destinations:")
+                        };
+                        self.value_err(
+                            &ip,
+                            format!(
+                                "unknown destination `{name}` in state `{state}` expect.{which}"
+                            ),
+                            Some(help),
+                        );
+                        continue;
+                    }
+                    out.push(name);
+                }
+                ok.then_some(DestinationSet::Some(out))
+            }
+            other => {
+                self.value_err(
+                    &p,
+                    format!(
+                        "`{which}` in state `{state}` must be `all` or a list, found {}",
+                        kind_of(&other)
+                    ),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    fn timing(&mut self, raw: RawTiming) -> Option<Timing> {
+        let d = Timing::default();
+        let mut ok = true;
+        let mut take = |cx: &mut Self, key: &str, v: Option<u64>, default: u64| match v {
+            Some(0) => {
+                ok = false;
+                cx.value_err(
+                    &segs!["timing", key],
+                    format!("`timing.{key}` must be more than 0"),
+                    Some(format!("the default is {default}")),
+                );
+                default
+            }
+            Some(v) => v,
+            None => default,
+        };
+        let t = Timing {
+            step_ms: take(self, "step_ms", raw.step_ms, d.step_ms),
+            quiet_ms: take(self, "quiet_ms", raw.quiet_ms, d.quiet_ms),
+            settle_max_ms: take(self, "settle_max_ms", raw.settle_max_ms, d.settle_max_ms),
+            navigation_ms: take(self, "navigation_ms", raw.navigation_ms, d.navigation_ms),
+        };
+        ok.then_some(t)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// The container of a key or list item: `states.a.expect.collection` → `states.a.expect`,
+/// `destinations.X.categories[0]` → `destinations.X.categories`.
+fn parent(p: &[Seg]) -> &[Seg] {
+    p.split_last().map_or(p, |(_, rest)| rest)
+}
+
+/// Where a value sits, for "unknown ... `x` in ...": nothing at the top level, the category
+/// itself for a category's purpose.
+fn context(p: &[Seg]) -> String {
+    match parent(p) {
+        [] => String::new(),
+        [Seg::Key(c)] if c == "categories" => format!(" for {}", describe(p)),
+        [Seg::Key(c), _, Seg::Key(k)] if c == "categories" && k == "purpose" => {
+            format!(" for {}", describe(&p[..2]))
+        }
+        up => format!(" in {}", describe(up)),
+    }
+}
+
+/// A path for people: `state `reject-all` expect`, `destination `Facebook Pixel``.
+pub(crate) fn describe(p: &[Seg]) -> String {
+    fn key(s: &Seg) -> Option<&str> {
+        match s {
+            Seg::Key(k) => Some(k.as_str()),
+            Seg::Index(_) => None,
+        }
+    }
+    let rest_of = |rest: &[Seg]| -> String {
+        match rest {
+            [] => String::new(),
+            [Seg::Key(s), Seg::Index(i), more @ ..] if s == "steps" => {
+                if more.is_empty() {
+                    format!(" step {}", i + 1)
+                } else {
+                    format!(" step {} {}", i + 1, dotted(more))
+                }
+            }
+            _ => format!(" {}", dotted(rest)),
+        }
+    };
+    match p {
+        [] => "the top level".to_string(),
+        [first, name, rest @ ..] if key(first).is_some() => {
+            let Some(n) = key(name) else {
+                return format!("`{}`", dotted(p));
+            };
+            let what = match key(first) {
+                Some("states") => "state",
+                Some("destinations") => "destination",
+                Some("categories") => "category",
+                _ => return format!("`{}`", dotted(p)),
+            };
+            format!("{what} `{n}`{}", rest_of(rest))
+        }
+        _ => format!("`{}`", dotted(p)),
+    }
+}
+
+/// The closest candidate, when one is close enough to be a likely typo.
+pub(crate) fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = input.to_lowercase();
+    let mut best: Option<(f64, &'a str)> = None;
+    for c in candidates {
+        let cl = c.to_lowercase();
+        let mut score = strsim::normalized_damerau_levenshtein(&lower, &cl);
+        if lower == cl {
+            score = 1.0;
+        } else if lower.len() >= 3 && (cl.starts_with(&lower) || lower.starts_with(&cl)) {
+            score = score.max(0.8);
+        }
+        if best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, c));
+        }
+    }
+    best.filter(|(s, _)| *s >= 0.6).map(|(_, c)| c)
+}
+
+/// "did you mean `x`?", else the list of what is allowed.
+pub(crate) fn unknown_help(input: &str, candidates: &[&str], list_label: &str) -> String {
+    match suggest(input, candidates) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None if candidates.is_empty() => "nothing is declared here".to_string(),
+        None => format!("{list_label} {}", backticked(candidates)),
+    }
+}
+
+fn backticked(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// Removes serde_yaml's ` at line L column C` (keeping any `, while parsing ...` context).
+fn strip_location(msg: &str) -> String {
+    let mut out = msg.to_string();
+    while let Some(pos) = out.find(" at line ") {
+        let rest = &out[pos + " at line ".len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let after = &rest[digits.len()..];
+        let Some(after) = after.strip_prefix(" column ") else {
+            break;
+        };
+        let col: String = after.chars().take_while(char::is_ascii_digit).collect();
+        let end = pos + " at line ".len() + digits.len() + " column ".len() + col.len();
+        out.replace_range(pos..end, "");
+    }
+    out
+}
+
+/// Splits serde_yaml's `path: message` into its parts.
+fn split_serde_path(msg: &str) -> (Option<&str>, &str) {
+    const STARTS: &[&str] = &[
+        "unknown field",
+        "invalid type",
+        "invalid value",
+        "missing field",
+        "duplicate field",
+        "unknown variant",
+        "invalid length",
+        "duplicate entry",
+        "data did not match",
+    ];
+    let first = STARTS.iter().filter_map(|s| msg.find(s)).min();
+    match first {
+        Some(i) if i >= 2 && &msg[i - 2..i] == ": " => (Some(&msg[..i - 2]), &msg[i..]),
+        _ => (None, msg),
+    }
+}
+
+/// The naive reading of serde_yaml's path text (used when the tree has nothing better).
+fn naive_segments(s: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for part in s.split('.') {
+        let mut rest = part;
+        let name_end = rest.find('[').unwrap_or(rest.len());
+        if name_end > 0 {
+            out.push(Seg::Key(rest[..name_end].to_string()));
+        }
+        rest = &rest[name_end..];
+        while let Some(r) = rest.strip_prefix('[') {
+            let close = r.find(']').unwrap_or(r.len());
+            if let Ok(i) = r[..close].parse() {
+                out.push(Seg::Index(i));
+            }
+            rest = r.get(close + 1..).unwrap_or("");
+        }
+    }
+    out
+}
+
+/// A serde message (path already removed) and the path of the mapping it concerns → headline
+/// and help.
+fn explain_serde(body: &str, container: &[Seg]) -> (String, Option<String>) {
+    let within = describe(container);
+    if let Some(rest) = body.strip_prefix("unknown field `") {
+        let key = rest.split('`').next().unwrap_or_default();
+        let allowed = expected_names(body);
+        let help = if allowed.is_empty() {
+            "this mapping takes no keys".to_string()
+        } else {
+            unknown_help(key, &allowed, "allowed keys:")
+        };
+        let message = if container.is_empty() {
+            format!("unknown top-level key `{key}`")
+        } else {
+            format!("unknown key `{key}` in {within}")
+        };
+        return (message, Some(help));
+    }
+    if let Some(rest) = body.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or_default();
+        let message = if container.is_empty() {
+            format!("missing top-level key `{key}`")
+        } else {
+            format!("missing key `{key}` in {within}")
+        };
+        let help = match key {
+            "site" => "every spec starts with `site: {url: https://...}`".to_string(),
+            "url" => "`site.url` is the first page the browser opens".to_string(),
+            _ => format!("add `{key}:`"),
+        };
+        return (message, Some(help));
+    }
+    if let Some(rest) = body.strip_prefix("duplicate field `") {
+        let key = rest.split('`').next().unwrap_or_default();
+        return (
+            format!("duplicate key `{key}` in {within}"),
+            Some("a key may appear once per mapping".into()),
+        );
+    }
+    if let Some(rest) = body.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        let target = if container.is_empty() {
+            "the spec".to_string()
+        } else {
+            within
+        };
+        let help = if container.len() >= 4 && matches!(&container[2], Seg::Key(k) if k == "steps") {
+            Some("a step is a one-key mapping such as `- click: \"#accept\"`".to_string())
+        } else if expected == "a boolean" {
+            Some("write `true` or `false`".to_string())
+        } else {
+            None
+        };
+        return (
+            format!("wrong type for {target}: expected {expected}, found {found}"),
+            help,
+        );
+    }
+    if container.is_empty() {
+        (body.to_string(), None)
+    } else {
+        (format!("{within}: {body}"), None)
+    }
+}
+
+/// The backticked names after "expected" in a serde message.
+fn expected_names(body: &str) -> Vec<&str> {
+    let Some(idx) = body.find("expected") else {
+        return Vec::new();
+    };
+    body[idx..].split('`').skip(1).step_by(2).collect()
+}
+
+fn check_http_url(url: &str) -> Result<(), String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{url}` does not start with `http://` or `https://`"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err(format!("`{url}` has no host"));
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Err(format!("`{url}` contains white space"));
+    }
+    Ok(())
+}
+
+/// `HTTPS://Shop.Example:443/` → `https://shop.example`.
+pub(crate) fn normalise_origin(origin: &str) -> Result<String, String> {
+    let lower = origin.trim().to_ascii_lowercase();
+    let (scheme, rest) = lower
+        .split_once("://")
+        .ok_or_else(|| "it has no scheme (`https://`)".to_string())?;
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("scheme `{scheme}` is not http or https"));
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains(['/', '?', '#']) {
+        return Err("it has a path; serve whole origins and put the path in the folder".into());
+    }
+    if rest.is_empty() || rest.starts_with(':') {
+        return Err("it has no host".into());
+    }
+    if rest.contains('@') || rest.contains(char::is_whitespace) {
+        return Err("it is not of the form `scheme://host[:port]`".into());
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || rest.starts_with('[') => {
+            if !p.chars().all(|c| c.is_ascii_digit()) || p.is_empty() || p.parse::<u16>().is_err() {
+                if rest.starts_with('[') && !h.ends_with(']') {
+                    (rest, None)
+                } else {
+                    return Err(format!("port `{p}` is not a number"));
+                }
+            } else {
+                (h, Some(p))
+            }
+        }
+        _ => (rest, None),
+    };
+    let default_port = if scheme == "https" { "443" } else { "80" };
+    Ok(match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+/// A page or `visit:` target: a path starting with `/`, or an absolute http(s) URL.
+fn check_page(page: &str) -> Result<(), String> {
+    if page.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    if page.starts_with('/') {
+        return Ok(());
+    }
+    check_http_url(page)
+        .map_err(|_| format!("`{page}` is neither a path starting with `/` nor an http(s) URL"))
+}

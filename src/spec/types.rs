@@ -1,0 +1,248 @@
+//! The validated spec: what the rest of the tool reads. Paths are already resolved against the
+//! spec file's folder; names are already checked against each other.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// One spec file, parsed and validated.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spec {
+    /// Test-name prefix: the file stem (`specs/shop.yaml` → `shop`).
+    pub name: String,
+    /// The spec file as given (for messages).
+    pub path: PathBuf,
+    pub site: Site,
+    pub segment: SegmentOptions,
+    pub regime: Regime,
+    /// Category id as the consent stamp carries it → what it means.
+    pub categories: IndexMap<String, Category>,
+    /// Built-in CMP adapter name, when the spec names one.
+    pub cmp: Option<String>,
+    /// Every destination this source may feed, by Segment settings key (creationName).
+    pub destinations: IndexMap<String, Destination>,
+    /// In file order.
+    pub states: IndexMap<String, State>,
+    pub timing: Timing,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    /// First page the browser opens (http or https).
+    pub url: String,
+    /// Origin (`https://shop.example`, no trailing slash) → folder answering it.
+    pub serve: IndexMap<String, PathBuf>,
+    /// Answer every request not otherwise answered locally, and forbid DNS.
+    pub offline: bool,
+    /// Paths or URLs visited in order after each state's steps.
+    pub pages: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentOptions {
+    /// Answer the settings request with this JSON file.
+    pub settings: Option<PathBuf>,
+    pub library: Library,
+    /// Forward tracking calls to the real API (never in offline runs).
+    pub deliver: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Library {
+    /// Answer analytics.js and its chunks from the pinned npm `@segment/analytics-next`.
+    Bundled,
+    /// Let the site (or the network) answer them.
+    Site,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Regime {
+    None,
+    Gdpr,
+    Cpra,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Category {
+    pub purpose: Purpose,
+    /// The CMP's own name for the category, when it differs from the stamp id.
+    pub cmp: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    Necessary,
+    Functional,
+    Analytics,
+    Advertising,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Destination {
+    /// `None`: device mode when the settings or catalog know its code, else cloud.
+    pub mode: Option<Mode>,
+    /// Consent categories declared in the spec; `None` means "take them from the settings".
+    pub categories: Option<Vec<String>>,
+    /// Extra hosts that count as this destination (beside the catalog's).
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    Device,
+    Cloud,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct State {
+    /// Send `Sec-GPC: 1` and define `navigator.globalPrivacyControl = true`.
+    pub gpc: bool,
+    pub steps: Vec<Step>,
+    pub expect: Expect,
+    /// 1-based line of the state's key in the spec file.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Click(String),
+    Cmp(CmpAction),
+    Eval(String),
+    Visit(String),
+    WaitFor(String),
+    /// Selector → text, in file order.
+    Fill(Vec<(String, String)>),
+}
+
+impl Step {
+    /// Short human description for messages: `click "#accept"`.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::Click(s) => format!("click {s:?}"),
+            Step::Cmp(CmpAction::AcceptAll) => "cmp accept_all".to_string(),
+            Step::Cmp(CmpAction::RejectAll) => "cmp reject_all".to_string(),
+            Step::Cmp(CmpAction::Categories(ids)) => format!("cmp categories {ids:?}"),
+            Step::Eval(js) => {
+                let short: String = js.chars().take(60).collect();
+                format!("eval {short:?}")
+            }
+            Step::Visit(p) => format!("visit {p:?}"),
+            Step::WaitFor(s) => format!("wait_for {s:?}"),
+            Step::Fill(pairs) => {
+                let sels: Vec<&str> = pairs.iter().map(|(s, _)| s.as_str()).collect();
+                format!("fill {sels:?}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CmpAction {
+    AcceptAll,
+    RejectAll,
+    /// Accept exactly these category ids (stamp ids), reject the rest.
+    Categories(Vec<String>),
+}
+
+/// Expectations of one state; `None` means "not judged".
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Expect {
+    pub allowed: Option<DestinationSet>,
+    pub blocked: Option<DestinationSet>,
+    pub collection: Option<Collection>,
+    pub calls: BTreeMap<Call, Collection>,
+    /// Category id → the value every event after the decision must carry.
+    pub consent: Option<BTreeMap<String, bool>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationSet {
+    All,
+    Some(Vec<String>),
+}
+
+impl DestinationSet {
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            DestinationSet::All => true,
+            DestinationSet::Some(v) => v.iter().any(|n| n == name),
+        }
+    }
+}
+
+/// What may reach Segment's tracking API (or, for `calls`, one call type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collection {
+    None,
+    /// No `userId` and no traits.
+    Anonymous,
+    Any,
+}
+
+/// Segment call types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Call {
+    Page,
+    Identify,
+    Track,
+    Group,
+    Alias,
+    Screen,
+}
+
+impl Call {
+    pub const ALL: [Call; 6] = [
+        Call::Page,
+        Call::Identify,
+        Call::Track,
+        Call::Group,
+        Call::Alias,
+        Call::Screen,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Call::Page => "page",
+            Call::Identify => "identify",
+            Call::Track => "track",
+            Call::Group => "group",
+            Call::Alias => "alias",
+            Call::Screen => "screen",
+        }
+    }
+}
+
+/// Bounds on waiting, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Timing {
+    /// Upper bound for one step (finding its element, running its action).
+    pub step_ms: u64,
+    /// Settling ends after this long without a new request.
+    pub quiet_ms: u64,
+    /// Settling ends after this long whatever the network does.
+    pub settle_max_ms: u64,
+    /// Upper bound for loading a page.
+    pub navigation_ms: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            step_ms: 5_000,
+            quiet_ms: 500,
+            settle_max_ms: 8_000,
+            navigation_ms: 15_000,
+        }
+    }
+}
