@@ -25,6 +25,8 @@ pub struct Options {
     pub snapshots: Option<PathBuf>,
     /// Print the verdict table after the run.
     pub table: bool,
+    /// Where `results.json` goes; `None`: [`report::output_dir`].
+    pub out: Option<PathBuf>,
 }
 
 impl Options {
@@ -34,6 +36,7 @@ impl Options {
             specs: std::env::var("CONSENT_GATES_SPECS").unwrap_or_else(|_| DEFAULT_SPECS.into()),
             snapshots: std::env::var_os("CONSENT_GATES_SNAPSHOTS").map(PathBuf::from),
             table: std::env::var_os("CONSENT_GATES_TABLE").is_some(),
+            out: None,
         }
     }
 }
@@ -150,7 +153,8 @@ pub fn run(args: &Arguments, options: &Options) -> Summary {
     let conclusion = libtest_mimic::run(args, trials);
     let results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
     if !args.list && !results.is_empty() {
-        match report::write_results(&report::output_dir(), &results) {
+        let out = options.out.clone().unwrap_or_else(report::output_dir);
+        match report::write_results(&out, &results) {
             Ok(path) => eprintln!("consent-gates: results in {}", path.display()),
             Err(e) => eprintln!("consent-gates: cannot write results.json: {e}"),
         }

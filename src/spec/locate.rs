@@ -627,6 +627,7 @@ impl Reader {
                         Some(']') | None => break,
                         _ => {}
                     }
+                    let before = (self.li, self.ci);
                     if self.peek() == Some('?') && Self::is_blank(self.peek_at(1)) {
                         self.bump();
                         self.skip_flow_ws();
@@ -651,6 +652,10 @@ impl Reader {
                         key_span,
                         value,
                     });
+                    if (self.li, self.ci) == before {
+                        // Text this reader does not understand (a collection as a key, say).
+                        break;
+                    }
                 }
                 Spanned {
                     span: start,
@@ -674,6 +679,7 @@ impl Reader {
                         Some('}') | None => break,
                         _ => {}
                     }
+                    let before = (self.li, self.ci);
                     let item = self.flow_node();
                     self.skip_flow_ws();
                     if self.peek() == Some(':') {
@@ -695,6 +701,9 @@ impl Reader {
                         });
                     } else {
                         items.push(item);
+                    }
+                    if (self.li, self.ci) == before {
+                        break;
                     }
                 }
                 Spanned {

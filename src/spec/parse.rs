@@ -1386,7 +1386,7 @@ fn split_serde_path(msg: &str) -> (Option<&str>, &str) {
     ];
     let first = STARTS.iter().filter_map(|s| msg.find(s)).min();
     match first {
-        Some(i) if i >= 2 && &msg[i - 2..i] == ": " => (Some(&msg[..i - 2]), &msg[i..]),
+        Some(i) if i >= 2 && msg.get(i - 2..i) == Some(": ") => (Some(&msg[..i - 2]), &msg[i..]),
         _ => (None, msg),
     }
 }

@@ -1,0 +1,136 @@
+//! End-to-end tests of the harness itself: real Chromium, real Segment, real CMP, the example shop
+//! and deliberately broken copies of it. Each asserts which checks fire, and where.
+
+use std::path::PathBuf;
+
+use consent_gates::harness::{self, Options, Summary};
+use consent_gates::report::TrialResult;
+use consent_gates::verdict::{CheckId, Verdict};
+use libtest_mimic::Arguments;
+
+/// Runs the harness over `specs`; snapshots go to a temporary folder unless `snapshots` names one.
+fn run_with(
+    specs: &str,
+    filter: Option<&str>,
+    snapshots: Option<&str>,
+) -> (Summary, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut args = vec!["e2e".to_string(), "--quiet".into()];
+    if let Some(f) = filter {
+        args.push(f.to_string());
+        args.push("--exact".into());
+    }
+    let options = Options {
+        specs: specs.into(),
+        snapshots: Some(snapshots.map_or_else(|| tmp.path().join("snapshots"), PathBuf::from)),
+        table: false,
+        out: Some(tmp.path().join("out")),
+    };
+    (harness::run(&Arguments::from_iter(args), &options), tmp)
+}
+
+fn run(specs: &str, filter: Option<&str>) -> (Summary, tempfile::TempDir) {
+    run_with(specs, filter, None)
+}
+
+fn result<'a>(summary: &'a Summary, name: &str) -> &'a TrialResult {
+    summary
+        .results
+        .iter()
+        .find(|r| r.name() == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no trial {name} in {:?}",
+                summary
+                    .results
+                    .iter()
+                    .map(TrialResult::name)
+                    .collect::<Vec<_>>()
+            )
+        })
+}
+
+fn checks(r: &TrialResult) -> Vec<(CheckId, Option<String>)> {
+    r.failures
+        .iter()
+        .map(|f| (f.check, f.destination.clone()))
+        .collect()
+}
+
+#[test]
+fn ungated_destination_is_caught_on_reject_all() {
+    let (summary, _tmp) = run(
+        "tests/fixtures/ungated/specs/*.yaml",
+        Some("shop-ungated::reject-all"),
+    );
+    let r = result(&summary, "shop-ungated::reject-all");
+    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
+    let blocked: Vec<_> = checks(r)
+        .into_iter()
+        .filter(|(c, _)| *c == CheckId::BlockedReceived)
+        .collect();
+    assert_eq!(
+        blocked,
+        vec![(
+            CheckId::BlockedReceived,
+            Some("Facebook Conversions Api Web".to_string())
+        )],
+        "exactly the ungated destination is named: {r:#?}"
+    );
+    let evidence = &r
+        .failures
+        .iter()
+        .find(|f| f.check == CheckId::BlockedReceived)
+        .unwrap()
+        .evidence;
+    assert!(
+        evidence.iter().any(|e| e.what.contains("facebook")),
+        "evidence names the Facebook request: {evidence:?}"
+    );
+}
+
+/// A second run of the shop (the `specs` test is the first) must reproduce the committed snapshots.
+#[test]
+fn shop_example_passes_with_identical_snapshots() {
+    let (summary, tmp) = run_with("specs/shop.yaml", None, Some("snapshots"));
+    assert_eq!(summary.results.len(), 4);
+    for r in &summary.results {
+        assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    }
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("out/results.json")).expect("results.json written"),
+    )
+    .expect("results.json is JSON");
+    let trials = json["trials"].as_array().expect("trials");
+    assert_eq!(trials.len(), 4);
+    assert!(
+        trials
+            .iter()
+            .all(|t| t["verdict"] == "pass" && t["snapshot"] == "match")
+    );
+}
+
+#[test]
+fn invalid_spec_fails_alone() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let specs = tmp.path().join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    std::fs::write(
+        specs.join("broken.yaml"),
+        "site:\n  url: https://x.example/\nstates:\n  s:\n    expect: {colection: none}\n",
+    )
+    .unwrap();
+    let pattern = format!("{}/*.yaml", specs.display());
+    let (summary, _tmp) = run(&pattern, None);
+    let r = result(&summary, "broken::spec");
+    assert_eq!(r.verdict, Verdict::Error);
+    let message = &r.failures[0].message;
+    assert!(
+        message.contains("broken.yaml:5"),
+        "names file and line: {message}"
+    );
+    assert!(
+        message.contains("collection"),
+        "suggests the right key: {message}"
+    );
+}
