@@ -113,6 +113,9 @@ pub struct Capture {
     pub decision_at_ms: Option<u64>,
     pub cookies: Vec<StoredCookie>,
     pub local_storage: Vec<StoredKey>,
+    /// The CMP's own recorded choice at the end of the visit, by stamp category id, read through
+    /// the spec's CMP adapter (`None`: no adapter, or the CMP has no recorded choice).
+    pub cmp_choice: Option<BTreeMap<String, bool>>,
 }
 
 #[cfg(test)]

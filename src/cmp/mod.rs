@@ -70,3 +70,38 @@ fn cmp_names(ids: &[String], spec: &Spec) -> Vec<String> {
 fn js_names(names: &[String]) -> String {
     serde_json::to_string(names).unwrap_or_else(|_| "[]".into())
 }
+
+/// A script returning the CMP's recorded choice as `{stampCategoryId: bool}`, or `null` when the
+/// visitor has not decided. Category ids are mapped from the CMP's names through the spec.
+pub fn read_choice_script(adapter: &str, spec: &Spec) -> Option<String> {
+    let mapping: Vec<(String, String)> = spec
+        .categories
+        .iter()
+        .map(|(id, c)| (id.clone(), c.cmp.clone().unwrap_or_else(|| id.clone())))
+        .collect();
+    let mapping = serde_json::to_string(&mapping).ok()?;
+    let body = match adapter {
+        // vanilla-cookieconsent v3: validConsent() is false until the visitor decided.
+        "vanilla-cookieconsent" => {
+            "const cc = window.CookieConsent; \
+             if (!cc || !cc.validConsent || !cc.validConsent()) return null; \
+             const accepted = (name) => cc.acceptedCategory(name);"
+        }
+        // klaro: the manager's `confirmed` says whether a choice was stored; consents are per
+        // service, and a purpose counts as accepted when any of its services is.
+        "klaro" => {
+            "const k = window.klaro; if (!k || !k.getManager) return null; \
+             const m = k.getManager(); if (!m || !m.confirmed) return null; \
+             const accepted = (name) => { \
+               if (name in m.consents) return !!m.consents[name]; \
+               const svcs = (m.config.services || []).filter(s => (s.purposes || []).includes(name)); \
+               return svcs.length > 0 && svcs.some(s => !!m.consents[s.name]); };"
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "(() => {{ try {{ {body} const out = {{}}; \
+         for (const [id, name] of {mapping}) out[id] = !!accepted(name); return out; }} \
+         catch (e) {{ return null; }} }})()"
+    ))
+}

@@ -159,6 +159,18 @@ async fn visit_in(
     recorder.touch();
     edge::settle(&recorder, quiet, settle_max).await;
 
+    let cmp_choice = match spec
+        .cmp
+        .as_deref()
+        .and_then(|a| crate::cmp::read_choice_script(a, spec))
+    {
+        Some(script) => page
+            .evaluate::<(), Option<std::collections::BTreeMap<String, bool>>>(&script, None)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
     let (cookies, local_storage) = storage(context).await?;
     Ok(Visit {
         capture: Capture {
@@ -166,6 +178,7 @@ async fn visit_in(
             decision_at_ms: recorder.decision_at_ms(),
             cookies,
             local_storage,
+            cmp_choice,
         },
         step_miss,
     })

@@ -30,6 +30,9 @@ struct RawSpec {
     site: RawSite,
     segment: Option<RawSegment>,
     regime: Option<String>,
+    #[serde(rename = "consentModel", alias = "consent_model")]
+    consent_model: Option<String>,
+    pii: Option<Vec<String>>,
     categories: Option<IndexMap<String, Value>>,
     cmp: Option<String>,
     destinations: Option<IndexMap<String, Option<RawDestination>>>,
@@ -357,6 +360,28 @@ impl Cx<'_> {
                 ],
             ),
         };
+        let consent_model = match &raw.consent_model {
+            None => Some(ConsentModel::OptIn),
+            Some(m) => self.pick(
+                &segs!["consentModel"],
+                "consentModel",
+                m,
+                &[
+                    ("opt-in", ConsentModel::OptIn),
+                    ("opt-out", ConsentModel::OptOut),
+                ],
+            ),
+        };
+        let pii = raw.pii.unwrap_or_default();
+        for (i, field) in pii.iter().enumerate() {
+            if field.trim().is_empty() {
+                self.value_err(
+                    &segs!["pii", i],
+                    "an empty `pii` field name matches nothing".into(),
+                    Some("list field names or paths such as `email` or `traits.phone`".into()),
+                );
+            }
+        }
         let categories = self.categories(raw.categories.unwrap_or_default());
         let cmp_declared = raw.cmp.is_some();
         let cmp = raw.cmp.and_then(|c| {
@@ -383,6 +408,8 @@ impl Cx<'_> {
             site: site?,
             segment: segment?,
             regime: regime?,
+            consent_model: consent_model?,
+            pii,
             categories,
             cmp,
             destinations,

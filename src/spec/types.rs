@@ -17,6 +17,10 @@ pub struct Spec {
     pub site: Site,
     pub segment: SegmentOptions,
     pub regime: Regime,
+    /// How the site's consent wrapper loads Segment (`consentModel:`, default opt-in).
+    pub consent_model: ConsentModel,
+    /// Extra personal fields (names or dotted paths) the `pii-leak` check looks for.
+    pub pii: Vec<String>,
     /// Category id as the consent stamp carries it → what it means.
     pub categories: IndexMap<String, Category>,
     /// Built-in CMP adapter name, when the spec names one.
@@ -64,6 +68,15 @@ pub enum Regime {
     None,
     Gdpr,
     Cpra,
+}
+
+/// Segment consent-tools' two models (research/segment.md §3.1): opt-in holds Segment and gated
+/// destinations back until consent; opt-out loads everything and blocks per event after a reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsentModel {
+    OptIn,
+    OptOut,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
