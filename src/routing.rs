@@ -654,7 +654,9 @@ mod tests {
     use super::*;
     use crate::capture::Answer;
     use crate::segment::decode;
-    use crate::spec::types::{Destination, Library, Regime, SegmentOptions, Site, Timing};
+    use crate::spec::types::{
+        ConsentModel, Destination, Library, Regime, SegmentOptions, Site, Timing,
+    };
     use serde_json::json;
     use std::path::PathBuf;
 
@@ -902,6 +904,8 @@ mod tests {
                 deliver: false,
             },
             regime: Regime::Gdpr,
+            consent_model: ConsentModel::OptIn,
+            pii: Vec::new(),
             categories: IndexMap::new(),
             cmp: None,
             destinations: dests.into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
