@@ -49,9 +49,23 @@ pub struct Summary {
 
 /// Entry point of `tests/specs.rs`: `cargo test` arguments, options from the environment.
 pub fn main() -> std::process::ExitCode {
+    prepare_env();
     let args = Arguments::from_args();
     let summary = run(&args, &Options::from_env());
     exit::code(&summary)
+}
+
+/// Points playwright-rs at the set-up script's driver folder when nothing else did (a test binary
+/// run by hand does not get `.cargo/config.toml`'s `[env]`). Call first thing in `main`, before any
+/// thread starts.
+pub fn prepare_env() {
+    if std::env::var_os("PLAYWRIGHT_DRIVER_PATH").is_none()
+        && let Some(dir) = crate::session::browser::default_driver_dir()
+    {
+        // SAFETY: called at the start of `main`, before this process starts any other thread, so
+        // no concurrent reader of the environment exists.
+        unsafe { std::env::set_var("PLAYWRIGHT_DRIVER_PATH", dir) };
+    }
 }
 
 /// Loads every spec matching `options.specs`; a spec that does not parse is kept as its error.

@@ -9,6 +9,7 @@ use libtest_mimic::Arguments;
 const USAGE: &str = "usage: consent-gates test [--specs GLOB] [--snapshots DIR] [FILTER...] [--list] [--test-threads N] ...";
 
 fn main() -> ExitCode {
+    harness::prepare_env();
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => {

@@ -101,6 +101,32 @@ pub fn default_driver_dir() -> Option<PathBuf> {
         .find(|d| d.join("package/cli.js").is_file())
 }
 
+/// The npm `playwright-core` must be exactly the version playwright-rs speaks to.
+fn check_driver_version(driver: &Path) -> Result<(), SessionError> {
+    let manifest = driver.join("package/package.json");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| SessionError::Io {
+        path: manifest.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| {
+            v.get("version")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    if version != playwright_rs::PLAYWRIGHT_VERSION {
+        return Err(SessionError::Setup(format!(
+            "the Playwright driver at {} is playwright-core {version}, but playwright-rs needs \
+             exactly {}: pin it in package.json and run `{SETUP_COMMAND}`",
+            driver.display(),
+            playwright_rs::PLAYWRIGHT_VERSION
+        )));
+    }
+    Ok(())
+}
+
 async fn launch(offline_only: bool) -> Result<(Playwright, Browser), SessionError> {
     let chromium = chromium_path();
     if !chromium.is_file() {
@@ -118,7 +144,7 @@ async fn launch(offline_only: bool) -> Result<(Playwright, Browser), SessionErro
                 d.display()
             )));
         }
-        Some(_) => {}
+        Some(d) => check_driver_version(d)?,
         None => {
             return Err(SessionError::Setup(format!(
                 "the Playwright driver was not found: run `{SETUP_COMMAND}`, then run through \
