@@ -38,7 +38,10 @@ impl TrialResult {
 #[derive(Serialize)]
 struct ResultsFile<'a> {
     version: u32,
-    trials: &'a [TrialResult],
+    /// cargo-nextest's run id: processes of one nextest run merge their trials into one file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<&'a str>,
+    trials: &'a [serde_json::Value],
 }
 
 /// The folder a run writes into: `$CONSENT_GATES_OUT`, else `<target>/consent-gates`.
@@ -66,17 +69,49 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// Writes `results.json` (sorted by trial name) atomically into `dir`.
+///
+/// cargo-nextest runs every trial in its own process; those of one nextest run (same
+/// `NEXTEST_RUN_ID`) merge into one file under a lock, so the file always holds the whole run.
 pub fn write_results(dir: &Path, results: &[TrialResult]) -> std::io::Result<PathBuf> {
-    let mut sorted = results.to_vec();
-    sorted.sort_by_key(TrialResult::name);
     std::fs::create_dir_all(dir)?;
     let path = dir.join("results.json");
-    let tmp = dir.join("results.json.tmp");
+    let lock = std::fs::File::create(dir.join("results.lock"))?;
+    lock.lock()?;
+    let run_id = std::env::var("NEXTEST_RUN_ID").ok();
+    let mut trials: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+    if let Some(id) = &run_id
+        && let Ok(text) = std::fs::read(&path)
+        && let Ok(old) = serde_json::from_slice::<serde_json::Value>(&text)
+        && old.get("run_id").and_then(|v| v.as_str()) == Some(id.as_str())
+    {
+        for t in old
+            .get("trials")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let name = format!(
+                "{}::{}",
+                t.get("spec").and_then(|v| v.as_str()).unwrap_or_default(),
+                t.get("state").and_then(|v| v.as_str()).unwrap_or_default()
+            );
+            trials.insert(name, t.clone());
+        }
+    }
+    for r in results {
+        trials.insert(
+            r.name(),
+            serde_json::to_value(r).map_err(std::io::Error::other)?,
+        );
+    }
+    let trials: Vec<serde_json::Value> = trials.into_values().collect();
     let json = serde_json::to_vec_pretty(&ResultsFile {
         version: 1,
-        trials: &sorted,
+        run_id: run_id.as_deref(),
+        trials: &trials,
     })
     .map_err(std::io::Error::other)?;
+    let tmp = dir.join(format!("results.json.{}.tmp", std::process::id()));
     std::fs::write(&tmp, json)?;
     std::fs::rename(&tmp, &path)?;
     Ok(path)
