@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use playwright_rs::{FulfillOptions, Route};
 use tokio::sync::Notify;
 
-use crate::capture::{Answer, CapturedRequest, Phase, url_host, url_path};
+use crate::capture::{Answer, CapturedRequest, Phase, url_path};
+use crate::segment::{self, RequestKind};
 use crate::spec::{Library, Spec};
 
 /// Bodies above this size are recorded truncated: enough for decoding, bounded in memory.
@@ -177,13 +178,8 @@ pub async fn handle(
         b.truncate(MAX_BODY);
         String::from_utf8_lossy(&b).into_owned()
     });
-    let reply = decide(&config, &method, &url, &resource_type).await;
-    let answer = match &reply {
-        Reply::Body { answer, .. } => answer.clone(),
-        Reply::Network => Answer::Network,
-    };
     let origin = headers.get("origin").cloned();
-    recorder.record(CapturedRequest {
+    let captured = CapturedRequest {
         seq: 0,
         at_ms: 0,
         phase: Phase::Before,
@@ -192,7 +188,15 @@ pub async fn handle(
         resource_type,
         headers,
         body,
-        answer,
+        answer: Answer::Unrouted,
+    };
+    let reply = decide(&config, &captured).await;
+    recorder.record(CapturedRequest {
+        answer: match &reply {
+            Reply::Body { answer, .. } => answer.clone(),
+            Reply::Network => Answer::Network,
+        },
+        ..captured
     });
     match reply {
         Reply::Network => route.continue_(None).await,
@@ -230,7 +234,8 @@ pub async fn handle(
     }
 }
 
-async fn decide(config: &EdgeConfig, method: &str, url: &str, resource_type: &str) -> Reply {
+async fn decide(config: &EdgeConfig, request: &CapturedRequest) -> Reply {
+    let (method, url) = (request.method.as_str(), request.url.as_str());
     let path = url_path(url);
     if method == "OPTIONS" {
         return sinkhole(204);
@@ -259,9 +264,15 @@ async fn decide(config: &EdgeConfig, method: &str, url: &str, resource_type: &st
         };
     }
     if let Some(folder) = served_folder(config, url) {
-        return serve_file(folder, path, resource_type).await;
+        return serve_file(folder, path, &request.resource_type).await;
     }
-    if !config.deliver && method == "POST" && is_tracking_path(path) {
+    // Segment's tracking API on any host (proxies are common), recognised by path and body.
+    if !config.deliver
+        && matches!(
+            segment::classify(request),
+            RequestKind::Event { .. } | RequestKind::Batch | RequestKind::Telemetry
+        )
+    {
         return Reply::Body {
             status: 200,
             content_type: "application/json",
@@ -322,21 +333,11 @@ fn is_settings_path(path: &str) -> bool {
     matches!(parts.as_slice(), ["v1", "projects", _, "settings"])
 }
 
-/// Segment's tracking endpoints, on any host (`/v1/t` … `/v1/b`, `/v1/m`).
-fn is_tracking_path(path: &str) -> bool {
-    let last = path.rsplit('/').next().unwrap_or("");
-    matches!(
-        last,
-        "t" | "p" | "i" | "g" | "a" | "s" | "b" | "m" | "batch"
-    )
-}
-
 fn served_folder<'a>(config: &'a EdgeConfig, url: &str) -> Option<&'a Path> {
     let scheme_end = url.find("://")? + 3;
     let rest = &url[scheme_end..];
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let origin = url[..scheme_end + auth_end].to_ascii_lowercase();
-    debug_assert!(!url_host(url).is_empty() || origin.is_empty());
     config
         .serve
         .iter()
@@ -443,7 +444,6 @@ mod tests {
         assert_eq!(segment_library_file("/analytics-next/bundles/../x"), None);
         assert!(is_settings_path("/v1/projects/WK/settings"));
         assert!(!is_settings_path("/v1/projects/WK/other"));
-        assert!(is_tracking_path("/v1/t") && is_tracking_path("/collect/v1/b"));
     }
 
     #[test]
