@@ -134,3 +134,16 @@ fn invalid_spec_fails_alone() {
         "suggests the right key: {message}"
     );
 }
+
+#[test]
+fn step_that_matches_nothing_fails_naming_the_step() {
+    let (summary, _tmp) = run("tests/fixtures/step-miss/specs/*.yaml", None);
+    let r = result(&summary, "shop-step-miss::stale-selector");
+    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
+    assert_eq!(checks(r), vec![(CheckId::StepDidNotMatch, None)]);
+    let message = &r.failures[0].message;
+    assert!(
+        message.contains("step 1") && message.contains("#onetrust-accept-btn-handler"),
+        "names the step and its selector: {message}"
+    );
+}
