@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub state: String,
     pub gpc: bool,
     pub steps: Vec<String>,
+    /// Each effective expectation with where it came from: `collection: none (regime gdpr)`.
+    pub expectations: Vec<String>,
     pub segment: SegmentSeen,
     pub events: Vec<EventRow>,
     pub destinations: IndexMap<String, DestinationRow>,
@@ -144,6 +146,7 @@ pub fn build(
         state: state_name.to_string(),
         gpc: state.gpc,
         steps: state.steps.iter().map(|s| s.describe()).collect(),
+        expectations: crate::verdict::effective(spec, state, routed).lines(),
         segment: SegmentSeen {
             library_loaded: decoded
                 .library_loads

@@ -110,7 +110,7 @@ fn analyse(
     };
     let decoded = segment::decode(capture);
     let routed = routing::route(spec, settings.as_ref(), capture, &decoded);
-    let failures = verdict::judge(spec, state, capture, &decoded, &routed);
+    let failures = verdict::judge(spec, state, capture, &decoded, &routed, settings.as_ref());
     let snap = snapshot::build(
         spec, state_name, state, capture, &decoded, &routed, &failures,
     );

@@ -1,50 +1,74 @@
-//! Verdicts: the spec's expectations judged against what the visit produced.
+//! Verdicts: the spec's expectations (completed by the regime's defaults, [`regime`]) judged
+//! against what the visit produced, plus the built-in checks that run in every state
+//! ([`builtin`], [`pii`]).
 //!
 //! Judging window (DESIGN.md §2): in a state with steps, `allowed` and `blocked` judge traffic from
 //! the first step on (under an opt-out model vendors may legitimately load before the decision);
 //! in a state without steps, all of it. `collection` and `calls` judge the whole visit: they say
 //! what may reach Segment's tracking API in this state at all. `consent` judges every event after
 //! the decision (all events in a state without steps).
+//!
+//! Under the opt-out model (`consentModel: opt-out`) consent-tools loads every device-mode
+//! destination on every page and blocks per event (research/segment.md §3.1 step 6): a destination
+//! code load is then not a reception for `blocked`; a request to the vendor's hosts still is.
 
+mod builtin;
 mod check;
+pub mod pii;
+pub mod regime;
 
 pub use check::{CheckId, Evidence, Failure, Verdict};
+pub use regime::{Effective, Source, Sourced, effective};
+
+use std::collections::BTreeSet;
 
 use crate::capture::{Capture, Phase};
-use crate::routing::{Reception, Routing};
-use crate::segment::{ConsentStamp, Decoded, SegmentEvent};
-use crate::spec::{Collection, Spec, State};
+use crate::routing::{Reception, ReceptionKind, Routing};
+use crate::segment::{CdnSettings, ConsentStamp, Decoded, SegmentEvent};
+use crate::spec::{Collection, ConsentModel, Spec, State};
 
-/// Every failed expectation of `state`, in a stable order.
+/// Every failed expectation and built-in check of `state`, in a stable order: expectations
+/// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
+/// unstamped, CMP consent mismatch, pii).
 pub fn judge(
-    _spec: &Spec,
+    spec: &Spec,
     state: &State,
-    _capture: &Capture,
+    capture: &Capture,
     decoded: &Decoded,
     routed: &Routing,
+    settings: Option<&CdnSettings>,
 ) -> Vec<Failure> {
+    let eff = regime::effective(spec, state, routed);
     let in_window = |phase: Phase| state.steps.is_empty() || phase == Phase::After;
-    let expect = &state.expect;
+    let opt_out = spec.consent_model == ConsentModel::OptOut && !state.steps.is_empty();
     let mut failures = Vec::new();
 
-    if let Some(blocked) = &expect.blocked {
+    if let Some(blocked) = &eff.blocked {
         for (name, outcome) in &routed.destinations {
-            if !blocked.contains(name) {
+            if !blocked.value.contains(name) {
                 continue;
             }
             let seen: Vec<&Reception> = outcome
                 .receptions
                 .iter()
                 .filter(|r| in_window(r.phase))
+                .filter(|r| !(opt_out && matches!(r.kind, ReceptionKind::CodeLoaded { .. })))
                 .collect();
             if !seen.is_empty() {
+                let opt_out_note = if opt_out {
+                    "; under the opt-out model, code loaded before the decision may keep running, \
+                     but these were sent after the decision"
+                } else {
+                    ""
+                };
                 failures.push(Failure {
                     check: CheckId::BlockedReceived,
                     destination: Some(name.clone()),
                     message: format!(
-                        "`{name}` must be blocked in this state but received data ({} time{})",
+                        "`{name}` must be blocked in this state{} but received data ({} time{}){opt_out_note}",
+                        blocked.origin_note(),
                         seen.len(),
-                        if seen.len() == 1 { "" } else { "s" }
+                        plural(seen.len())
                     ),
                     evidence: seen.iter().map(|r| reception_evidence(r)).collect(),
                 });
@@ -52,9 +76,9 @@ pub fn judge(
         }
     }
 
-    if let Some(allowed) = &expect.allowed {
+    if let Some(allowed) = &eff.allowed {
         for (name, outcome) in &routed.destinations {
-            if !allowed.contains(name) {
+            if !allowed.value.contains(name) {
                 continue;
             }
             if !outcome.receptions.iter().any(|r| in_window(r.phase)) {
@@ -74,24 +98,28 @@ pub fn judge(
         }
     }
 
-    if let Some(level) = expect.collection {
+    if let Some(level) = &eff.collection {
         let bad: Vec<&SegmentEvent> = decoded
             .events
             .iter()
-            .filter(|e| violates(level, e))
+            .filter(|e| violates(level.value, e))
             .collect();
-        if !bad.is_empty() {
+        if let Some(first) = bad.first() {
             failures.push(Failure {
                 check: CheckId::Collection,
                 destination: None,
-                message: match level {
+                message: match level.value {
                     Collection::None => format!(
-                        "no event may reach Segment in this state, but {} did; the first at {} ms",
+                        "no event may reach Segment in this state{}, but {} did; the first, {}, at {} ms ({})",
+                        level.origin_note(),
                         bad.len(),
-                        bad[0].at_ms
+                        describe_event(first),
+                        first.at_ms,
+                        phase_words(first.phase)
                     ),
                     _ => format!(
-                        "only anonymous events may reach Segment in this state, but {} carried a userId or traits",
+                        "only anonymous events may reach Segment in this state{}, but {} carried a userId or traits",
+                        level.origin_note(),
                         bad.len()
                     ),
                 },
@@ -100,24 +128,24 @@ pub fn judge(
         }
     }
 
-    for (call, level) in &expect.calls {
+    for (call, level) in &eff.calls {
         let bad: Vec<&SegmentEvent> = decoded
             .events
             .iter()
-            .filter(|e| e.call == *call && violates(*level, e))
+            .filter(|e| e.call == *call && violates(level.value, e))
             .collect();
         if !bad.is_empty() {
             failures.push(Failure {
                 check: CheckId::Calls,
                 destination: None,
-                message: match level {
+                message: match level.value {
                     Collection::None => format!(
                         "no {} call may reach Segment in this state, but {} did",
                         call.as_str(),
                         bad.len()
                     ),
                     _ => format!(
-                        "{} calls must be anonymous in this state, but {} carried a userId or traits",
+                        "{} calls must be anonymous in this state (no userId, no traits), but {} carried a userId or traits",
                         call.as_str(),
                         bad.len()
                     ),
@@ -127,17 +155,23 @@ pub fn judge(
         }
     }
 
-    if let Some(expected) = &expect.consent {
+    // Categories the expect.consent failure already reports (the CMP comparison skips them when
+    // the CMP agrees with the expectation, so one defect is reported once).
+    let mut consent_flagged = BTreeSet::new();
+    if let Some(expected) = &eff.consent {
+        // Unstamped events are the unstamped-events check's when the spec declares categories.
+        let unstamped_reported = !spec.categories.is_empty();
         let mut bad = Vec::new();
-        let mut diffs = std::collections::BTreeSet::new();
+        let mut diffs = BTreeSet::new();
         for e in decoded.events.iter().filter(|e| in_window(e.phase)) {
             match &e.consent {
                 ConsentStamp::Preferences(p) => {
                     let mut ok = true;
-                    for (cat, want) in expected {
+                    for (cat, want) in &expected.value {
                         let got = p.get(cat).copied();
                         if got != Some(*want) {
                             ok = false;
+                            consent_flagged.insert(cat.clone());
                             diffs.insert(format!(
                                 "{cat}: expected {want}, stamped {}",
                                 got.map_or("nothing".to_string(), |g| g.to_string())
@@ -149,8 +183,10 @@ pub fn judge(
                     }
                 }
                 ConsentStamp::Absent | ConsentStamp::NoPreferences => {
-                    diffs.insert("events carry no consent stamp".to_string());
-                    bad.push(e);
+                    if !unstamped_reported {
+                        diffs.insert("events carry no consent stamp".to_string());
+                        bad.push(e);
+                    }
                 }
             }
         }
@@ -159,16 +195,47 @@ pub fn judge(
                 check: CheckId::ConsentMismatch,
                 destination: None,
                 message: format!(
-                    "{} event{} disagree with expect.consent ({})",
+                    "{} event{} after the decision disagree with expect.consent ({})",
                     bad.len(),
-                    if bad.len() == 1 { "" } else { "s" },
+                    plural(bad.len()),
                     diffs.into_iter().collect::<Vec<_>>().join("; ")
                 ),
                 evidence: bad.iter().map(|e| event_evidence(e)).collect(),
             });
         }
     }
+    let consent_skip: BTreeSet<String> = match (&eff.consent, &capture.cmp_choice) {
+        (Some(expected), Some(cmp)) => consent_flagged
+            .into_iter()
+            .filter(|c| expected.value.get(c) == cmp.get(c))
+            .collect(),
+        _ => BTreeSet::new(),
+    };
+
+    failures.extend(builtin::undeclared(decoded, routed, capture));
+    failures.extend(builtin::ungated(spec, routed));
+    failures.extend(builtin::unstamped(spec, decoded, routed));
+    failures.extend(builtin::cmp_mismatch(
+        spec,
+        state,
+        capture,
+        decoded,
+        settings,
+        &consent_skip,
+    ));
+    failures.extend(pii::check(spec, state, &eff, capture, decoded, routed));
     failures
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn phase_words(p: Phase) -> &'static str {
+    match p {
+        Phase::Before => "before the decision",
+        Phase::After => "after the decision",
+    }
 }
 
 /// Whether an event breaks a collection level.
@@ -209,3 +276,6 @@ fn reception_evidence(r: &Reception) -> Evidence {
         what: r.describe(),
     }
 }
+
+#[cfg(test)]
+mod tests;

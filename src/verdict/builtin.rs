@@ -1,0 +1,297 @@
+//! Built-in checks that run in every state (DESIGN.md §2): undeclared-destination,
+//! ungated-destination, unstamped-events, and consent-mismatch against the CMP's own record.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::capture::{Capture, Phase};
+use crate::routing::{self, CategorySource, Routing};
+use crate::segment::{CdnSettings, ConsentStamp, Decoded, LoadKind, SegmentEvent};
+use crate::spec::{Mode, Spec, State, Step};
+
+use super::{CheckId, Evidence, Failure, event_evidence, plural, reception_evidence};
+
+/// One failure per destination that the settings or the network show and the spec does not
+/// declare.
+pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture) -> Vec<Failure> {
+    let settings_load = decoded
+        .library_loads
+        .iter()
+        .find(|l| matches!(l.kind, LoadKind::Settings { .. }));
+    let request = |seq: u64| capture.requests.iter().find(|r| r.seq == seq);
+    routed
+        .undeclared
+        .iter()
+        .map(|u| {
+            let evidence = u
+                .evidence
+                .iter()
+                .map(|e| match e {
+                    routing::Evidence::Settings { detail } => match settings_load {
+                        Some(l) => Evidence {
+                            at_ms: l.at_ms,
+                            phase: l.phase,
+                            what: format!(
+                                "{detail} in the settings fetched from {}{}",
+                                l.host, l.path
+                            ),
+                        },
+                        None => Evidence {
+                            at_ms: 0,
+                            phase: Phase::Before,
+                            what: format!("{detail} in the spec's segment.settings file"),
+                        },
+                    },
+                    routing::Evidence::CodeLoaded { seq, path } => {
+                        let r = request(*seq);
+                        Evidence {
+                            at_ms: r.map_or(0, |r| r.at_ms),
+                            phase: r.map_or(Phase::Before, |r| r.phase),
+                            what: format!("destination code loaded ({path})"),
+                        }
+                    }
+                    routing::Evidence::HostContacted { seq, host } => {
+                        let r = request(*seq);
+                        Evidence {
+                            at_ms: r.map_or(0, |r| r.at_ms),
+                            phase: r.map_or(Phase::Before, |r| r.phase),
+                            what: format!(
+                                "request to {host}{}",
+                                r.map_or(String::new(), |r| r.path().to_string())
+                            ),
+                        }
+                    }
+                })
+                .collect();
+            // Names routing makes up for code it cannot name carry a backquote.
+            let todo = if u.name.contains('`') {
+                "find its settings name and declare it under destinations (with its consent \
+                 categories), or remove it from the source"
+                    .to_string()
+            } else {
+                format!(
+                    "add `{}: {{}}` under destinations (its consent categories come from the \
+                     settings, or declare `categories:`), or remove it from the source",
+                    yaml_key(&u.name)
+                )
+            };
+            Failure {
+                check: CheckId::UndeclaredDestination,
+                destination: Some(u.name.clone()),
+                message: format!(
+                    "`{}` is fed by this source (see the evidence) but the spec does not declare it, \
+                     so no expectation covers it: {todo}",
+                    u.name
+                ),
+                evidence,
+            }
+        })
+        .collect()
+}
+
+/// A destination name as a YAML mapping key: plain when safe, else double-quoted.
+pub(super) fn yaml_key(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " ()._-/".contains(c))
+        && !name.starts_with([' ', '-'])
+        && !name.ends_with(' ');
+    if plain {
+        name.to_string()
+    } else {
+        serde_json::to_string(name).unwrap_or_else(|_| name.to_string())
+    }
+}
+
+/// A declared destination without any consent category while the spec declares categories.
+///
+/// A property of the configuration, reported in every state: each trial is judged (and may be
+/// run) alone, and in every state such a destination is outside the visitor's control. Its
+/// receptions in this state are the evidence.
+pub(super) fn ungated(spec: &Spec, routed: &Routing) -> Vec<Failure> {
+    if spec.categories.is_empty() {
+        return Vec::new();
+    }
+    routed
+        .destinations
+        .iter()
+        .filter(|(_, o)| o.categories.is_empty())
+        .map(|(name, o)| {
+            let why = match o.categories_source {
+                CategorySource::Spec => "the spec declares `categories: []` for it".to_string(),
+                _ => {
+                    "the settings give it no consentSettings.categories and the spec declares none"
+                        .to_string()
+                }
+            };
+            let effect = match o.mode {
+                Mode::Device => {
+                    "Segment's consent wrapper loads it in the browser and passes it every event, \
+                     whatever the visitor chooses"
+                }
+                Mode::Cloud => {
+                    "Segment's servers treat it as needing no consent and deliver it every event \
+                     whatever the visitor chooses"
+                }
+            };
+            let fix = match o.mode {
+                Mode::Device => {
+                    "map it to a consent category in Segment's consent settings (or, when the \
+                     site's wrapper maps it with integrationCategoryMappings, declare those \
+                     `categories:` in the spec)"
+                }
+                Mode::Cloud => {
+                    "map it to a consent category in Segment's consent settings and declare the \
+                     same `categories:` in the spec (cloud mappings are not in the CDN settings)"
+                }
+            };
+            Failure {
+                check: CheckId::UngatedDestination,
+                destination: Some(name.clone()),
+                message: format!("`{name}` has no consent category ({why}): {effect}; {fix}"),
+                evidence: o.receptions.iter().map(reception_evidence).collect(),
+            }
+        })
+        .collect()
+}
+
+/// Events that reached Segment without `context.consent.categoryPreferences`.
+pub(super) fn unstamped(spec: &Spec, decoded: &Decoded, routed: &Routing) -> Vec<Failure> {
+    if spec.categories.is_empty() {
+        return Vec::new();
+    }
+    let bad: Vec<(usize, &SegmentEvent)> = decoded
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            matches!(
+                e.consent,
+                ConsentStamp::Absent | ConsentStamp::NoPreferences
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        return Vec::new();
+    }
+    let reached: BTreeSet<&str> = bad
+        .iter()
+        .filter_map(|(i, _)| routed.event_destinations.get(*i))
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    let here = if reached.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (here: {})",
+            reached.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    };
+    vec![Failure {
+        check: CheckId::UnstampedEvents,
+        destination: None,
+        message: format!(
+            "{} event{} reached Segment without context.consent.categoryPreferences: Segment's \
+             servers deliver unstamped events to every cloud destination whatever the visitor \
+             chose{here}; load Segment through a consent wrapper (consent-tools or the CMP's \
+             Segment wrapper) so that every event is stamped",
+            bad.len(),
+            plural(bad.len())
+        ),
+        evidence: bad.iter().map(|(_, e)| event_evidence(e)).collect(),
+    }]
+}
+
+/// The stamp on the events after the decision against the CMP's own recorded choice
+/// (`Capture::cmp_choice`, read through the spec's CMP adapter; `None` → not judged).
+///
+/// A state may change consent more than once (accept, then withdraw), so only the *final* stamp
+/// is judged: the last run of events after the decision that carry the same stamp as the last
+/// stamped event, against the CMP's record at the end of the visit. Earlier stamps belong to
+/// earlier choices. Stamps before the decision are never judged.
+///
+/// One case has no event with the final choice: under the opt-out model, a withdrawal that makes
+/// consent-tools disable Segment (`segmentShouldBeDisabled`: no unmapped destinations and no
+/// consented category in `allCategories`) drops every later event, so the last events still
+/// carry the earlier choice. That is skipped when the state makes more than one `cmp:` decision.
+///
+/// A category the CMP records and the stamp lacks counts as stamped `false` (Segment treats a
+/// missing category as denied); categories only the stamp carries are not judged. `skip` holds
+/// categories the expect.consent failure already reports with the same value.
+pub(super) fn cmp_mismatch(
+    spec: &Spec,
+    state: &State,
+    capture: &Capture,
+    decoded: &Decoded,
+    settings: Option<&CdnSettings>,
+    skip: &BTreeSet<String>,
+) -> Option<Failure> {
+    let cmp = capture.cmp_choice.as_ref()?;
+    if state.steps.is_empty() {
+        return None;
+    }
+    let stamped: Vec<(&SegmentEvent, &BTreeMap<String, bool>)> = decoded
+        .events
+        .iter()
+        .filter(|e| e.phase == Phase::After)
+        .filter_map(|e| e.consent.preferences().map(|p| (e, p)))
+        .collect();
+    let (_, last) = stamped.last()?;
+    let run_start = stamped
+        .iter()
+        .rposition(|(_, p)| p != last)
+        .map_or(0, |i| i + 1);
+    let run = &stamped[run_start..];
+    let decisions = state
+        .steps
+        .iter()
+        .filter(|s| matches!(s, Step::Cmp(_)))
+        .count();
+    if spec.consent_model == crate::spec::ConsentModel::OptOut
+        && decisions > 1
+        && segment_disabled(cmp, settings)
+    {
+        return None;
+    }
+    let diffs: Vec<String> = cmp
+        .iter()
+        .filter(|(cat, _)| !skip.contains(*cat))
+        .filter_map(|(cat, want)| {
+            let got = last.get(cat).copied();
+            (got.unwrap_or(false) != *want).then(|| {
+                format!(
+                    "the CMP recorded {cat}={want} but Segment stamped {cat}={}",
+                    got.map_or("nothing".to_string(), |g| g.to_string())
+                )
+            })
+        })
+        .collect();
+    if diffs.is_empty() {
+        return None;
+    }
+    Some(Failure {
+        check: CheckId::ConsentMismatch,
+        destination: None,
+        message: format!(
+            "{} on the {} event{} after the decision: the consent wrapper's category mapping is \
+             wrong, and Segment routes by the stamp, not by the CMP",
+            diffs.join("; "),
+            run.len(),
+            plural(run.len())
+        ),
+        evidence: run.iter().map(|(e, _)| event_evidence(e)).collect(),
+    })
+}
+
+/// consent-tools' `segmentShouldBeDisabled` for a choice (research/segment.md §3.1 step 7).
+fn segment_disabled(choice: &BTreeMap<String, bool>, settings: Option<&CdnSettings>) -> bool {
+    let Some(cs) = settings.and_then(|s| s.consent_settings.as_ref()) else {
+        return false;
+    };
+    !cs.has_unmapped_destinations
+        && choice
+            .iter()
+            .filter(|(_, v)| **v)
+            .all(|(c, _)| !cs.all_categories.contains(c))
+}

@@ -1,0 +1,224 @@
+//! Regimes: the defaults a legal regime adds to a state's expectations (DESIGN.md §2 "regime").
+//!
+//! - `gdpr`: a state without steps (the visitor has not decided) defaults to `collection: none`
+//!   and `blocked: all`; and the `pii-leak` check also covers every payload sent before the
+//!   decision, in every state.
+//! - `cpra`: a `gpc: true` state defaults to blocking every destination whose categories include
+//!   one with purpose `advertising` (sale/sharing for cross-context advertising must stop on an
+//!   opt-out preference signal).
+//!
+//! The spec's own value always wins, key by key. A regime `blocked` default never contradicts the
+//! spec's own `allowed`: destinations the spec allows are left out of it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::routing::Routing;
+use crate::spec::{Call, Collection, DestinationSet, Purpose, Regime, Spec, State};
+
+/// Where an effective expectation came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The state's own `expect`.
+    Spec,
+    /// A default of the spec's `regime`.
+    Regime(Regime),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Spec => f.write_str("spec"),
+            Source::Regime(r) => write!(f, "regime {}", regime_name(*r)),
+        }
+    }
+}
+
+pub fn regime_name(r: Regime) -> &'static str {
+    match r {
+        Regime::None => "none",
+        Regime::Gdpr => "gdpr",
+        Regime::Cpra => "cpra",
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+impl<T> Sourced<T> {
+    fn spec(value: T) -> Self {
+        Sourced {
+            value,
+            source: Source::Spec,
+        }
+    }
+
+    /// ` (regime gdpr)` for a regime default, empty for the spec's own value: for messages.
+    pub fn origin_note(&self) -> String {
+        match self.source {
+            Source::Spec => String::new(),
+            Source::Regime(_) => format!(" ({})", self.source),
+        }
+    }
+}
+
+/// The expectations a state is judged by: its own, completed by the regime's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Effective {
+    pub allowed: Option<Sourced<DestinationSet>>,
+    pub blocked: Option<Sourced<DestinationSet>>,
+    pub collection: Option<Sourced<Collection>>,
+    pub calls: BTreeMap<Call, Sourced<Collection>>,
+    pub consent: Option<Sourced<BTreeMap<String, bool>>>,
+    /// `pii-leak` also covers every payload sent before the decision (gdpr).
+    pub pii_before_decision: Option<Source>,
+}
+
+/// The effective expectations of `state`. Destination categories (for `cpra`) are the ones routing
+/// settled on (spec, else settings); a destination routing does not know falls back to the spec's.
+pub fn effective(spec: &Spec, state: &State, routed: &Routing) -> Effective {
+    let expect = &state.expect;
+    let mut eff = Effective {
+        allowed: expect.allowed.clone().map(Sourced::spec),
+        blocked: expect.blocked.clone().map(Sourced::spec),
+        collection: expect.collection.map(Sourced::spec),
+        calls: expect
+            .calls
+            .iter()
+            .map(|(c, l)| (*c, Sourced::spec(*l)))
+            .collect(),
+        consent: expect.consent.clone().map(Sourced::spec),
+        pii_before_decision: None,
+    };
+    let by = |r: Regime| Source::Regime(r);
+    // What a gdpr default blocks: everything, less what the spec allows.
+    let not_allowed = || -> Option<DestinationSet> {
+        match &expect.allowed {
+            None => Some(DestinationSet::All),
+            Some(DestinationSet::All) => None,
+            Some(DestinationSet::Some(allowed)) => Some(DestinationSet::Some(
+                spec.destinations
+                    .keys()
+                    .filter(|n| !allowed.contains(n))
+                    .cloned()
+                    .collect(),
+            )),
+        }
+    };
+    match spec.regime {
+        Regime::None => {}
+        Regime::Gdpr => {
+            eff.pii_before_decision = Some(by(Regime::Gdpr));
+            if state.steps.is_empty() {
+                if eff.collection.is_none() {
+                    eff.collection = Some(Sourced {
+                        value: Collection::None,
+                        source: by(Regime::Gdpr),
+                    });
+                }
+                if eff.blocked.is_none()
+                    && let Some(set) = not_allowed()
+                {
+                    eff.blocked = Some(Sourced {
+                        value: set,
+                        source: by(Regime::Gdpr),
+                    });
+                }
+            }
+        }
+        Regime::Cpra => {
+            if state.gpc && eff.blocked.is_none() {
+                let advertising = |name: &str| -> bool {
+                    let cats: Vec<String> = match routed.destinations.get(name) {
+                        Some(o) => o.categories.clone(),
+                        None => spec
+                            .destinations
+                            .get(name)
+                            .and_then(|d| d.categories.clone())
+                            .unwrap_or_default(),
+                    };
+                    cats.iter().any(|c| {
+                        spec.categories
+                            .get(c)
+                            .is_some_and(|k| k.purpose == Purpose::Advertising)
+                    })
+                };
+                // Always an explicit list: `all` would also cover undeclared destinations.
+                let set = match &expect.allowed {
+                    Some(DestinationSet::All) => None,
+                    allowed => Some(DestinationSet::Some(
+                        spec.destinations
+                            .keys()
+                            .filter(|n| advertising(n))
+                            .filter(|n| !allowed.as_ref().is_some_and(|a| a.contains(n)))
+                            .cloned()
+                            .collect(),
+                    )),
+                };
+                if let Some(set) = set {
+                    eff.blocked = Some(Sourced {
+                        value: set,
+                        source: by(Regime::Cpra),
+                    });
+                }
+            }
+        }
+    }
+    eff
+}
+
+impl Effective {
+    /// One line per effective expectation with its source, in a fixed order (allowed, blocked,
+    /// collection, calls by call type, consent, pii): `collection: none (regime gdpr)`.
+    pub fn lines(&self) -> Vec<String> {
+        let set = |s: &DestinationSet| match s {
+            DestinationSet::All => "all".to_string(),
+            DestinationSet::Some(v) => format!("[{}]", v.join(", ")),
+        };
+        let mut out = Vec::new();
+        if let Some(a) = &self.allowed {
+            out.push(format!("allowed: {} ({})", set(&a.value), a.source));
+        }
+        if let Some(b) = &self.blocked {
+            out.push(format!("blocked: {} ({})", set(&b.value), b.source));
+        }
+        if let Some(c) = &self.collection {
+            out.push(format!(
+                "collection: {} ({})",
+                collection_name(c.value),
+                c.source
+            ));
+        }
+        for (call, level) in &self.calls {
+            out.push(format!(
+                "calls.{}: {} ({})",
+                call.as_str(),
+                collection_name(level.value),
+                level.source
+            ));
+        }
+        if let Some(c) = &self.consent {
+            let stamp: Vec<String> = c.value.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push(format!("consent: {} ({})", stamp.join(" "), c.source));
+        }
+        if let Some(s) = &self.pii_before_decision {
+            out.push(format!("pii: none before the decision ({s})"));
+        }
+        out
+    }
+}
+
+pub fn collection_name(c: Collection) -> &'static str {
+    match c {
+        Collection::None => "none",
+        Collection::Anonymous => "anonymous",
+        Collection::Any => "any",
+    }
+}

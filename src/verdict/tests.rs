@@ -1,0 +1,957 @@
+//! Verdict tests on hand-made captures: decoded and routed as the real path does, no browser.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::capture::{Answer, CapturedRequest};
+use crate::routing::route;
+use crate::segment::decode;
+use crate::spec::types::{
+    Call, Category, CmpAction, ConsentModel, Destination, DestinationSet, Expect, Library, Mode,
+    Purpose, Regime, SegmentOptions, Site, Step, Timing,
+};
+
+const API: &str = "https://api.segment.io/v1";
+
+fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
+    let cat = |p: Purpose| Category {
+        purpose: p,
+        cmp: None,
+    };
+    Spec {
+        name: "t".into(),
+        path: PathBuf::from("specs/t.yaml"),
+        site: Site {
+            url: "https://shop.example/".into(),
+            serve: IndexMap::new(),
+            offline: true,
+            pages: Vec::new(),
+        },
+        segment: SegmentOptions {
+            settings: None,
+            library: Library::Bundled,
+            deliver: false,
+        },
+        regime,
+        consent_model: ConsentModel::OptIn,
+        pii: Vec::new(),
+        categories: [
+            ("C0001".to_string(), cat(Purpose::Necessary)),
+            ("C0002".to_string(), cat(Purpose::Analytics)),
+            ("C0004".to_string(), cat(Purpose::Advertising)),
+        ]
+        .into_iter()
+        .collect(),
+        cmp: None,
+        destinations: dests.into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
+        states: IndexMap::new(),
+        timing: Timing::default(),
+    }
+}
+
+fn cloud(cats: &[&str]) -> Destination {
+    Destination {
+        mode: Some(Mode::Cloud),
+        categories: Some(cats.iter().map(|s| s.to_string()).collect()),
+        hosts: Vec::new(),
+    }
+}
+
+fn chat() -> Destination {
+    Destination {
+        mode: None,
+        categories: Some(vec!["C0004".into()]),
+        hosts: vec!["chat.example.net".into()],
+    }
+}
+
+/// Facebook Pixel (device, C0004 from settings), Mixpanel (cloud, C0002), Support Chat (device
+/// by hosts, C0004 in the spec).
+fn shop(regime: Regime) -> Spec {
+    spec(
+        regime,
+        vec![
+            ("Facebook Pixel", Destination::default()),
+            ("Mixpanel", cloud(&["C0002"])),
+            ("Support Chat", chat()),
+        ],
+    )
+}
+
+fn settings(extra: Value) -> CdnSettings {
+    let mut v = json!({
+        "integrations": {
+            "Segment.io": {"apiKey": "WK", "apiHost": "api.segment.io/v1"},
+            "Facebook Pixel": {"versionSettings": {"componentTypes": ["browser"]},
+                               "consentSettings": {"categories": ["C0004"]}}
+        },
+        "consentSettings": {"allCategories": ["C0002", "C0004"], "hasUnmappedDestinations": false}
+    });
+    if let (Some(base), Some(more)) = (v["integrations"].as_object_mut(), extra.as_object()) {
+        for (k, x) in more {
+            base.insert(k.clone(), x.clone());
+        }
+    }
+    CdnSettings::from_value(&v).unwrap()
+}
+
+fn state(steps: usize, expect: Expect) -> State {
+    State {
+        gpc: false,
+        steps: (0..steps)
+            .map(|_| Step::Cmp(CmpAction::AcceptAll))
+            .collect(),
+        expect,
+        line: 1,
+    }
+}
+
+/// A request at `at_ms`; the decision is at 1000 ms.
+fn req(seq: u64, at_ms: u64, method: &str, url: &str, body: Option<Value>) -> CapturedRequest {
+    CapturedRequest {
+        seq,
+        at_ms,
+        phase: if at_ms >= 1000 {
+            Phase::After
+        } else {
+            Phase::Before
+        },
+        method: method.into(),
+        url: url.into(),
+        resource_type: "other".into(),
+        headers: BTreeMap::new(),
+        body: body.map(|b| b.to_string()),
+        answer: Answer::Sinkhole,
+    }
+}
+
+fn stamp(pairs: &[(&str, bool)]) -> Value {
+    json!({"categoryPreferences": pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>()})
+}
+
+/// A Segment event request: `call` letter path, `extra` merged into the body.
+fn event(seq: u64, at_ms: u64, call: &str, consent: Value, extra: Value) -> CapturedRequest {
+    let letter = &call[..1];
+    let mut body = json!({"type": call, "writeKey": "WK", "messageId": format!("m{seq}"),
+                          "anonymousId": "5c3d9f1e-1234-4567-8901-234567890abc",
+                          "timestamp": "2024-01-15T10:20:30.123Z",
+                          "context": {"consent": consent,
+                                      "userAgent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.6099.109 Safari/537.36",
+                                      "page": {"url": "https://shop.example/"}}});
+    if call == "track" {
+        body["event"] = json!("Product Viewed");
+    }
+    if let (Some(b), Some(x)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in x {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    req(seq, at_ms, "POST", &format!("{API}/{letter}"), Some(body))
+}
+
+fn capture(requests: Vec<CapturedRequest>, steps: bool) -> Capture {
+    Capture {
+        requests,
+        decision_at_ms: steps.then_some(1000),
+        ..Default::default()
+    }
+}
+
+fn run(
+    spec: &Spec,
+    state: &State,
+    capture: &Capture,
+    settings: Option<&CdnSettings>,
+) -> Vec<Failure> {
+    let decoded = decode(capture);
+    let routed = route(spec, settings, capture, &decoded);
+    judge(spec, state, capture, &decoded, &routed, settings)
+}
+
+fn ids(f: &[Failure]) -> Vec<(CheckId, Option<String>)> {
+    f.iter().map(|f| (f.check, f.destination.clone())).collect()
+}
+
+fn all_text(f: &[Failure]) -> String {
+    f.iter()
+        .map(|f| {
+            let ev: Vec<String> = f.evidence.iter().map(|e| e.to_string()).collect();
+            format!("{} | {}", f.message, ev.join(" | "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+const ALL_TRUE: [(&str, bool); 3] = [("C0001", true), ("C0002", true), ("C0004", true)];
+const REJECT: [(&str, bool); 3] = [("C0001", true), ("C0002", false), ("C0004", false)];
+
+fn cmp(pairs: &[(&str, bool)]) -> Option<BTreeMap<String, bool>> {
+    Some(pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect())
+}
+
+// ---- regimes ----
+
+#[test]
+fn gdpr_defaults_and_sources() {
+    let s = shop(Regime::Gdpr);
+    let r = Routing::default();
+    let no_choice = state(0, Expect::default());
+    let eff = effective(&s, &no_choice, &r);
+    assert_eq!(
+        eff.lines(),
+        vec![
+            "blocked: all (regime gdpr)",
+            "collection: none (regime gdpr)",
+            "pii: none before the decision (regime gdpr)",
+        ]
+    );
+    // Spec values win key by key; `allowed` narrows the default `blocked`.
+    let own = state(
+        0,
+        Expect {
+            collection: Some(Collection::Anonymous),
+            allowed: Some(DestinationSet::Some(vec!["Mixpanel".into()])),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        effective(&s, &own, &r).lines(),
+        vec![
+            "allowed: [Mixpanel] (spec)",
+            "blocked: [Facebook Pixel, Support Chat] (regime gdpr)",
+            "collection: anonymous (spec)",
+            "pii: none before the decision (regime gdpr)",
+        ]
+    );
+    let explicit = state(
+        0,
+        Expect {
+            blocked: Some(DestinationSet::Some(vec!["Support Chat".into()])),
+            calls: [(Call::Identify, Collection::None)].into_iter().collect(),
+            consent: Some([("C0002".to_string(), false)].into_iter().collect()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        effective(&s, &explicit, &r).lines(),
+        vec![
+            "blocked: [Support Chat] (spec)",
+            "collection: none (regime gdpr)",
+            "calls.identify: none (spec)",
+            "consent: C0002=false (spec)",
+            "pii: none before the decision (regime gdpr)",
+        ]
+    );
+    // A state with steps gets no gdpr collection/blocked default.
+    assert_eq!(
+        effective(&s, &state(1, Expect::default()), &r).lines(),
+        vec!["pii: none before the decision (regime gdpr)"]
+    );
+    // No regime, no defaults.
+    assert!(
+        effective(&shop(Regime::None), &no_choice, &r)
+            .lines()
+            .is_empty()
+    );
+}
+
+#[test]
+fn cpra_gpc_blocks_advertising_destinations() {
+    let s = shop(Regime::Cpra);
+    let set = settings(json!({}));
+    let c = capture(Vec::new(), false);
+    let routed = route(&s, Some(&set), &c, &decode(&c));
+    let mut gpc = state(0, Expect::default());
+    gpc.gpc = true;
+    // Facebook Pixel's C0004 comes from the settings, Support Chat's from the spec.
+    assert_eq!(
+        effective(&s, &gpc, &routed).lines(),
+        vec!["blocked: [Facebook Pixel, Support Chat] (regime cpra)"]
+    );
+    // Without GPC: nothing.
+    assert!(
+        effective(&s, &state(0, Expect::default()), &routed)
+            .lines()
+            .is_empty()
+    );
+    // The spec's own blocked wins (no union).
+    gpc.expect.blocked = Some(DestinationSet::Some(vec!["Mixpanel".into()]));
+    assert_eq!(
+        effective(&s, &gpc, &routed).lines(),
+        vec!["blocked: [Mixpanel] (spec)"]
+    );
+    // The default drives blocked-received, and says where it came from.
+    gpc.expect.blocked = None;
+    let cap = capture(
+        vec![req(
+            1,
+            200,
+            "GET",
+            "https://connect.facebook.net/en_US/fbevents.js",
+            None,
+        )],
+        false,
+    );
+    let f = run(&s, &gpc, &cap, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![(CheckId::BlockedReceived, Some("Facebook Pixel".into()))]
+    );
+    assert!(f[0].message.contains("(regime cpra)"), "{}", f[0].message);
+}
+
+#[test]
+fn gdpr_no_choice_collection_names_first_event_time() {
+    let s = shop(Regime::Gdpr);
+    let set = settings(json!({}));
+    let c = capture(
+        vec![
+            event(1, 420, "page", stamp(&REJECT), json!({})),
+            event(2, 610, "track", stamp(&REJECT), json!({})),
+        ],
+        false,
+    );
+    let f = run(&s, &state(0, Expect::default()), &c, Some(&set));
+    assert_eq!(ids(&f), vec![(CheckId::Collection, None)]);
+    assert!(
+        f[0].message.contains("(regime gdpr)")
+            && f[0].message.contains("the first, page, at 420 ms"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].evidence.len(), 2);
+    assert_eq!(
+        (f[0].evidence[0].at_ms, f[0].evidence[0].phase),
+        (420, Phase::Before)
+    );
+}
+
+// ---- a clean site ----
+
+#[test]
+fn clean_site_passes_every_state() {
+    let s = shop(Regime::Gdpr);
+    let set = settings(json!({}));
+    // No choice: nothing at all.
+    assert!(
+        run(
+            &s,
+            &state(0, Expect::default()),
+            &capture(Vec::new(), false),
+            Some(&set)
+        )
+        .is_empty()
+    );
+    // Accept all: everything loads after the decision, stamps agree with the CMP.
+    let accept = state(
+        1,
+        Expect {
+            allowed: Some(DestinationSet::All),
+            consent: Some(ALL_TRUE.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+            ..Default::default()
+        },
+    );
+    let mut c = capture(
+        vec![
+            req(1, 100, "GET", "https://shop.example/", None),
+            req(
+                2,
+                1100,
+                "GET",
+                "https://cdn.segment.com/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz",
+                None,
+            ),
+            req(
+                3,
+                1200,
+                "GET",
+                "https://connect.facebook.net/en_US/fbevents.js",
+                None,
+            ),
+            req(4, 1250, "GET", "https://widget.chat.example.net/w.js", None),
+            event(5, 1300, "page", stamp(&ALL_TRUE), json!({})),
+            event(
+                6,
+                1400,
+                "identify",
+                stamp(&ALL_TRUE),
+                json!({"userId": "u-1", "traits": {"email": "jane@example.com"}}),
+            ),
+        ],
+        true,
+    );
+    c.cmp_choice = cmp(&ALL_TRUE);
+    let f = run(&s, &accept, &c, Some(&set));
+    assert!(f.is_empty(), "{f:#?}");
+    // Reject all: Segment sends stamped events that reach no mapped destination.
+    let reject = state(
+        1,
+        Expect {
+            blocked: Some(DestinationSet::All),
+            consent: Some(REJECT.iter().map(|(k, v)| (k.to_string(), *v)).collect()),
+            ..Default::default()
+        },
+    );
+    let mut c = capture(
+        vec![event(1, 1300, "page", stamp(&REJECT), json!({}))],
+        true,
+    );
+    c.cmp_choice = cmp(&REJECT);
+    assert!(run(&s, &reject, &c, Some(&set)).is_empty());
+}
+
+// ---- undeclared-destination ----
+
+#[test]
+fn undeclared_destination_once_with_yaml_to_add() {
+    let s = shop(Regime::None);
+    let set = settings(json!({"Hotjar": {"versionSettings": {"componentTypes": ["browser"]}}}));
+    let c = capture(
+        vec![
+            req(
+                1,
+                50,
+                "GET",
+                "https://cdn.segment.com/v1/projects/WK/settings",
+                None,
+            ),
+            req(
+                2,
+                1500,
+                "GET",
+                "https://static.hotjar.com/c/hotjar-1.js",
+                None,
+            ),
+        ],
+        true,
+    );
+    let blocked_all = state(
+        1,
+        Expect {
+            blocked: Some(DestinationSet::All),
+            ..Default::default()
+        },
+    );
+    let f = run(&s, &blocked_all, &c, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![(CheckId::UndeclaredDestination, Some("Hotjar".into()))],
+        "no blocked-received for an undeclared destination: {f:#?}"
+    );
+    assert!(
+        f[0].message.contains("add `Hotjar: {}` under destinations"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].evidence.len(), 2, "{:?}", f[0].evidence);
+    assert_eq!(f[0].evidence[0].at_ms, 50);
+    assert!(f[0].evidence[1].what.contains("static.hotjar.com"));
+    // Declared: silent.
+    let mut declared = s.clone();
+    declared.destinations.insert(
+        "Hotjar".into(),
+        Destination {
+            categories: Some(vec!["C0002".into()]),
+            ..Default::default()
+        },
+    );
+    let f = run(&declared, &state(1, Expect::default()), &c, Some(&set));
+    assert!(f.is_empty(), "{f:#?}");
+    assert_eq!(super::builtin::yaml_key("Name: odd"), "\"Name: odd\"");
+}
+
+// ---- ungated-destination ----
+
+#[test]
+fn ungated_destination_fires_and_is_silent_when_mapped() {
+    let mut s = shop(Regime::None);
+    s.destinations.insert(
+        "Webhooks".into(),
+        Destination {
+            mode: Some(Mode::Cloud),
+            ..Default::default()
+        },
+    );
+    let set = settings(json!({"Webhooks": {}}));
+    let c = capture(
+        vec![event(1, 1300, "page", stamp(&REJECT), json!({}))],
+        true,
+    );
+    let f = run(&s, &state(1, Expect::default()), &c, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![(CheckId::UngatedDestination, Some("Webhooks".into()))]
+    );
+    assert!(f[0].message.contains("whatever the visitor chooses"));
+    // The reject-stamped page still reached it: that is the evidence.
+    assert_eq!(f[0].evidence.len(), 1);
+    // Mapped in the spec: silent.
+    s.destinations["Webhooks"].categories = Some(vec!["C0002".into()]);
+    assert!(run(&s, &state(1, Expect::default()), &c, Some(&set)).is_empty());
+    // A spec without categories judges no gating.
+    s.destinations["Webhooks"].categories = None;
+    s.categories.clear();
+    assert!(run(&s, &state(1, Expect::default()), &c, Some(&set)).is_empty());
+}
+
+// ---- unstamped-events ----
+
+#[test]
+fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
+    let s = shop(Regime::None);
+    let set = settings(json!({}));
+    let st = state(
+        1,
+        Expect {
+            consent: Some([("C0004".to_string(), false)].into_iter().collect()),
+            ..Default::default()
+        },
+    );
+    let c = capture(
+        vec![
+            event(1, 1300, "page", json!(null), json!({})),
+            event(2, 1400, "track", json!({}), json!({})),
+            event(3, 1500, "track", stamp(&REJECT), json!({})),
+        ],
+        true,
+    );
+    let f = run(&s, &st, &c, Some(&set));
+    assert_eq!(ids(&f), vec![(CheckId::UnstampedEvents, None)], "{f:#?}");
+    assert!(f[0].message.contains("every cloud destination"));
+    assert!(f[0].message.contains("here: Mixpanel"), "{}", f[0].message);
+    assert_eq!(f[0].evidence.len(), 2);
+    // Stamped events: silent.
+    let c = capture(
+        vec![event(3, 1500, "track", stamp(&REJECT), json!({}))],
+        true,
+    );
+    assert!(run(&s, &st, &c, Some(&set)).is_empty());
+}
+
+// ---- consent-mismatch against the CMP ----
+
+#[test]
+fn cmp_mismatch_names_category_and_both_values() {
+    let s = shop(Regime::None);
+    let set = settings(json!({}));
+    let wrong = [("C0001", true), ("C0002", false), ("C0004", true)];
+    let mut c = capture(
+        vec![
+            // Before the decision: never judged.
+            event(1, 300, "page", stamp(&ALL_TRUE), json!({})),
+            event(2, 1300, "page", stamp(&wrong), json!({})),
+            event(3, 1400, "track", stamp(&wrong), json!({})),
+        ],
+        true,
+    );
+    c.cmp_choice = cmp(&REJECT);
+    let f = run(&s, &state(1, Expect::default()), &c, Some(&set));
+    let mismatch: Vec<&Failure> = f
+        .iter()
+        .filter(|f| f.check == CheckId::ConsentMismatch)
+        .collect();
+    assert_eq!(mismatch.len(), 1, "{f:#?}");
+    assert!(
+        mismatch[0]
+            .message
+            .contains("the CMP recorded C0004=false but Segment stamped C0004=true"),
+        "{}",
+        mismatch[0].message
+    );
+    assert!(mismatch[0].message.contains("category mapping is wrong"));
+    assert!(!mismatch[0].message.contains("C0002"));
+    assert_eq!(mismatch[0].evidence.len(), 2);
+    // No CMP record: not judged.
+    c.cmp_choice = None;
+    assert!(
+        run(&s, &state(1, Expect::default()), &c, Some(&set))
+            .iter()
+            .all(|f| f.check != CheckId::ConsentMismatch)
+    );
+    // A category the CMP grants and the stamp lacks is a mismatch; one it denies is not.
+    let mut c2 = capture(
+        vec![event(2, 1300, "page", stamp(&[("C0002", true)]), json!({}))],
+        true,
+    );
+    c2.cmp_choice = cmp(&[("C0002", true), ("C0004", false)]);
+    assert!(run(&s, &state(1, Expect::default()), &c2, Some(&set)).is_empty());
+    c2.cmp_choice = cmp(&[("C0002", true), ("C0004", true)]);
+    let f = run(&s, &state(1, Expect::default()), &c2, Some(&set));
+    assert!(
+        f[0].message.contains("Segment stamped C0004=nothing"),
+        "{}",
+        f[0].message
+    );
+}
+
+#[test]
+fn cmp_mismatch_judges_the_final_choice_only() {
+    let s = shop(Regime::None);
+    let set = settings(json!({}));
+    // Accept, then withdraw: the earlier accept-stamped events are not judged against the final
+    // (reject) record.
+    let mut c = capture(
+        vec![
+            event(1, 1300, "page", stamp(&ALL_TRUE), json!({})),
+            event(2, 1400, "track", stamp(&ALL_TRUE), json!({})),
+            event(
+                3,
+                2400,
+                "track",
+                stamp(&REJECT),
+                json!({"event": "Segment Consent Preference Updated"}),
+            ),
+            event(4, 2500, "page", stamp(&REJECT), json!({})),
+        ],
+        true,
+    );
+    c.cmp_choice = cmp(&REJECT);
+    assert!(run(&s, &state(2, Expect::default()), &c, Some(&set)).is_empty());
+    // Opt-out, withdrawal that disables Segment: no event carries the final choice: skipped.
+    let mut opt_out = s.clone();
+    opt_out.consent_model = ConsentModel::OptOut;
+    let c = Capture {
+        requests: c.requests[..2].to_vec(),
+        ..c
+    };
+    assert!(run(&opt_out, &state(2, Expect::default()), &c, Some(&set)).is_empty());
+}
+
+#[test]
+fn expect_consent_and_cmp_report_one_defect_once() {
+    let s = shop(Regime::None);
+    let set = settings(json!({}));
+    let wrong = [("C0001", true), ("C0002", false), ("C0004", true)];
+    let mut c = capture(vec![event(2, 1300, "page", stamp(&wrong), json!({}))], true);
+    c.cmp_choice = cmp(&REJECT);
+    let st = state(
+        1,
+        Expect {
+            consent: Some([("C0004".to_string(), false)].into_iter().collect()),
+            ..Default::default()
+        },
+    );
+    let f = run(&s, &st, &c, Some(&set));
+    assert_eq!(ids(&f), vec![(CheckId::ConsentMismatch, None)], "{f:#?}");
+    assert!(f[0].message.contains("expect.consent"));
+}
+
+// ---- pii-leak ----
+
+#[test]
+fn pii_to_a_blocked_cloud_destination_names_paths_not_values() {
+    let mut s = shop(Regime::None);
+    s.destinations["Mixpanel"].categories = Some(vec!["C0004".into()]);
+    let set = settings(json!({}));
+    let st = state(
+        1,
+        Expect {
+            blocked: Some(DestinationSet::Some(vec!["Mixpanel".into()])),
+            ..Default::default()
+        },
+    );
+    // The wrapper stamps C0004=true although the visitor rejected: Mixpanel gets the identify.
+    let c = capture(
+        vec![event(
+            1,
+            1300,
+            "identify",
+            stamp(&[("C0004", true)]),
+            json!({"userId": "jane@example.com", "traits": {"phone": "+44 20 7946 0958", "plan": "pro"}}),
+        )],
+        true,
+    );
+    let f = run(&s, &st, &c, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![
+            (CheckId::BlockedReceived, Some("Mixpanel".into())),
+            (CheckId::PiiLeak, Some("Mixpanel".into())),
+        ]
+    );
+    let leak = &f[1];
+    assert_eq!(leak.evidence.len(), 1);
+    let what = &leak.evidence[0].what;
+    assert!(what.contains("traits.phone (phone number)"), "{what}");
+    assert!(what.contains("userId (email address)"), "{what}");
+    assert_eq!(leak.evidence[0].at_ms, 1300);
+    let text = all_text(&f);
+    for secret in ["jane", "example.com", "7946", "0958"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // Allowed in this state: no leak.
+    let open = state(1, Expect::default());
+    assert!(run(&s, &open, &c, Some(&set)).is_empty());
+}
+
+#[test]
+fn pii_with_collection_none_and_declared_fields() {
+    let mut s = shop(Regime::None);
+    s.pii = vec!["traits.loyalty_id".into()];
+    let set = settings(json!({}));
+    let st = state(
+        1,
+        Expect {
+            collection: Some(Collection::None),
+            ..Default::default()
+        },
+    );
+    let c = capture(
+        vec![event(
+            1,
+            1300,
+            "identify",
+            stamp(&REJECT),
+            json!({"traits": {"loyalty_id": "LX-99812"}}),
+        )],
+        true,
+    );
+    let f = run(&s, &st, &c, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![(CheckId::Collection, None), (CheckId::PiiLeak, None)]
+    );
+    assert!(f[1].message.contains("reached Segment"), "{}", f[1].message);
+    assert!(
+        f[1].evidence[0]
+            .what
+            .contains("traits.loyalty_id (declared personal field")
+    );
+    assert!(!all_text(&f).contains("LX-99812"));
+}
+
+#[test]
+fn pii_in_vendor_requests() {
+    let mut s = shop(Regime::None);
+    s.pii = vec!["em".into()];
+    let set = settings(json!({}));
+    let st = state(
+        1,
+        Expect {
+            blocked: Some(DestinationSet::Some(vec!["Support Chat".into()])),
+            ..Default::default()
+        },
+    );
+    let c = capture(
+        vec![req(
+            1,
+            1300,
+            "POST",
+            "https://api.chat.example.net/collect?em=8f14e45fceea167a&ts=1700000000000",
+            Some(json!({"user_data": {"contact": "jane%40example.com"}, "v": "120.0.6099.109"})),
+        )],
+        true,
+    );
+    let f = run(&s, &st, &c, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![
+            (CheckId::BlockedReceived, Some("Support Chat".into())),
+            (CheckId::PiiLeak, Some("Support Chat".into())),
+        ]
+    );
+    let what = &f[1].evidence[0].what;
+    assert!(
+        what.contains("query.em (declared personal field `em`)")
+            && what.contains("body.user_data.contact (email address)"),
+        "{what}"
+    );
+    assert!(!all_text(&f).contains("8f14e45f") && !all_text(&f).contains("jane"));
+}
+
+#[test]
+fn gdpr_pii_before_the_decision_covers_any_payload() {
+    let s = shop(Regime::Gdpr);
+    let set = settings(json!({}));
+    // A state with steps: before the decision, an identify to Segment and an email in a request to
+    // an unknown host; after it (allowed), the same is fine.
+    let c = capture(
+        vec![
+            event(
+                1,
+                300,
+                "identify",
+                stamp(&ALL_TRUE),
+                json!({"traits": {"email": "a@b.example"}}),
+            ),
+            req(
+                2,
+                400,
+                "GET",
+                "https://px.tracker.example/p?u=a%40b.example",
+                None,
+            ),
+            event(
+                3,
+                1300,
+                "identify",
+                stamp(&ALL_TRUE),
+                json!({"traits": {"email": "a@b.example"}}),
+            ),
+            req(
+                4,
+                1400,
+                "GET",
+                "https://px.tracker.example/p?u=a%40b.example",
+                None,
+            ),
+        ],
+        true,
+    );
+    let f = run(&s, &state(1, Expect::default()), &c, Some(&set));
+    let leaks: Vec<&Failure> = f.iter().filter(|f| f.check == CheckId::PiiLeak).collect();
+    assert_eq!(leaks.len(), 2, "{f:#?}");
+    let text = all_text(&f);
+    assert!(
+        text.contains("before the visitor decided (regime gdpr"),
+        "{text}"
+    );
+    assert!(
+        text.contains("px.tracker.example/p: query.u (email address)"),
+        "{text}"
+    );
+    assert!(
+        leaks
+            .iter()
+            .all(|l| l.evidence.len() == 1 && l.evidence[0].phase == Phase::Before)
+    );
+    assert!(!text.contains("a@b"));
+    // Without gdpr: nothing before the decision is a leak.
+    let f = run(
+        &shop(Regime::None),
+        &state(1, Expect::default()),
+        &c,
+        Some(&set),
+    );
+    assert!(f.iter().all(|f| f.check != CheckId::PiiLeak), "{f:#?}");
+}
+
+// ---- calls ----
+
+#[test]
+fn calls_none_and_anonymous() {
+    let s = shop(Regime::None);
+    let set = settings(json!({}));
+    let st = state(
+        1,
+        Expect {
+            calls: [
+                (Call::Identify, Collection::None),
+                (Call::Track, Collection::Anonymous),
+            ]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        },
+    );
+    let anon = capture(
+        vec![
+            event(1, 1300, "track", stamp(&ALL_TRUE), json!({})),
+            event(2, 1400, "page", stamp(&ALL_TRUE), json!({"userId": "u-1"})),
+        ],
+        true,
+    );
+    assert!(run(&s, &st, &anon, Some(&set)).is_empty());
+    let named = capture(
+        vec![
+            event(1, 1300, "track", stamp(&ALL_TRUE), json!({"userId": "u-1"})),
+            event(
+                2,
+                1350,
+                "track",
+                stamp(&ALL_TRUE),
+                json!({"context": {"consent": stamp(&ALL_TRUE), "traits": {"plan": "pro"}}}),
+            ),
+            event(
+                3,
+                1360,
+                "track",
+                stamp(&ALL_TRUE),
+                json!({"context": {"consent": stamp(&ALL_TRUE), "traits": {}}}),
+            ),
+            event(4, 1400, "identify", stamp(&ALL_TRUE), json!({})),
+        ],
+        true,
+    );
+    let f = run(&s, &st, &named, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![(CheckId::Calls, None), (CheckId::Calls, None)]
+    );
+    assert!(
+        f[0].message.contains("no identify call"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].evidence.len(), 1);
+    assert!(f[1].message.contains("track calls must be anonymous"));
+    // userId, and context.traits; empty traits are anonymous.
+    assert_eq!(
+        f[1].evidence.iter().map(|e| e.at_ms).collect::<Vec<_>>(),
+        vec![1300, 1350]
+    );
+}
+
+// ---- opt-out ----
+
+#[test]
+fn opt_out_code_loads_are_not_receptions_requests_after_are() {
+    let mut s = shop(Regime::None);
+    s.consent_model = ConsentModel::OptOut;
+    let set = settings(json!({}));
+    let st = state(
+        1,
+        Expect {
+            blocked: Some(DestinationSet::All),
+            ..Default::default()
+        },
+    );
+    let code = "https://cdn.segment.com/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz";
+    let before_only = capture(
+        vec![
+            req(1, 100, "GET", code, None),
+            req(
+                2,
+                200,
+                "GET",
+                "https://connect.facebook.net/en_US/fbevents.js",
+                None,
+            ),
+            // A later page loads the code again: consent-tools' opt-out loads everything.
+            req(3, 1500, "GET", code, None),
+        ],
+        true,
+    );
+    assert!(run(&s, &st, &before_only, Some(&set)).is_empty());
+    let mut after = before_only.clone();
+    after.requests.push(req(
+        4,
+        1600,
+        "GET",
+        "https://www.facebook.com/tr?id=1&ev=PageView",
+        None,
+    ));
+    let f = run(&s, &st, &after, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![(CheckId::BlockedReceived, Some("Facebook Pixel".into()))]
+    );
+    assert!(
+        f[0].message
+            .contains("under the opt-out model, code loaded before the decision may keep running"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].evidence.len(), 1);
+    assert_eq!(f[0].evidence[0].at_ms, 1600);
+    // Opt-in: the code load after the decision is a reception.
+    s.consent_model = ConsentModel::OptIn;
+    let f = run(&s, &st, &before_only, Some(&set));
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence.len(), 1);
+    assert!(!f[0].message.contains("opt-out"));
+}
