@@ -1,6 +1,7 @@
-// Bundles every example site: examples/sites/<site>/src/site.js -> examples/sites/<site>/www/dist/site.js
-// (plus site.css when the sources import CSS). A site is rebuilt only when one of the inputs of its last
-// build (recorded in www/dist/.inputs.json from esbuild's metafile) is newer than its output, or when
+// Bundles every site: <site>/src/site.js -> <site>/www/dist/site.js (plus site.css when the sources import
+// CSS), for the example sites (examples/sites/<site>/) and the defect fixtures' sites
+// (tests/fixtures/<defect>/site/). A site is rebuilt only when one of the inputs of its last build
+// (recorded in www/dist/.inputs.json from esbuild's metafile) is newer than its output, or when
 // package-lock.json changed. Run by scripts/setup; `node scripts/build-sites.mjs --force` rebuilds all.
 import * as esbuild from 'esbuild'
 import fs from 'node:fs'
@@ -35,20 +36,27 @@ function upToDate(entry, outfile, inputsFile) {
   })
 }
 
-const sites = fs.existsSync(sitesDir)
-  ? fs.readdirSync(sitesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
-  : []
+const subdirs = (dir) =>
+  fs.existsSync(dir)
+    ? fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+    : []
+const fixturesDir = path.join(root, 'tests', 'fixtures')
+// Site folders relative to the repository root.
+const sites = [
+  ...subdirs(sitesDir).map((name) => path.join('examples', 'sites', name)),
+  ...subdirs(fixturesDir).map((name) => path.join('tests', 'fixtures', name, 'site')),
+]
 
 let failed = false
 for (const site of sites) {
-  const entry = path.join(sitesDir, site, 'src', 'site.js')
+  const entry = path.join(root, site, 'src', 'site.js')
   if (!fs.existsSync(entry)) continue
-  const dist = path.join(sitesDir, site, 'www', 'dist')
+  const dist = path.join(root, site, 'www', 'dist')
   const outfile = path.join(dist, 'site.js')
   const inputsFile = path.join(dist, '.inputs.json')
   if (!force && upToDate(entry, outfile, inputsFile)) continue
 
-  process.stderr.write(`setup: bundling examples/sites/${site}\n`)
+  process.stderr.write(`setup: bundling ${site}\n`)
   try {
     fs.rmSync(dist, { recursive: true, force: true })
     const result = await esbuild.build({
@@ -67,7 +75,7 @@ for (const site of sites) {
     fs.writeFileSync(inputsFile, JSON.stringify(Object.keys(result.metafile.inputs).sort(), null, 1))
   } catch (e) {
     failed = true
-    process.stderr.write(`setup: bundling examples/sites/${site} failed: ${e.message}\n`)
+    process.stderr.write(`setup: bundling ${site} failed: ${e.message}\n`)
   }
 }
 process.exit(failed ? 1 : 0)

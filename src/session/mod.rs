@@ -118,6 +118,9 @@ async fn visit_in(
         if i == 0 {
             recorder.mark_decision();
         }
+        if matches!(step, crate::spec::Step::Visit(_)) {
+            leave(&page, &recorder, quiet, settle_max).await;
+        }
         match steps::run(&page, spec, step, &timing).await {
             Ok(()) => {}
             Err(steps::StepError::NoMatch(detail)) => {
@@ -142,22 +145,13 @@ async fn visit_in(
     if step_miss.is_none() {
         for p in &spec.site.pages {
             let url = join_url(&spec.site.url, p);
+            leave(&page, &recorder, quiet, settle_max).await;
             goto(&page, &url, timing.navigation_ms).await?;
             recorder.touch();
             edge::settle(&recorder, quiet, settle_max).await;
         }
     }
-    // The visitor leaves: batched and keepalive deliveries flush on these events.
-    let _ = page
-        .evaluate_expression(
-            "(() => { Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true }); \
-             Object.defineProperty(document, 'hidden', { value: true, configurable: true }); \
-             document.dispatchEvent(new Event('visibilitychange')); \
-             window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })); })()",
-        )
-        .await;
-    recorder.touch();
-    edge::settle(&recorder, quiet, settle_max).await;
+    leave(&page, &recorder, quiet, settle_max).await;
 
     let cmp_choice = match spec
         .cmp
@@ -182,6 +176,23 @@ async fn visit_in(
         },
         step_miss,
     })
+}
+
+/// The visitor leaves the page: batched and keepalive deliveries flush on these events. Done
+/// before every navigation as well as at the end, because Playwright neither routes nor reports
+/// the keepalive fetches a page sends while it is really unloading.
+async fn leave(page: &playwright_rs::Page, recorder: &Recorder, quiet: Duration, max: Duration) {
+    // A page that already navigated away or closed has nothing left to flush.
+    let _ = page
+        .evaluate_expression(
+            "(() => { Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true }); \
+             Object.defineProperty(document, 'hidden', { value: true, configurable: true }); \
+             document.dispatchEvent(new Event('visibilitychange')); \
+             window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })); })()",
+        )
+        .await;
+    recorder.touch();
+    edge::settle(recorder, quiet, max).await;
 }
 
 async fn goto(page: &playwright_rs::Page, url: &str, timeout_ms: u64) -> Result<(), SessionError> {

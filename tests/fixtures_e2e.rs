@@ -1,0 +1,258 @@
+//! End-to-end tests of the defect fixtures under `tests/fixtures/<defect>/`: each is a deliberately
+//! broken site (or settings) with a spec that expects the correct behaviour. Each test runs one trial
+//! (one spec, one state) through the real harness (Chromium, Segment, CMP) and asserts the exact set
+//! of (check, destination) pairs that fail: the right checks fire, on the right destination, and
+//! nothing else does.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use consent_gates::harness::{self, Options, Summary};
+use consent_gates::report::TrialResult;
+use consent_gates::verdict::{CheckId, Verdict};
+use libtest_mimic::Arguments;
+
+/// Runs the single trial `name` of the specs matching `specs`; snapshots and results go to a
+/// temporary folder (fixtures have no committed snapshots).
+fn run_one(specs: &str, name: &str) -> (Summary, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let args = vec![
+        "fixtures-e2e".to_string(),
+        "--quiet".into(),
+        name.to_string(),
+        "--exact".into(),
+    ];
+    let options = Options {
+        specs: specs.into(),
+        snapshots: Some(tmp.path().join("snapshots")),
+        table: false,
+        out: Some(tmp.path().join("out")),
+    };
+    (harness::run(&Arguments::from_iter(args), &options), tmp)
+}
+
+fn result<'a>(summary: &'a Summary, name: &str) -> &'a TrialResult {
+    summary
+        .results
+        .iter()
+        .find(|r| r.name() == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no trial {name} in {:?}",
+                summary
+                    .results
+                    .iter()
+                    .map(TrialResult::name)
+                    .collect::<Vec<_>>()
+            )
+        })
+}
+
+type Pair = (CheckId, Option<String>);
+
+fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
+    r.failures
+        .iter()
+        .map(|f| (f.check, f.destination.clone()))
+        .collect()
+}
+
+fn pair(check: CheckId, destination: Option<&str>) -> Pair {
+    (check, destination.map(str::to_string))
+}
+
+/// Runs `name` from `specs` and asserts that it fails with exactly `expected`.
+fn assert_fails_with(specs: &str, name: &str, expected: &[Pair]) -> TrialResult {
+    let (summary, _tmp) = run_one(specs, name);
+    let r = result(&summary, name).clone();
+    let expected: BTreeSet<Pair> = expected.iter().cloned().collect();
+    assert_eq!(r.verdict, Verdict::Fail, "{name} must fail: {r:#?}");
+    assert_eq!(
+        pairs(&r),
+        expected,
+        "{name}: exactly these checks must fire (left: fired, right: expected): {r:#?}"
+    );
+    r
+}
+
+fn evidence_of(r: &TrialResult, check: CheckId, destination: Option<&str>) -> Vec<String> {
+    r.failures
+        .iter()
+        .filter(|f| f.check == check && f.destination.as_deref() == destination)
+        .flat_map(|f| f.evidence.iter().map(|e| e.what.clone()))
+        .collect()
+}
+
+const FACEBOOK: &str = "Facebook Conversions Api Web";
+const GA4_WEB: &str = "Google Analytics 4 Web";
+const AMPLITUDE: &str = "Actions Amplitude";
+const TIKTOK: &str = "TikTok Pixel";
+
+/// `ungated`: Facebook has no consent category and consentSettings says there are unmapped
+/// destinations. After "Reject all" consent-tools still loads Facebook (ungated-destination,
+/// blocked-received), and because an unmapped destination exists Segment does not disable itself: the
+/// reject-all events reach Segment, stamped all-false (collection).
+#[test]
+fn ungated_fires_ungated_destination_blocked_received_and_collection() {
+    let r = assert_fails_with(
+        "tests/fixtures/ungated/specs/*.yaml",
+        "shop-ungated::reject-all",
+        &[
+            pair(CheckId::UngatedDestination, Some(FACEBOOK)),
+            pair(CheckId::BlockedReceived, Some(FACEBOOK)),
+            pair(CheckId::Collection, None),
+        ],
+    );
+    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(FACEBOOK));
+    assert!(
+        evidence.iter().any(|e| e.contains("facebook")),
+        "evidence names the Facebook request: {evidence:?}"
+    );
+}
+
+/// `collection-before-optin`: the wrapper loads Segment at once and counts "not decided" as analytics
+/// accepted. Before any choice, events reach Segment (collection) and the analytics destinations
+/// receive data (the gdpr no-choice state blocks them all); Facebook (advertising, still false)
+/// does not.
+#[test]
+fn collection_before_optin_fires_collection_on_no_choice() {
+    let r = assert_fails_with(
+        "tests/fixtures/collection-before-optin/specs/*.yaml",
+        "shop-soft-optin::no-choice",
+        &[
+            pair(CheckId::Collection, None),
+            pair(CheckId::BlockedReceived, Some(GA4_WEB)),
+            pair(CheckId::BlockedReceived, Some(AMPLITUDE)),
+        ],
+    );
+    let evidence = evidence_of(&r, CheckId::Collection, None);
+    assert!(
+        evidence.iter().any(|e| e.contains("api.segment.io/v1/")),
+        "collection evidence names the Segment requests: {evidence:?}"
+    );
+}
+
+/// `unstamped`: Segment is gated by the site's own code and never stamped. In analytics-only the
+/// browser side is right (Facebook stays off), but the events carry no consent object.
+#[test]
+fn unstamped_fires_unstamped_events_on_analytics_only() {
+    assert_fails_with(
+        "tests/fixtures/unstamped/specs/*.yaml",
+        "shop-unstamped::analytics-only",
+        &[pair(CheckId::UnstampedEvents, None)],
+    );
+}
+
+/// `wrong-mapping`: analytics and advertising swapped in the CMP → Segment mapping. In
+/// analytics-only the stamp contradicts the banner's recorded choice (consent-mismatch; the state
+/// has no expect.consent, so only the CMP comparison can catch it), and everything decided from the stamp is inverted: Facebook loads
+/// (blocked-received), Google Analytics 4 Web never loads and Segment's servers route nothing to
+/// Actions Amplitude (allowed-missing).
+#[test]
+fn wrong_mapping_fires_consent_mismatch_on_analytics_only() {
+    let r = assert_fails_with(
+        "tests/fixtures/wrong-mapping/specs/*.yaml",
+        "shop-wrong-mapping::analytics-only",
+        &[
+            pair(CheckId::ConsentMismatch, None),
+            pair(CheckId::BlockedReceived, Some(FACEBOOK)),
+            pair(CheckId::AllowedMissing, Some(GA4_WEB)),
+            pair(CheckId::AllowedMissing, Some(AMPLITUDE)),
+        ],
+    );
+    let messages: Vec<&str> = r
+        .failures
+        .iter()
+        .filter(|f| f.check == CheckId::ConsentMismatch)
+        .map(|f| f.message.as_str())
+        .collect();
+    assert!(
+        messages.iter().any(
+            |m| m.contains("CMP recorded C0002=true") && m.contains("CMP recorded C0004=false")
+        ),
+        "the stamp is judged against the banner's recorded choice, both swapped categories named: {messages:?}"
+    );
+}
+
+/// `gpc-ignored`: the klaro site ignores Global Privacy Control. Under cpra the gpc state (no steps,
+/// no explicit `blocked`) blocks advertising destinations by default: TikTok Pixel is caught; the
+/// analytics destinations are allowed.
+#[test]
+fn gpc_ignored_fires_blocked_received_for_the_advertising_destination() {
+    let r = assert_fails_with(
+        "tests/fixtures/gpc-ignored/specs/*.yaml",
+        "klaro-us-gpc-ignored::gpc",
+        &[pair(CheckId::BlockedReceived, Some(TIKTOK))],
+    );
+    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(TIKTOK));
+    assert!(
+        evidence.iter().any(|e| e.contains("tiktok")),
+        "evidence names the TikTok requests: {evidence:?}"
+    );
+}
+
+/// `identify-after-reject`: Segment keeps sending after "Reject all" (unmapped destinations), and the
+/// page identifies the visitor with an email address. The identify reaching Segment is `calls`; no
+/// declared destination receives the email (stamp all-false, no destination code), so no pii-leak.
+#[test]
+fn identify_after_reject_fires_calls_only() {
+    let r = assert_fails_with(
+        "tests/fixtures/identify-after-reject/specs/*.yaml",
+        "shop-identify-after-reject::identify-after-reject",
+        &[pair(CheckId::Calls, None)],
+    );
+    let evidence = evidence_of(&r, CheckId::Calls, None);
+    assert!(
+        evidence.iter().any(|e| e.contains("identify")),
+        "evidence names the identify call: {evidence:?}"
+    );
+}
+
+/// The proxy-batch example with a wrong expectation (`collection: none` after "Accept all"): the
+/// failure proves batched events to a first-party proxy host are decoded as Segment collection.
+#[test]
+fn proxied_batches_are_decoded_as_collection() {
+    let r = assert_fails_with(
+        "tests/fixtures/proxy-batch-probe/specs/*.yaml",
+        "proxy-batch-probe::accept-all",
+        &[pair(CheckId::Collection, None)],
+    );
+    let evidence = evidence_of(&r, CheckId::Collection, None);
+    assert!(
+        !evidence.is_empty()
+            && evidence
+                .iter()
+                .all(|e| e.contains("collect.proxy-shop.example/v1/b") && e.contains("(batch)")),
+        "every event went to the proxy in a batch: {evidence:?}"
+    );
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("Segment Consent Preference Updated")),
+        "the consent change is among the batched events: {evidence:?}"
+    );
+}
+
+/// The fixtures stay apart from the example specs: none of them is under `specs/`.
+#[test]
+fn fixture_specs_are_not_example_specs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(root.join("specs")).expect("specs/") {
+        let name = entry.expect("entry").file_name();
+        let name = name.to_string_lossy();
+        for fixture in [
+            "ungated",
+            "soft-optin",
+            "unstamped",
+            "wrong-mapping",
+            "gpc-ignored",
+            "identify-after-reject",
+            "probe",
+        ] {
+            assert!(
+                !name.contains(fixture),
+                "specs/{name} looks like a defect fixture; keep those under tests/fixtures/"
+            );
+        }
+    }
+}
