@@ -108,34 +108,39 @@ pub fn snapshot_dir(pattern: &str, explicit: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Builds the trials, runs them, writes `results.json`, prints the table when asked.
-pub fn run(args: &Arguments, options: &Options) -> Summary {
+/// One trial to run: its name (`<spec>::<state>`, or `<spec>::spec` for a spec that does not
+/// parse) and the work that judges it.
+pub struct Job {
+    pub name: String,
+    work: Box<dyn FnOnce() -> TrialResult + Send>,
+}
+
+impl Job {
+    pub fn run(self) -> TrialResult {
+        (self.work)()
+    }
+}
+
+/// Every trial of the specs `options.specs` finds, in spec-file then state order.
+pub fn jobs(options: &Options) -> Vec<Job> {
     let specs = discover(&options.specs);
     let snapshots = Arc::new(snapshot_dir(&options.specs, options.snapshots.as_deref()));
     let offline_only = specs
         .iter()
         .all(|(_, s)| s.as_ref().map_or(true, |s| s.site.offline));
-    let results: Arc<Mutex<Vec<TrialResult>>> = Arc::default();
-    let mut trials = Vec::new();
+    let mut jobs = Vec::new();
     for (path, loaded) in specs {
         match loaded {
             Ok(spec) => {
                 let spec = Arc::new(spec);
                 for state in spec.states.keys() {
-                    let (spec, state, results, snapshots) = (
-                        spec.clone(),
-                        state.clone(),
-                        results.clone(),
-                        snapshots.clone(),
-                    );
-                    let name = format!("{}::{}", spec.name, state);
-                    trials.push(Trial::test(name, move || {
-                        let shared = Shared::get(offline_only);
-                        let result = trial::run(shared, &spec, &state, &snapshots);
-                        let outcome = outcome_of(&result);
-                        push(&results, result);
-                        outcome
-                    }));
+                    let (spec, state, snapshots) = (spec.clone(), state.clone(), snapshots.clone());
+                    jobs.push(Job {
+                        name: format!("{}::{}", spec.name, state),
+                        work: Box::new(move || {
+                            trial::run(Shared::get(offline_only), &spec, &state, &snapshots)
+                        }),
+                    });
                 }
             }
             Err(e) => {
@@ -143,10 +148,10 @@ pub fn run(args: &Arguments, options: &Options) -> Summary {
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_else(|| path.display().to_string());
-                let results = results.clone();
-                trials.push(Trial::test(format!("{name}::spec"), move || {
-                    let result = TrialResult {
-                        spec: name.clone(),
+                jobs.push(Job {
+                    name: format!("{name}::spec"),
+                    work: Box::new(move || TrialResult {
+                        spec: name,
                         state: "spec".into(),
                         verdict: Verdict::Error,
                         failures: vec![Failure {
@@ -157,13 +162,53 @@ pub fn run(args: &Arguments, options: &Options) -> Summary {
                         }],
                         snapshot: SnapshotStatus::Skipped,
                         duration_ms: 0,
-                    };
-                    push(&results, result);
-                    Err(Failed::from(e.to_string()))
-                }));
+                    }),
+                });
             }
         }
     }
+    jobs
+}
+
+/// Runs the trials whose name `select` accepts on `threads` threads and returns their results,
+/// printing nothing and writing nothing but snapshots: for embedding the engine (and for the
+/// tool's own tests).
+pub fn judge(options: &Options, select: impl Fn(&str) -> bool, threads: usize) -> Vec<TrialResult> {
+    let selected: Vec<Job> = jobs(options)
+        .into_iter()
+        .filter(|j| select(&j.name))
+        .collect();
+    let queue = Mutex::new(selected.into_iter());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some(job) = next else { break };
+                    push(&results, job.run());
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Builds the trials, runs them, writes `results.json`, prints the table when asked.
+pub fn run(args: &Arguments, options: &Options) -> Summary {
+    let results: Arc<Mutex<Vec<TrialResult>>> = Arc::default();
+    let trials = jobs(options)
+        .into_iter()
+        .map(|job| {
+            let results = results.clone();
+            Trial::test(job.name.clone(), move || {
+                let result = job.run();
+                let outcome = outcome_of(&result);
+                push(&results, result);
+                outcome
+            })
+        })
+        .collect();
     let conclusion = libtest_mimic::run(args, trials);
     let results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
     if !args.list && !results.is_empty() {

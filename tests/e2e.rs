@@ -29,23 +29,28 @@ fn run_with(
     (harness::run(&Arguments::from_iter(args), &options), tmp)
 }
 
-fn run(specs: &str, filter: Option<&str>) -> (Summary, tempfile::TempDir) {
-    run_with(specs, filter, None)
+/// Runs the trials of `specs` (those named `filter`, or all) quietly; snapshots go to a temporary
+/// folder.
+fn run(specs: &str, filter: Option<&str>) -> (Vec<TrialResult>, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = Options {
+        specs: specs.into(),
+        snapshots: Some(tmp.path().join("snapshots")),
+        table: false,
+        out: None,
+    };
+    let results = harness::judge(&options, |n| filter.is_none_or(|f| f == n), 2);
+    (results, tmp)
 }
 
-fn result<'a>(summary: &'a Summary, name: &str) -> &'a TrialResult {
-    summary
-        .results
+fn result<'a>(results: &'a [TrialResult], name: &str) -> &'a TrialResult {
+    results
         .iter()
         .find(|r| r.name() == name)
         .unwrap_or_else(|| {
             panic!(
                 "no trial {name} in {:?}",
-                summary
-                    .results
-                    .iter()
-                    .map(TrialResult::name)
-                    .collect::<Vec<_>>()
+                results.iter().map(TrialResult::name).collect::<Vec<_>>()
             )
         })
 }
@@ -59,11 +64,11 @@ fn checks(r: &TrialResult) -> Vec<(CheckId, Option<String>)> {
 
 #[test]
 fn ungated_destination_is_caught_on_reject_all() {
-    let (summary, _tmp) = run(
+    let (results, _tmp) = run(
         "tests/fixtures/ungated/specs/*.yaml",
         Some("shop-ungated::reject-all"),
     );
-    let r = result(&summary, "shop-ungated::reject-all");
+    let r = result(&results, "shop-ungated::reject-all");
     assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
     let blocked: Vec<_> = checks(r)
         .into_iter()
@@ -121,8 +126,8 @@ fn invalid_spec_fails_alone() {
     )
     .unwrap();
     let pattern = format!("{}/*.yaml", specs.display());
-    let (summary, _tmp) = run(&pattern, None);
-    let r = result(&summary, "broken::spec");
+    let (results, _tmp) = run(&pattern, None);
+    let r = result(&results, "broken::spec");
     assert_eq!(r.verdict, Verdict::Error);
     let message = &r.failures[0].message;
     assert!(
@@ -137,8 +142,8 @@ fn invalid_spec_fails_alone() {
 
 #[test]
 fn step_that_matches_nothing_fails_naming_the_step() {
-    let (summary, _tmp) = run("tests/fixtures/step-miss/specs/*.yaml", None);
-    let r = result(&summary, "shop-step-miss::stale-selector");
+    let (results, _tmp) = run("tests/fixtures/step-miss/specs/*.yaml", None);
+    let r = result(&results, "shop-step-miss::stale-selector");
     assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
     assert_eq!(checks(r), vec![(CheckId::StepDidNotMatch, None)]);
     let message = &r.failures[0].message;

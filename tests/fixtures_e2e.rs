@@ -7,43 +7,31 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use consent_gates::harness::{self, Options, Summary};
+use consent_gates::harness::{self, Options};
 use consent_gates::report::TrialResult;
 use consent_gates::verdict::{CheckId, Verdict};
-use libtest_mimic::Arguments;
 
-/// Runs the single trial `name` of the specs matching `specs`; snapshots and results go to a
-/// temporary folder (fixtures have no committed snapshots).
-fn run_one(specs: &str, name: &str) -> (Summary, tempfile::TempDir) {
+/// Runs the single trial `name` of the specs matching `specs`; snapshots go to a temporary folder
+/// (fixtures have no committed snapshots).
+fn run_one(specs: &str, name: &str) -> (Vec<TrialResult>, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let args = vec![
-        "fixtures-e2e".to_string(),
-        "--quiet".into(),
-        name.to_string(),
-        "--exact".into(),
-    ];
     let options = Options {
         specs: specs.into(),
         snapshots: Some(tmp.path().join("snapshots")),
         table: false,
-        out: Some(tmp.path().join("out")),
+        out: None,
     };
-    (harness::run(&Arguments::from_iter(args), &options), tmp)
+    (harness::judge(&options, |n| n == name, 1), tmp)
 }
 
-fn result<'a>(summary: &'a Summary, name: &str) -> &'a TrialResult {
-    summary
-        .results
+fn result<'a>(results: &'a [TrialResult], name: &str) -> &'a TrialResult {
+    results
         .iter()
         .find(|r| r.name() == name)
         .unwrap_or_else(|| {
             panic!(
                 "no trial {name} in {:?}",
-                summary
-                    .results
-                    .iter()
-                    .map(TrialResult::name)
-                    .collect::<Vec<_>>()
+                results.iter().map(TrialResult::name).collect::<Vec<_>>()
             )
         })
 }
@@ -63,8 +51,8 @@ fn pair(check: CheckId, destination: Option<&str>) -> Pair {
 
 /// Runs `name` from `specs` and asserts that it fails with exactly `expected`.
 fn assert_fails_with(specs: &str, name: &str, expected: &[Pair]) -> TrialResult {
-    let (summary, _tmp) = run_one(specs, name);
-    let r = result(&summary, name).clone();
+    let (results, _tmp) = run_one(specs, name);
+    let r = result(&results, name).clone();
     let expected: BTreeSet<Pair> = expected.iter().cloned().collect();
     assert_eq!(r.verdict, Verdict::Fail, "{name} must fail: {r:#?}");
     assert_eq!(
