@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+mod common;
+
+use common::result;
 use consent_gates::harness::{self, Options, Summary};
 use consent_gates::report::TrialResult;
 use consent_gates::verdict::{CheckId, Verdict};
@@ -29,30 +32,8 @@ fn run_with(
     (harness::run(&Arguments::from_iter(args), &options), tmp)
 }
 
-/// Runs the trials of `specs` (those named `filter`, or all) quietly; snapshots go to a temporary
-/// folder.
 fn run(specs: &str, filter: Option<&str>) -> (Vec<TrialResult>, tempfile::TempDir) {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let options = Options {
-        specs: specs.into(),
-        snapshots: Some(tmp.path().join("snapshots")),
-        table: false,
-        out: None,
-    };
-    let results = harness::judge(&options, |n| filter.is_none_or(|f| f == n), 2);
-    (results, tmp)
-}
-
-fn result<'a>(results: &'a [TrialResult], name: &str) -> &'a TrialResult {
-    results
-        .iter()
-        .find(|r| r.name() == name)
-        .unwrap_or_else(|| {
-            panic!(
-                "no trial {name} in {:?}",
-                results.iter().map(TrialResult::name).collect::<Vec<_>>()
-            )
-        })
+    common::judge(specs, |n| filter.is_none_or(|f| f == n))
 }
 
 fn checks(r: &TrialResult) -> Vec<(CheckId, Option<String>)> {

@@ -7,33 +7,16 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use consent_gates::harness::{self, Options};
+mod common;
+
+use common::result;
 use consent_gates::report::TrialResult;
 use consent_gates::verdict::{CheckId, Verdict};
 
-/// Runs the single trial `name` of the specs matching `specs`; snapshots go to a temporary folder
-/// (fixtures have no committed snapshots).
+/// Runs the single trial `name` of the specs matching `specs` (fixtures have no committed
+/// snapshots).
 fn run_one(specs: &str, name: &str) -> (Vec<TrialResult>, tempfile::TempDir) {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let options = Options {
-        specs: specs.into(),
-        snapshots: Some(tmp.path().join("snapshots")),
-        table: false,
-        out: None,
-    };
-    (harness::judge(&options, |n| n == name, 1), tmp)
-}
-
-fn result<'a>(results: &'a [TrialResult], name: &str) -> &'a TrialResult {
-    results
-        .iter()
-        .find(|r| r.name() == name)
-        .unwrap_or_else(|| {
-            panic!(
-                "no trial {name} in {:?}",
-                results.iter().map(TrialResult::name).collect::<Vec<_>>()
-            )
-        })
+    common::judge(specs, |n| n == name)
 }
 
 type Pair = (CheckId, Option<String>);
