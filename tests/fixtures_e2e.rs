@@ -227,3 +227,45 @@ fn fixture_specs_are_not_example_specs() {
         }
     }
 }
+
+/// `ungated`, state `reject-then-signup`: after "Reject all" the visitor signs up with an email; the
+/// ungated Facebook destination is loaded anyway and its vendor request carries the email. Evidence
+/// names the field path, never the address.
+#[test]
+fn ungated_signup_fires_pii_leak_without_showing_the_value() {
+    let r = assert_fails_with(
+        "tests/fixtures/ungated/specs/*.yaml",
+        "shop-ungated::reject-then-signup",
+        &[
+            pair(CheckId::UngatedDestination, Some(FACEBOOK)),
+            pair(CheckId::BlockedReceived, Some(FACEBOOK)),
+            pair(CheckId::PiiLeak, Some(FACEBOOK)),
+        ],
+    );
+    let leak = r
+        .failures
+        .iter()
+        .find(|f| f.check == CheckId::PiiLeak)
+        .expect("pii-leak");
+    let text = format!("{leak:?}");
+    assert!(
+        !text.contains("jane@example.com"),
+        "the value never appears: {text}"
+    );
+    assert!(!leak.evidence.is_empty(), "evidence names where: {leak:?}");
+}
+
+/// `undeclared`: the shop's spec without Facebook; the settings and the network show it.
+#[test]
+fn undeclared_fires_undeclared_destination_naming_it() {
+    let r = assert_fails_with(
+        "tests/fixtures/undeclared/specs/*.yaml",
+        "shop-undeclared::accept-all",
+        &[pair(CheckId::UndeclaredDestination, Some(FACEBOOK))],
+    );
+    let message = &r.failures[0].message;
+    assert!(
+        message.contains("add `Facebook Conversions Api Web: {}`"),
+        "says what to add: {message}"
+    );
+}
