@@ -1,0 +1,109 @@
+// The baseline for bench/portfolio.py: the same visits as consent-gates runs for the example shop
+// (same routes, steps, settle rule and page leave), written as a plain playwright-core script with
+// no decoding, judging or snapshots. Usage: node bench/plain-playwright.mjs <copies> <parallel>
+import { chromium } from 'playwright-core'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const copies = Number(process.argv[2] || 1)
+const parallel = Number(process.argv[3] || 2)
+const QUIET = 500, SETTLE_MAX = 8000
+
+const site = path.join(root, 'examples/sites/shop')
+const serve = {
+  'https://shop.example': path.join(site, 'www'),
+  'https://cdn.segment.com': path.join(site, 'segment-cdn'),
+  'https://www.googletagmanager.com': path.join(site, 'vendors/www.googletagmanager.com'),
+  'https://connect.facebook.net': path.join(site, 'vendors/connect.facebook.net'),
+}
+const dist = path.join(root, 'node_modules/@segment/analytics-next/dist/umd')
+const settings = await readFile(path.join(site, 'settings.json'))
+const states = {
+  'no-choice': [],
+  'accept-all': ['#cc-main .cm__btn[data-role=all]'],
+  'reject-all': ['#cc-main .cm__btn[data-role=necessary]'],
+  'analytics-only': [
+    '#cc-main .cm__btn[data-role=show]',
+    '#cc-main .pm .section__toggle[value=analytics]',
+    '#cc-main .pm__btn[data-role=save]',
+  ],
+}
+
+async function answer(route) {
+  const req = route.request()
+  const url = new URL(req.url())
+  const cors = { 'access-control-allow-origin': req.headers()['origin'] || '*', 'access-control-allow-credentials': 'true' }
+  const lib = url.pathname.match(/^\/analytics\.js\/v1\/[^/]+\/analytics[^/]*\.js$/)
+  const chunk = url.pathname.match(/^\/analytics-next\/bundles\/([^/]+)$/)
+  try {
+    if (lib) return await route.fulfill({ body: await readFile(path.join(dist, 'standalone.js')), contentType: 'application/javascript' })
+    if (chunk) return await route.fulfill({ body: await readFile(path.join(dist, chunk[1])), contentType: 'application/javascript' })
+    if (/^\/v1\/projects\/[^/]+\/settings$/.test(url.pathname)) return await route.fulfill({ body: settings, contentType: 'application/json', headers: cors })
+    const folder = serve[url.origin]
+    if (folder) {
+      let file = path.join(folder, decodeURIComponent(url.pathname))
+      if (url.pathname.endsWith('/')) file = path.join(file, 'index.html')
+      const type = file.endsWith('.html') ? 'text/html' : file.endsWith('.css') ? 'text/css' : 'application/javascript'
+      return await route.fulfill({ body: await readFile(file), contentType: type })
+    }
+    return await route.fulfill({ status: 204, headers: cors })
+  } catch {
+    return await route.fulfill({ status: 404 })
+  }
+}
+
+async function visit(browser) {
+  return async (state) => {
+    const context = await browser.newContext()
+    let last = Date.now()
+    context.on('request', () => { last = Date.now() })
+    await context.route('**/*', answer)
+    const page = await context.newPage()
+    const settle = async () => {
+      const end = Date.now() + SETTLE_MAX
+      last = Math.max(last, Date.now())
+      while (Date.now() < end && Date.now() - last < QUIET) {
+        await new Promise((r) => setTimeout(r, Math.min(QUIET - (Date.now() - last), end - Date.now()) + 1))
+      }
+    }
+    const leave = async () => {
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true })
+        document.dispatchEvent(new Event('visibilitychange'))
+        window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }))
+      })
+      await settle()
+    }
+    await page.goto('https://shop.example/', { waitUntil: 'load' })
+    await settle()
+    for (const sel of states[state]) {
+      await page.locator(sel).first().click({ timeout: 5000 })
+      await settle()
+    }
+    await leave()
+    await page.goto('https://shop.example/product/2.html', { waitUntil: 'load' })
+    await settle()
+    await leave()
+    await context.storageState()
+    await context.close()
+  }
+}
+
+const started = Date.now()
+const browser = await chromium.launch({
+  executablePath: process.env.CONSENT_GATES_CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-blink-features=AutomationControlled', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-gpu',
+    '--host-resolver-rules=MAP * ~NOTFOUND'],
+})
+const run = await visit(browser)
+const queue = []
+for (let i = 0; i < copies; i++) for (const s of Object.keys(states)) queue.push(s)
+const total = queue.length
+await Promise.all(Array.from({ length: parallel }, async () => {
+  while (queue.length) await run(queue.shift())
+}))
+await browser.close()
+console.log(JSON.stringify({ trials: total, wall_ms: Date.now() - started }))
