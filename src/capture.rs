@@ -116,6 +116,16 @@ pub struct Capture {
     /// The CMP's own recorded choice at the end of the visit, by stamp category id, read through
     /// the spec's CMP adapter (`None`: no adapter, or the CMP has no recorded choice).
     pub cmp_choice: Option<BTreeMap<String, bool>>,
+    /// The built-in adapter whose CMP was found on the page (`cmp: auto` acted through it; for a
+    /// named adapter it is read at the end of the visit). `None`: no `cmp:`, or nothing found.
+    pub cmp_detected: Option<String>,
+    /// The `@duckduckgo/autoconsent` rule that carried out a `cmp: autoconsent` step.
+    pub autoconsent_rule: Option<String>,
+    /// The IAB TCF v2 TC string the page gave vendors at the end of the visit (its timestamps
+    /// zeroed), when it has a `__tcfapi` that answered.
+    pub tcf: Option<String>,
+    /// The IAB GPP string, when the page has a `__gpp` that answered.
+    pub gpp: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,8 +1,14 @@
 //! The face: specs → libtest-mimic trials, one shared browser, results written at the end.
 //!
 //! Used by `tests/specs.rs` (`cargo test`, `cargo nextest run`) and by the `consent-gates` binary.
+//!
+//! A run prints its progress on stderr (`[3/12] shop::reject-all`, off with `--quiet` or
+//! `CONSENT_GATES_PROGRESS=0`), coloured after `--color` / `CARGO_TERM_COLOR`, and leaves
+//! `results.json`, `junit.xml`, `report/index.html` and traces of failing trials in
+//! [`report::output_dir`] (see [`report`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -10,6 +16,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use crate::report::{self, SnapshotStatus, TrialResult};
 use crate::session::Shared;
 use crate::spec::{self, Spec, SpecError};
+use crate::trial::EvidenceOptions;
 use crate::verdict::{CheckId, Failure, Verdict};
 use crate::{exit, trial};
 
@@ -19,7 +26,8 @@ pub const DEFAULT_SPECS: &str = "specs/**/*.yaml";
 /// Where specs and snapshots are, and what to print.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Glob of spec files.
+    /// Glob of spec files; several globs are separated like `PATH` entries (`:` on Unix), see
+    /// [`spec_patterns`].
     pub specs: String,
     /// Snapshot folder; `None`: `snapshots/` beside the specs' folder.
     pub snapshots: Option<PathBuf>,
@@ -50,7 +58,10 @@ pub struct Summary {
 /// Entry point of `tests/specs.rs`: `cargo test` arguments, options from the environment.
 pub fn main() -> std::process::ExitCode {
     prepare_env();
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    if args.color.is_none() {
+        args.color = report::color::from_cargo_env();
+    }
     let summary = run(&args, &Options::from_env());
     exit::code(&summary)
 }
@@ -68,16 +79,38 @@ pub fn prepare_env() {
     }
 }
 
+/// The globs in `specs`: one, or several separated like `PATH` entries (`:` on Unix, `;` on
+/// Windows): `specs/**/*.yaml:consent/live-*.yaml`.
+pub fn spec_patterns(specs: &str) -> Vec<String> {
+    std::env::split_paths(specs)
+        .map(|p| p.to_string_lossy().into_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Joins spec globs into one [`Options::specs`] value (the inverse of [`spec_patterns`]).
+pub fn join_patterns<S: AsRef<str>>(patterns: &[S]) -> String {
+    std::env::join_paths(patterns.iter().map(|p| p.as_ref()))
+        .map(|j| j.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| {
+            patterns
+                .first()
+                .map(|p| p.as_ref().to_string())
+                .unwrap_or_default()
+        })
+}
+
 /// Loads every spec matching `options.specs`; a spec that does not parse is kept as its error.
 pub fn discover(pattern: &str) -> Vec<(PathBuf, Result<Spec, SpecError>)> {
-    let mut paths: Vec<PathBuf> = match glob::glob(pattern) {
-        Ok(paths) => paths.filter_map(Result::ok).collect(),
-        Err(e) => {
-            eprintln!("consent-gates: invalid spec glob {pattern:?}: {e}");
-            Vec::new()
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for pattern in spec_patterns(pattern) {
+        match glob::glob(&pattern) {
+            Ok(found) => paths.extend(found.filter_map(Result::ok)),
+            Err(e) => eprintln!("consent-gates: invalid spec glob {pattern:?}: {e}"),
         }
-    };
+    }
     paths.sort();
+    paths.dedup();
     paths
         .into_iter()
         .map(|p| {
@@ -93,7 +126,11 @@ pub fn snapshot_dir(pattern: &str, explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
     }
-    let base: PathBuf = Path::new(pattern)
+    let first = spec_patterns(pattern)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let base: PathBuf = Path::new(&first)
         .components()
         .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
         .collect();
@@ -121,8 +158,16 @@ impl Job {
     }
 }
 
-/// Every trial of the specs `options.specs` finds, in spec-file then state order.
+/// Every trial of the specs `options.specs` finds, in spec-file then state order, collecting the
+/// report's evidence and traces of failures ([`EvidenceOptions::full`]).
 pub fn jobs(options: &Options) -> Vec<Job> {
+    let out = options.out.clone().unwrap_or_else(report::output_dir);
+    jobs_with(options, EvidenceOptions::full(&out))
+}
+
+/// [`jobs`] collecting the evidence `evidence` asks for.
+pub fn jobs_with(options: &Options, evidence: EvidenceOptions) -> Vec<Job> {
+    let evidence = Arc::new(evidence);
     let specs = discover(&options.specs);
     let snapshots = Arc::new(snapshot_dir(&options.specs, options.snapshots.as_deref()));
     let offline_only = specs
@@ -134,11 +179,22 @@ pub fn jobs(options: &Options) -> Vec<Job> {
             Ok(spec) => {
                 let spec = Arc::new(spec);
                 for state in spec.states.keys() {
-                    let (spec, state, snapshots) = (spec.clone(), state.clone(), snapshots.clone());
+                    let (spec, state, snapshots, evidence) = (
+                        spec.clone(),
+                        state.clone(),
+                        snapshots.clone(),
+                        evidence.clone(),
+                    );
                     jobs.push(Job {
                         name: format!("{}::{}", spec.name, state),
                         work: Box::new(move || {
-                            trial::run(Shared::get(offline_only), &spec, &state, &snapshots)
+                            trial::run_with(
+                                Shared::get(offline_only),
+                                &spec,
+                                &state,
+                                &snapshots,
+                                &evidence,
+                            )
                         }),
                     });
                 }
@@ -162,6 +218,10 @@ pub fn jobs(options: &Options) -> Vec<Job> {
                         }],
                         snapshot: SnapshotStatus::Skipped,
                         duration_ms: 0,
+                        attempts: 1,
+                        flaky: false,
+                        trace: None,
+                        evidence: None,
                     }),
                 });
             }
@@ -171,10 +231,10 @@ pub fn jobs(options: &Options) -> Vec<Job> {
 }
 
 /// Runs the trials whose name `select` accepts on `threads` threads and returns their results,
-/// printing nothing and writing nothing but snapshots: for embedding the engine (and for the
-/// tool's own tests).
+/// printing nothing and writing nothing but snapshots (no report evidence, no traces): for
+/// embedding the engine (and for the tool's own tests).
 pub fn judge(options: &Options, select: impl Fn(&str) -> bool, threads: usize) -> Vec<TrialResult> {
-    let selected: Vec<Job> = jobs(options)
+    let selected: Vec<Job> = jobs_with(options, EvidenceOptions::default())
         .into_iter()
         .filter(|j| select(&j.name))
         .collect();
@@ -194,14 +254,27 @@ pub fn judge(options: &Options, select: impl Fn(&str) -> bool, threads: usize) -
     results.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Builds the trials, runs them, writes `results.json`, prints the table when asked.
+/// Builds the trials, runs them (progress on stderr), writes `results.json`, `junit.xml` and the
+/// HTML report, prints the table when asked.
 pub fn run(args: &Arguments, options: &Options) -> Summary {
     let results: Arc<Mutex<Vec<TrialResult>>> = Arc::default();
-    let trials = jobs(options)
+    let started = Arc::new(AtomicUsize::new(0));
+    let total = Arc::new(AtomicUsize::new(0));
+    let progress = !args.list
+        && !args.quiet
+        && std::env::var("CONSENT_GATES_PROGRESS").map_or(true, |v| v != "0");
+    let paint = report::color::Paint(report::color::stderr(args.color));
+    let trials: Vec<Trial> = jobs(options)
         .into_iter()
         .map(|job| {
             let results = results.clone();
+            let (started, total) = (started.clone(), total.clone());
             Trial::test(job.name.clone(), move || {
+                if progress {
+                    let n = started.fetch_add(1, Ordering::SeqCst) + 1;
+                    let of = total.load(Ordering::SeqCst);
+                    eprintln!("{} {}", paint.dim(&format!("[{n}/{of}]")), job.name);
+                }
                 let result = job.run();
                 let outcome = outcome_of(&result);
                 push(&results, result);
@@ -209,17 +282,32 @@ pub fn run(args: &Arguments, options: &Options) -> Summary {
             })
         })
         .collect();
+    total.store(
+        trials
+            .iter()
+            .filter(|t| !args.is_filtered_out(t) && !args.is_ignored(t))
+            .count(),
+        Ordering::SeqCst,
+    );
     let conclusion = libtest_mimic::run(args, trials);
     let results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
     if !args.list && !results.is_empty() {
         let out = options.out.clone().unwrap_or_else(report::output_dir);
-        match report::write_results(&out, &results) {
-            Ok(path) => eprintln!("consent-gates: results in {}", path.display()),
-            Err(e) => eprintln!("consent-gates: cannot write results.json: {e}"),
+        match report::write_run(&out, &results) {
+            Ok(w) => eprintln!(
+                "consent-gates: results in {}, report in {}, JUnit in {}",
+                w.results.display(),
+                w.html.display(),
+                w.junit.display()
+            ),
+            Err(e) => eprintln!("consent-gates: cannot write the results: {e}"),
         }
     }
     if options.table && !args.list {
-        print!("{}", report::verdict_table(&results));
+        print!(
+            "{}",
+            report::verdict_table_colored(&results, report::color::stdout(args.color))
+        );
     }
     Summary {
         results,

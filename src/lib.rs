@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cmp;
 pub mod exit;
 pub mod harness;
+pub mod redact;
 pub mod report;
 pub mod routing;
 pub mod segment;

@@ -911,6 +911,7 @@ mod tests {
             destinations: dests.into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
             states: IndexMap::new(),
             timing: Timing::default(),
+            retries: 0,
         }
     }
 

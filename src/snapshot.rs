@@ -30,6 +30,10 @@ pub struct Snapshot {
     pub destinations: IndexMap<String, DestinationRow>,
     pub other_hosts: Vec<String>,
     pub storage: Storage,
+    /// What the CMP showed and recorded; absent when the spec names no CMP and the page gave no
+    /// TCF or GPP string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmp: Option<CmpSeen>,
     pub verdict: Verdict,
     pub failures: Vec<String>,
 }
@@ -70,6 +74,26 @@ pub struct Storage {
     pub cookies: Vec<String>,
     /// `origin key`.
     pub local_storage: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CmpSeen {
+    /// The spec's `cmp:` (an adapter, `auto` or `autoconsent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
+    /// The adapter whose CMP was found on the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detected: Option<String>,
+    /// The autoconsent rule that acted (`cmp: autoconsent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoconsent_rule: Option<String>,
+    /// The CMP's recorded choice by stamp category id (`None`: not decided or not readable).
+    pub choice: Option<std::collections::BTreeMap<String, bool>>,
+    /// The TCF TC string (timestamps zeroed) and the GPP string the page gave vendors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcf: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpp: Option<String>,
 }
 
 /// The normalised snapshot of one trial.
@@ -171,8 +195,41 @@ pub fn build(
                 .map(|k| format!("{} {}", k.origin, k.key))
                 .collect(),
         },
+        cmp: (spec.cmp.is_some() || capture.tcf.is_some() || capture.gpp.is_some()).then(|| {
+            CmpSeen {
+                adapter: spec.cmp.clone(),
+                detected: capture.cmp_detected.clone(),
+                autoconsent_rule: capture.autoconsent_rule.clone(),
+                choice: capture.cmp_choice.clone(),
+                tcf: capture.tcf.clone(),
+                gpp: capture.gpp.clone(),
+            }
+        }),
         verdict: Verdict::of(failures),
         failures: failure_rows,
+    }
+}
+
+impl Snapshot {
+    /// Replaces personal data and secrets (emails, phone numbers, user ids, write keys, cookie
+    /// values) in every free-text field by the redactor's stable placeholders. Spec, state,
+    /// destination and category names are the spec's own words and stay.
+    pub fn redact(&mut self, r: &mut crate::redact::Redactor) {
+        r.all(&mut self.steps);
+        r.all(&mut self.expectations);
+        r.all(&mut self.segment.destination_code);
+        for e in &mut self.events {
+            e.call = r.text(&e.call);
+        }
+        self.events.sort();
+        for d in self.destinations.values_mut() {
+            r.all(&mut d.evidence);
+            d.evidence.sort();
+        }
+        r.all(&mut self.other_hosts);
+        r.all(&mut self.storage.cookies);
+        r.all(&mut self.storage.local_storage);
+        r.all(&mut self.failures);
     }
 }
 

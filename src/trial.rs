@@ -1,11 +1,14 @@
 //! The engine for one trial: spec × state → browser visit → capture → Segment decoding → routing →
-//! verdict → snapshot. The harness (the face) only schedules trials and reports.
+//! verdict → snapshot, plus the evidence the report shows (timeline, screenshots, and a Playwright
+//! trace kept only when the verdict is not `pass`). The harness (the face) only schedules trials
+//! and reports.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::capture::Capture;
-use crate::report::{SnapshotStatus, TrialResult};
+use crate::redact;
+use crate::report::{self, SnapshotStatus, TrialEvidence, TrialResult};
 use crate::routing;
 use crate::segment::{self, CdnSettings};
 use crate::session::{self, Shared, edge};
@@ -13,9 +16,51 @@ use crate::snapshot;
 use crate::spec::{Spec, State};
 use crate::verdict::{self, CheckId, Failure, Verdict};
 
-/// Runs `state_name` of `spec` and judges it. Never panics on user input: every problem becomes a
-/// failure in the result.
+/// What a trial collects beyond its verdict and snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct EvidenceOptions {
+    /// Build the report's timeline and expectations.
+    pub report: bool,
+    /// Take screenshots before and after the decision (for the report).
+    pub screenshots: bool,
+    /// Record a Playwright trace and keep it as `<dir>/<spec>-<state>.zip` when the verdict is
+    /// not `pass` (`None`: no tracing).
+    pub traces: Option<PathBuf>,
+}
+
+impl EvidenceOptions {
+    /// Everything on: the report's evidence, and traces of failures in `<out>/traces`.
+    /// `CONSENT_GATES_TRACE=0` turns tracing off, `CONSENT_GATES_SCREENSHOTS=0` screenshots.
+    pub fn full(out: &Path) -> Self {
+        let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "0" || v == "false");
+        EvidenceOptions {
+            report: true,
+            screenshots: !off("CONSENT_GATES_SCREENSHOTS"),
+            traces: (!off("CONSENT_GATES_TRACE")).then(|| out.join("traces")),
+        }
+    }
+}
+
+/// Runs `state_name` of `spec` and judges it, without report evidence or traces. Never panics on
+/// user input: every problem becomes a failure in the result.
 pub fn run(shared: &Shared, spec: &Spec, state_name: &str, snapshots: &Path) -> TrialResult {
+    run_with(
+        shared,
+        spec,
+        state_name,
+        snapshots,
+        &EvidenceOptions::default(),
+    )
+}
+
+/// [`run`] collecting the evidence `evidence` asks for.
+pub fn run_with(
+    shared: &Shared,
+    spec: &Spec,
+    state_name: &str,
+    snapshots: &Path,
+    evidence: &EvidenceOptions,
+) -> TrialResult {
     let started = Instant::now();
     let mut result = TrialResult {
         spec: spec.name.clone(),
@@ -24,16 +69,40 @@ pub fn run(shared: &Shared, spec: &Spec, state_name: &str, snapshots: &Path) -> 
         failures: Vec::new(),
         snapshot: SnapshotStatus::Skipped,
         duration_ms: 0,
+        attempts: 0,
+        flaky: false,
+        trace: None,
+        evidence: None,
     };
-    match judge_state(shared, spec, state_name) {
+    let trace = evidence
+        .traces
+        .as_ref()
+        .map(|dir| dir.join(format!("{}.zip", report::file_stem(&spec.name, state_name))));
+    if let Some(t) = &trace {
+        // A trace from an earlier run of this trial must not pass for this run's.
+        let _ = std::fs::remove_file(t);
+    }
+    // `retries:` re-runs a trial that did not pass; one that passes on a retry is flaky.
+    let judged = loop {
+        result.attempts += 1;
+        let judged = judge_state(shared, spec, state_name, evidence, trace.clone());
+        let passed = matches!(&judged, Ok(j) if j.failures.is_empty());
+        if passed || result.attempts > spec.retries {
+            result.flaky = passed && result.attempts > 1;
+            break judged;
+        }
+    };
+    match judged {
         Ok(Judged {
             failures,
             snapshot: snap,
+            evidence,
         }) => {
             result.failures = failures;
             if let Some(snap) = snap {
                 result.snapshot = snapshot::compare(&snap, snapshots);
             }
+            result.evidence = evidence.map(Box::new);
         }
         Err(message) => result.failures.push(Failure {
             check: CheckId::Error,
@@ -42,7 +111,13 @@ pub fn run(shared: &Shared, spec: &Spec, state_name: &str, snapshots: &Path) -> 
             evidence: Vec::new(),
         }),
     }
+    // Errors and step misses were not redacted with the trial's traffic: patterns at least.
+    let mut redactor = redact::Redactor::new();
+    for f in &mut result.failures {
+        redactor.failure(f);
+    }
     result.verdict = Verdict::of(&result.failures);
+    result.trace = trace.filter(|t| t.is_file());
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     result
 }
@@ -50,9 +125,16 @@ pub fn run(shared: &Shared, spec: &Spec, state_name: &str, snapshots: &Path) -> 
 struct Judged {
     failures: Vec<Failure>,
     snapshot: Option<snapshot::Snapshot>,
+    evidence: Option<TrialEvidence>,
 }
 
-fn judge_state(shared: &Shared, spec: &Spec, state_name: &str) -> Result<Judged, String> {
+fn judge_state(
+    shared: &Shared,
+    spec: &Spec,
+    state_name: &str,
+    options: &EvidenceOptions,
+    trace: Option<PathBuf>,
+) -> Result<Judged, String> {
     let state = spec
         .states
         .get(state_name)
@@ -69,18 +151,76 @@ fn judge_state(shared: &Shared, spec: &Spec, state_name: &str) -> Result<Judged,
     let config = edge::EdgeConfig::from_spec(spec, dist)
         .map_err(|e| format!("cannot read the settings file: {e}"))?;
     let bound = trial_bound(spec, state);
+    let progress = config.progress.clone();
+    let secrets = config.secrets.clone();
+    let session_options = session::EvidenceOptions {
+        screenshots: options.report && options.screenshots,
+        trace: trace.is_some(),
+    };
+    // The trace is kept when the verdict will not be `pass`; the analysis that decides it is
+    // kept for the verdict itself.
+    let mut analysed: Option<Result<Judged, String>> = None;
+    let keep_trace = |visit: &Result<session::Visit, session::SessionError>| {
+        let failing = match visit {
+            Err(_) => true,
+            Ok(v) if v.step_miss.is_some() => true,
+            Ok(v) => {
+                let judged = analyse(
+                    spec,
+                    state_name,
+                    state,
+                    &v.capture,
+                    options.report,
+                    &secrets,
+                );
+                let failing = judged.as_ref().map_or(true, |j| !j.failures.is_empty());
+                analysed = Some(judged);
+                failing
+            }
+        };
+        if failing { trace.clone() } else { None }
+    };
     let visit = shared
         .runtime()
         .block_on(async {
             tokio::time::timeout(
                 bound,
-                session::visit(&browser, spec, state, std::sync::Arc::new(config)),
+                session::visit_with(
+                    &browser,
+                    spec,
+                    state,
+                    std::sync::Arc::new(config),
+                    session_options,
+                    keep_trace,
+                ),
             )
             .await
         })
-        .map_err(|_| format!("the trial did not finish within {} s", bound.as_secs()))?
+        .map_err(|_| {
+            format!(
+                "the trial did not finish within {} ms (timing.trial_ms); it was {} when the time \
+                 ran out",
+                bound.as_millis(),
+                progress.get()
+            )
+        })?
         .map_err(|e| e.to_string())?;
     if let Some(miss) = visit.step_miss {
+        // The evidence still shows what happened (the banner the step did not find).
+        let evidence = analyse(
+            spec,
+            state_name,
+            state,
+            &visit.capture,
+            options.report,
+            &secrets,
+        )
+        .ok()
+        .and_then(|j| j.evidence)
+        .map(|mut ev| {
+            ev.screenshots = visit.screenshots.clone();
+            ev
+        });
         return Ok(Judged {
             failures: vec![Failure {
                 check: CheckId::StepDidNotMatch,
@@ -92,9 +232,24 @@ fn judge_state(shared: &Shared, spec: &Spec, state_name: &str) -> Result<Judged,
                 evidence: Vec::new(),
             }],
             snapshot: None,
+            evidence,
         });
     }
-    analyse(spec, state_name, state, &visit.capture)
+    let mut judged = match analysed {
+        Some(j) => j,
+        None => analyse(
+            spec,
+            state_name,
+            state,
+            &visit.capture,
+            options.report,
+            &secrets,
+        ),
+    }?;
+    if let Some(ev) = &mut judged.evidence {
+        ev.screenshots = visit.screenshots;
+    }
+    Ok(judged)
 }
 
 /// Everything after the browser: pure, so tests can feed it hand-made captures.
@@ -103,6 +258,8 @@ fn analyse(
     state_name: &str,
     state: &State,
     capture: &Capture,
+    with_evidence: bool,
+    secrets: &edge::Secrets,
 ) -> Result<Judged, String> {
     let settings = match &spec.segment.settings {
         Some(p) => Some(CdnSettings::from_file(p).map_err(|e| e.to_string())?),
@@ -110,19 +267,46 @@ fn analyse(
     };
     let decoded = segment::decode(capture);
     let routed = routing::route(spec, settings.as_ref(), capture, &decoded);
-    let failures = verdict::judge(spec, state, capture, &decoded, &routed, settings.as_ref());
-    let snap = snapshot::build(
+    let mut failures = verdict::judge(spec, state, capture, &decoded, &routed, settings.as_ref());
+    let mut snap = snapshot::build(
         spec, state_name, state, capture, &decoded, &routed, &failures,
     );
+    // Personal data and secrets never leave the trial raw; snapshot first, then failures, so
+    // the placeholders' numbers are the same on every run.
+    let mut redactor = redact::Redactor::for_trial(capture, &decoded);
+    for v in secrets.values() {
+        redactor.add(redact::Kind::Cookie, &v);
+    }
+    snap.redact(&mut redactor);
+    for f in &mut failures {
+        redactor.failure(f);
+    }
+    let mut evidence = with_evidence.then(|| {
+        report::evidence::build(
+            spec,
+            state,
+            capture,
+            &decoded,
+            &routed,
+            verdict::effective(spec, state, &routed).lines(),
+        )
+    });
+    if let Some(ev) = &mut evidence {
+        redactor.trial_evidence(ev);
+    }
     Ok(Judged {
         failures,
         snapshot: Some(snap),
+        evidence,
     })
 }
 
 /// An upper bound on one trial: every wait it may do, plus slack for the browser.
 fn trial_bound(spec: &Spec, state: &State) -> Duration {
     let t = spec.timing;
+    if let Some(ms) = t.trial_ms {
+        return Duration::from_millis(ms);
+    }
     let navigations = 1 + spec.site.pages.len() as u64;
     let waits = state.steps.len() as u64 + navigations + 1;
     Duration::from_millis(

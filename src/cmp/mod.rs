@@ -1,63 +1,216 @@
 //! Built-in CMP adapters: one word in a spec drives a banner.
 //!
-//! Each adapter turns a [`CmpAction`] into concrete browser work: a selector to click or a script
-//! calling the CMP's documented JavaScript API. Selectors and APIs come from the CMPs' own sources
-//! (vanilla-cookieconsent v3 `src/core/modals/*.js`; klaro `src/components/*.js`).
+//! Each adapter (one file per CMP) describes, as data, how to find its CMP on a page, how to tell
+//! that its banner is shown, how to carry out `accept_all`, `reject_all` and (where the CMP lets a
+//! visitor pick categories) `{categories: [...]}`, and how to read the CMP's recorded choice. The
+//! open-source adapters follow the libraries' own sources; the commercial ones follow each vendor's
+//! public documentation of its DOM ids and JavaScript API (their scripts cannot load offline, so
+//! the tool's own tests drive small imitations of that documented surface).
+//!
+//! Beside the named adapters, `cmp: auto` detects the CMP on the page ([`detect`]) and uses its
+//! adapter, and `cmp: autoconsent` drives DuckDuckGo's autoconsent rules ([`autoconsent`]) for
+//! banners no adapter covers. [`signals`] reads the IAB TCF and GPP strings a page exposes.
+
+pub mod autoconsent;
+pub mod cookiebot;
+pub mod detect;
+pub mod didomi;
+pub mod ketch;
+pub mod klaro;
+pub mod onetrust;
+pub mod osano;
+pub mod quantcast;
+pub mod signals;
+pub mod sourcepoint;
+pub mod termly;
+pub mod trustarc;
+pub mod usercentrics;
+pub mod vanilla_cookieconsent;
 
 use crate::spec::{CmpAction, Spec};
 
-/// What the session must do for one adapter action.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Plan {
-    /// Click the first element matching this selector.
-    Click(String),
-    /// Wait for `ready` (a selector or a JS condition), then run `script`.
-    Script { ready: String, script: String },
+/// `cmp: auto`: detect the CMP on the page and use its adapter.
+pub const AUTO: &str = "auto";
+/// `cmp: autoconsent`: drive `@duckduckgo/autoconsent`'s rules (accept-all and reject-all only).
+pub const AUTOCONSENT: &str = "autoconsent";
+
+/// Every built-in adapter, in detection order (the more specific markers first).
+pub const ALL: &[&Adapter] = &[
+    &onetrust::ADAPTER,
+    &cookiebot::ADAPTER,
+    &didomi::ADAPTER,
+    &usercentrics::ADAPTER,
+    &trustarc::ADAPTER,
+    &osano::ADAPTER,
+    &termly::ADAPTER,
+    &ketch::ADAPTER,
+    &sourcepoint::ADAPTER,
+    &quantcast::ADAPTER,
+    &vanilla_cookieconsent::ADAPTER,
+    &klaro::ADAPTER,
+];
+
+/// Every name `cmp:` accepts: the adapters, then `auto` and `autoconsent`.
+pub const ADAPTERS: &[&str] = &[
+    "onetrust",
+    "cookiebot",
+    "didomi",
+    "usercentrics",
+    "trustarc",
+    "osano",
+    "termly",
+    "ketch",
+    "sourcepoint",
+    "quantcast",
+    "vanilla-cookieconsent",
+    "klaro",
+    AUTO,
+    AUTOCONSENT,
+];
+
+/// One CMP, as data. Every JavaScript snippet may use the helpers of [`PRELUDE`].
+pub struct Adapter {
+    pub name: &'static str,
+    /// JS expression, truthy when the CMP is on the page (globals or DOM markers).
+    pub detect: &'static str,
+    /// JS expression, truthy while the CMP's banner (or its preference layer) is shown.
+    pub banner: &'static str,
+    pub accept_all: Do,
+    pub reject_all: Do,
+    /// Where the CMP lets a visitor pick categories: the script for `(accepted, all)` CMP names.
+    pub categories: Option<fn(&Names, &Names) -> Act>,
+    /// JS statements: `return null` while the visitor has not decided, else define
+    /// `accepted(name)` (may be async) for a CMP category name.
+    pub choice: &'static str,
 }
 
-/// Adapter names the spec accepts.
-pub const ADAPTERS: &[&str] = &["vanilla-cookieconsent", "klaro"];
+/// CMP category names, as a JSON array literal for scripts.
+pub type Names = str;
 
-/// The plan for `action` under `adapter`, or why there is none.
-pub fn plan(adapter: &str, action: &CmpAction, spec: &Spec) -> Result<Plan, String> {
-    match (adapter, action) {
-        ("vanilla-cookieconsent", CmpAction::AcceptAll) => {
-            Ok(Plan::Click("#cc-main .cm__btn[data-role=all]".into()))
+/// How an adapter carries out `accept_all` or `reject_all` (static data; see [`Act`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Do {
+    Click(&'static str),
+    ClickInFrame {
+        frame: &'static str,
+        selector: &'static str,
+    },
+    Script {
+        ready: &'static str,
+        script: &'static str,
+    },
+}
+
+impl Do {
+    fn act(self) -> Act {
+        match self {
+            Do::Click(s) => Act::Click(s.into()),
+            Do::ClickInFrame { frame, selector } => Act::ClickInFrame {
+                frame: frame.into(),
+                selector: selector.into(),
+            },
+            Do::Script { ready, script } => Act::Script {
+                ready: ready.into(),
+                script: script.into(),
+            },
         }
-        ("vanilla-cookieconsent", CmpAction::RejectAll) => {
-            Ok(Plan::Click("#cc-main .cm__btn[data-role=necessary]".into()))
-        }
-        ("vanilla-cookieconsent", CmpAction::Categories(ids)) => Ok(Plan::Script {
-            ready: "window.CookieConsent && document.querySelector('#cc-main .cm__btn')".into(),
-            script: format!(
-                "window.CookieConsent.acceptCategory({})",
-                js_names(&cmp_names(ids, spec))
-            ),
-        }),
-        ("klaro", CmpAction::AcceptAll) => Ok(Plan::Click(
-            ".klaro .cm-btn-success, .klaro .cm-btn-accept-all".into(),
-        )),
-        ("klaro", CmpAction::RejectAll) => Ok(Plan::Click(".klaro .cn-decline".into())),
-        ("klaro", CmpAction::Categories(ids)) => Ok(Plan::Script {
-            ready: "window.klaro && window.klaro.getManager && document.querySelector('.klaro .cookie-notice, .klaro .cookie-modal')".into(),
-            script: format!(
-                "(() => {{ const m = window.klaro.getManager(); const on = new Set({}); \
-                 for (const s of m.config.services) {{ const p = s.purposes || []; \
-                 m.updateConsent(s.name, s.required || on.has(s.name) || p.some(x => on.has(x))); }} \
-                 m.saveAndApplyConsents(); \
-                 document.querySelectorAll('.klaro .cookie-notice, .klaro .cookie-modal').forEach(e => e.remove()); }})()",
-                js_names(&cmp_names(ids, spec))
-            ),
-        }),
-        _ => Err(format!(
-            "no built-in CMP adapter named `{adapter}` (known: {})",
-            ADAPTERS.join(", ")
-        )),
     }
 }
 
-/// The CMP's own names for stamp category ids (the long form `cmp:` when given, else the
-/// purpose name, which is what the open-source CMPs call their categories by default).
+/// How an adapter carries out an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Act {
+    /// Click the first visible element matching this selector.
+    Click(String),
+    /// Click `selector` inside the iframe matching `frame`.
+    ClickInFrame { frame: String, selector: String },
+    /// Wait for `ready` (a JS condition; the banner must be shown too), then run `script`.
+    Script { ready: String, script: String },
+}
+
+/// What the session must do for one adapter action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub adapter: &'static str,
+    pub act: Act,
+    /// JS expression, truthy while the banner is shown: it must be shown before a scripted
+    /// action and gone after any action.
+    pub banner: String,
+    /// What the action looks for, for a message when nothing matched.
+    pub looked_for: String,
+}
+
+/// The adapter called `name` (not `auto` or `autoconsent`).
+pub fn adapter(name: &str) -> Option<&'static Adapter> {
+    ALL.iter().copied().find(|a| a.name == name)
+}
+
+/// The plan for `action` under the adapter `name`, or why there is none.
+pub fn plan(name: &str, action: &CmpAction, spec: &Spec) -> Result<Plan, String> {
+    let a = adapter(name).ok_or_else(|| {
+        format!(
+            "no built-in CMP adapter named `{name}` (known: {})",
+            ADAPTERS.join(", ")
+        )
+    })?;
+    let act = match action {
+        CmpAction::AcceptAll => a.accept_all.act(),
+        CmpAction::RejectAll => a.reject_all.act(),
+        CmpAction::Categories(ids) => {
+            let build = a.categories.ok_or_else(|| {
+                format!(
+                    "the {name} adapter cannot pick categories ({name} offers no documented way to); \
+                     use `accept_all`, `reject_all` or `click:` steps"
+                )
+            })?;
+            let all: Vec<String> = spec.categories.keys().cloned().collect();
+            build(
+                &js_names(&cmp_names(ids, spec)),
+                &js_names(&cmp_names(&all, spec)),
+            )
+        }
+    };
+    // A scripted action needs its banner shown first (an action that finds no banner must fail),
+    // and runs with the prelude's helpers in scope.
+    let looked_for = match &act {
+        Act::Click(sel) => format!("{sel:?}"),
+        Act::ClickInFrame { frame, selector } => format!("{selector:?} inside {frame:?}"),
+        Act::Script { ready, .. } => format!("its API ({ready}) and its banner ({})", a.banner),
+    };
+    let act = match act {
+        Act::Script { ready, script } => Act::Script {
+            ready: with_prelude(&format!("({ready}) && ({})", a.banner)),
+            script: format!("(async () => {{ {PRELUDE} {script} }})()"),
+        },
+        other => other,
+    };
+    Ok(Plan {
+        adapter: a.name,
+        act,
+        banner: with_prelude(a.banner),
+        looked_for,
+    })
+}
+
+/// Helpers every adapter snippet may use: `visible(selector, root?)` (some match is rendered and
+/// not hidden), `shadowVisible(host, selector)` (the same inside an open shadow root) and
+/// `tcData(ms)` (the IAB TCF v2 `getTCData` answer, or null within `ms`).
+pub const PRELUDE: &str = "const visible = (sel, root) => { for (const e of (root || document).querySelectorAll(sel)) { \
+     const r = e.getBoundingClientRect(); const s = getComputedStyle(e); \
+     if (r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && Number(s.opacity) > 0) return true; } \
+     return false; }; \
+   const shadowVisible = (host, sel) => { const h = document.querySelector(host); \
+     return !!(h && h.shadowRoot && visible(sel, h.shadowRoot)); }; \
+   const tcData = (ms) => new Promise((resolve) => { if (typeof window.__tcfapi !== 'function') return resolve(null); \
+     setTimeout(() => resolve(null), ms); \
+     try { window.__tcfapi('getTCData', 2, (d, ok) => resolve(ok ? d : null)); } catch (e) { resolve(null); } });";
+
+/// `expr` as a self-contained boolean expression with the [`PRELUDE`] helpers in scope.
+pub fn with_prelude(expr: &str) -> String {
+    format!("(() => {{ {PRELUDE} try {{ return !!({expr}); }} catch (e) {{ return false; }} }})()")
+}
+
+/// The CMP's own names for stamp category ids (the long form `cmp:` when given, else the id).
 fn cmp_names(ids: &[String], spec: &Spec) -> Vec<String> {
     ids.iter()
         .map(|id| match spec.categories.get(id) {
@@ -73,35 +226,74 @@ fn js_names(names: &[String]) -> String {
 
 /// A script returning the CMP's recorded choice as `{stampCategoryId: bool}`, or `null` when the
 /// visitor has not decided. Category ids are mapped from the CMP's names through the spec.
-pub fn read_choice_script(adapter: &str, spec: &Spec) -> Option<String> {
+pub fn read_choice_script(adapter_name: &str, spec: &Spec) -> Option<String> {
+    let a = adapter(adapter_name)?;
     let mapping: Vec<(String, String)> = spec
         .categories
         .iter()
         .map(|(id, c)| (id.clone(), c.cmp.clone().unwrap_or_else(|| id.clone())))
         .collect();
     let mapping = serde_json::to_string(&mapping).ok()?;
-    let body = match adapter {
-        // vanilla-cookieconsent v3: validConsent() is false until the visitor decided.
-        "vanilla-cookieconsent" => {
-            "const cc = window.CookieConsent; \
-             if (!cc || !cc.validConsent || !cc.validConsent()) return null; \
-             const accepted = (name) => cc.acceptedCategory(name);"
-        }
-        // klaro: the manager's `confirmed` says whether a choice was stored; consents are per
-        // service, and a purpose counts as accepted when any of its services is.
-        "klaro" => {
-            "const k = window.klaro; if (!k || !k.getManager) return null; \
-             const m = k.getManager(); if (!m || !m.confirmed) return null; \
-             const accepted = (name) => { \
-               if (name in m.consents) return !!m.consents[name]; \
-               const svcs = (m.config.services || []).filter(s => (s.purposes || []).includes(name)); \
-               return svcs.length > 0 && svcs.some(s => !!m.consents[s.name]); };"
-        }
-        _ => return None,
-    };
+    let body = a.choice;
     Some(format!(
-        "(() => {{ try {{ {body} const out = {{}}; \
-         for (const [id, name] of {mapping}) out[id] = !!accepted(name); return out; }} \
+        "(async () => {{ try {{ {PRELUDE} {body} const out = {{}}; \
+         for (const [id, name] of {mapping}) out[id] = !!(await accepted(name)); return out; }} \
          catch (e) {{ return null; }} }})()"
     ))
+}
+
+/// The recorded choice of a TCF CMP: the visitor decided once `getTCData` reports
+/// `useractioncomplete` (or `tcloaded`, a stored choice) with a TC string; categories are TCF
+/// purpose numbers.
+pub const TCF_CHOICE: &str = "const d = await tcData(1000); \
+     if (!d || !d.tcString || !['useractioncomplete', 'tcloaded'].includes(d.eventStatus)) return null; \
+     const consents = (d.purpose && d.purpose.consents) || {}; \
+     const accepted = (name) => !!consents[name];";
+
+/// The JS category script shape most adapters share: `on` and `all` as `Set`s of CMP names.
+fn sets(on: &Names, all: &Names) -> String {
+    format!("const on = new Set({on}); const all = new Set({all});")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_adapter_is_listed_once_and_named_in_adapters() {
+        let mut seen = std::collections::BTreeSet::new();
+        for a in ALL {
+            assert!(seen.insert(a.name), "{} twice", a.name);
+            assert!(ADAPTERS.contains(&a.name), "{} not in ADAPTERS", a.name);
+        }
+        assert_eq!(ADAPTERS.len(), ALL.len() + 2);
+    }
+
+    #[test]
+    fn unknown_adapter_and_unsupported_categories_say_why() {
+        let spec = crate::spec::parse_str(
+            "site: {url: https://a.example/}\ncategories: {C0002: analytics}\ncmp: trustarc\nstates: {s: {expect: {collection: any}}}\n",
+            std::path::Path::new("x.yaml"),
+        )
+        .expect("spec");
+        let e = plan("nope", &CmpAction::AcceptAll, &spec).unwrap_err();
+        assert!(e.contains("known: onetrust"), "{e}");
+        let e = plan(
+            "trustarc",
+            &CmpAction::Categories(vec!["C0002".into()]),
+            &spec,
+        )
+        .unwrap_err();
+        assert!(e.contains("cannot pick categories"), "{e}");
+        let p = plan(
+            "onetrust",
+            &CmpAction::Categories(vec!["C0002".into()]),
+            &spec,
+        )
+        .unwrap();
+        match p.act {
+            Act::Script { script, .. } => assert!(script.contains("[\"C0002\"]"), "{script}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -1,10 +1,36 @@
-//! What every run leaves behind for CI and other tools: `target/consent-gates/results.json`.
+//! What every run leaves behind, for people and for CI, all under [`output_dir`]
+//! (`target/consent-gates/` by default):
+//!
+//! | file | module | for |
+//! |---|---|---|
+//! | `results.json` | [`results`] | tools: one entry per trial (DESIGN.md §2 "Results every run leaves") |
+//! | `junit.xml` | [`junit`] | CI systems: one test case per trial, one failure per failed check |
+//! | `report/index.html` | [`html`] | reviewers: verdicts, timelines, screenshots, failing checks with evidence |
+//! | `report/trials/*.json`, `report/screenshots/*` | [`evidence`] | what the HTML report is built from |
+//! | `traces/<spec>-<state>.zip` | [`crate::trial`] | a Playwright trace of every trial that did not pass |
+//!
+//! Under cargo-nextest every trial runs in its own process; processes of one run (same
+//! `NEXTEST_RUN_ID`) merge into the same files under a lock ([`write_run`]).
+//!
+//! Nothing here shows raw personal data: payload values never leave the trial, and every URL goes
+//! through [`strip_query_values`] (query keys kept, values dropped) before it is written.
+
+pub mod color;
+pub mod evidence;
+pub mod html;
+pub mod junit;
+pub mod results;
+mod table;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::verdict::{Failure, Verdict};
+
+pub use evidence::{Screenshots, TimelineEntry, TimelineKind, TrialEvidence};
+pub use results::{Row, write_results, write_run};
+pub use table::{verdict_table, verdict_table_colored};
 
 /// Whether the trial's snapshot matched the accepted one (recorded apart from the verdict).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -17,6 +43,17 @@ pub enum SnapshotStatus {
     Skipped,
 }
 
+impl SnapshotStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotStatus::Match => "match",
+            SnapshotStatus::Changed => "changed",
+            SnapshotStatus::New => "new",
+            SnapshotStatus::Skipped => "skipped",
+        }
+    }
+}
+
 /// One trial's entry in `results.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrialResult {
@@ -26,6 +63,17 @@ pub struct TrialResult {
     pub failures: Vec<Failure>,
     pub snapshot: SnapshotStatus,
     pub duration_ms: u64,
+    /// How many times the trial ran (1 + the retries `retries:` allowed and it needed).
+    pub attempts: u32,
+    /// It failed at first and passed on a retry.
+    pub flaky: bool,
+    /// The Playwright trace saved because the verdict is not `pass`
+    /// (`npx playwright show-trace <file>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<PathBuf>,
+    /// What the HTML report shows of this trial (timeline, screenshots); not in `results.json`.
+    #[serde(skip)]
+    pub evidence: Option<Box<TrialEvidence>>,
 }
 
 impl TrialResult {
@@ -33,15 +81,6 @@ impl TrialResult {
     pub fn name(&self) -> String {
         format!("{}::{}", self.spec, self.state)
     }
-}
-
-#[derive(Serialize)]
-struct ResultsFile<'a> {
-    version: u32,
-    /// cargo-nextest's run id: processes of one nextest run merge their trials into one file.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    run_id: Option<&'a str>,
-    trials: &'a [serde_json::Value],
 }
 
 /// The folder a run writes into: `$CONSENT_GATES_OUT`, else `<target>/consent-gates`.
@@ -68,94 +107,152 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target"))
 }
 
-/// Writes `results.json` (sorted by trial name) atomically into `dir`.
-///
-/// cargo-nextest runs every trial in its own process; those of one nextest run (same
-/// `NEXTEST_RUN_ID`) merge into one file under a lock, so the file always holds the whole run.
-pub fn write_results(dir: &Path, results: &[TrialResult]) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let path = dir.join("results.json");
-    let lock = std::fs::File::create(dir.join("results.lock"))?;
-    lock.lock()?;
-    let run_id = std::env::var("NEXTEST_RUN_ID").ok();
-    let mut trials: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
-    if let Some(id) = &run_id
-        && let Ok(text) = std::fs::read(&path)
-        && let Ok(old) = serde_json::from_slice::<serde_json::Value>(&text)
-        && old.get("run_id").and_then(|v| v.as_str()) == Some(id.as_str())
-    {
-        for t in old
-            .get("trials")
-            .and_then(|t| t.as_array())
-            .into_iter()
-            .flatten()
-        {
-            let name = format!(
-                "{}::{}",
-                t.get("spec").and_then(|v| v.as_str()).unwrap_or_default(),
-                t.get("state").and_then(|v| v.as_str()).unwrap_or_default()
-            );
-            trials.insert(name, t.clone());
-        }
-    }
-    for r in results {
-        trials.insert(
-            r.name(),
-            serde_json::to_value(r).map_err(std::io::Error::other)?,
-        );
-    }
-    let trials: Vec<serde_json::Value> = trials.into_values().collect();
-    let json = serde_json::to_vec_pretty(&ResultsFile {
-        version: 1,
-        run_id: run_id.as_deref(),
-        trials: &trials,
-    })
-    .map_err(std::io::Error::other)?;
-    let tmp = dir.join(format!("results.json.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(path)
+/// A file-name-safe form of a trial name: `shop::reject-all` → `shop-reject-all`.
+pub fn file_stem(spec: &str, state: &str) -> String {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("{}-{}", safe(spec), safe(state))
 }
 
-/// A plain-text verdict table, one row per trial.
-pub fn verdict_table(results: &[TrialResult]) -> String {
-    let mut sorted = results.to_vec();
-    sorted.sort_by_key(TrialResult::name);
-    let width = sorted
-        .iter()
-        .map(|r| r.name().len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let mut out = format!(
-        "{:width$}  {:7}  {:8}  checks\n",
-        "trial", "verdict", "snapshot"
-    );
-    for r in &sorted {
-        let mut checks: Vec<String> = r
-            .failures
-            .iter()
-            .map(|f| match &f.destination {
-                Some(d) => format!("{}({d})", f.check),
-                None => f.check.to_string(),
+/// `url` with every query value and the fragment dropped (keys kept), user info removed and
+/// e-mail addresses masked: `https://x.example/p?uid=42&ev=Lead#t` →
+/// `https://x.example/p?uid=…&ev=…#…`. The one place the report turns a recorded URL into text.
+pub fn strip_query_values(url: &str) -> String {
+    let (before_fragment, fragment) = match url.split_once('#') {
+        Some((b, _)) => (b, true),
+        None => (url, false),
+    };
+    let (base, query) = match before_fragment.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (before_fragment, None),
+    };
+    // Drop `user:password@` from the authority.
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let auth_end = rest.find('/').unwrap_or(rest.len());
+            let (auth, path) = rest.split_at(auth_end);
+            let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+            format!("{scheme}://{auth}{path}")
+        }
+        None => base.to_string(),
+    };
+    let mut out = mask_emails(&base);
+    if let Some(q) = query {
+        let keys: Vec<String> = q
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| {
+                let key = kv.split_once('=').map_or(kv, |(k, _)| k);
+                if kv.contains('=') {
+                    format!("{}=…", mask_emails(key))
+                } else {
+                    mask_emails(key)
+                }
             })
             .collect();
-        checks.dedup();
-        let snapshot = serde_json::to_value(r.snapshot)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{:width$}  {:7}  {:8}  {}\n",
-            r.name(),
-            r.verdict.as_str(),
-            snapshot,
-            if checks.is_empty() {
-                "-".to_string()
-            } else {
-                checks.join(", ")
-            }
-        ));
+        out.push('?');
+        out.push_str(&keys.join("&"));
+    }
+    if fragment {
+        out.push_str("#…");
     }
     out
+}
+
+/// A step as the report shows it: `eval` code keeps its shape but not the strings and numbers
+/// it passes (they may be personal data: `analytics.identify("u-42", {email: …})`).
+pub fn step_text(step: &str) -> String {
+    static LITERAL: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let Some(code) = step.strip_prefix("eval ") else {
+        return strip_urls_in(step);
+    };
+    let re = LITERAL.get_or_init(|| {
+        regex::Regex::new(r#"\\"(?:[^"\\]|\\[^"])*(?:\\"|"$|$)|'[^']*'?|\b\d{3,}\b"#)
+            .expect("literal pattern is valid")
+    });
+    format!("eval {}", strip_urls_in(&re.replace_all(code, "…")))
+}
+
+/// Every `http(s)://…` URL inside free text (failure messages, evidence) through
+/// [`strip_query_values`].
+pub fn strip_urls_in(text: &str) -> String {
+    static URL: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = URL.get_or_init(|| {
+        regex::Regex::new(r#"https?://[^\s"'<>)\]]+"#).expect("URL pattern is valid")
+    });
+    let replaced = re.replace_all(text, |c: &regex::Captures| strip_query_values(&c[0]));
+    mask_emails(&replaced)
+}
+
+fn mask_emails(text: &str) -> String {
+    static EMAIL: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = EMAIL.get_or_init(|| {
+        regex::Regex::new(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]*)*")
+            .expect("e-mail pattern is valid")
+    });
+    re.replace_all(text, "[email]").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_dropped_keys_kept() {
+        assert_eq!(
+            strip_query_values("https://www.facebook.com/tr/?id=123&ev=PageView&noscript"),
+            "https://www.facebook.com/tr/?id=…&ev=…&noscript"
+        );
+        assert_eq!(
+            strip_query_values("https://u:secret@x.example/a?email=jane%40example.com#tok=1"),
+            "https://x.example/a?email=…#…"
+        );
+        assert_eq!(
+            strip_query_values("https://x.example/u/jane@example.com/"),
+            "https://x.example/u/[email]/"
+        );
+        assert_eq!(
+            strip_query_values("https://x.example/"),
+            "https://x.example/"
+        );
+    }
+
+    #[test]
+    fn urls_inside_text_are_stripped() {
+        let text = "GET https://t.example/p?uid=42 at 3 ms, mail jane@example.com";
+        assert_eq!(
+            strip_urls_in(text),
+            "GET https://t.example/p?uid=… at 3 ms, mail [email]"
+        );
+    }
+
+    #[test]
+    fn eval_steps_lose_their_literals() {
+        let step = format!(
+            "eval {:?}",
+            r#"analytics.identify("user-42", {email: "jane@example.com", n: 5551234})"#
+        );
+        assert_eq!(
+            step_text(&step),
+            r#"eval "analytics.identify(…, {email: …, n: …})""#
+        );
+        let cut = "eval \"analytics.track(\\\"Signup\\\", {email: \\\"jane@example.c\"";
+        assert_eq!(step_text(cut), "eval \"analytics.track(…, {email: …");
+        assert_eq!(step_text("click \"#accept\""), "click \"#accept\"");
+    }
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("shop", "reject-all"), "shop-reject-all");
+        assert_eq!(file_stem("a b", "x/y"), "a_b-x_y");
+    }
 }

@@ -4,7 +4,8 @@
 //! browser live together in one process-wide [`Shared`] value.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use playwright_rs::{Browser, LaunchOptions, Playwright};
 
@@ -14,12 +15,27 @@ use super::SessionError;
 pub const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// The command that installs everything a run needs.
 pub const SETUP_COMMAND: &str = "./scripts/setup";
+/// Extra Chromium flags, separated by white space (diagnostics such as `--log-net-log=<file>`).
+pub const EXTRA_ARGS_ENV: &str = "CONSENT_GATES_CHROMIUM_ARGS";
+/// How long the driver gets to close Chromium cleanly before its processes are killed.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// The process-wide runtime and browser.
 pub struct Shared {
     runtime: tokio::runtime::Runtime,
-    browser: OnceLock<Result<(Playwright, Browser), SessionError>>,
+    browser: Mutex<Slot>,
     offline_only: bool,
+}
+
+/// The state of the shared browser.
+enum Slot {
+    NotLaunched,
+    Up {
+        playwright: Box<Playwright>,
+        browser: Browser,
+    },
+    /// A failed launch is remembered and reported to every later trial, not retried per trial.
+    Failed(SessionError),
 }
 
 static SHARED: OnceLock<Shared> = OnceLock::new();
@@ -28,14 +44,18 @@ impl Shared {
     /// The process-wide instance. `offline_only` (all specs offline) is fixed by the first call:
     /// it decides whether Chromium may resolve host names at all.
     pub fn get(offline_only: bool) -> &'static Shared {
-        SHARED.get_or_init(|| Shared {
-            runtime: tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(4)
-                .enable_all()
-                .build()
-                .unwrap_or_else(|e| panic!("cannot start the tokio runtime: {e}")),
-            browser: OnceLock::new(),
-            offline_only,
+        SHARED.get_or_init(|| {
+            let shared = Shared {
+                runtime: tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(4)
+                    .enable_all()
+                    .build()
+                    .unwrap_or_else(|e| panic!("cannot start the tokio runtime: {e}")),
+                browser: Mutex::new(Slot::NotLaunched),
+                offline_only,
+            };
+            shared.runtime.spawn(clean_up_on_interrupt());
+            shared
         })
     }
 
@@ -43,17 +63,116 @@ impl Shared {
         &self.runtime
     }
 
-    /// The shared browser, launched on first call. A failed launch is remembered and reported to
-    /// every trial instead of being retried per trial.
+    /// The shared browser, launched on first call and relaunched when it has died or
+    /// disconnected (the trial that was using it reports `error`; the next ones get a fresh
+    /// browser). A failed launch is remembered and reported to every trial instead of being
+    /// retried per trial.
     pub fn browser(&self) -> Result<Browser, SessionError> {
-        let launched = self
-            .browser
-            .get_or_init(|| self.runtime.block_on(launch(self.offline_only)));
-        match launched {
-            Ok((_, browser)) => Ok(browser.clone()),
-            Err(e) => Err(e.clone()),
+        let mut slot = self.browser.lock().unwrap_or_else(|p| p.into_inner());
+        if let Slot::Up { browser, .. } = &*slot {
+            if browser.is_connected() {
+                return Ok(browser.clone());
+            }
+            if let Slot::Up { playwright, .. } = std::mem::replace(&mut *slot, Slot::NotLaunched) {
+                // The browser died (crash, killed, closed): stop its driver before relaunching.
+                self.runtime.block_on(async {
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, playwright.shutdown()).await;
+                });
+                let _guard = self.runtime.enter();
+                drop(playwright);
+            }
+        }
+        if let Slot::Failed(e) = &*slot {
+            return Err(e.clone());
+        }
+        match self.runtime.block_on(launch(self.offline_only)) {
+            Ok((playwright, browser)) => {
+                *slot = Slot::Up {
+                    playwright: Box::new(playwright),
+                    browser: browser.clone(),
+                };
+                Ok(browser)
+            }
+            Err(e) => {
+                *slot = Slot::Failed(e.clone());
+                Err(e)
+            }
         }
     }
+}
+
+/// On Ctrl-C (SIGINT), leaves no Chromium or driver process behind: asks the driver to close the
+/// browser (bounded), kills whatever of this process's descendants remain, and exits with 130.
+async fn clean_up_on_interrupt() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    let descendants = descendant_pids(std::process::id());
+    // A trial thread holding the lock (launching) must not stall the clean-up: kill instead.
+    let running = SHARED.get().and_then(|shared| {
+        let mut slot = shared.browser.try_lock().ok()?;
+        match std::mem::replace(&mut *slot, Slot::NotLaunched) {
+            Slot::Up { playwright, .. } => Some(playwright),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    });
+    if let Some(playwright) = running {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, playwright.shutdown()).await;
+        // Its server is already shut down: dropping does not block.
+        drop(playwright);
+    }
+    kill_all(&descendants);
+    std::process::exit(130);
+}
+
+/// SIGKILLs `pids` that still exist (Chromium puts itself in its own process group, so the
+/// group of each is killed as well when it leads one).
+fn kill_all(pids: &[u32]) {
+    for &pid in pids {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            continue;
+        };
+        // SAFETY: kill(2) and getpgid(2) have no memory-safety preconditions.
+        unsafe {
+            if libc::getpgid(pid) == pid {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Every live descendant of `root` (children first-found order), read from `/proc`; empty where
+/// `/proc` is not available.
+pub fn descendant_pids(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, parent_pid(pid)?)))
+        .collect();
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == p && !out.contains(&pid) {
+                out.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// The parent of `pid` from `/proc/<pid>/stat` (the field after the parenthesised command).
+fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Chromium flags for a hermetic, visitor-like browser.
@@ -75,6 +194,9 @@ pub fn chromium_args(offline_only: bool) -> Vec<String> {
     if offline_only {
         // Routing answers every request, but Chromium would still send DNS look-ups.
         args.push("--host-resolver-rules=MAP * ~NOTFOUND".to_string());
+    }
+    if let Ok(extra) = std::env::var(EXTRA_ARGS_ENV) {
+        args.extend(extra.split_whitespace().map(str::to_string));
     }
     args
 }

@@ -28,6 +28,52 @@ pub struct EdgeConfig {
     pub settings: Option<Arc<Vec<u8>>>,
     pub offline: bool,
     pub deliver: bool,
+    /// What the visit is doing now, so that a trial that runs out of time can say where.
+    pub progress: Progress,
+    /// Values the visit saw that must never be reported (cookie values).
+    pub secrets: Secrets,
+}
+
+/// Values a visit saw that must never appear in results or snapshots (cookie values), for the
+/// trial's [`crate::redact::Redactor`].
+#[derive(Debug, Clone, Default)]
+pub struct Secrets(Arc<Mutex<std::collections::BTreeSet<String>>>);
+
+impl Secrets {
+    /// Remembers a cookie value (and its percent-decoded, unquoted spelling).
+    pub fn cookie(&self, value: &str) {
+        let mut set = lock(&self.0);
+        set.insert(value.to_string());
+        if let Some(decoded) = percent_decode(value) {
+            set.insert(decoded.trim_matches('"').to_string());
+        }
+    }
+
+    /// Every value, sorted.
+    pub fn values(&self) -> Vec<String> {
+        lock(&self.0).iter().cloned().collect()
+    }
+}
+
+/// What a visit is doing now (`loading https://shop.example/`, `step 2 (click "#accept")`): a
+/// trial that runs out of time names it.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Arc<Mutex<String>>);
+
+impl Progress {
+    pub fn set(&self, doing: impl Into<String>) {
+        *lock(&self.0) = doing.into();
+    }
+
+    /// The last thing set; `starting the browser context` before anything was.
+    pub fn get(&self) -> String {
+        let doing = lock(&self.0).clone();
+        if doing.is_empty() {
+            "starting the browser context".to_string()
+        } else {
+            doing
+        }
+    }
 }
 
 impl EdgeConfig {
@@ -49,6 +95,8 @@ impl EdgeConfig {
             settings,
             offline: spec.site.offline,
             deliver: spec.segment.deliver,
+            progress: Progress::default(),
+            secrets: Secrets::default(),
         })
     }
 }
@@ -270,7 +318,10 @@ async fn decide(config: &EdgeConfig, request: &CapturedRequest) -> Reply {
     if !config.deliver
         && matches!(
             segment::classify(request),
-            RequestKind::Event { .. } | RequestKind::Batch | RequestKind::Telemetry
+            RequestKind::Event { .. }
+                | RequestKind::Batch
+                | RequestKind::Telemetry
+                | RequestKind::Malformed { .. }
         )
     {
         return Reply::Body {
@@ -444,6 +495,98 @@ mod tests {
         assert_eq!(segment_library_file("/analytics-next/bundles/../x"), None);
         assert!(is_settings_path("/v1/projects/WK/settings"));
         assert!(!is_settings_path("/v1/projects/WK/other"));
+    }
+
+    /// `deliver: false` is a guarantee: whatever else the spec says (offline or not, bundled
+    /// library or not, settings or not, even a served folder missing), a tracking call, batch,
+    /// telemetry or unreadable Segment-looking POST on any host is answered locally.
+    #[test]
+    fn tracking_calls_never_leave_without_deliver() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let event = r#"{"type":"track","event":"x","messageId":"m","writeKey":"wk"}"#;
+        let calls = [
+            ("https://api.segment.io/v1/t", Some(event.to_string())),
+            (
+                "https://api.segment.io/v1/p",
+                Some(event.replace("track", "page")),
+            ),
+            (
+                "https://api.segment.io/v1/i",
+                Some(event.replace("track", "identify")),
+            ),
+            (
+                "https://events.eu1.segmentapis.com/v1/t",
+                Some(event.to_string()),
+            ),
+            (
+                "https://proxy.shop.example/seg/v1/t",
+                Some(event.to_string()),
+            ),
+            ("https://api.segment.io/v1/track", Some(event.to_string())),
+            (
+                "https://api.segment.io/v1/b",
+                Some(format!(r#"{{"batch":[{event}],"writeKey":"wk"}}"#)),
+            ),
+            (
+                "https://api.segment.io/v1/batch",
+                Some(format!(r#"{{"batch":[{event}]}}"#)),
+            ),
+            (
+                "https://api.segment.io/v1/m",
+                Some(r#"{"series":[]}"#.to_string()),
+            ),
+            ("https://api.segment.io/v1/t", Some("not json".to_string())),
+            ("https://api.segment.io/v1/t", None),
+        ];
+        for offline in [false, true] {
+            for dist in [None, Some(PathBuf::from("/nonexistent"))] {
+                for settings in [None, Some(Arc::new(b"{}".to_vec()))] {
+                    for serve in [
+                        vec![],
+                        vec![(
+                            "https://shop.example".to_string(),
+                            PathBuf::from("/nonexistent"),
+                        )],
+                    ] {
+                        let config = EdgeConfig {
+                            serve,
+                            segment_dist: dist.clone(),
+                            settings: settings.clone(),
+                            offline,
+                            deliver: false,
+                            progress: Progress::default(),
+                            secrets: Secrets::default(),
+                        };
+                        for (url, body) in &calls {
+                            let req = CapturedRequest {
+                                seq: 0,
+                                at_ms: 0,
+                                phase: Phase::Before,
+                                method: "POST".into(),
+                                url: url.to_string(),
+                                resource_type: "fetch".into(),
+                                headers: BTreeMap::new(),
+                                body: body.clone(),
+                                answer: Answer::Unrouted,
+                            };
+                            let reply = rt.block_on(decide(&config, &req));
+                            assert!(
+                                matches!(
+                                    reply,
+                                    Reply::Body {
+                                        answer: Answer::Sinkhole,
+                                        ..
+                                    }
+                                ),
+                                "{url} {body:?} must be answered locally (offline {offline})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

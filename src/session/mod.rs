@@ -56,6 +56,17 @@ pub struct StepMiss {
 pub struct Visit {
     pub capture: Capture,
     pub step_miss: Option<StepMiss>,
+    /// Taken when [`EvidenceOptions::screenshots`] asks for them.
+    pub screenshots: crate::report::Screenshots,
+}
+
+/// Evidence a visit collects beside its capture, for the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EvidenceOptions {
+    /// A screenshot before the first step (after the page settled) and after the steps.
+    pub screenshots: bool,
+    /// Record a Playwright trace of the context (kept only where `keep_trace` says so).
+    pub trace: bool,
 }
 
 /// Runs one state of a spec in a fresh context of `browser`.
@@ -65,6 +76,27 @@ pub async fn visit(
     state: &State,
     config: Arc<EdgeConfig>,
 ) -> Result<Visit, SessionError> {
+    visit_with(
+        browser,
+        spec,
+        state,
+        config,
+        EvidenceOptions::default(),
+        |_| None,
+    )
+    .await
+}
+
+/// [`visit`] collecting evidence: screenshots, and a Playwright trace saved to the path
+/// `keep_trace` returns for the visit's outcome (`None`: discarded, as for a passing trial).
+pub async fn visit_with(
+    browser: &Browser,
+    spec: &Spec,
+    state: &State,
+    config: Arc<EdgeConfig>,
+    evidence: EvidenceOptions,
+    keep_trace: impl FnOnce(&Result<Visit, SessionError>) -> Option<std::path::PathBuf>,
+) -> Result<Visit, SessionError> {
     let mut options = BrowserContextOptions::builder();
     if state.gpc {
         let mut headers = HashMap::new();
@@ -72,7 +104,23 @@ pub async fn visit(
         options = options.extra_http_headers(headers);
     }
     let context = browser.new_context_with_options(options.build()).await?;
-    let result = visit_in(&context, spec, state, config).await;
+    let tracing = if evidence.trace {
+        start_tracing(&context).await
+    } else {
+        None
+    };
+    let result = visit_in(&context, spec, state, config, evidence.screenshots).await;
+    if let Some(tracing) = tracing {
+        let path = keep_trace(&result);
+        let options = path.as_ref().map(|p| {
+            if let Some(dir) = p.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            playwright_rs::protocol::TracingStopOptions::default().path(p.display().to_string())
+        });
+        // A trace that cannot be saved must not change the trial's outcome.
+        let _ = tracing.stop(options).await;
+    }
     // Closing can fail when the browser died; the visit's own result says more.
     let _ = context.close().await;
     result
@@ -83,8 +131,10 @@ async fn visit_in(
     spec: &Spec,
     state: &State,
     config: Arc<EdgeConfig>,
+    screenshots: bool,
 ) -> Result<Visit, SessionError> {
     let timing = spec.timing;
+    let mut shots = crate::report::Screenshots::default();
     if state.gpc {
         context
             .add_init_script(
@@ -93,6 +143,8 @@ async fn visit_in(
             )
             .await?;
     }
+    let progress = config.progress.clone();
+    let secrets = config.secrets.clone();
     let recorder = Recorder::new();
     {
         let recorder = recorder.clone();
@@ -109,11 +161,17 @@ async fn visit_in(
 
     let quiet = Duration::from_millis(timing.quiet_ms);
     let settle_max = Duration::from_millis(timing.settle_max_ms);
+    progress.set(format!("loading {}", spec.site.url));
     goto(&page, &spec.site.url, timing.navigation_ms).await?;
     recorder.touch();
+    progress.set("settling after the first page loaded");
     edge::settle(&recorder, quiet, settle_max).await;
+    if screenshots {
+        shots.before = screenshot(&page).await;
+    }
 
     let mut step_miss = None;
+    let mut cmp_state = steps::CmpState::default();
     for (i, step) in state.steps.iter().enumerate() {
         if i == 0 {
             recorder.mark_decision();
@@ -121,7 +179,8 @@ async fn visit_in(
         if matches!(step, crate::spec::Step::Visit(_)) {
             leave(&page, &recorder, quiet, settle_max).await;
         }
-        match steps::run(&page, spec, step, &timing).await {
+        progress.set(format!("running step {} ({})", i + 1, step.describe()));
+        match steps::run(&page, spec, step, &timing, &mut cmp_state).await {
             Ok(()) => {}
             Err(steps::StepError::NoMatch(detail)) => {
                 step_miss = Some(StepMiss {
@@ -142,22 +201,84 @@ async fn visit_in(
         recorder.touch();
         edge::settle(&recorder, quiet, settle_max).await;
     }
+    if screenshots && !state.steps.is_empty() {
+        shots.after = screenshot(&page).await;
+    }
     if step_miss.is_none() {
         for p in &spec.site.pages {
             let url = join_url(&spec.site.url, p);
             leave(&page, &recorder, quiet, settle_max).await;
+            progress.set(format!("loading page {url}"));
             goto(&page, &url, timing.navigation_ms).await?;
             recorder.touch();
             edge::settle(&recorder, quiet, settle_max).await;
         }
     }
+    progress.set("leaving the page (flushing batched deliveries)");
     leave(&page, &recorder, quiet, settle_max).await;
 
-    let cmp_choice = match spec
-        .cmp
-        .as_deref()
-        .and_then(|a| crate::cmp::read_choice_script(a, spec))
-    {
+    progress.set("reading the CMP's choice and the storage");
+    let cmp = read_cmp(&page, spec, cmp_state).await;
+    let (cookies, local_storage) = storage(context, &secrets).await?;
+    Ok(Visit {
+        capture: Capture {
+            requests: recorder.requests(),
+            decision_at_ms: recorder.decision_at_ms(),
+            cookies,
+            local_storage,
+            cmp_choice: cmp.choice,
+            cmp_detected: cmp.detected,
+            autoconsent_rule: cmp.autoconsent_rule,
+            tcf: cmp.signals.tcf,
+            gpp: cmp.signals.gpp,
+        },
+        step_miss,
+        screenshots: shots,
+    })
+}
+
+/// Starts a Playwright trace of `context` (screenshots and DOM snapshots); `None` when tracing is
+/// unavailable, which only costs the trace.
+async fn start_tracing(
+    context: &playwright_rs::BrowserContext,
+) -> Option<playwright_rs::protocol::Tracing> {
+    let tracing = context.tracing().await.ok()?;
+    let options = playwright_rs::protocol::TracingStartOptions::default()
+        .screenshots(true)
+        .snapshots(true);
+    tracing.start(options).await.ok()?;
+    Some(tracing)
+}
+
+/// A viewport screenshot (PNG) for the report; `None` when the page cannot take one.
+async fn screenshot(page: &playwright_rs::Page) -> Option<Vec<u8>> {
+    page.screenshot(None).await.ok()
+}
+
+struct CmpRead {
+    choice: Option<std::collections::BTreeMap<String, bool>>,
+    detected: Option<String>,
+    autoconsent_rule: Option<String>,
+    signals: crate::cmp::signals::Signals,
+}
+
+/// At the end of the visit: which CMP is on the page (when the spec names one), its recorded
+/// choice (through the named or detected adapter) and the TCF / GPP strings (bounded).
+async fn read_cmp(page: &playwright_rs::Page, spec: &Spec, state: steps::CmpState) -> CmpRead {
+    let detected = match (&state.detected, &spec.cmp) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(_)) => page
+            .evaluate::<(), Option<String>>(&crate::cmp::detect::script(), None)
+            .await
+            .ok()
+            .flatten(),
+        (None, None) => None,
+    };
+    let reader = match spec.cmp.as_deref() {
+        Some(crate::cmp::AUTO | crate::cmp::AUTOCONSENT) => detected.as_deref(),
+        other => other,
+    };
+    let choice = match reader.and_then(|a| crate::cmp::read_choice_script(a, spec)) {
         Some(script) => page
             .evaluate::<(), Option<std::collections::BTreeMap<String, bool>>>(&script, None)
             .await
@@ -165,17 +286,22 @@ async fn visit_in(
             .flatten(),
         None => None,
     };
-    let (cookies, local_storage) = storage(context).await?;
-    Ok(Visit {
-        capture: Capture {
-            requests: recorder.requests(),
-            decision_at_ms: recorder.decision_at_ms(),
-            cookies,
-            local_storage,
-            cmp_choice,
-        },
-        step_miss,
-    })
+    let signals = page
+        .evaluate::<(), crate::cmp::signals::Signals>(&crate::cmp::signals::script(1_000), None)
+        .await
+        .unwrap_or_default();
+    let signals = crate::cmp::signals::Signals {
+        tcf: signals
+            .tcf
+            .map(|t| crate::cmp::signals::normalise_tc_string(&t)),
+        gpp: signals.gpp,
+    };
+    CmpRead {
+        choice,
+        detected,
+        autoconsent_rule: state.autoconsent_rule,
+        signals,
+    }
 }
 
 /// The visitor leaves the page: batched and keepalive deliveries flush on these events. Done
@@ -232,8 +358,13 @@ pub fn join_url(base: &str, p: &str) -> String {
 
 async fn storage(
     context: &playwright_rs::BrowserContext,
+    secrets: &edge::Secrets,
 ) -> Result<(Vec<StoredCookie>, Vec<StoredKey>), SessionError> {
     let state = context.storage_state(None).await?;
+    // Cookie values never enter a capture; the trial's redactor still needs to know them.
+    for c in &state.cookies {
+        secrets.cookie(&c.value);
+    }
     let mut cookies: Vec<StoredCookie> = state
         .cookies
         .iter()

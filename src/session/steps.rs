@@ -2,8 +2,17 @@
 
 use playwright_rs::{Page, WaitForOptions, WaitForState};
 
-use crate::cmp::{self, Plan};
-use crate::spec::{Spec, Step, Timing};
+use crate::cmp::{self, Act};
+use crate::spec::{CmpAction, Spec, Step, Timing};
+
+/// What `cmp:` steps learnt during one visit (recorded in the capture).
+#[derive(Debug, Clone, Default)]
+pub struct CmpState {
+    /// The adapter `cmp: auto` detected.
+    pub detected: Option<String>,
+    /// The autoconsent rule that carried out a `cmp: autoconsent` step.
+    pub autoconsent_rule: Option<String>,
+}
 
 pub enum StepError {
     /// The step's selector (or the adapter's banner) matched nothing within the bound.
@@ -12,7 +21,13 @@ pub enum StepError {
     Failed(String),
 }
 
-pub async fn run(page: &Page, spec: &Spec, step: &Step, timing: &Timing) -> Result<(), StepError> {
+pub async fn run(
+    page: &Page,
+    spec: &Spec,
+    step: &Step,
+    timing: &Timing,
+    cmp_state: &mut CmpState,
+) -> Result<(), StepError> {
     let ms = timing.step_ms as f64;
     match step {
         Step::Click(sel) => click(page, sel, ms).await,
@@ -36,19 +51,167 @@ pub async fn run(page: &Page, spec: &Spec, step: &Step, timing: &Timing) -> Resu
                 .map_err(|e| StepError::Failed(e.to_string()))
         }
         Step::Cmp(action) => {
-            let adapter = spec.cmp.as_deref().unwrap_or("");
-            match cmp::plan(adapter, action, spec).map_err(StepError::Failed)? {
-                Plan::Click(sel) => click(page, &sel, ms)
-                    .await
-                    .map_err(|e| adapter_miss(e, adapter, &sel)),
-                Plan::Script { ready, script } => {
-                    wait_condition(page, &ready, timing.step_ms)
-                        .await
-                        .map_err(|e| adapter_miss(e, adapter, &ready))?;
-                    eval_bounded(page, &script, timing.step_ms).await
+            let declared = spec.cmp.as_deref().unwrap_or("");
+            match declared {
+                cmp::AUTOCONSENT => autoconsent(page, spec, action, timing, cmp_state).await,
+                cmp::AUTO => {
+                    let name = match &cmp_state.detected {
+                        Some(n) => n.clone(),
+                        None => detect(page, timing.step_ms).await?,
+                    };
+                    cmp_state.detected = Some(name.clone());
+                    adapter_action(page, &name, action, spec, timing).await
                 }
+                name => adapter_action(page, name, action, spec, timing).await,
             }
         }
+    }
+}
+
+fn action_name(action: &CmpAction) -> &'static str {
+    match action {
+        CmpAction::AcceptAll => "accept_all",
+        CmpAction::RejectAll => "reject_all",
+        CmpAction::Categories(_) => "categories",
+    }
+}
+
+/// One adapter action: the banner must be there (the click target, or the banner and the API for a
+/// scripted action), the action runs, and the banner must be gone afterwards.
+async fn adapter_action(
+    page: &Page,
+    adapter: &str,
+    action: &CmpAction,
+    spec: &Spec,
+    timing: &Timing,
+) -> Result<(), StepError> {
+    let ms = timing.step_ms as f64;
+    let plan = cmp::plan(adapter, action, spec).map_err(StepError::Failed)?;
+    let miss = |e| adapter_miss(e, adapter, &plan.looked_for);
+    match &plan.act {
+        Act::Click(sel) => click(page, sel, ms).await.map_err(miss)?,
+        Act::ClickInFrame { frame, selector } => {
+            let target = page.frame_locator(frame.as_str()).locator(selector.clone());
+            let options = WaitForOptions::builder()
+                .state(WaitForState::Visible)
+                .timeout(ms)
+                .build();
+            target
+                .first()
+                .wait_for(options)
+                .await
+                .map_err(|e| classify(e, || format!("nothing visible matched {selector:?}")))
+                .map_err(miss)?;
+            target
+                .first()
+                .click(None)
+                .await
+                .map_err(|e| StepError::NoMatch(format!("{selector:?} could not be clicked: {e}")))
+                .map_err(miss)?;
+        }
+        Act::Script { ready, script } => {
+            wait_condition(page, ready, timing.step_ms)
+                .await
+                .map_err(miss)?;
+            eval_bounded(page, script, timing.step_ms).await?;
+        }
+    }
+    let closed = format!("!{}", plan.banner);
+    match wait_condition(page, &closed, timing.step_ms).await {
+        Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(format!(
+            "the {adapter} adapter's {} ran, but its banner was still shown {} ms later",
+            action_name(action),
+            timing.step_ms
+        ))),
+        other => other,
+    }
+}
+
+/// `cmp: auto`: waits (bounded) until some adapter's CMP is on the page.
+async fn detect(page: &Page, ms: u64) -> Result<String, StepError> {
+    match wait_value(page, &cmp::detect::script(), ms).await? {
+        Some(serde_json::Value::String(name)) => Ok(name),
+        _ => Err(StepError::NoMatch(format!(
+            "the auto adapter detected no CMP within {ms} ms (looked for the markers of {})",
+            cmp::detect::names()
+        ))),
+    }
+}
+
+/// `cmp: autoconsent`: runs autoconsent's opt-in or opt-out in the page and records its rule.
+async fn autoconsent(
+    page: &Page,
+    spec: &Spec,
+    action: &CmpAction,
+    timing: &Timing,
+    cmp_state: &mut CmpState,
+) -> Result<(), StepError> {
+    let auto_action = match action {
+        CmpAction::AcceptAll => "optIn",
+        CmpAction::RejectAll => "optOut",
+        CmpAction::Categories(_) => {
+            return Err(StepError::Failed(
+                "the autoconsent adapter only accepts or rejects all (autoconsent has no custom                  choices); name the CMP's own adapter or use `click:` steps"
+                    .into(),
+            ));
+        }
+    };
+    let spec_dir = spec.path.parent().unwrap_or(std::path::Path::new("."));
+    let dir = cmp::autoconsent::find(spec_dir).ok_or_else(|| {
+        StepError::Failed(format!(
+            "@duckduckgo/autoconsent is not installed: run `{}`",
+            super::browser::SETUP_COMMAND
+        ))
+    })?;
+    let read = |rel: &str| {
+        std::fs::read_to_string(dir.join(rel))
+            .map_err(|e| StepError::Failed(format!("cannot read {}: {e}", dir.join(rel).display())))
+    };
+    let bundle = read(cmp::autoconsent::BUNDLE)?;
+    let rules = read(cmp::autoconsent::RULES)?;
+    page.evaluate_expression(&cmp::autoconsent::bridge(&rules, auto_action))
+        .await
+        .map_err(|e| StepError::Failed(e.to_string()))?;
+    page.evaluate_expression(&bundle)
+        .await
+        .map_err(|e| StepError::Failed(e.to_string()))?;
+    let outcome = match wait_value(page, cmp::autoconsent::OUTCOME, timing.step_ms).await? {
+        Some(v) => v,
+        None => {
+            let state = page
+                .evaluate::<(), serde_json::Value>(cmp::autoconsent::STATE, None)
+                .await
+                .unwrap_or_default();
+            let found = state.get("found").and_then(|v| v.as_str());
+            return Err(StepError::NoMatch(match found {
+                Some(rule) => format!(
+                    "the autoconsent adapter's rule `{rule}` found the banner but did not finish                      its {auto_action} within {} ms",
+                    timing.step_ms
+                ),
+                None => format!(
+                    "the autoconsent adapter found no banner: none of its {} rules matched a                      visible popup within {} ms",
+                    cmp::autoconsent::rule_count(&rules),
+                    timing.step_ms
+                ),
+            }));
+        }
+    };
+    let rule = outcome
+        .pointer("/result/cmp")
+        .or_else(|| outcome.get("found"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    cmp_state.autoconsent_rule = rule.clone();
+    let rule = rule.unwrap_or_else(|| "?".into());
+    match outcome.pointer("/result/result").and_then(|v| v.as_bool()) {
+        Some(true) => Ok(()),
+        Some(false) => Err(StepError::NoMatch(format!(
+            "the autoconsent adapter's rule `{rule}` found the banner but its {auto_action} failed"
+        ))),
+        None => Err(StepError::NoMatch(format!(
+            "the autoconsent adapter stopped with an error: {}",
+            outcome.get("error").and_then(|v| v.as_str()).unwrap_or("?")
+        ))),
     }
 }
 
@@ -84,6 +247,26 @@ async fn wait_visible(page: &Page, sel: &str, ms: f64) -> Result<(), StepError> 
                 format!("nothing visible matched {sel:?} within {ms} ms")
             })
         })
+}
+
+/// Waits until the JS expression gives something other than null (bounded); `None` when it never
+/// did.
+async fn wait_value(
+    page: &Page,
+    expression: &str,
+    ms: u64,
+) -> Result<Option<serde_json::Value>, StepError> {
+    let script = format!(
+        "new Promise(resolve => {{ const end = Date.now() + {ms}; \
+         const tick = () => {{ let v = null; try {{ v = ({expression}); }} catch (e) {{}} \
+         if (v !== null && v !== undefined) resolve(v); else if (Date.now() > end) resolve(null); \
+         else setTimeout(tick, 50); }}; tick(); }})"
+    );
+    match page.evaluate::<(), serde_json::Value>(&script, None).await {
+        Ok(serde_json::Value::Null) => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(e) => Err(StepError::Failed(e.to_string())),
+    }
 }
 
 /// Waits until the JS condition is truthy, bounded.

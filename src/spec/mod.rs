@@ -11,6 +11,7 @@
 mod error;
 pub(crate) mod locate;
 mod parse;
+pub mod schema;
 pub mod types;
 
 use std::path::Path;

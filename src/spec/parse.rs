@@ -17,30 +17,39 @@ use super::locate::{self, Seg, Span, Spanned, dotted, segs};
 use super::types::*;
 
 /// CMP adapters the tool ships; `cmp:` must name one of them.
-pub const KNOWN_CMP_ADAPTERS: &[&str] = &["vanilla-cookieconsent", "klaro"];
+/// (One list: [`crate::cmp::ADAPTERS`], the adapters plus `auto` and `autoconsent`.)
+pub const KNOWN_CMP_ADAPTERS: &[&str] = crate::cmp::ADAPTERS;
 
 const STEP_KINDS: &[&str] = &["click", "cmp", "eval", "visit", "wait_for", "fill"];
+
+/// Upper bound of `retries:`.
+const MAX_RETRIES: u32 = 5;
 
 // ---------------------------------------------------------------------------------------------
 // Raw shapes, as written.
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawSpec {
+pub(super) struct RawSpec {
     site: RawSite,
     segment: Option<RawSegment>,
+    #[schemars(with = "Option<Regime>")]
     regime: Option<String>,
     #[serde(rename = "consentModel", alias = "consent_model")]
+    #[schemars(with = "Option<ConsentModel>")]
     consent_model: Option<String>,
     pii: Option<Vec<String>>,
+    #[schemars(with = "Option<IndexMap<String, super::schema::CategorySchema>>")]
     categories: Option<IndexMap<String, Value>>,
+    #[schemars(with = "Option<super::schema::CmpAdapterName>")]
     cmp: Option<String>,
     destinations: Option<IndexMap<String, Option<RawDestination>>>,
     states: Option<IndexMap<String, Option<RawState>>>,
     timing: Option<RawTiming>,
+    retries: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSite {
     url: String,
@@ -49,10 +58,11 @@ struct RawSite {
     pages: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSegment {
     settings: Option<String>,
+    #[schemars(with = "Option<Library>")]
     library: Option<String>,
     deliver: Option<bool>,
 }
@@ -64,39 +74,46 @@ struct RawCategory {
     cmp: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawDestination {
+    #[schemars(with = "Option<Mode>")]
     mode: Option<String>,
     categories: Option<Vec<String>>,
     hosts: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawState {
     gpc: Option<bool>,
+    #[schemars(with = "Option<Vec<super::schema::StepSchema>>")]
     steps: Option<Vec<IndexMap<String, Value>>>,
     expect: Option<RawExpect>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawExpect {
+    #[schemars(with = "Option<super::schema::DestinationSetSchema>")]
     allowed: Option<Value>,
+    #[schemars(with = "Option<super::schema::DestinationSetSchema>")]
     blocked: Option<Value>,
+    #[schemars(with = "Option<Collection>")]
     collection: Option<String>,
+    #[schemars(with = "Option<super::schema::CallsSchema>")]
     calls: Option<IndexMap<String, String>>,
     consent: Option<IndexMap<String, bool>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawTiming {
     step_ms: Option<u64>,
     quiet_ms: Option<u64>,
     settle_max_ms: Option<u64>,
     navigation_ms: Option<u64>,
+    trial_ms: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,6 +418,18 @@ impl Cx<'_> {
         let timing = raw
             .timing
             .map_or(Some(Timing::default()), |t| self.timing(t));
+        let retries = raw.retries.unwrap_or(0);
+        if retries > MAX_RETRIES {
+            self.value_err(
+                &segs!["retries"],
+                format!("`retries: {retries}` is more than the limit of {MAX_RETRIES}"),
+                Some(
+                    "retries are for live sites that fail now and then; a trial that needs more \
+                     is broken, not flaky"
+                        .into(),
+                ),
+            );
+        }
 
         Some(Spec {
             name,
@@ -415,6 +444,7 @@ impl Cx<'_> {
             destinations,
             states,
             timing: timing?,
+            retries,
         })
     }
 
@@ -497,7 +527,30 @@ impl Cx<'_> {
             resolved.is_file()
         };
         if good {
-            return Some(resolved);
+            let root = repository_root(base);
+            return match resolved.canonicalize() {
+                Ok(real) if real.starts_with(&root) => Some(resolved),
+                Ok(real) => {
+                    self.value_err(
+                        p,
+                        format!(
+                            "{kind} `{rel}` lies outside the spec's repository (resolved to `{}`)",
+                            real.display()
+                        ),
+                        Some(format!(
+                            "a spec may only read files inside its repository `{}` (the nearest \
+                             folder above the spec holding `.git`, else the spec's folder); \
+                             symbolic links are followed before checking",
+                            root.display()
+                        )),
+                    );
+                    None
+                }
+                Err(e) => {
+                    self.value_err(p, format!("cannot resolve {kind} `{rel}`: {e}"), None);
+                    None
+                }
+            };
         }
         let message = if resolved.exists() {
             format!(
@@ -858,6 +911,16 @@ impl Cx<'_> {
                     );
                     return None;
                 }
+                if matches!(kind.as_str(), "click" | "wait_for")
+                    && let Err(why) = check_selector(&text)
+                {
+                    self.value_err(
+                        &kp,
+                        format!("invalid selector in {label}: {why}"),
+                        Some(SELECTOR_HELP.into()),
+                    );
+                    return None;
+                }
                 Some(match kind.as_str() {
                     "click" => Step::Click(text),
                     "wait_for" => Step::WaitFor(text),
@@ -911,6 +974,15 @@ impl Cx<'_> {
                     if sel.trim().is_empty() {
                         ok = false;
                         self.key_err(&fp, format!("empty selector in `fill` of {label}"), None);
+                        continue;
+                    }
+                    if let Err(why) = check_selector(&sel) {
+                        ok = false;
+                        self.key_err(
+                            &fp,
+                            format!("invalid selector in `fill` of {label}: {why}"),
+                            Some(SELECTOR_HELP.into()),
+                        );
                         continue;
                     }
                     let text = match v {
@@ -1267,6 +1339,7 @@ impl Cx<'_> {
             quiet_ms: take(self, "quiet_ms", raw.quiet_ms, d.quiet_ms),
             settle_max_ms: take(self, "settle_max_ms", raw.settle_max_ms, d.settle_max_ms),
             navigation_ms: take(self, "navigation_ms", raw.navigation_ms, d.navigation_ms),
+            trial_ms: raw.trial_ms.map(|v| take(self, "trial_ms", Some(v), 1)),
         };
         ok.then_some(t)
     }
@@ -1581,4 +1654,171 @@ fn check_page(page: &str) -> Result<(), String> {
     }
     check_http_url(page)
         .map_err(|_| format!("`{page}` is neither a path starting with `/` nor an http(s) URL"))
+}
+
+/// The folder a spec may read from: the nearest ancestor of its folder holding `.git`, else the
+/// spec's folder itself; symbolic links resolved.
+pub(crate) fn repository_root(spec_dir: &Path) -> PathBuf {
+    let dir = if spec_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        spec_dir
+    };
+    let real = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    real.ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
+        .unwrap_or(real)
+}
+
+const SELECTOR_HELP: &str = "write a CSS selector such as `#accept` or `button.primary`, or a \
+     Playwright selector such as `text=Accept all` or `role=button[name=\"Accept\"]`";
+
+/// Rejects selectors that are malformed whatever the page: unbalanced brackets, parentheses or
+/// quotes; a CSS part that starts or ends with a combinator, has an empty item in a list, or a
+/// `#`/`.` with no name. Playwright engines (`text=`, `role=`, `xpath=`, `//…`, quoted text) are
+/// only checked for balance; anything subtler is left to the browser, whose error fails the step
+/// with a message naming it.
+pub(crate) fn check_selector(sel: &str) -> Result<(), String> {
+    let mut stack: Vec<char> = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut parts: Vec<String> = vec![String::new()];
+    let chars: Vec<char> = sel.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if escaped {
+            escaped = false;
+        } else if c == '\\' {
+            escaped = true;
+        } else if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                '"' | '\'' => quote = Some(c),
+                '[' | '(' => stack.push(c),
+                ']' | ')' => {
+                    let open = if c == ']' { '[' } else { '(' };
+                    if stack.pop() != Some(open) {
+                        return Err(format!("`{c}` at character {} closes nothing", i + 1));
+                    }
+                }
+                '>' if stack.is_empty() && chars.get(i + 1) == Some(&'>') => {
+                    parts.push(String::new());
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        if let Some(last) = parts.last_mut() {
+            last.push(c);
+        }
+        i += 1;
+    }
+    if let Some(q) = quote {
+        return Err(format!("the quote `{q}` is never closed"));
+    }
+    if let Some(open) = stack.last() {
+        let close = if *open == '[' { ']' } else { ')' };
+        return Err(format!("`{open}` is never closed with `{close}`"));
+    }
+    for part in &parts {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err("a `>>` chain has an empty part".into());
+        }
+        let engine = part.split_once('=').is_some_and(|(e, _)| {
+            !e.is_empty()
+                && e.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ':')
+        });
+        if engine
+            || part.starts_with("//")
+            || part.starts_with("..")
+            || part.starts_with(['"', '\''])
+        {
+            continue;
+        }
+        check_css(part)?;
+    }
+    Ok(())
+}
+
+/// Shallow checks of one CSS selector list (brackets already balanced).
+fn check_css(css: &str) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut items = vec![String::new()];
+    for c in css.chars() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '(') => depth += 1,
+            (None, ']' | ')') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                items.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(last) = items.last_mut() {
+            last.push(c);
+        }
+    }
+    for item in &items {
+        let item = item.trim();
+        if item.is_empty() {
+            return Err("a selector list has an empty item (`,` with nothing beside it)".into());
+        }
+        if let Some(c) = item.chars().next().filter(|c| matches!(c, '>' | '+' | '~')) {
+            return Err(format!("`{item}` starts with the combinator `{c}`"));
+        }
+        if let Some(c) = item.chars().last().filter(|c| matches!(c, '>' | '+' | '~')) {
+            return Err(format!("`{item}` ends with the combinator `{c}`"));
+        }
+        let outside: String = {
+            let mut d = 0usize;
+            let mut q: Option<char> = None;
+            item.chars()
+                .map(|c| {
+                    match (q, c) {
+                        (Some(x), _) if c == x => q = None,
+                        (Some(_), _) => {}
+                        (None, '"' | '\'') => q = Some(c),
+                        (None, '[' | '(') => d += 1,
+                        (None, ']' | ')') => d = d.saturating_sub(1),
+                        _ => {}
+                    }
+                    if d == 0 && q.is_none() { c } else { ' ' }
+                })
+                .collect()
+        };
+        let bytes: Vec<char> = outside.chars().collect();
+        for (j, c) in bytes.iter().enumerate() {
+            if matches!(c, '#' | '.') {
+                let next = bytes.get(j + 1);
+                let named = next.is_some_and(|n| {
+                    n.is_alphanumeric() || matches!(n, '-' | '_' | '\\') || !n.is_ascii()
+                });
+                if !named {
+                    return Err(format!("`{c}` in `{item}` is not followed by a name"));
+                }
+                if *c == '#' && next.is_some_and(|n| n.is_ascii_digit()) {
+                    return Err(format!(
+                        "`#{}` is not a valid CSS id selector (an id selector cannot start with a digit; write `[id=\"…\"]`)",
+                        bytes[j + 1..]
+                            .iter()
+                            .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
+                            .collect::<String>()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }

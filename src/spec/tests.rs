@@ -12,6 +12,8 @@ fn scratch(test: &str) -> PathBuf {
         std::env::temp_dir().join(format!("consent-gates-spec-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
+    // A repository root: specs may only read files inside their repository.
+    std::fs::create_dir_all(dir.join(".git")).expect("temp dir");
     dir
 }
 

@@ -30,6 +30,9 @@ pub struct Spec {
     /// In file order.
     pub states: IndexMap<String, State>,
     pub timing: Timing,
+    /// How often a failed trial is re-run (`retries:`, live sites); a trial that passes on a
+    /// retry is reported as flaky.
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,7 +56,7 @@ pub struct SegmentOptions {
     pub deliver: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Library {
     /// Answer analytics.js and its chunks from the pinned npm `@segment/analytics-next`.
@@ -62,7 +65,7 @@ pub enum Library {
     Site,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Regime {
     None,
@@ -72,7 +75,7 @@ pub enum Regime {
 
 /// Segment consent-tools' two models (research/segment.md §3.1): opt-in holds Segment and gated
 /// destinations back until consent; opt-out loads everything and blocks per event after a reject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConsentModel {
     OptIn,
@@ -86,7 +89,7 @@ pub struct Category {
     pub cmp: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Purpose {
     Necessary,
@@ -105,7 +108,7 @@ pub struct Destination {
     pub hosts: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     Device,
@@ -193,7 +196,7 @@ impl DestinationSet {
 }
 
 /// What may reach Segment's tracking API (or, for `calls`, one call type).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Collection {
     None,
@@ -247,6 +250,8 @@ pub struct Timing {
     pub settle_max_ms: u64,
     /// Upper bound for loading a page.
     pub navigation_ms: u64,
+    /// Upper bound for the whole trial; `None`: derived from the other bounds.
+    pub trial_ms: Option<u64>,
 }
 
 impl Default for Timing {
@@ -256,6 +261,7 @@ impl Default for Timing {
             quiet_ms: 500,
             settle_max_ms: 8_000,
             navigation_ms: 15_000,
+            trial_ms: None,
         }
     }
 }

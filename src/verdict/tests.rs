@@ -50,6 +50,7 @@ fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
         destinations: dests.into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
         states: IndexMap::new(),
         timing: Timing::default(),
+        retries: 0,
     }
 }
 

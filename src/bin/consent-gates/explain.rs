@@ -1,0 +1,240 @@
+//! `consent-gates explain SPEC...`: what the tool reads from a spec, before any browser runs.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use consent_gates::capture::Capture;
+use consent_gates::routing::{self, CategorySource, ModeSource};
+use consent_gates::segment::{CdnSettings, Decoded};
+use consent_gates::spec::{self, DestinationSet, Mode, Purpose, Spec};
+use consent_gates::verdict::{self, Source};
+
+pub fn main(args: Vec<String>) -> ExitCode {
+    if args.is_empty() || args.iter().any(|a| a.starts_with('-')) {
+        return super::usage_error("explain takes spec files: consent-gates explain SPEC...");
+    }
+    let mut code = ExitCode::SUCCESS;
+    for (i, path) in args.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        match spec::load(std::path::Path::new(path)) {
+            Ok(spec) => print!("{}", explain(&spec)),
+            Err(e) => {
+                eprintln!("{e}");
+                code = ExitCode::from(consent_gates::exit::INVALID_SPEC);
+            }
+        }
+    }
+    code
+}
+
+fn purpose(p: Purpose) -> &'static str {
+    match p {
+        Purpose::Necessary => "necessary",
+        Purpose::Functional => "functional",
+        Purpose::Analytics => "analytics",
+        Purpose::Advertising => "advertising",
+    }
+}
+
+fn mode_source(s: ModeSource) -> &'static str {
+    match s {
+        ModeSource::Spec => "from spec",
+        ModeSource::Catalog => "from the catalog",
+        ModeSource::Settings => "from settings",
+        ModeSource::Signature => "from the catalog's signature",
+        ModeSource::Default => "default: nothing says device mode",
+    }
+}
+
+/// The explanation of one spec, as printed.
+pub fn explain(spec: &Spec) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} ({}): trials {}::<state>",
+        spec.name,
+        spec.path.display(),
+        spec.name
+    );
+    let mut site = spec.site.url.clone();
+    if spec.site.offline {
+        site.push_str(", offline (every other request answered locally)");
+    }
+    let _ = writeln!(o, "  site          {site}");
+    for (origin, dir) in &spec.site.serve {
+        let _ = writeln!(o, "                serves {origin} from {}", dir.display());
+    }
+    if !spec.site.pages.is_empty() {
+        let _ = writeln!(
+            o,
+            "                then visits {}",
+            spec.site.pages.join(", ")
+        );
+    }
+    let settings = match &spec.segment.settings {
+        Some(p) => match CdnSettings::from_file(p) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let _ = writeln!(o, "  settings      {} cannot be read: {e}", p.display());
+                None
+            }
+        },
+        None => None,
+    };
+    let _ = writeln!(
+        o,
+        "  segment       settings {}, library {}",
+        spec.segment
+            .settings
+            .as_ref()
+            .map_or("from the site".to_string(), |p| p.display().to_string()),
+        match spec.segment.library {
+            spec::Library::Bundled => "bundled (pinned npm build)",
+            spec::Library::Site => "from the site",
+        }
+    );
+    let _ = writeln!(
+        o,
+        "  regime        {}; consent model {}; CMP adapter {}",
+        verdict::regime::regime_name(spec.regime),
+        match spec.consent_model {
+            spec::ConsentModel::OptIn => "opt-in",
+            spec::ConsentModel::OptOut => "opt-out",
+        },
+        spec.cmp.as_deref().unwrap_or("none")
+    );
+    let cats: Vec<String> = spec
+        .categories
+        .iter()
+        .map(|(id, c)| match &c.cmp {
+            Some(name) if name != id => format!("{id} {} (CMP: {name})", purpose(c.purpose)),
+            _ => format!("{id} {}", purpose(c.purpose)),
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "  categories    {}",
+        if cats.is_empty() {
+            "none declared".to_string()
+        } else {
+            cats.join(" · ")
+        }
+    );
+
+    // What routing would settle on, from the spec and the settings alone.
+    let routed = routing::route(
+        spec,
+        settings.as_ref(),
+        &Capture::default(),
+        &Decoded::default(),
+    );
+    let width = spec.destinations.keys().map(|n| n.len()).max().unwrap_or(0);
+    let _ = writeln!(o, "  destinations");
+    for (name, outcome) in &routed.destinations {
+        let mode = match outcome.mode {
+            Mode::Device => "device",
+            Mode::Cloud => "cloud",
+        };
+        let categories = match outcome.categories_source {
+            CategorySource::Spec => {
+                format!("categories {} (from spec)", outcome.categories.join(", "))
+            }
+            CategorySource::Settings => {
+                format!(
+                    "categories {} (from settings)",
+                    outcome.categories.join(", ")
+                )
+            }
+            CategorySource::None => {
+                if spec.categories.is_empty() {
+                    "no categories".to_string()
+                } else {
+                    "no categories: ungated, receives data whatever the visitor chooses (ungated-destination)".to_string()
+                }
+            }
+        };
+        let _ = writeln!(
+            o,
+            "    {name:width$}  {mode} ({}); {categories}",
+            mode_source(outcome.mode_source)
+        );
+    }
+    let undeclared: Vec<&str> = routed.undeclared.iter().map(|u| u.name.as_str()).collect();
+    if !undeclared.is_empty() {
+        let _ = writeln!(
+            o,
+            "    not declared, named by the settings (undeclared-destination): {}",
+            undeclared.join(", ")
+        );
+    }
+
+    for (name, state) in &spec.states {
+        let _ = writeln!(o);
+        let mut head = format!("  state {name} (line {})", state.line);
+        if state.gpc {
+            head.push_str(", GPC on (Sec-GPC: 1, navigator.globalPrivacyControl)");
+        }
+        let _ = writeln!(o, "{head}");
+        if state.steps.is_empty() {
+            let _ = writeln!(
+                o,
+                "    steps       none: the visitor makes no choice; allowed/blocked judge the whole visit"
+            );
+        } else {
+            for (i, step) in state.steps.iter().enumerate() {
+                let note = if i == 0 {
+                    "   <- the decision: allowed/blocked judge traffic from here on"
+                } else {
+                    ""
+                };
+                let label = if i == 0 { "steps" } else { "" };
+                let _ = writeln!(o, "    {label:11} {}. {}{note}", i + 1, step.describe());
+            }
+        }
+        let eff = verdict::effective(spec, state, &routed);
+        let lines = eff.lines();
+        if lines.is_empty() {
+            let _ = writeln!(o, "    expect      nothing beyond the built-in checks");
+        }
+        for (i, line) in lines.iter().enumerate() {
+            let label = if i == 0 { "expect" } else { "" };
+            let _ = writeln!(o, "    {label:11} {line}");
+        }
+        // `all` spelled out, so a reader sees exactly which destinations it covers.
+        for (which, set) in [("allowed", &eff.allowed), ("blocked", &eff.blocked)] {
+            if let Some(s) = set
+                && s.value == DestinationSet::All
+                && !spec.destinations.is_empty()
+            {
+                let _ = writeln!(
+                    o,
+                    "                {which}: all = {}{}",
+                    spec.destinations
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if s.source == Source::Spec {
+                        ""
+                    } else {
+                        " (and any undeclared)"
+                    }
+                );
+            }
+        }
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "  built-in checks in every state: undeclared-destination, ungated-destination, \
+         unstamped-events, consent-mismatch, pii-leak{}, step-did-not-match",
+        if spec.pii.is_empty() {
+            String::new()
+        } else {
+            format!(" (also {})", spec.pii.join(", "))
+        }
+    );
+    o
+}

@@ -1,0 +1,593 @@
+//! `consent-gates init URL`: one visit with no choice made, then a starting spec.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use consent_gates::capture::Capture;
+use consent_gates::exit;
+use consent_gates::routing::{self, Evidence, Routing};
+use consent_gates::segment::{self, CdnSettings, Decoded, LoadKind};
+use consent_gates::session::{self, Shared, edge};
+use consent_gates::spec;
+
+struct Args {
+    url: String,
+    serve: Vec<(String, PathBuf)>,
+    settings: Option<PathBuf>,
+    offline: bool,
+    library: Option<String>,
+    out: Option<PathBuf>,
+}
+
+fn parse(args: Vec<String>) -> Result<Args, String> {
+    let mut a = Args {
+        url: String::new(),
+        serve: Vec::new(),
+        settings: None,
+        offline: false,
+        library: None,
+        out: None,
+    };
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match arg.as_str() {
+            "--serve" => {
+                let v = value("--serve")?;
+                let (origin, dir) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--serve takes ORIGIN=DIR, got `{v}`"))?;
+                let dir = PathBuf::from(dir);
+                if !dir.is_dir() {
+                    return Err(format!(
+                        "--serve {origin}: {} is not a folder",
+                        dir.display()
+                    ));
+                }
+                a.serve
+                    .push((origin.trim_end_matches('/').to_string(), dir));
+            }
+            "--settings" => {
+                let p = PathBuf::from(value("--settings")?);
+                if !p.is_file() {
+                    return Err(format!("--settings: {} is not a file", p.display()));
+                }
+                a.settings = Some(p);
+            }
+            "--offline" => a.offline = true,
+            "--library" => {
+                let v = value("--library")?;
+                if v != "bundled" && v != "site" {
+                    return Err(format!("--library is `bundled` or `site`, got `{v}`"));
+                }
+                a.library = Some(v);
+            }
+            "-o" | "--out" => a.out = Some(PathBuf::from(value("--out")?)),
+            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
+            url if a.url.is_empty() => a.url = url.to_string(),
+            extra => return Err(format!("one URL at a time (also got `{extra}`)")),
+        }
+    }
+    if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
+        return Err("init needs the site's URL (http or https)".into());
+    }
+    Ok(a)
+}
+
+pub fn main(args: Vec<String>) -> ExitCode {
+    let args = match parse(args) {
+        Ok(a) => a,
+        Err(e) => return super::usage_error(&e),
+    };
+    let out_dir = match &args.out {
+        Some(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+        None => PathBuf::new(),
+    };
+    let out_dir = absolute(&out_dir);
+    let (capture, settings, spec) = match probe(&args, &out_dir, None) {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("consent-gates init: {e}");
+            return ExitCode::from(exit::TRIAL_ERROR);
+        }
+    };
+    let decoded = segment::decode(&capture);
+    let mut routed = routing::route(&spec, settings.as_ref(), &capture, &decoded);
+    // With a CMP recognised, a second visit accepts everything: what the network shows then
+    // names the destinations an opt-in site holds back until consent.
+    if let Some(cmp) = &capture.cmp_detected {
+        match probe(&args, &out_dir, Some(cmp)) {
+            Ok((accepted, _, spec2)) => {
+                let decoded2 = segment::decode(&accepted);
+                let routed2 = routing::route(&spec2, settings.as_ref(), &accepted, &decoded2);
+                for u in routed2.undeclared {
+                    match routed.undeclared.iter_mut().find(|x| x.name == u.name) {
+                        Some(x) => {
+                            for e in u.evidence {
+                                if !x.evidence.contains(&e) {
+                                    x.evidence.push(e);
+                                }
+                            }
+                        }
+                        None => routed.undeclared.push(u),
+                    }
+                }
+            }
+            Err(e) => eprintln!(
+                "consent-gates init: the accept-all visit failed ({e}); listing what the first visit showed"
+            ),
+        }
+    }
+    let text = render(
+        &args,
+        &out_dir,
+        &capture,
+        settings.as_ref(),
+        &decoded,
+        &routed,
+    );
+    match &args.out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                eprintln!("consent-gates init: cannot write {}: {e}", path.display());
+                return ExitCode::from(exit::TRIAL_ERROR);
+            }
+            eprintln!(
+                "consent-gates init: wrote {} ({} destination{}); fill in its TODOs, then run `consent-gates explain {0}` and `consent-gates test {0}`",
+                path.display(),
+                destinations(settings.as_ref(), &routed).len(),
+                if destinations(settings.as_ref(), &routed).len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            );
+        }
+        None => print!("{text}"),
+    }
+    ExitCode::SUCCESS
+}
+
+/// Visits the site once, as a state with no steps, through the same session the trials use.
+/// With `accept` (the detected CMP adapter), the visitor accepts everything through it.
+fn probe(
+    args: &Args,
+    out_dir: &Path,
+    accept: Option<&str>,
+) -> Result<(Capture, Option<CdnSettings>, spec::Spec), String> {
+    let mut yaml = format!("site:\n  url: {}\n", json(&args.url));
+    if !args.serve.is_empty() {
+        yaml.push_str("  serve:\n");
+        for (origin, dir) in &args.serve {
+            let _ = writeln!(
+                yaml,
+                "    {}: {}",
+                json(origin),
+                json(&absolute(dir).display().to_string())
+            );
+        }
+    }
+    let _ = writeln!(yaml, "  offline: {}", args.offline);
+    if args.settings.is_some() || args.library.is_some() {
+        yaml.push_str("segment:\n");
+        if let Some(s) = &args.settings {
+            let _ = writeln!(
+                yaml,
+                "  settings: {}",
+                json(&absolute(s).display().to_string())
+            );
+        }
+        if let Some(l) = &args.library {
+            let _ = writeln!(yaml, "  library: {l}");
+        }
+    }
+    match accept {
+        None => yaml.push_str("cmp: auto\nstates:\n  init-probe: {expect: {collection: any}}\n"),
+        Some(cmp) => {
+            let _ = write!(
+                yaml,
+                "cmp: {cmp}\nstates:\n  init-probe: {{steps: [{{cmp: accept_all}}], expect: {{collection: any}}}}\n"
+            );
+        }
+    }
+    // The probe spec is virtual: place it where every folder it names lies below it (specs may
+    // only read files inside their repository).
+    let mut root = out_dir.to_path_buf();
+    for p in args
+        .serve
+        .iter()
+        .map(|(_, d)| d)
+        .chain(args.settings.as_ref())
+    {
+        let p = absolute(p);
+        while !p.starts_with(&root) {
+            if !root.pop() {
+                break;
+            }
+        }
+    }
+    let spec = spec::parse_str(&yaml, &root.join("init-probe.yaml"))
+        .map_err(|e| format!("the options do not make a valid spec:\n{e}"))?;
+    let settings = match &spec.segment.settings {
+        Some(p) => Some(CdnSettings::from_file(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let state = spec.states.get("init-probe").ok_or("no probe state")?;
+    let shared = Shared::get(spec.site.offline);
+    let browser = shared.browser().map_err(|e| e.to_string())?;
+    let dist = edge::find_segment_dist(out_dir);
+    if spec.segment.library == spec::Library::Bundled && dist.is_none() {
+        return Err(format!(
+            "--library bundled needs @segment/analytics-next: run `{}`",
+            session::browser::SETUP_COMMAND
+        ));
+    }
+    let config = edge::EdgeConfig::from_spec(&spec, dist).map_err(|e| e.to_string())?;
+    eprintln!(
+        "consent-gates init: visiting {} ({})",
+        args.url,
+        if accept.is_some() {
+            "accepting everything"
+        } else {
+            "no choice made"
+        }
+    );
+    let visit = shared
+        .runtime()
+        .block_on(session::visit(&browser, &spec, state, Arc::new(config)))
+        .map_err(|e| e.to_string())?;
+    Ok((visit.capture, settings, spec))
+}
+
+/// A YAML scalar: plain when it is safe, else double-quoted (JSON strings are YAML).
+fn yaml(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || " ._()/-".contains(c))
+        && !s.starts_with([' ', '-'])
+        && !s.ends_with(' ')
+        && !matches!(s, "true" | "false" | "null" | "yes" | "no" | "on" | "off");
+    if plain { s.to_string() } else { json(s) }
+}
+
+fn json(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
+    // Normalise `.` and `..` without touching the file system.
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `target` relative to the folder `from` (both absolute).
+fn relative(target: &Path, from: &Path) -> String {
+    let t: Vec<Component> = target.components().collect();
+    let f: Vec<Component> = from.components().collect();
+    let common = t.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut rel = PathBuf::new();
+    for _ in common..f.len() {
+        rel.push("..");
+    }
+    for c in &t[common..] {
+        rel.push(c);
+    }
+    let s = rel.display().to_string();
+    if s.is_empty() { ".".into() } else { s }
+}
+
+/// OneTrust's usual category ids, the most common convention for Segment consent stamps.
+fn guess_purpose(id: &str) -> Option<&'static str> {
+    match id {
+        "C0001" => Some("necessary"),
+        "C0002" => Some("analytics"),
+        "C0003" => Some("functional"),
+        "C0004" | "C0005" => Some("advertising"),
+        _ => None,
+    }
+}
+
+/// A destination the starting spec lists, and why.
+struct Found {
+    name: String,
+    /// Categories the settings gate it by (`None`: not in the settings' consent mapping).
+    settings_categories: Option<Vec<String>>,
+    in_settings: bool,
+    device: bool,
+    seen: Vec<String>,
+}
+
+fn destinations(settings: Option<&CdnSettings>, routed: &Routing) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::new();
+    if let Some(s) = settings {
+        for name in s.declared_names() {
+            out.push(Found {
+                settings_categories: s.categories(&name).map(<[String]>::to_vec),
+                device: s.is_device_mode(&name),
+                in_settings: true,
+                seen: Vec::new(),
+                name,
+            });
+        }
+    }
+    for u in &routed.undeclared {
+        let seen: Vec<String> = u
+            .evidence
+            .iter()
+            .filter_map(|e| match e {
+                Evidence::Settings { .. } => None,
+                Evidence::CodeLoaded { path, .. } => Some(format!("code {path}")),
+                Evidence::HostContacted { host, .. } => Some(format!("host {host}")),
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        match out.iter_mut().find(|f| f.name == u.name) {
+            Some(f) => f.seen = seen,
+            None => out.push(Found {
+                name: u.name.clone(),
+                settings_categories: None,
+                in_settings: false,
+                device: true,
+                seen,
+            }),
+        }
+    }
+    out
+}
+
+fn render(
+    args: &Args,
+    out_dir: &Path,
+    capture: &Capture,
+    settings: Option<&CdnSettings>,
+    decoded: &Decoded,
+    routed: &Routing,
+) -> String {
+    let found = destinations(settings, routed);
+    let mut o = String::new();
+    // Editors validate and complete the spec when they find the schema.
+    if let Some(schema) = out_dir
+        .ancestors()
+        .map(|d| d.join("schema/spec.schema.json"))
+        .find(|p| p.is_file())
+    {
+        let _ = writeln!(
+            o,
+            "# yaml-language-server: $schema={}",
+            relative(&schema, out_dir)
+        );
+    } else {
+        o.push_str("# yaml-language-server: $schema=spec.schema.json   (write it with `consent-gates schema > spec.schema.json`)\n");
+    }
+    let _ = writeln!(
+        o,
+        "# Starting spec written by `consent-gates init` from one visit to {} with no choice made.",
+        consent_gates::report::strip_query_values(&args.url)
+    );
+    o.push_str("# Fill in every TODO, then: `consent-gates explain <this file>`, `consent-gates test <this file>`.\n#\n");
+    o.push_str("# What the visit loaded:\n");
+    let library = decoded
+        .library_loads
+        .iter()
+        .any(|l| matches!(l.kind, LoadKind::Library { .. }));
+    let before: Vec<String> = decoded
+        .events
+        .iter()
+        .map(consent_gates::verdict::describe_event)
+        .collect();
+    let _ = writeln!(
+        o,
+        "#   Segment: analytics.js {}, settings {}, {} event{} before any choice{}",
+        if library { "loaded" } else { "not loaded" },
+        if decoded.settings_fetched {
+            "fetched"
+        } else {
+            "not fetched"
+        },
+        before.len(),
+        if before.len() == 1 { "" } else { "s" },
+        if before.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", before.join(", "))
+        }
+    );
+    let code: BTreeSet<String> = decoded
+        .library_loads
+        .iter()
+        .filter_map(|l| match &l.kind {
+            LoadKind::ClassicDestination { slug } => Some(format!("integrations/{slug}")),
+            LoadKind::ActionDestination { dir } => Some(format!("actions/{dir}")),
+            _ => None,
+        })
+        .collect();
+    if !code.is_empty() {
+        let _ = writeln!(
+            o,
+            "#   destination code: {}",
+            code.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let site_host = consent_gates::capture::url_host(&args.url);
+    let scripts: BTreeSet<&str> = capture
+        .requests
+        .iter()
+        .filter(|r| r.resource_type == "script" && r.host() == site_host)
+        .map(|r| r.path())
+        .collect();
+    if !scripts.is_empty() {
+        let _ = writeln!(
+            o,
+            "#   site scripts: {}",
+            scripts.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let hosts: BTreeSet<String> = capture
+        .requests
+        .iter()
+        .map(|r| r.host())
+        .filter(|h| !h.is_empty() && *h != site_host)
+        .collect();
+    if !hosts.is_empty() {
+        let _ = writeln!(
+            o,
+            "#   other hosts: {}",
+            hosts.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if !capture.cookies.is_empty() {
+        let names: BTreeSet<&str> = capture.cookies.iter().map(|c| c.name.as_str()).collect();
+        let _ = writeln!(
+            o,
+            "#   cookies set before any choice: {}",
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+
+    o.push_str("site:\n");
+    let _ = writeln!(o, "  url: {}", yaml(&args.url));
+    if !args.serve.is_empty() {
+        o.push_str("  serve:\n");
+        for (origin, dir) in &args.serve {
+            let _ = writeln!(
+                o,
+                "    {}: {}",
+                yaml(origin),
+                yaml(&relative(&absolute(dir), out_dir))
+            );
+        }
+    }
+    if args.offline {
+        o.push_str("  offline: true\n");
+    }
+    if args.settings.is_some() || args.library.is_some() {
+        o.push_str("segment:\n");
+        if let Some(s) = &args.settings {
+            let _ = writeln!(o, "  settings: {}", yaml(&relative(&absolute(s), out_dir)));
+        }
+        if let Some(l) = &args.library {
+            let _ = writeln!(o, "  library: {l}");
+        }
+    }
+    o.push_str(
+        "regime: gdpr          # TODO: gdpr | cpra | none: whose defaults complete each state\n",
+    );
+
+    // Categories: the settings' own list, plus any a destination names.
+    let mut ids: Vec<String> = settings
+        .and_then(|s| s.consent_settings.as_ref())
+        .map(|c| c.all_categories.clone())
+        .unwrap_or_default();
+    for f in &found {
+        for c in f.settings_categories.iter().flatten() {
+            if !ids.contains(c) {
+                ids.push(c.clone());
+            }
+        }
+    }
+    if ids.is_empty() {
+        o.push_str("# categories:         # TODO: the CMP's category ids, as Segment's consent stamp carries them\n#   C0002: analytics\n");
+    } else {
+        o.push_str("categories:           # TODO: confirm each purpose: necessary | functional | analytics | advertising\n");
+        for id in &ids {
+            match guess_purpose(id) {
+                Some(p) => {
+                    let _ = writeln!(
+                        o,
+                        "  {}: {p}  # TODO: guessed from OneTrust's usual ids",
+                        yaml(id)
+                    );
+                }
+                None => {
+                    let _ = writeln!(o, "  {}: analytics  # TODO: purpose unknown", yaml(id));
+                }
+            }
+        }
+    }
+    match &capture.cmp_detected {
+        Some(cmp) => {
+            let _ = writeln!(o, "cmp: {cmp}  # detected on the page: unlocks `cmp:` steps");
+        }
+        None => o.push_str("# cmp: TODO            # no built-in CMP adapter recognised the banner; use `click:` steps\n"),
+    }
+
+    if found.is_empty() {
+        o.push_str("destinations: {}      # TODO: neither the settings nor the network showed a destination\n");
+    } else {
+        o.push_str("destinations:\n");
+    }
+    for f in &found {
+        let mode = if f.device || !f.in_settings {
+            "{}"
+        } else {
+            "{mode: cloud}"
+        };
+        let mut note = match (&f.settings_categories, ids.is_empty()) {
+            (Some(c), _) if !c.is_empty() => {
+                format!("TODO: categories: the settings gate it by [{}]; confirm", c.join(", "))
+            }
+            (_, false) => "TODO: categories: none in the settings, so it is ungated; add {categories: [...]} or fix the mapping".into(),
+            (_, true) => "TODO: categories".into(),
+        };
+        if !f.in_settings {
+            note.push_str("; not in the settings");
+        }
+        if !f.seen.is_empty() {
+            let _ = write!(note, "; seen: {}", f.seen.join(", "));
+        }
+        let _ = writeln!(o, "  {}: {mode}  # {note}", yaml(&f.name));
+    }
+    o.push_str("  # TODO: cloud-mode destinations are not in the CDN settings: add each as {mode: cloud, categories: [...]}\n");
+
+    o.push_str(
+        "states:\n  no-choice:            # no steps: the visitor has not decided; the whole visit is judged\n    expect:\n      collection: none   # TODO: under an opt-out model (consentModel: opt-out), `any`\n      blocked: all\n",
+    );
+    if capture.cmp_detected.is_some() {
+        o.push_str(
+            "  # TODO: one state per choice, e.g.\n  # reject-all:\n  #   steps: [{cmp: reject_all}]\n  #   expect: {blocked: all}\n  # accept-all:\n  #   steps: [{cmp: accept_all}]\n  #   expect: {allowed: all}\n",
+        );
+    } else {
+        o.push_str(
+            "  # TODO: one state per choice, e.g.\n  # reject-all:\n  #   steps: [{click: \"#reject-button\"}]\n  #   expect: {blocked: all}\n",
+        );
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_and_yaml_scalars() {
+        assert_eq!(
+            relative(Path::new("/r/examples/www"), Path::new("/r/specs")),
+            "../examples/www"
+        );
+        assert_eq!(
+            relative(Path::new("/r/specs/x.json"), Path::new("/r/specs")),
+            "x.json"
+        );
+        assert_eq!(yaml("Google Analytics 4 Web"), "Google Analytics 4 Web");
+        assert_eq!(yaml("https://shop.example"), "\"https://shop.example\"");
+        assert_eq!(yaml("yes"), "\"yes\"");
+    }
+}

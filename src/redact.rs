@@ -1,0 +1,414 @@
+//! Personal data and secrets never leave a trial raw: every string a trial reports (failure
+//! messages, evidence, snapshot lines, errors) goes through a [`Redactor`] that replaces email
+//! addresses, phone numbers, Segment `userId`s and `anonymousId`s, write keys and cookie values
+//! with stable placeholders: `<email:1>`, `<phone:1>`, `<user-id:1>`, `<anonymous-id:1>`,
+//! `<write-key>`, `<cookie:1>`.
+//!
+//! Stability: a trial's redactor is seeded from its capture ([`Redactor::for_trial`]) with every
+//! value it can know in advance, each kind sorted, so the same traffic gives the same numbers on
+//! every run; values only found while redacting (patterns in text) are numbered in the order they
+//! are met, and the callers redact in a fixed order.
+//!
+//! What is recognised without seeding: emails (also `%40`-encoded), phone numbers (`+` and 7–15
+//! digits, `(555) 123-4567`, `555-123-4567`), write keys in Segment paths
+//! (`/analytics.js/v1/<key>/`, `/v1/projects/<key>/`) and `writeKey` fields or parameters, and
+//! `userId` / `anonymousId` / `ajs_user_id` / `ajs_anonymous_id` fields or parameters, and the
+//! first argument of `identify(…)` in scripts.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::capture::Capture;
+use crate::segment::Decoded;
+use crate::verdict::Failure;
+
+/// What a redacted value was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Email,
+    Phone,
+    UserId,
+    AnonymousId,
+    WriteKey,
+    Cookie,
+}
+
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+            Kind::UserId => "user-id",
+            Kind::AnonymousId => "anonymous-id",
+            Kind::WriteKey => "write-key",
+            Kind::Cookie => "cookie",
+        }
+    }
+
+    /// Shortest value of this kind worth seeding: shorter ones (`1`, `yes`) would eat ordinary
+    /// words and numbers of the text.
+    fn min_len(self) -> usize {
+        match self {
+            Kind::UserId | Kind::AnonymousId => 3,
+            Kind::Cookie => 6,
+            _ => 4,
+        }
+    }
+}
+
+/// Replaces personal data and secrets in text by stable placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Raw value → placeholder.
+    known: BTreeMap<String, String>,
+    /// Known values replaced only where not glued to letters or digits (ids and cookie values,
+    /// which may be short); pattern kinds (emails, phones) are replaced wherever they occur.
+    bounded: BTreeSet<String>,
+    /// Known values, longest first (the order they are replaced in).
+    order: Vec<String>,
+    counters: BTreeMap<Kind, usize>,
+}
+
+/// Strings longer than this are cut before redaction (evidence and messages are short; this
+/// bounds the work on hostile input).
+const MAX_TEXT: usize = 64 * 1024;
+
+impl Redactor {
+    /// A redactor that knows nothing yet: patterns only.
+    pub fn new() -> Self {
+        Redactor::default()
+    }
+
+    /// A redactor seeded with what one trial's traffic holds: write keys, user and anonymous
+    /// ids, and every email address and phone number in event payloads, URLs and bodies.
+    pub fn for_trial(capture: &Capture, decoded: &Decoded) -> Self {
+        let mut r = Redactor::new();
+        for wk in &decoded.write_keys {
+            r.add(Kind::WriteKey, wk);
+        }
+        let users: BTreeSet<&str> = decoded
+            .events
+            .iter()
+            .filter_map(|e| e.user_id.as_deref())
+            .collect();
+        for u in users {
+            r.add(Kind::UserId, u);
+        }
+        let anonymous: BTreeSet<&str> = decoded
+            .events
+            .iter()
+            .filter_map(|e| e.anonymous_id.as_deref())
+            .collect();
+        for a in anonymous {
+            r.add(Kind::AnonymousId, a);
+        }
+        let mut emails = BTreeSet::new();
+        let mut phones = BTreeSet::new();
+        let mut scan = |s: &str| {
+            let s = &s[..floor_char_boundary(s, 4 * MAX_TEXT)];
+            for m in email_re().find_iter(s) {
+                emails.insert(m.as_str().replace("%40", "@"));
+            }
+            for m in phone_re().find_iter(s) {
+                phones.insert(m.as_str().to_string());
+            }
+        };
+        for e in &decoded.events {
+            walk_strings(&e.payload, &mut scan, 0);
+        }
+        for req in &capture.requests {
+            scan(&req.url);
+            if let Some(b) = &req.body {
+                scan(b);
+            }
+        }
+        for e in emails {
+            r.add(Kind::Email, &e);
+        }
+        for p in phones {
+            r.add(Kind::Phone, &p);
+        }
+        r
+    }
+
+    /// Learns `value` as personal data of `kind` (ignored when too short or already known).
+    pub fn add(&mut self, kind: Kind, value: &str) -> Option<String> {
+        let value = value.trim();
+        if value.chars().count() < kind.min_len() || is_placeholder(value) {
+            return None;
+        }
+        if let Some(p) = self.known.get(value) {
+            return Some(p.clone());
+        }
+        let placeholder = if kind == Kind::WriteKey {
+            "<write-key>".to_string()
+        } else {
+            let n = self.counters.entry(kind).or_insert(0);
+            *n += 1;
+            format!("<{}:{n}>", kind.label())
+        };
+        self.known.insert(value.to_string(), placeholder.clone());
+        if matches!(kind, Kind::UserId | Kind::AnonymousId | Kind::Cookie) {
+            self.bounded.insert(value.to_string());
+        }
+        let pos = self.order.partition_point(|k| {
+            k.len() > value.len() || (k.len() == value.len() && k.as_str() < value)
+        });
+        self.order.insert(pos, value.to_string());
+        if kind == Kind::Email && value.contains('@') {
+            // The URL-encoded spelling of the same address gets the same placeholder.
+            let encoded = value.replace('@', "%40");
+            self.known.insert(encoded.clone(), placeholder.clone());
+            let pos = self.order.partition_point(|k| {
+                k.len() > encoded.len() || (k.len() == encoded.len() && *k < encoded)
+            });
+            self.order.insert(pos, encoded);
+        }
+        Some(placeholder)
+    }
+
+    /// `text` with every known value and every recognised pattern replaced.
+    pub fn text(&mut self, text: &str) -> String {
+        let mut out = text[..floor_char_boundary(text, MAX_TEXT)].to_string();
+        if out.len() < text.len() {
+            out.push('…');
+        }
+        // Patterns first teach the redactor new values; then every known value is replaced.
+        for (re, kind) in captured_patterns() {
+            let found: Vec<String> = re
+                .captures_iter(&out)
+                .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
+                .collect();
+            for v in found {
+                self.add(*kind, &v);
+            }
+        }
+        let emails: Vec<String> = email_re()
+            .find_iter(&out)
+            .map(|m| m.as_str().replace("%40", "@"))
+            .collect();
+        for e in emails {
+            self.add(Kind::Email, &e);
+        }
+        let phones: Vec<String> = phone_re()
+            .find_iter(&out)
+            .map(|m| m.as_str().to_string())
+            .collect();
+        for p in phones {
+            self.add(Kind::Phone, &p);
+        }
+        for raw in &self.order {
+            if !out.contains(raw.as_str()) {
+                continue;
+            }
+            out = if self.bounded.contains(raw) {
+                replace_bounded(&out, raw, &self.known[raw])
+            } else {
+                out.replace(raw.as_str(), &self.known[raw])
+            };
+        }
+        out
+    }
+
+    /// Redacts a failure's message, destination and evidence in place.
+    pub fn failure(&mut self, f: &mut Failure) {
+        f.message = self.text(&f.message);
+        if let Some(d) = &f.destination {
+            f.destination = Some(self.text(d));
+        }
+        for e in &mut f.evidence {
+            e.what = self.text(&e.what);
+        }
+    }
+
+    /// Redacts what the HTML report shows of a trial (screenshots are images: not redacted).
+    pub fn trial_evidence(&mut self, ev: &mut crate::report::TrialEvidence) {
+        ev.url = self.text(&ev.url);
+        self.all(&mut ev.steps);
+        self.all(&mut ev.expectations);
+        for t in &mut ev.timeline {
+            t.what = self.text(&t.what);
+            if let Some(d) = &t.destination {
+                t.destination = Some(self.text(d));
+            }
+            if let Some(d) = &t.detail {
+                t.detail = Some(self.text(d));
+            }
+        }
+    }
+
+    /// Redacts every string of a list in place.
+    pub fn all(&mut self, items: &mut [String]) {
+        for s in items {
+            *s = self.text(s);
+        }
+    }
+}
+
+/// `text` redacted with patterns only (no seeded values).
+pub fn text(text: &str) -> String {
+    Redactor::new().text(text)
+}
+
+fn is_placeholder(v: &str) -> bool {
+    v.starts_with('<') && v.ends_with('>')
+}
+
+/// Replaces `raw` by `with` where it is not glued to letters or digits on a side where `raw`
+/// itself starts or ends with one (so `user-4` does not eat `user-42`).
+fn replace_bounded(text: &str, raw: &str, with: &str) -> String {
+    let glued = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let starts_word = raw
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let ends_word = raw
+        .chars()
+        .last()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(raw) {
+        let before = rest[..i].chars().last().or(out.chars().last());
+        let after = rest[i + raw.len()..].chars().next();
+        let ok = !((starts_word && glued(before)) || (ends_word && glued(after)));
+        out.push_str(&rest[..i]);
+        out.push_str(if ok { with } else { raw });
+        rest = &rest[i + raw.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn walk_strings(v: &Value, f: &mut impl FnMut(&str), depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| walk_strings(x, f, depth + 1)),
+        Value::Object(o) => o.values().for_each(|x| walk_strings(x, f, depth + 1)),
+        _ => {}
+    }
+}
+
+fn email_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        // A full address, or any `local@host` token (a description cut short keeps only a part
+        // of an address: `jane.doe@exampl`).
+        Regex::new(
+            r"[A-Za-z0-9._+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}|[A-Za-z0-9._+\-]+(?:@|%40)[A-Za-z0-9\-.]*[A-Za-z0-9]",
+        )
+            .expect("email pattern")
+    })
+}
+
+fn phone_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?:\+|%2B)\d(?:[ .\-]|%20)?(?:\(?\d{1,4}\)?(?:[ .\-]|%20)?){2,6}\d|\(\d{3}\) ?\d{3}[ .\-]\d{4}|\b\d{3}-\d{3}-\d{4}\b",
+        )
+        .expect("phone pattern")
+    })
+}
+
+/// Patterns whose first group is a value of a known kind.
+fn captured_patterns() -> &'static [(Regex, Kind)] {
+    static RE: OnceLock<Vec<(Regex, Kind)>> = OnceLock::new();
+    RE.get_or_init(|| {
+        let re = |s: &str| Regex::new(s).expect("redaction pattern");
+        vec![
+            (re(r"/analytics\.js/v1/([^/?#\s]+)/"), Kind::WriteKey),
+            (re(r"/v1/projects/([^/?#\s]+)"), Kind::WriteKey),
+            (
+                re(r#"(?i)(?:^|[^A-Za-z0-9_])\\?"?write_?key\\?"?\s*[:=]\s*\\?"?([^"&\s,;}\\]+)"#),
+                Kind::WriteKey,
+            ),
+            (
+                re(r#"(?i)(?:^|[^A-Za-z0-9_])\\?"?(?:user_?id|ajs_user_id|uid)\\?"?\s*[:=]\s*\\?"?([^"&\s,;}\\]+)"#),
+                Kind::UserId,
+            ),
+            (
+                re(r#"(?i)(?:^|[^A-Za-z0-9_])\\?"?(?:anonymous_?id|ajs_anonymous_id)\\?"?\s*[:=]\s*\\?"?([^"&\s,;}\\]+)"#),
+                Kind::AnonymousId,
+            ),
+            (
+                re(r#"identify\(\s*\\?["'`]([^"'`\\]+)\\?["'`]"#),
+                Kind::UserId,
+            ),
+        ]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_become_numbered_placeholders() {
+        let mut r = Redactor::new();
+        let s = r.text(
+            "GET https://t.example/c?em=jane.doe%40example.com&uid=user-8472&ph=%2B442079460958 \
+             and jane.doe@example.com, call +44 20 7946 0958 or (555) 123-4567",
+        );
+        assert!(!s.contains("jane"), "{s}");
+        assert!(!s.contains("8472"), "{s}");
+        assert!(!s.contains("7946"), "{s}");
+        assert!(!s.contains("123-4567"), "{s}");
+        assert!(s.contains("<email:1>") && !s.contains("<email:2>"), "{s}");
+        assert!(s.contains("<user-id:1>"), "{s}");
+    }
+
+    #[test]
+    fn write_keys_in_paths_and_bodies() {
+        let s = text(
+            "settings from cdn.segment.com/v1/projects/AbCdEf123456/settings; \
+             /analytics.js/v1/AbCdEf123456/analytics.min.js {\"writeKey\":\"AbCdEf123456\"}",
+        );
+        assert!(!s.contains("AbCdEf123456"), "{s}");
+        assert_eq!(s.matches("<write-key>").count(), 3, "{s}");
+    }
+
+    #[test]
+    fn eval_scripts_and_json() {
+        let s = text(r#"eval "analytics.identify(\"user-42\", {email: \"a.b@c.example\"})""#);
+        assert!(
+            !s.contains("user-42") && !s.contains("a.b@c.example"),
+            "{s}"
+        );
+        let s = text(r#"{"userId":"u-777","anonymousId":"0b7c-11"}"#);
+        assert!(!s.contains("u-777") && !s.contains("0b7c-11"), "{s}");
+    }
+
+    #[test]
+    fn seeded_values_are_stable_and_bounded() {
+        let mut r = Redactor::new();
+        r.add(Kind::UserId, "user-4");
+        r.add(Kind::Cookie, "s3cr3t-cookie-value");
+        assert_eq!(r.text("user-4 user-42"), "<user-id:1> user-42");
+        assert_eq!(r.text("sid=s3cr3t-cookie-value"), "sid=<cookie:1>");
+        // Short values would eat ordinary text.
+        assert_eq!(r.add(Kind::UserId, "1"), None);
+        assert_eq!(r.text("step 1"), "step 1");
+        // Nothing ordinary is touched.
+        let plain = "request to www.facebook.com/tr/ at 1234 ms (127.0.0.1, v1.2.3, 2024-05-01)";
+        assert_eq!(r.text(plain), plain);
+        assert_eq!(r.text("guid=abcdef"), "guid=abcdef");
+    }
+}

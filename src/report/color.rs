@@ -1,0 +1,126 @@
+//! Colour for the tool's own output (progress, verdict table), following `--color` and
+//! `CARGO_TERM_COLOR` like cargo and libtest do. Plain ANSI escapes, only when enabled.
+
+use std::io::IsTerminal;
+
+use libtest_mimic::ColorSetting;
+
+/// Whether to colour a stream: `--color always|never` wins, then `CARGO_TERM_COLOR`
+/// (`always|never|auto`), then `NO_COLOR` (off) and whether the stream is a terminal.
+pub fn enabled(flag: Option<ColorSetting>, is_terminal: bool) -> bool {
+    let env = std::env::var("CARGO_TERM_COLOR").ok();
+    decide(
+        flag,
+        env.as_deref(),
+        std::env::var_os("NO_COLOR").is_some(),
+        is_terminal,
+    )
+}
+
+/// [`enabled`] for stderr.
+pub fn stderr(flag: Option<ColorSetting>) -> bool {
+    enabled(flag, std::io::stderr().is_terminal())
+}
+
+/// [`enabled`] for stdout.
+pub fn stdout(flag: Option<ColorSetting>) -> bool {
+    enabled(flag, std::io::stdout().is_terminal())
+}
+
+/// The `--color` value `CARGO_TERM_COLOR` asks for, for a libtest run given no `--color`.
+pub fn from_cargo_env() -> Option<ColorSetting> {
+    match std::env::var("CARGO_TERM_COLOR").ok()?.as_str() {
+        "always" => Some(ColorSetting::Always),
+        "never" => Some(ColorSetting::Never),
+        "auto" => Some(ColorSetting::Auto),
+        _ => None,
+    }
+}
+
+fn decide(flag: Option<ColorSetting>, env: Option<&str>, no_color: bool, tty: bool) -> bool {
+    match flag {
+        Some(ColorSetting::Always) => return true,
+        Some(ColorSetting::Never) => return false,
+        Some(ColorSetting::Auto) | None => {}
+    }
+    match env {
+        Some("always") => return true,
+        Some("never") => return false,
+        _ => {}
+    }
+    !no_color && tty
+}
+
+/// Paints text when enabled.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    pub fn green(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+    pub fn red(self, text: &str) -> String {
+        self.wrap("31", text)
+    }
+    pub fn yellow(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+    pub fn dim(self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+    pub fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+    /// A verdict word in its colour: pass green, fail red, error yellow.
+    pub fn verdict(self, verdict: &str) -> String {
+        match verdict {
+            "pass" => self.green(verdict),
+            "fail" => self.red(verdict),
+            _ => self.yellow(verdict),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_wins_then_cargo_env_then_terminal() {
+        assert!(decide(
+            Some(ColorSetting::Always),
+            Some("never"),
+            true,
+            false
+        ));
+        assert!(!decide(
+            Some(ColorSetting::Never),
+            Some("always"),
+            false,
+            true
+        ));
+        assert!(decide(None, Some("always"), false, false));
+        assert!(!decide(
+            Some(ColorSetting::Auto),
+            Some("never"),
+            false,
+            true
+        ));
+        assert!(decide(None, None, false, true));
+        assert!(!decide(None, None, true, true));
+        assert!(!decide(None, Some("auto"), false, false));
+    }
+
+    #[test]
+    fn paint_only_when_enabled() {
+        assert_eq!(Paint(false).red("fail"), "fail");
+        assert_eq!(Paint(true).red("fail"), "\x1b[31mfail\x1b[0m");
+    }
+}

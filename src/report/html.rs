@@ -1,0 +1,360 @@
+//! `report/index.html`: the evidence report people read. One self-contained page (inline CSS, no
+//! script, a Content-Security-Policy that forbids any network load), screenshots as files next to
+//! it (`screenshots/`).
+//!
+//! What it shows: a summary table with one row per spec × state (verdict, snapshot status, failing
+//! checks); then per trial its steps, effective expectations (with their source), the screenshots
+//! before and after the decision, the failing checks with their evidence, a link to the
+//! Playwright trace when one was saved, and a timeline of the decision, Segment's loading and
+//! events, and every vendor and third-party request.
+//!
+//! Every text goes through [`super::strip_urls_in`] (query values and e-mail addresses dropped)
+//! and is HTML-escaped; payload values are never part of the input.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::results::Row;
+use super::{TrialEvidence, file_stem, strip_urls_in};
+
+const STYLE: &str = r#"
+:root { --pass: #1a7f37; --fail: #cf222e; --error: #9a6700; --muted: #57606a; --line: #d0d7de; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #f6f8fa; }
+header { background: #24292f; color: #fff; padding: 16px 24px; }
+header h1 { margin: 0; font-size: 20px; }
+header p { margin: 4px 0 0; color: #d0d7de; }
+main { padding: 16px 24px 48px; max-width: 1400px; }
+table { border-collapse: collapse; width: 100%; background: #fff; }
+th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #eaeef2; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
+.verdict { display: inline-block; border-radius: 10px; padding: 0 8px; color: #fff; font-weight: 600; }
+.verdict-pass { background: var(--pass); } .verdict-fail { background: var(--fail); } .verdict-error { background: var(--error); }
+.snapshot-changed, .snapshot-new { color: var(--error); font-weight: 600; }
+section.trial { background: #fff; border: 1px solid var(--line); border-radius: 6px; margin: 20px 0; padding: 12px 16px; }
+section.trial h2 { margin: 0 0 8px; font-size: 17px; }
+.meta { color: var(--muted); }
+.shots { display: flex; gap: 16px; flex-wrap: wrap; }
+.shots figure { margin: 0; flex: 1 1 380px; max-width: 640px; }
+.shots img { width: 100%; border: 1px solid var(--line); }
+.shots figcaption { color: var(--muted); font-size: 12px; }
+.failure { border-left: 4px solid var(--fail); background: #fff5f5; padding: 6px 10px; margin: 6px 0; }
+.failure.check-error { border-color: var(--error); background: #fff8e6; }
+.failure ul { margin: 4px 0 0; padding-left: 20px; }
+.timeline td.at { text-align: right; white-space: nowrap; }
+.timeline tr.kind-decision td { background: #ddf4ff; font-weight: 600; }
+.timeline tr.kind-event td.kind { color: #8250df; }
+.timeline tr.kind-vendor td.kind { color: var(--fail); }
+.timeline tr.phase-before td.at { color: var(--muted); }
+.none { color: var(--muted); font-style: italic; }
+"#;
+
+/// HTML-escapes `text` after dropping query values and e-mail addresses from it.
+fn text(s: &str) -> String {
+    escape(&strip_urls_in(s))
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The anchor id of a trial: `trial-shop-reject-all`.
+pub fn anchor(spec: &str, state: &str) -> String {
+    format!("trial-{}", file_stem(spec, state))
+}
+
+/// The whole page. `report_dir` is where it will be written (trace links are made relative to it).
+pub fn render(
+    rows: &[Row],
+    evidence: &BTreeMap<String, TrialEvidence>,
+    report_dir: &Path,
+) -> String {
+    let count = |v: &str| rows.iter().filter(|r| r.verdict == v).count();
+    let mut h = String::new();
+    h.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         img-src 'self' file: data:; style-src 'unsafe-inline'\">\n",
+    );
+    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    h.push_str("<title>consent-gates report</title>\n<style>");
+    h.push_str(STYLE);
+    h.push_str("</style>\n</head>\n<body>\n<header>\n<h1>consent-gates evidence report</h1>\n");
+    h.push_str(&format!(
+        "<p id=\"summary\">{} trial{}: {} passed, {} failed, {} could not run</p>\n</header>\n<main>\n",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" },
+        count("pass"),
+        count("fail"),
+        count("error"),
+    ));
+
+    // Summary table.
+    h.push_str("<h2>Verdicts</h2>\n<table id=\"verdicts\">\n<thead><tr><th>site (spec)</th><th>state</th><th>verdict</th><th>snapshot</th><th>failing checks</th></tr></thead>\n<tbody>\n");
+    for r in rows {
+        let mut checks: Vec<String> = r
+            .failures
+            .iter()
+            .map(|f| match &f.destination {
+                Some(d) => format!("{} ({d})", f.check),
+                None => f.check.clone(),
+            })
+            .collect();
+        checks.dedup();
+        h.push_str(&format!(
+            "<tr data-trial=\"{name}\" data-verdict=\"{v}\"><td>{spec}</td><td><a href=\"#{anchor}\">{state}</a></td>\
+             <td><span class=\"verdict verdict-{v}\">{v}</span></td><td class=\"snapshot-{snap}\">{snap}</td><td>{checks}</td></tr>\n",
+            name = text(&r.name()),
+            v = text(&r.verdict),
+            spec = text(&r.spec),
+            anchor = anchor(&r.spec, &r.state),
+            state = text(&r.state),
+            snap = text(&r.snapshot),
+            checks = if checks.is_empty() {
+                "<span class=\"none\">none</span>".to_string()
+            } else {
+                text(&checks.join(", "))
+            },
+        ));
+    }
+    h.push_str("</tbody>\n</table>\n");
+
+    for r in rows {
+        trial_section(&mut h, r, evidence.get(&r.name()), report_dir);
+    }
+    h.push_str(
+        "<p class=\"meta\">Payload values are never shown; URLs are shown without query values \
+         (keys kept). Traces open with <code>npx playwright show-trace FILE</code> or at \
+         trace.playwright.dev.</p>\n</main>\n</body>\n</html>\n",
+    );
+    h
+}
+
+fn trial_section(h: &mut String, r: &Row, ev: Option<&TrialEvidence>, report_dir: &Path) {
+    h.push_str(&format!(
+        "<section class=\"trial\" id=\"{}\" data-trial=\"{}\" data-verdict=\"{}\">\n",
+        anchor(&r.spec, &r.state),
+        text(&r.name()),
+        text(&r.verdict)
+    ));
+    h.push_str(&format!(
+        "<h2>{} <span class=\"verdict verdict-{v}\">{v}</span></h2>\n",
+        text(&r.name()),
+        v = text(&r.verdict)
+    ));
+    let mut meta = format!("snapshot {} · {} ms", text(&r.snapshot), r.duration_ms);
+    if let Some(ev) = ev {
+        meta = format!(
+            "{} · {} · {}{}",
+            text(&ev.spec_file),
+            text(&ev.url),
+            if ev.gpc { "GPC on · " } else { "" },
+            meta
+        );
+    }
+    h.push_str(&format!("<p class=\"meta\">{meta}</p>\n"));
+    if let Some(ev) = ev {
+        h.push_str("<h3>Steps</h3>\n");
+        if ev.steps.is_empty() {
+            h.push_str("<p class=\"none\">no steps: the visitor makes no choice; the whole visit is judged</p>\n");
+        } else {
+            h.push_str("<ol class=\"steps\">");
+            for s in &ev.steps {
+                h.push_str(&format!(
+                    "<li><code>{}</code></li>",
+                    escape(&super::step_text(s))
+                ));
+            }
+            h.push_str("</ol>\n");
+        }
+        h.push_str("<h3>Expectations</h3>\n<ul class=\"expectations\">");
+        for e in &ev.expectations {
+            h.push_str(&format!("<li><code>{}</code></li>", text(e)));
+        }
+        if ev.expectations.is_empty() {
+            h.push_str("<li class=\"none\">none beyond the built-in checks</li>");
+        }
+        h.push_str("</ul>\n");
+    }
+
+    h.push_str("<h3>Failing checks</h3>\n");
+    if r.failures.is_empty() {
+        h.push_str("<p class=\"none\">none</p>\n");
+    }
+    for f in &r.failures {
+        h.push_str(&format!(
+            "<div class=\"failure check-{c}\" data-check=\"{c}\"><strong>{c}</strong>{dest}: {msg}",
+            c = text(&f.check),
+            dest = f
+                .destination
+                .as_deref()
+                .map(|d| format!(" <em>{}</em>", text(d)))
+                .unwrap_or_default(),
+            msg = text(&f.message).replace('\n', "<br>"),
+        ));
+        if !f.evidence.is_empty() {
+            h.push_str("<ul class=\"evidence\">");
+            for e in &f.evidence {
+                h.push_str(&format!(
+                    "<li><code>{}</code> at {} ms, {} the decision</li>",
+                    text(&e.what),
+                    e.at_ms,
+                    text(&e.phase)
+                ));
+            }
+            h.push_str("</ul>");
+        }
+        h.push_str("</div>\n");
+    }
+    if let Some(trace) = &r.trace {
+        let href = trace_href(trace, report_dir);
+        h.push_str(&format!(
+            "<p class=\"trace\">Playwright trace: <a href=\"{}\">{}</a> \
+             (<code>npx playwright show-trace {}</code>)</p>\n",
+            escape(&href),
+            escape(
+                &trace
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+            escape(&trace.display().to_string())
+        ));
+    }
+
+    let Some(ev) = ev else {
+        h.push_str("<p class=\"none\">no visit evidence (the trial did not reach the browser, or evidence was off)</p>\n</section>\n");
+        return;
+    };
+    h.push_str("<h3>Screenshots</h3>\n<div class=\"shots\">");
+    let shots = [
+        (
+            &ev.screenshot_before,
+            "before",
+            if ev.steps.is_empty() {
+                "the page, no choice made"
+            } else {
+                "before the decision"
+            },
+        ),
+        (&ev.screenshot_after, "after", "after the decision"),
+    ];
+    let mut any = false;
+    for (file, which, caption) in shots {
+        if let Some(file) = file {
+            any = true;
+            h.push_str(&format!(
+                "<figure class=\"shot-{which}\"><img src=\"{}\" alt=\"{caption}\"><figcaption>{caption}</figcaption></figure>",
+                escape(file)
+            ));
+        }
+    }
+    if !any {
+        h.push_str("<p class=\"none\">no screenshots</p>");
+    }
+    h.push_str("</div>\n");
+
+    h.push_str("<h3>Timeline</h3>\n");
+    if ev.timeline.is_empty() {
+        h.push_str("<p class=\"none\">nothing recorded</p>\n");
+    } else {
+        h.push_str("<table class=\"timeline\">\n<thead><tr><th>ms</th><th>phase</th><th>kind</th><th>what</th><th>destination</th><th>detail</th></tr></thead>\n<tbody>\n");
+        for e in &ev.timeline {
+            h.push_str(&format!(
+                "<tr class=\"kind-{k} phase-{p}\"><td class=\"at\">{at}</td><td>{p}</td><td class=\"kind\">{k}</td><td class=\"mono\">{what}</td><td>{d}</td><td>{detail}</td></tr>\n",
+                k = e.kind.as_str(),
+                p = text(&e.phase),
+                at = e.at_ms,
+                what = text(&e.what),
+                d = e.destination.as_deref().map(text).unwrap_or_default(),
+                detail = e.detail.as_deref().map(text).unwrap_or_default(),
+            ));
+        }
+        h.push_str("</tbody>\n</table>\n");
+    }
+    h.push_str("</section>\n");
+}
+
+/// A link to the trace from the report folder: relative when both sit under the same output
+/// folder (`../traces/x.zip`), else a `file://` URL.
+fn trace_href(trace: &Path, report_dir: &Path) -> String {
+    if let Some(out) = report_dir.parent()
+        && let Ok(rel) = trace.strip_prefix(out)
+    {
+        return format!("../{}", rel.display());
+    }
+    let abs = if trace.is_absolute() {
+        trace.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(trace))
+            .unwrap_or_else(|_| trace.to_path_buf())
+    };
+    format!("file://{}", abs.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::results::{EvidenceRow, FailureRow};
+    use crate::report::{TimelineEntry, TimelineKind};
+
+    #[test]
+    fn escapes_and_strips_everything_it_shows() {
+        let row = Row {
+            spec: "shop".into(),
+            state: "reject-all".into(),
+            verdict: "fail".into(),
+            failures: vec![FailureRow {
+                check: "blocked-received".into(),
+                destination: Some("Facebook <Pixel>".into()),
+                message: "received data".into(),
+                evidence: vec![EvidenceRow {
+                    at_ms: 5,
+                    phase: "after".into(),
+                    what: "GET https://www.facebook.com/tr/?ud[em]=jane@example.com&ev=Lead".into(),
+                }],
+            }],
+            snapshot: "match".into(),
+            duration_ms: 10,
+            attempts: 1,
+            flaky: false,
+            trace: Some("/out/traces/shop-reject-all.zip".into()),
+        };
+        let mut evidence = BTreeMap::new();
+        evidence.insert(
+            row.name(),
+            TrialEvidence {
+                steps: vec!["eval \"analytics.identify('u', {email: 'jane@example.com'})\"".into()],
+                timeline: vec![TimelineEntry {
+                    at_ms: 7,
+                    phase: "after".into(),
+                    kind: TimelineKind::Vendor,
+                    what: "GET https://t.example/p?uid=42".into(),
+                    destination: Some("T".into()),
+                    detail: None,
+                }],
+                ..Default::default()
+            },
+        );
+        let html = render(&[row], &evidence, Path::new("/out/report"));
+        assert!(!html.contains("jane"), "{html}");
+        assert!(!html.contains("uid=42") && html.contains("uid=…"), "{html}");
+        assert!(html.contains("Facebook &lt;Pixel&gt;"));
+        assert!(html.contains("href=\"../traces/shop-reject-all.zip\""));
+        assert!(html.contains("id=\"trial-shop-reject-all\""));
+        assert!(!html.contains("http://") && !html.contains("<script"));
+    }
+}

@@ -1,0 +1,53 @@
+//! The plain-text verdict table printed after a run.
+
+use super::TrialResult;
+use super::color::Paint;
+
+/// A plain-text verdict table, one row per trial.
+pub fn verdict_table(results: &[TrialResult]) -> String {
+    verdict_table_colored(results, false)
+}
+
+/// [`verdict_table`] with verdicts coloured when `color` (pass green, fail red, error yellow).
+pub fn verdict_table_colored(results: &[TrialResult], color: bool) -> String {
+    let paint = Paint(color);
+    let mut sorted = results.to_vec();
+    sorted.sort_by_key(TrialResult::name);
+    let width = sorted
+        .iter()
+        .map(|r| r.name().len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = paint.bold(&format!(
+        "{:width$}  {:7}  {:8}  checks",
+        "trial", "verdict", "snapshot"
+    ));
+    out.push('\n');
+    for r in &sorted {
+        let mut checks: Vec<String> = r
+            .failures
+            .iter()
+            .map(|f| match &f.destination {
+                Some(d) => format!("{}({d})", f.check),
+                None => f.check.to_string(),
+            })
+            .collect();
+        checks.dedup();
+        let verdict = format!("{:7}", r.verdict.as_str());
+        out.push_str(&format!(
+            "{:width$}  {}  {:8}  {}\n",
+            r.name(),
+            paint
+                .verdict(r.verdict.as_str())
+                .replace(r.verdict.as_str(), &verdict),
+            r.snapshot.as_str(),
+            if checks.is_empty() {
+                "-".to_string()
+            } else {
+                checks.join(", ")
+            }
+        ));
+    }
+    out
+}

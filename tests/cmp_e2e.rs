@@ -1,0 +1,430 @@
+//! End-to-end tests of the CMP adapters (`src/cmp/`): each runs one state of a spec under
+//! `tests/fixtures/cmp/specs/` in a real Chromium and asserts what the adapter did: the banner was
+//! there and closed (else the step misses), the CMP's recorded choice as the adapter reads it, the
+//! CMP `cmp: auto` detected, the autoconsent rule, the TCF / GPP strings.
+//!
+//! vanilla-cookieconsent, klaro and autoconsent run against the real libraries (the example
+//! sites); the commercial CMPs against imitations of their documented surface
+//! (`tests/fixtures/cmp/<vendor>/`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod common;
+
+use consent_gates::capture::Capture;
+use consent_gates::session::{self, Shared, edge};
+use consent_gates::verdict::{CheckId, Verdict};
+
+const SPECS: &str = "tests/fixtures/cmp/specs";
+
+/// Runs state `state` of `tests/fixtures/cmp/specs/<spec>.yaml` and returns what it captured;
+/// panics on a step miss or an error.
+fn visit(spec: &str, state: &str) -> Capture {
+    let v = visit_raw(spec, state);
+    if let Some(miss) = v.step_miss {
+        panic!(
+            "{spec}::{state}: step {} missed: {}",
+            miss.index, miss.detail
+        );
+    }
+    v.capture
+}
+
+fn visit_raw(spec: &str, state: &str) -> session::Visit {
+    let path = Path::new(SPECS).join(format!("{spec}.yaml"));
+    let spec = consent_gates::spec::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
+    let shared = Shared::get(true);
+    let browser = shared.browser().expect("browser");
+    let dist = edge::find_segment_dist(path.parent().expect("folder"));
+    let config = edge::EdgeConfig::from_spec(&spec, dist).expect("edge config");
+    let st = spec.states.get(state).expect("state");
+    shared
+        .runtime()
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(90),
+                session::visit(&browser, &spec, st, Arc::new(config)),
+            )
+            .await
+        })
+        .expect("the visit is bounded")
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn choice(pairs: &[(&str, bool)]) -> Option<BTreeMap<String, bool>> {
+    Some(pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect())
+}
+
+/// Asserts the recorded choice and that the named adapter's CMP is what the page shows.
+fn assert_choice(c: &Capture, adapter: &str, expected: &[(&str, bool)]) {
+    assert_eq!(c.cmp_choice, choice(expected), "recorded choice: {c:#?}");
+    assert_eq!(c.cmp_detected.as_deref(), Some(adapter), "detected CMP");
+}
+
+const ALL3: [(&str, bool); 3] = [("C0001", true), ("C0002", true), ("C0004", true)];
+const REJECT3: [(&str, bool); 3] = [("C0001", true), ("C0002", false), ("C0004", false)];
+const ANALYTICS3: [(&str, bool); 3] = [("C0001", true), ("C0002", true), ("C0004", false)];
+
+// --- real libraries -------------------------------------------------------------------------
+
+#[test]
+fn vanilla_cookieconsent_accept_all() {
+    assert_choice(
+        &visit("cmp-vcc", "accept-all"),
+        "vanilla-cookieconsent",
+        &ALL3,
+    );
+}
+
+#[test]
+fn vanilla_cookieconsent_reject_all() {
+    assert_choice(
+        &visit("cmp-vcc", "reject-all"),
+        "vanilla-cookieconsent",
+        &REJECT3,
+    );
+}
+
+#[test]
+fn vanilla_cookieconsent_categories() {
+    assert_choice(
+        &visit("cmp-vcc", "analytics-only"),
+        "vanilla-cookieconsent",
+        &ANALYTICS3,
+    );
+}
+
+#[test]
+fn klaro_accept_all() {
+    assert_choice(&visit("cmp-klaro", "accept-all"), "klaro", &ALL3);
+}
+
+#[test]
+fn klaro_reject_all() {
+    assert_choice(&visit("cmp-klaro", "reject-all"), "klaro", &REJECT3);
+}
+
+#[test]
+fn klaro_categories() {
+    assert_choice(&visit("cmp-klaro", "analytics-only"), "klaro", &ANALYTICS3);
+}
+
+/// Through the harness: the categories action on the real library passes its expectations, so the
+/// consent stamp agrees with `expect.consent` and with the choice the adapter reads.
+#[test]
+fn vanilla_cookieconsent_categories_pass_the_consent_checks() {
+    let name = "cmp-vcc::analytics-only";
+    let (results, _tmp) = common::judge(&format!("{SPECS}/cmp-vcc.yaml"), |n| n == name);
+    let r = common::result(&results, name);
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+}
+
+#[test]
+fn autoconsent_accept_all_through_the_cookieconsent3_rule() {
+    let c = visit("cmp-autoconsent", "accept-all");
+    assert_eq!(
+        c.autoconsent_rule.as_deref(),
+        Some("cookieconsent3"),
+        "{c:#?}"
+    );
+    assert_choice(&c, "vanilla-cookieconsent", &ALL3);
+}
+
+#[test]
+fn autoconsent_reject_all_through_the_cookieconsent3_rule() {
+    let c = visit("cmp-autoconsent", "reject-all");
+    assert_eq!(
+        c.autoconsent_rule.as_deref(),
+        Some("cookieconsent3"),
+        "{c:#?}"
+    );
+    assert_choice(&c, "vanilla-cookieconsent", &REJECT3);
+}
+
+#[test]
+fn auto_detects_vanilla_cookieconsent_on_the_shop() {
+    assert_choice(
+        &visit("cmp-auto-shop", "reject-all"),
+        "vanilla-cookieconsent",
+        &REJECT3,
+    );
+}
+
+// --- imitations of commercial CMPs --------------------------------------------------------
+
+#[test]
+fn onetrust_accept_all() {
+    assert_choice(&visit("cmp-onetrust", "accept-all"), "onetrust", &ALL3);
+}
+
+#[test]
+fn onetrust_reject_all() {
+    assert_choice(&visit("cmp-onetrust", "reject-all"), "onetrust", &REJECT3);
+}
+
+#[test]
+fn onetrust_categories() {
+    assert_choice(
+        &visit("cmp-onetrust", "analytics-only"),
+        "onetrust",
+        &ANALYTICS3,
+    );
+}
+
+#[test]
+fn auto_detects_onetrust() {
+    let c = visit("cmp-auto", "accept-all");
+    assert_choice(&c, "onetrust", &ALL3);
+}
+
+const COOKIEBOT_ALL: [(&str, bool); 4] = [
+    ("C0001", true),
+    ("C0002", true),
+    ("C0003", true),
+    ("C0004", true),
+];
+
+#[test]
+fn cookiebot_accept_all() {
+    assert_choice(
+        &visit("cmp-cookiebot", "accept-all"),
+        "cookiebot",
+        &COOKIEBOT_ALL,
+    );
+}
+
+#[test]
+fn cookiebot_reject_all() {
+    let expected = [
+        ("C0001", true),
+        ("C0002", false),
+        ("C0003", false),
+        ("C0004", false),
+    ];
+    assert_choice(
+        &visit("cmp-cookiebot", "reject-all"),
+        "cookiebot",
+        &expected,
+    );
+}
+
+#[test]
+fn cookiebot_categories_map_through_cmp_names() {
+    let expected = [
+        ("C0001", true),
+        ("C0002", true),
+        ("C0003", false),
+        ("C0004", false),
+    ];
+    assert_choice(
+        &visit("cmp-cookiebot", "analytics-only"),
+        "cookiebot",
+        &expected,
+    );
+}
+
+#[test]
+fn didomi_accept_all() {
+    let expected = [("C0002", true), ("C0004", true)];
+    assert_choice(&visit("cmp-didomi", "accept-all"), "didomi", &expected);
+}
+
+#[test]
+fn didomi_reject_all() {
+    let expected = [("C0002", false), ("C0004", false)];
+    assert_choice(&visit("cmp-didomi", "reject-all"), "didomi", &expected);
+}
+
+#[test]
+fn didomi_categories() {
+    let expected = [("C0002", true), ("C0004", false)];
+    assert_choice(&visit("cmp-didomi", "analytics-only"), "didomi", &expected);
+}
+
+#[test]
+fn usercentrics_accept_all() {
+    assert_choice(
+        &visit("cmp-usercentrics", "accept-all"),
+        "usercentrics",
+        &ALL3,
+    );
+}
+
+#[test]
+fn usercentrics_reject_all() {
+    assert_choice(
+        &visit("cmp-usercentrics", "reject-all"),
+        "usercentrics",
+        &REJECT3,
+    );
+}
+
+#[test]
+fn usercentrics_categories() {
+    assert_choice(
+        &visit("cmp-usercentrics", "analytics-only"),
+        "usercentrics",
+        &ANALYTICS3,
+    );
+}
+
+#[test]
+fn trustarc_accept_all() {
+    let expected = [("C0001", true), ("C0003", true), ("C0004", true)];
+    assert_choice(&visit("cmp-trustarc", "accept-all"), "trustarc", &expected);
+}
+
+#[test]
+fn trustarc_reject_all() {
+    let expected = [("C0001", true), ("C0003", false), ("C0004", false)];
+    assert_choice(&visit("cmp-trustarc", "reject-all"), "trustarc", &expected);
+}
+
+#[test]
+fn osano_accept_all() {
+    assert_choice(&visit("cmp-osano", "accept-all"), "osano", &ALL3);
+}
+
+#[test]
+fn osano_reject_all() {
+    assert_choice(&visit("cmp-osano", "reject-all"), "osano", &REJECT3);
+}
+
+#[test]
+fn termly_accept_all() {
+    assert_choice(&visit("cmp-termly", "accept-all"), "termly", &ALL3);
+}
+
+#[test]
+fn termly_reject_all() {
+    assert_choice(&visit("cmp-termly", "reject-all"), "termly", &REJECT3);
+}
+
+#[test]
+fn ketch_accept_all() {
+    assert_choice(&visit("cmp-ketch", "accept-all"), "ketch", &ALL3);
+}
+
+#[test]
+fn ketch_reject_all() {
+    assert_choice(&visit("cmp-ketch", "reject-all"), "ketch", &REJECT3);
+}
+
+const TCF_ALL: [(&str, bool); 3] = [("P1", true), ("P4", true), ("P8", true)];
+const TCF_NONE: [(&str, bool); 3] = [("P1", false), ("P4", false), ("P8", false)];
+
+fn normalised(tc: &str) -> Option<String> {
+    Some(consent_gates::cmp::signals::normalise_tc_string(tc))
+}
+
+#[test]
+fn sourcepoint_accept_all_clicks_inside_the_message_frame() {
+    let c = visit("cmp-sourcepoint", "accept-all");
+    assert_choice(&c, "sourcepoint", &TCF_ALL);
+    assert_eq!(
+        c.tcf,
+        normalised("CP1R2oAP1R2oAAGABBENBkEgAP_AAAAAADLIAAAAAAAA")
+    );
+    assert!(
+        c.tcf
+            .as_deref()
+            .is_some_and(|t| t.starts_with("CAAAAAAAAAAAAAG")),
+        "timestamps zeroed: {:?}",
+        c.tcf
+    );
+    assert_eq!(c.gpp, None, "no __gpp on this page");
+}
+
+#[test]
+fn sourcepoint_reject_all() {
+    let c = visit("cmp-sourcepoint", "reject-all");
+    assert_choice(&c, "sourcepoint", &TCF_NONE);
+    assert_eq!(
+        c.tcf,
+        normalised("CP1R2oAP1R2oAAGABBENBkEgAAAAAAAAADLIAAAAAAAA")
+    );
+}
+
+#[test]
+fn quantcast_accept_all_records_tcf_and_gpp() {
+    let c = visit("cmp-quantcast", "accept-all");
+    assert_choice(&c, "quantcast", &TCF_ALL);
+    assert_eq!(
+        c.tcf,
+        normalised("CP1R2oAP1R2oAAKABBENBkEgAP_AAAAAADLIAAAAAAAA")
+    );
+    assert_eq!(
+        c.gpp.as_deref(),
+        Some("DBABMA~CP1R2oAP1R2oAAKABBENBkEgAP_AAAAAADLIAAAAAAAA")
+    );
+}
+
+#[test]
+fn quantcast_reject_all() {
+    let c = visit("cmp-quantcast", "reject-all");
+    assert_choice(&c, "quantcast", &TCF_NONE);
+    assert_eq!(
+        c.tcf,
+        normalised("CP1R2oAP1R2oAAKABBENBkEgAAAAAAAAADLIAAAAAAAA")
+    );
+}
+
+// --- misses and bounds --------------------------------------------------------------------
+
+fn assert_misses(spec: &str, state: &str, needles: &[&str]) {
+    let name = format!("{spec}::{state}");
+    let (results, _tmp) = common::judge(&format!("{SPECS}/{spec}.yaml"), |n| n == name);
+    let r = common::result(&results, &name);
+    let checks: Vec<CheckId> = r.failures.iter().map(|f| f.check).collect();
+    assert_eq!(checks, vec![CheckId::StepDidNotMatch], "{r:#?}");
+    let message = &r.failures[0].message;
+    for needle in needles {
+        assert!(message.contains(needle), "{needle:?} in {message}");
+    }
+}
+
+#[test]
+fn a_click_action_without_its_banner_names_the_adapter_and_the_selector() {
+    assert_misses(
+        "cmp-miss",
+        "accept-all",
+        &["onetrust adapter", "#onetrust-accept-btn-handler"],
+    );
+}
+
+#[test]
+fn a_scripted_action_without_its_banner_names_the_adapter_and_what_it_waited_for() {
+    assert_misses(
+        "cmp-miss",
+        "analytics-only",
+        &["onetrust adapter", "UpdateConsent", "#onetrust-banner-sdk"],
+    );
+}
+
+#[test]
+fn auto_without_a_known_cmp_misses_naming_what_it_looked_for() {
+    assert_misses(
+        "cmp-miss-auto",
+        "accept-all",
+        &["auto adapter", "onetrust", "klaro"],
+    );
+}
+
+#[test]
+fn tcf_and_gpp_stubs_that_never_answer_record_nothing_and_do_not_hang() {
+    let started = std::time::Instant::now();
+    let c = visit("cmp-stubs", "no-choice");
+    assert_eq!((c.tcf, c.gpp), (None, None));
+    assert_eq!(
+        c.cmp_detected, None,
+        "no cmp: in the spec, nothing detected"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+}
