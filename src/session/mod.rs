@@ -2,6 +2,8 @@
 
 pub mod browser;
 pub mod edge;
+pub mod server;
+pub mod settle;
 mod steps;
 
 use std::collections::HashMap;
@@ -116,6 +118,8 @@ pub async fn visit_with(
             if let Some(dir) = p.parent() {
                 let _ = std::fs::create_dir_all(dir);
             }
+            // The browser's server writes the file: a shared one may run in another folder.
+            let p = std::path::absolute(p).unwrap_or_else(|_| p.clone());
             playwright_rs::protocol::TracingStopOptions::default().path(p.display().to_string())
         });
         // A trace that cannot be saved must not change the trial's outcome.
@@ -143,6 +147,11 @@ async fn visit_in(
             )
             .await?;
     }
+    if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {
+        context
+            .add_init_script(&settle::idle_probe_script(timing.quiet_ms))
+            .await?;
+    }
     let progress = config.progress.clone();
     let secrets = config.secrets.clone();
     let recorder = Recorder::new();
@@ -160,12 +169,14 @@ async fn visit_in(
         .await;
 
     let quiet = Duration::from_millis(timing.quiet_ms);
+    // Smart settling only when the spec asks for it (`timing.min_quiet_ms`).
+    let min_quiet = Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms));
     let settle_max = Duration::from_millis(timing.settle_max_ms);
     progress.set(format!("loading {}", spec.site.url));
     goto(&page, &spec.site.url, timing.navigation_ms).await?;
     recorder.touch();
     progress.set("settling after the first page loaded");
-    edge::settle(&recorder, quiet, settle_max).await;
+    settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
     if screenshots {
         shots.before = screenshot(&page).await;
     }
@@ -177,7 +188,7 @@ async fn visit_in(
             recorder.mark_decision();
         }
         if matches!(step, crate::spec::Step::Visit(_)) {
-            leave(&page, &recorder, quiet, settle_max).await;
+            leave(&page, &recorder, quiet, min_quiet, settle_max).await;
         }
         progress.set(format!("running step {} ({})", i + 1, step.describe()));
         match steps::run(&page, spec, step, &timing, &mut cmp_state).await {
@@ -199,7 +210,7 @@ async fn visit_in(
             }
         }
         recorder.touch();
-        edge::settle(&recorder, quiet, settle_max).await;
+        settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
     }
     if screenshots && !state.steps.is_empty() {
         shots.after = screenshot(&page).await;
@@ -207,15 +218,15 @@ async fn visit_in(
     if step_miss.is_none() {
         for p in &spec.site.pages {
             let url = join_url(&spec.site.url, p);
-            leave(&page, &recorder, quiet, settle_max).await;
+            leave(&page, &recorder, quiet, min_quiet, settle_max).await;
             progress.set(format!("loading page {url}"));
             goto(&page, &url, timing.navigation_ms).await?;
             recorder.touch();
-            edge::settle(&recorder, quiet, settle_max).await;
+            settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
         }
     }
     progress.set("leaving the page (flushing batched deliveries)");
-    leave(&page, &recorder, quiet, settle_max).await;
+    leave(&page, &recorder, quiet, min_quiet, settle_max).await;
 
     progress.set("reading the CMP's choice and the storage");
     let cmp = read_cmp(&page, spec, cmp_state).await;
@@ -307,7 +318,13 @@ async fn read_cmp(page: &playwright_rs::Page, spec: &Spec, state: steps::CmpStat
 /// The visitor leaves the page: batched and keepalive deliveries flush on these events. Done
 /// before every navigation as well as at the end, because Playwright neither routes nor reports
 /// the keepalive fetches a page sends while it is really unloading.
-async fn leave(page: &playwright_rs::Page, recorder: &Recorder, quiet: Duration, max: Duration) {
+async fn leave(
+    page: &playwright_rs::Page,
+    recorder: &Recorder,
+    quiet: Duration,
+    min_quiet: Duration,
+    max: Duration,
+) {
     // A page that already navigated away or closed has nothing left to flush.
     let _ = page
         .evaluate_expression(
@@ -318,7 +335,7 @@ async fn leave(page: &playwright_rs::Page, recorder: &Recorder, quiet: Duration,
         )
         .await;
     recorder.touch();
-    edge::settle(recorder, quiet, max).await;
+    settle::settle(page, recorder, quiet, min_quiet, max).await;
 }
 
 async fn goto(page: &playwright_rs::Page, url: &str, timeout_ms: u64) -> Result<(), SessionError> {

@@ -111,6 +111,7 @@ struct RawExpect {
 struct RawTiming {
     step_ms: Option<u64>,
     quiet_ms: Option<u64>,
+    min_quiet_ms: Option<u64>,
     settle_max_ms: Option<u64>,
     navigation_ms: Option<u64>,
     trial_ms: Option<u64>,
@@ -1337,6 +1338,9 @@ impl Cx<'_> {
         let t = Timing {
             step_ms: take(self, "step_ms", raw.step_ms, d.step_ms),
             quiet_ms: take(self, "quiet_ms", raw.quiet_ms, d.quiet_ms),
+            min_quiet_ms: raw
+                .min_quiet_ms
+                .map(|v| take(self, "min_quiet_ms", Some(v), 1)),
             settle_max_ms: take(self, "settle_max_ms", raw.settle_max_ms, d.settle_max_ms),
             navigation_ms: take(self, "navigation_ms", raw.navigation_ms, d.navigation_ms),
             trial_ms: raw.trial_ms.map(|v| take(self, "trial_ms", Some(v), 1)),
