@@ -106,15 +106,7 @@ pub fn build(
     routed: &Routing,
     failures: &[Failure],
 ) -> Snapshot {
-    let destination_code: BTreeSet<String> = decoded
-        .library_loads
-        .iter()
-        .filter_map(|l| match &l.kind {
-            LoadKind::ClassicDestination { slug } => Some(format!("integrations/{slug}")),
-            LoadKind::ActionDestination { dir } => Some(format!("actions/{dir}")),
-            _ => None,
-        })
-        .collect();
+    let destination_code: BTreeSet<String> = decoded.destination_code();
     let mut events: Vec<EventRow> = decoded
         .events
         .iter()

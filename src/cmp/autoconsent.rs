@@ -10,19 +10,15 @@
 
 use std::path::{Path, PathBuf};
 
-/// The installed package folder: beside the spec, in the working directory, or in this crate's
-/// checkout.
+use crate::session::edge::find_installed;
+
+/// The installed package folder (see [`find_installed`]).
 pub fn find(spec_dir: &Path) -> Option<PathBuf> {
-    const REL: &str = "node_modules/@duckduckgo/autoconsent";
-    let mut roots: Vec<PathBuf> = spec_dir.ancestors().map(Path::to_path_buf).collect();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.push(cwd);
-    }
-    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    roots
-        .into_iter()
-        .map(|r| r.join(REL))
-        .find(|d| d.join(BUNDLE).is_file() && d.join(RULES).is_file())
+    find_installed(
+        spec_dir,
+        "node_modules/@duckduckgo/autoconsent",
+        &[BUNDLE, RULES],
+    )
 }
 
 pub const BUNDLE: &str = "dist/autoconsent.playwright.js";

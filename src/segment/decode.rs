@@ -168,6 +168,20 @@ pub struct Decoded {
     pub malformed: Vec<Malformed>,
 }
 
+impl Decoded {
+    /// Destination code Segment loaded, as `integrations/<slug>` (classic) and `actions/<dir>`.
+    pub fn destination_code(&self) -> BTreeSet<String> {
+        self.library_loads
+            .iter()
+            .filter_map(|l| match &l.kind {
+                LoadKind::ClassicDestination { slug } => Some(format!("integrations/{slug}")),
+                LoadKind::ActionDestination { dir } => Some(format!("actions/{dir}")),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// Classify one request by its path and body shape (any host).
 pub fn classify(req: &CapturedRequest) -> RequestKind {
     classify_parsed(req).0

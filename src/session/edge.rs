@@ -101,10 +101,18 @@ impl EdgeConfig {
     }
 }
 
-/// Where the pinned `@segment/analytics-next` UMD build lives: beside the spec, in the working
-/// directory, or in this crate's checkout.
+/// Where the pinned `@segment/analytics-next` UMD build lives.
 pub fn find_segment_dist(spec_dir: &Path) -> Option<PathBuf> {
-    const REL: &str = "node_modules/@segment/analytics-next/dist/umd";
+    find_installed(
+        spec_dir,
+        "node_modules/@segment/analytics-next/dist/umd",
+        &["standalone.js"],
+    )
+}
+
+/// An installed npm folder `rel` (holding every file of `markers`): beside the spec or in one of
+/// its ancestors, in the working directory, or in this crate's checkout.
+pub fn find_installed(spec_dir: &Path, rel: &str, markers: &[&str]) -> Option<PathBuf> {
     let mut roots: Vec<PathBuf> = spec_dir.ancestors().map(Path::to_path_buf).collect();
     if let Ok(cwd) = std::env::current_dir() {
         roots.push(cwd);
@@ -112,8 +120,8 @@ pub fn find_segment_dist(spec_dir: &Path) -> Option<PathBuf> {
     roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     roots
         .into_iter()
-        .map(|r| r.join(REL))
-        .find(|d| d.join("standalone.js").is_file())
+        .map(|r| r.join(rel))
+        .find(|d| markers.iter().all(|m| d.join(m).is_file()))
 }
 
 /// The shared log of one trial's requests.

@@ -410,15 +410,7 @@ fn render(
             format!(" ({})", before.join(", "))
         }
     );
-    let code: BTreeSet<String> = decoded
-        .library_loads
-        .iter()
-        .filter_map(|l| match &l.kind {
-            LoadKind::ClassicDestination { slug } => Some(format!("integrations/{slug}")),
-            LoadKind::ActionDestination { dir } => Some(format!("actions/{dir}")),
-            _ => None,
-        })
-        .collect();
+    let code: BTreeSet<String> = decoded.destination_code();
     if !code.is_empty() {
         let _ = writeln!(
             o,
