@@ -163,7 +163,6 @@ fn judge_state(
     let keep_trace = |visit: &Result<session::Visit, session::SessionError>| {
         let failing = match visit {
             Err(_) => true,
-            Ok(v) if v.step_miss.is_some() => true,
             Ok(v) => {
                 let judged = analyse(
                     spec,
@@ -173,7 +172,8 @@ fn judge_state(
                     options.report,
                     &secrets,
                 );
-                let failing = judged.as_ref().map_or(true, |j| !j.failures.is_empty());
+                let failing = v.step_miss.is_some()
+                    || judged.as_ref().map_or(true, |j| !j.failures.is_empty());
                 analysed = Some(judged);
                 failing
             }
@@ -205,9 +205,10 @@ fn judge_state(
             )
         })?
         .map_err(|e| e.to_string())?;
-    if let Some(miss) = visit.step_miss {
-        // The evidence still shows what happened (the banner the step did not find).
-        let evidence = analyse(
+    // Analysed even when a step missed: the evidence still shows what happened (the banner the
+    // step did not find). Under tracing the analysis already ran to decide on the trace.
+    let analysed = analysed.unwrap_or_else(|| {
+        analyse(
             spec,
             state_name,
             state,
@@ -215,10 +216,10 @@ fn judge_state(
             options.report,
             &secrets,
         )
-        .ok()
-        .and_then(|j| j.evidence)
-        .map(|mut ev| {
-            ev.screenshots = visit.screenshots.clone();
+    });
+    if let Some(miss) = visit.step_miss {
+        let evidence = analysed.ok().and_then(|j| j.evidence).map(|mut ev| {
+            ev.screenshots = visit.screenshots;
             ev
         });
         return Ok(Judged {
@@ -235,17 +236,7 @@ fn judge_state(
             evidence,
         });
     }
-    let mut judged = match analysed {
-        Some(j) => j,
-        None => analyse(
-            spec,
-            state_name,
-            state,
-            &visit.capture,
-            options.report,
-            &secrets,
-        ),
-    }?;
+    let mut judged = analysed?;
     if let Some(ev) = &mut judged.evidence {
         ev.screenshots = visit.screenshots;
     }
