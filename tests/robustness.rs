@@ -17,19 +17,13 @@ const BAD_SPECS: &str = "tests/fixtures/bad-specs/specs";
 
 /// Every file under `dir`, with its size (to prove a run wrote nothing there).
 fn listing(dir: &Path) -> BTreeSet<(PathBuf, u64)> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert((p, e.metadata().map_or(0, |m| m.len())));
-            }
-        }
-    }
-    out
+    common::files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let len = std::fs::metadata(&p).map_or(0, |m| m.len());
+            (p, len)
+        })
+        .collect()
 }
 
 #[test]

@@ -1,5 +1,10 @@
 //! Helpers shared by the end-to-end test files.
 
+// Each test file uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
 use consent_gates::harness::{self, Options};
 use consent_gates::report::TrialResult;
 
@@ -27,4 +32,21 @@ pub fn result<'a>(results: &'a [TrialResult], name: &str) -> &'a TrialResult {
                 results.iter().map(TrialResult::name).collect::<Vec<_>>()
             )
         })
+}
+
+/// Every file below `dir` (recursively), in no particular order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
