@@ -58,6 +58,8 @@ pub struct Summary {
 /// Entry point of `tests/specs.rs`: `cargo test` arguments, options from the environment.
 pub fn main() -> std::process::ExitCode {
     prepare_env();
+    // nextest runs every trial in its own process: they share one browser server.
+    crate::session::server::share_under_nextest();
     let mut args = Arguments::from_args();
     if args.color.is_none() {
         args.color = report::color::from_cargo_env();

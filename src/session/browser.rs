@@ -1,7 +1,9 @@
 //! One Chromium per process, launched on first use and shared by every trial.
 //!
 //! playwright-rs objects are bound to the tokio runtime that created them, so the runtime and the
-//! browser live together in one process-wide [`Shared`] value.
+//! browser live together in one process-wide [`Shared`] value. Under cargo-nextest (one process
+//! per trial) the processes of a run share one browser server instead, and
+//! `CONSENT_GATES_BROWSER_WS` connects to a remote one: see [`super::server`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -10,6 +12,7 @@ use std::time::Duration;
 use playwright_rs::{Browser, LaunchOptions, Playwright};
 
 use super::SessionError;
+use super::server::{self, Connected, Source};
 
 /// Where Debian installs Chromium; `CONSENT_GATES_CHROMIUM` overrides it.
 pub const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
@@ -30,12 +33,25 @@ pub struct Shared {
 /// The state of the shared browser.
 enum Slot {
     NotLaunched,
+    /// Launched by this process through its own driver.
     Up {
         playwright: Box<Playwright>,
         browser: Browser,
     },
+    /// Reached over a WebSocket: the run's shared browser server, or a remote one.
+    Connected(Connected),
     /// A failed launch is remembered and reported to every later trial, not retried per trial.
     Failed(SessionError),
+}
+
+impl Slot {
+    fn browser(&self) -> Option<Browser> {
+        match self {
+            Slot::Up { browser, .. } => Some(browser.clone()),
+            Slot::Connected(c) => Some(c.browser.clone()),
+            Slot::NotLaunched | Slot::Failed(_) => None,
+        }
+    }
 }
 
 static SHARED: OnceLock<Shared> = OnceLock::new();
@@ -69,29 +85,42 @@ impl Shared {
     /// retried per trial.
     pub fn browser(&self) -> Result<Browser, SessionError> {
         let mut slot = self.browser.lock().unwrap_or_else(|p| p.into_inner());
-        if let Slot::Up { browser, .. } = &*slot {
-            if browser.is_connected() {
-                return Ok(browser.clone());
-            }
-            if let Slot::Up { playwright, .. } = std::mem::replace(&mut *slot, Slot::NotLaunched) {
-                // The browser died (crash, killed, closed): stop its driver before relaunching.
-                self.runtime.block_on(async {
-                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, playwright.shutdown()).await;
-                });
-                let _guard = self.runtime.enter();
-                drop(playwright);
-            }
+        match &*slot {
+            Slot::Up { browser, .. } if browser.is_connected() => return Ok(browser.clone()),
+            Slot::Connected(c) if c.is_connected() => return Ok(c.browser.clone()),
+            Slot::Failed(e) => return Err(e.clone()),
+            _ => {}
         }
-        if let Slot::Failed(e) = &*slot {
-            return Err(e.clone());
+        if let Slot::Up { playwright, .. } = std::mem::replace(&mut *slot, Slot::NotLaunched) {
+            // The browser died (crash, killed, closed): stop its driver before relaunching.
+            self.runtime.block_on(async {
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, playwright.shutdown()).await;
+            });
+            let _guard = self.runtime.enter();
+            drop(playwright);
         }
-        match self.runtime.block_on(launch(self.offline_only)) {
-            Ok((playwright, browser)) => {
-                *slot = Slot::Up {
-                    playwright: Box::new(playwright),
-                    browser: browser.clone(),
-                };
-                Ok(browser)
+        let launched = match Source::from_env() {
+            Source::Local => {
+                self.runtime
+                    .block_on(launch(self.offline_only))
+                    .map(|(playwright, browser)| Slot::Up {
+                        playwright: Box::new(playwright),
+                        browser,
+                    })
+            }
+            Source::Shared { run } => {
+                server::shared(&self.runtime, &run, self.offline_only).map(Slot::Connected)
+            }
+            Source::Remote { endpoint } => self
+                .runtime
+                .block_on(server::connect_remote(&endpoint, self.offline_only))
+                .map(Slot::Connected),
+        };
+        match launched {
+            Ok(up) => {
+                let browser = up.browser();
+                *slot = up;
+                browser.ok_or_else(|| SessionError::Browser("no browser".into()))
             }
             Err(e) => {
                 *slot = Slot::Failed(e.clone());
@@ -224,7 +253,7 @@ pub fn default_driver_dir() -> Option<PathBuf> {
 }
 
 /// The npm `playwright-core` must be exactly the version playwright-rs speaks to.
-fn check_driver_version(driver: &Path) -> Result<(), SessionError> {
+pub(crate) fn check_driver_version(driver: &Path) -> Result<(), SessionError> {
     let manifest = driver.join("package/package.json");
     let text = std::fs::read_to_string(&manifest).map_err(|e| SessionError::Io {
         path: manifest.display().to_string(),
