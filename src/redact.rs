@@ -158,14 +158,17 @@ impl Redactor {
             k.len() > value.len() || (k.len() == value.len() && k.as_str() < value)
         });
         self.order.insert(pos, value.to_string());
-        if kind == Kind::Email && value.contains('@') {
-            // The URL-encoded spelling of the same address gets the same placeholder.
-            let encoded = value.replace('@', "%40");
-            self.known.insert(encoded.clone(), placeholder.clone());
+        // Other spellings of the same value (URL-encoded once or twice, a phone number's bare
+        // digits) get the same placeholder.
+        for other in spellings(kind, value) {
+            if self.known.contains_key(&other) {
+                continue;
+            }
+            self.known.insert(other.clone(), placeholder.clone());
             let pos = self.order.partition_point(|k| {
-                k.len() > encoded.len() || (k.len() == encoded.len() && *k < encoded)
+                k.len() > other.len() || (k.len() == other.len() && *k < other)
             });
-            self.order.insert(pos, encoded);
+            self.order.insert(pos, other);
         }
         Some(placeholder)
     }
@@ -176,6 +179,15 @@ impl Redactor {
         if out.len() < text.len() {
             out.push('…');
         }
+        self.replace_all(out)
+    }
+
+    /// Like [`Redactor::text`], without the length cap: for whole files (traces).
+    pub fn whole(&mut self, text: &str) -> String {
+        self.replace_all(text.to_string())
+    }
+
+    fn replace_all(&mut self, mut out: String) -> String {
         // Patterns first teach the redactor new values; then every known value is replaced.
         for (re, kind) in captured_patterns() {
             let found: Vec<String> = re
@@ -318,6 +330,30 @@ fn email_re() -> &'static Regex {
     })
 }
 
+/// Spellings of `value` other than itself that carry the same personal data.
+fn spellings(kind: Kind, value: &str) -> Vec<String> {
+    match kind {
+        Kind::Email if value.contains('@') => {
+            vec![value.replace('@', "%40"), value.replace('@', "%2540")]
+        }
+        Kind::Phone => {
+            // Percent-escapes (`%2B`, `%20`, and their double-encoded `%25…` forms) carry digits
+            // of their own: drop them before keeping the number's digits.
+            let plain = value.replace("%25", "%");
+            let plain = ["%2B", "%2b", "%20", "%2D", "%2d", "%28", "%29"]
+                .iter()
+                .fold(plain, |v, esc| v.replace(esc, " "));
+            let digits: String = plain.chars().filter(char::is_ascii_digit).collect();
+            if digits.len() >= 9 && digits != value {
+                vec![digits]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn phone_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -354,6 +390,36 @@ fn captured_patterns() -> &'static [(Regex, Kind)] {
             ),
         ]
     })
+}
+
+/// Rewrites a Playwright trace (a zip of JSON-lines and resources) in place with every text entry
+/// redacted; images stay as they are (they are pixels, not text: see the README on screenshots).
+pub fn trace_file(path: &std::path::Path, redactor: &mut Redactor) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(path)?).map_err(std::io::Error::other)?;
+    let tmp = path.with_extension("zip.tmp");
+    let mut out = zip::ZipWriter::new(std::fs::File::create(&tmp)?);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(std::io::Error::other)?;
+        let name = entry.name().map_err(std::io::Error::other)?.into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes)?;
+        let is_image = [".png", ".jpeg", ".jpg", ".webp", ".gif"]
+            .iter()
+            .any(|ext| name.ends_with(ext));
+        let bytes = match std::str::from_utf8(&bytes) {
+            Ok(text) if !is_image => redactor.whole(text).into_bytes(),
+            _ => bytes,
+        };
+        out.start_file(name, options)
+            .map_err(std::io::Error::other)?;
+        out.write_all(&bytes)?;
+    }
+    out.finish().map_err(std::io::Error::other)?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

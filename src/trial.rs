@@ -92,12 +92,15 @@ pub fn run_with(
             break judged;
         }
     };
+    let mut trace_redactor = None;
     match judged {
         Ok(Judged {
             failures,
             snapshot: snap,
             evidence,
+            redactor,
         }) => {
+            trace_redactor = redactor;
             result.failures = failures;
             if let Some(snap) = snap {
                 result.snapshot = snapshot::compare(&snap, snapshots);
@@ -118,6 +121,14 @@ pub fn run_with(
     }
     result.verdict = Verdict::of(&result.failures);
     result.trace = trace.filter(|t| t.is_file());
+    if let Some(t) = &result.trace {
+        // A trace records raw requests and pages: redact it like everything else, or drop it.
+        let mut r = trace_redactor.unwrap_or_else(redact::Redactor::new);
+        if redact::trace_file(t, &mut r).is_err() {
+            let _ = std::fs::remove_file(t);
+            result.trace = None;
+        }
+    }
     result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     result
 }
@@ -126,6 +137,8 @@ struct Judged {
     failures: Vec<Failure>,
     snapshot: Option<snapshot::Snapshot>,
     evidence: Option<TrialEvidence>,
+    /// The trial's redactor, which knows its secrets: it also cleans the trace.
+    redactor: Option<redact::Redactor>,
 }
 
 fn judge_state(
@@ -234,6 +247,7 @@ fn judge_state(
             }],
             snapshot: None,
             evidence,
+            redactor: None,
         });
     }
     let mut judged = analysed?;
@@ -289,6 +303,7 @@ fn analyse(
         failures,
         snapshot: Some(snap),
         evidence,
+        redactor: Some(redactor),
     })
 }
 

@@ -30,6 +30,22 @@ fn files(dir: &Path) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
+/// The entries of a zip file, as text (lossy), named `<zip>/<entry>`.
+fn zip_entries(path: &Path) -> Vec<(PathBuf, String)> {
+    use std::io::Read;
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(path).expect("open zip")).expect("a zip archive");
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).expect("zip entry");
+            let name = path.join(entry.name().map(|n| n.into_owned()).unwrap_or_default());
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).expect("read zip entry");
+            (name, String::from_utf8_lossy(&bytes).into_owned())
+        })
+        .collect()
+}
+
 #[test]
 fn personal_data_never_reaches_results_report_or_snapshot() {
     let tmp = tempfile::tempdir().unwrap();
@@ -46,8 +62,6 @@ fn personal_data_never_reaches_results_report_or_snapshot() {
         // Write the snapshot so that it can be searched (CI mode would write nothing).
         .env_remove("CI")
         .env("INSTA_UPDATE", "always")
-        // Playwright traces are raw recordings (see the report of issue 6): off here.
-        .env("CONSENT_GATES_TRACE", "0")
         .output()
         .expect("run consent-gates");
     let stderr = String::from_utf8_lossy(&run.stderr);
@@ -74,7 +88,18 @@ fn personal_data_never_reaches_results_report_or_snapshot() {
             .any(|(p, _)| p.to_string_lossy().contains("pii-redaction.identified")),
         "the snapshot was written: {snapshot:?}"
     );
-    let written: Vec<(PathBuf, String)> = files(&out).into_iter().chain(snapshot).collect();
+    // The failing trial keeps a Playwright trace: every text entry inside the zip counts too.
+    let traces: Vec<(PathBuf, String)> = files(&out)
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "zip"))
+        .flat_map(|(p, _)| zip_entries(&p))
+        .collect();
+    assert!(!traces.is_empty(), "the failing trial kept a trace");
+    let written: Vec<(PathBuf, String)> = files(&out)
+        .into_iter()
+        .chain(snapshot)
+        .chain(traces)
+        .collect();
     let raw = [
         "jane.doe@",
         "jane.doe%40",
