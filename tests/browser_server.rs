@@ -15,6 +15,8 @@ use consent_gates::verdict::Verdict;
 
 mod common;
 
+use common::exited_within;
+
 /// Set in the children: what they are for.
 const CHILD_ENV: &str = "CONSENT_GATES_TEST_CHILD";
 
@@ -49,38 +51,6 @@ fn run_child(env: &[(&str, &str)]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Waits (bounded) until `pid` has exited; true when it has. A pidfd becomes readable when the
-/// process exits.
-fn exited_within(pid: u32, bound: Duration) -> bool {
-    // SAFETY: pidfd_open(2) and poll(2) get valid arguments; the fd is closed below.
-    unsafe {
-        let fd = libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) as i32;
-        if fd < 0 {
-            return true; // ESRCH: already gone
-        }
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let n = libc::poll(&mut p, 1, bound.as_millis() as i32);
-        libc::close(fd);
-        if n > 0 {
-            return true;
-        }
-    }
-    // A zombie (exited, not yet reaped) counts as gone.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(true)
 }
 
 fn comm(pid: u32) -> String {

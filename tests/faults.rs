@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::exited_within;
+
 use common::result;
 use consent_gates::session::browser::descendant_pids;
 use consent_gates::verdict::{CheckId, Verdict};
@@ -271,38 +273,6 @@ fn faults_give_an_error_each_and_the_run_goes_on() {
         !now.is_empty() && now.iter().all(|p| !killed.contains(p)),
         "a new Chromium: {killed:?} → {now:?}"
     );
-}
-
-/// Waits (bounded) until `pid` has exited; true when it has. Uses a pidfd, which becomes readable
-/// when the process exits.
-fn exited_within(pid: u32, bound: Duration) -> bool {
-    // SAFETY: pidfd_open(2) and poll(2) get valid arguments; the fd is closed below.
-    unsafe {
-        let fd = libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) as i32;
-        if fd < 0 {
-            return true; // ESRCH: already gone
-        }
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let n = libc::poll(&mut p, 1, bound.as_millis() as i32);
-        libc::close(fd);
-        if n > 0 {
-            return true;
-        }
-    }
-    // A zombie (exited, not yet reaped by its new parent) counts as gone.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z')
-        })
-        .unwrap_or(true)
 }
 
 #[test]

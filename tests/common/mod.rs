@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use consent_gates::harness::{self, Options};
 use consent_gates::report::TrialResult;
@@ -49,4 +50,36 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Waits (bounded) until `pid` has exited; true when it has. Uses a pidfd, which becomes readable
+/// when the process exits.
+pub fn exited_within(pid: u32, bound: Duration) -> bool {
+    // SAFETY: pidfd_open(2) and poll(2) get valid arguments; the fd is closed below.
+    unsafe {
+        let fd = libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) as i32;
+        if fd < 0 {
+            return true; // ESRCH: already gone
+        }
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let n = libc::poll(&mut p, 1, bound.as_millis() as i32);
+        libc::close(fd);
+        if n > 0 {
+            return true;
+        }
+    }
+    // A zombie (exited, not yet reaped by its new parent) counts as gone.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(true)
 }
