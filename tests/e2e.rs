@@ -18,7 +18,13 @@ fn run_with(
     snapshots: Option<&str>,
 ) -> (Summary, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let mut args = vec!["e2e".to_string(), "--quiet".into()];
+    // The nested run's libtest output goes to a file, apart from this test's own.
+    let mut args = vec![
+        "e2e".to_string(),
+        "--quiet".into(),
+        "--logfile".into(),
+        tmp.path().join("libtest.log").display().to_string(),
+    ];
     if let Some(f) = filter {
         args.push(f.to_string());
         args.push("--exact".into());
