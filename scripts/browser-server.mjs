@@ -1,5 +1,5 @@
 // A Playwright browser server shared by the test processes of one run (cargo-nextest runs every
-// trial in its own process). Started by `src/session/server.rs` (embedded there, run with
+// trial in its own process). Started by `src/browser/server.rs` (embedded there, run with
 // `node --input-type=module -e`), detached in its own process group, never by hand.
 //
 // Configuration: JSON in CONSENT_GATES_BROWSER_SERVER_CONFIG:

@@ -1,21 +1,23 @@
 //! consent-gates proves, in CI, that a website's consent gates stop Segment data.
 //!
-//! Data flow, one module per concern: [`spec`] → [`session`] (browser, network edge, steps) →
-//! [`capture`] → [`segment`] (decoding) → [`routing`] (which destination received what, with
-//! [`catalog`]) → [`verdict`] → [`snapshot`] and [`report`]. [`trial`] is the engine for one
-//! spec × state; [`harness`] is the libtest-mimic face; [`exit`] maps outcomes to exit codes.
+//! The crate is layered; a module imports only from layers below it (a test enforces it, see
+//! `tests/layers.rs`), and the folders follow the data flow of one trial:
+//!
+//! | layer | modules | concern |
+//! |---|---|---|
+//! | 0 | [`spec`], [`capture`] | what to test (the spec model and parser); what a visit recorded |
+//! | 1 | [`analysis`] | Segment decoding, catalog, routing, verdict, redaction: pure functions over a capture |
+//! | 2 | [`browser`] | Chromium via Playwright: session, network edge, steps, CMP adapters, settling |
+//! | 3 | [`output`] | insta snapshots and reports (results.json, JUnit, HTML, terminal table) |
+//! | 4 | [`runner`] | the trial engine, the libtest-mimic harness, exit codes |
+//!
+//! `ARCHITECTURE.md` in the repository walks through one trial.
 
+pub mod analysis;
+pub mod browser;
 pub mod capture;
-pub mod catalog;
-pub mod cmp;
-pub mod exit;
-pub mod harness;
-pub mod redact;
-pub mod report;
-pub mod routing;
-pub mod segment;
-pub mod session;
-pub mod snapshot;
+pub mod output;
+pub mod runner;
 pub mod spec;
-pub mod trial;
-pub mod verdict;
+
+pub use runner::{exit, harness};

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use consent_gates::session::browser::descendant_pids;
-use consent_gates::verdict::Verdict;
+use consent_gates::analysis::verdict::Verdict;
+use consent_gates::browser::launch::descendant_pids;
 
 mod common;
 
@@ -96,7 +96,7 @@ fn processes_of_one_run_share_one_browser_server_that_ends_alone() {
         ("CONSENT_GATES_SHARED_BROWSER_IDLE_MS", "4000"),
     ];
     // specs/shop.yaml is offline: the key of a server launched for offline specs.
-    let path = consent_gates::session::server::record_path(&run, true).expect("record path");
+    let path = consent_gates::browser::server::record_path(&run, true).expect("record path");
     std::fs::create_dir_all(path.parent().unwrap()).expect("state folder");
     // A stale endpoint: its server is gone (a process that has exited and been reaped).
     let mut gone = Command::new("true").spawn().expect("spawn true");

@@ -1,4 +1,4 @@
-//! End-to-end tests of the CMP adapters (`src/cmp/`): each runs one state of a spec under
+//! End-to-end tests of the CMP adapters (`src/browser/cmp/`): each runs one state of a spec under
 //! `tests/fixtures/cmp/specs/` in a real Chromium and asserts what the adapter did: the banner was
 //! there and closed (else the step misses), the CMP's recorded choice as the adapter reads it, the
 //! CMP `cmp: auto` detected, the autoconsent rule, the TCF / GPP strings.
@@ -14,9 +14,10 @@ use std::time::Duration;
 
 mod common;
 
+use consent_gates::analysis::verdict::{CheckId, Verdict};
+use consent_gates::browser::edge;
+use consent_gates::browser::session::{self, Shared};
 use consent_gates::capture::Capture;
-use consent_gates::session::{self, Shared, edge};
-use consent_gates::verdict::{CheckId, Verdict};
 
 const SPECS: &str = "tests/fixtures/cmp/specs";
 
@@ -317,7 +318,9 @@ const TCF_ALL: [(&str, bool); 3] = [("P1", true), ("P4", true), ("P8", true)];
 const TCF_NONE: [(&str, bool); 3] = [("P1", false), ("P4", false), ("P8", false)];
 
 fn normalised(tc: &str) -> Option<String> {
-    Some(consent_gates::cmp::signals::normalise_tc_string(tc))
+    Some(consent_gates::browser::cmp::signals::normalise_tc_string(
+        tc,
+    ))
 }
 
 #[test]

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 mod common;
 
 use common::result;
-use consent_gates::harness::{self, Options, Summary};
-use consent_gates::report::TrialResult;
-use consent_gates::verdict::{CheckId, Verdict};
+use consent_gates::analysis::verdict::{CheckId, Verdict};
+use consent_gates::output::report::TrialResult;
+use consent_gates::runner::harness::{self, Options, Summary};
 use libtest_mimic::Arguments;
 
 /// Runs the harness over `specs`; snapshots go to a temporary folder unless `snapshots` names one.

@@ -18,8 +18,8 @@ mod common;
 use common::exited_within;
 
 use common::result;
-use consent_gates::session::browser::descendant_pids;
-use consent_gates::verdict::{CheckId, Verdict};
+use consent_gates::analysis::verdict::{CheckId, Verdict};
+use consent_gates::browser::launch::descendant_pids;
 
 const PAGES: &str = "tests/fixtures/faults/pages";
 
@@ -127,7 +127,7 @@ fn site_spec(port: u16, path: &str, extra: &str, states: &str) -> String {
     format!("site: {{url: 'http://127.0.0.1:{port}{path}'}}\n{TIMING}\n{extra}\nstates:\n{states}")
 }
 
-fn message(r: &consent_gates::report::TrialResult) -> String {
+fn message(r: &consent_gates::output::report::TrialResult) -> String {
     r.failures
         .iter()
         .map(|f| f.message.clone())
@@ -245,8 +245,8 @@ fn faults_give_an_error_each_and_the_run_goes_on() {
         browsers
     });
     let started = Instant::now();
-    let results = consent_gates::harness::judge(
-        &consent_gates::harness::Options {
+    let results = consent_gates::runner::harness::judge(
+        &consent_gates::runner::harness::Options {
             specs: pattern,
             snapshots: Some(_tmp2.path().join("snapshots")),
             table: false,

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 mod common;
 
 use common::result;
-use consent_gates::report::TrialResult;
-use consent_gates::verdict::{CheckId, Verdict};
+use consent_gates::analysis::verdict::{CheckId, Verdict};
+use consent_gates::output::report::TrialResult;
 
 /// Runs the single trial `name` of the specs matching `specs` (fixtures have no committed
 /// snapshots).

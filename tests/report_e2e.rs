@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use consent_gates::harness::{self, Options};
-use consent_gates::session::Shared;
+use consent_gates::browser::session::Shared;
+use consent_gates::runner::harness::{self, Options};
 use libtest_mimic::Arguments;
 use serde_json::Value;
 

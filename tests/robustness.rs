@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
+use consent_gates::analysis::verdict::{CheckId, Verdict};
+use consent_gates::analysis::{redact, segment};
 use consent_gates::capture::{Answer, Capture, CapturedRequest, Phase};
-use consent_gates::verdict::{CheckId, Verdict};
-use consent_gates::{redact, segment, spec};
+use consent_gates::spec;
 use proptest::prelude::*;
 
 const BAD_SPECS: &str = "tests/fixtures/bad-specs/specs";

@@ -2,5 +2,5 @@
 //! trial named `<spec>::<state>`.
 
 fn main() -> std::process::ExitCode {
-    consent_gates::harness::main()
+    consent_gates::runner::harness::main()
 }

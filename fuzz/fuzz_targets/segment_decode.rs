@@ -26,11 +26,11 @@ fuzz_target!(|data: &[u8]| {
         body,
         answer: Answer::Sinkhole,
     };
-    let _ = consent_gates::segment::classify(&req);
+    let _ = consent_gates::analysis::segment::classify(&req);
     let capture = Capture {
         requests: vec![req],
         ..Capture::default()
     };
-    let decoded = consent_gates::segment::decode(&capture);
-    let _ = consent_gates::redact::Redactor::for_trial(&capture, &decoded);
+    let decoded = consent_gates::analysis::segment::decode(&capture);
+    let _ = consent_gates::analysis::redact::Redactor::for_trial(&capture, &decoded);
 });

@@ -257,7 +257,7 @@ pub(crate) struct CallsSchema {
     screen: Option<Collection>,
 }
 
-/// `cmp:` at the top level: one of the built-in adapters ([`crate::cmp::ADAPTERS`]).
+/// `cmp:` at the top level: one of the built-in adapters ([`crate::browser::cmp::ADAPTERS`]).
 pub(crate) struct CmpAdapterName;
 
 impl JsonSchema for CmpAdapterName {

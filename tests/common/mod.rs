@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use consent_gates::harness::{self, Options};
-use consent_gates::report::TrialResult;
+use consent_gates::output::report::TrialResult;
+use consent_gates::runner::harness::{self, Options};
 
 /// Runs, quietly, the trials of `specs` that `select` accepts; snapshots go to a temporary
 /// folder (kept alive by the returned guard).

@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use consent_gates::analysis::routing::{self, CategorySource, ModeSource};
+use consent_gates::analysis::segment::{CdnSettings, Decoded};
+use consent_gates::analysis::verdict::{self, Source};
 use consent_gates::capture::Capture;
-use consent_gates::routing::{self, CategorySource, ModeSource};
-use consent_gates::segment::{CdnSettings, Decoded};
 use consent_gates::spec::{self, DestinationSet, Mode, Purpose, Spec};
-use consent_gates::verdict::{self, Source};
 
 pub fn main(args: Vec<String>) -> ExitCode {
     if args.is_empty() || args.iter().any(|a| a.starts_with('-')) {
@@ -22,7 +22,7 @@ pub fn main(args: Vec<String>) -> ExitCode {
             Ok(spec) => print!("{}", explain(&spec)),
             Err(e) => {
                 eprintln!("{e}");
-                code = ExitCode::from(consent_gates::exit::INVALID_SPEC);
+                code = ExitCode::from(consent_gates::runner::exit::INVALID_SPEC);
             }
         }
     }

@@ -6,11 +6,13 @@ use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use consent_gates::analysis::routing::{self, Evidence, Routing};
+use consent_gates::analysis::segment::{self, CdnSettings, Decoded, LoadKind};
+use consent_gates::browser::edge;
+use consent_gates::browser::launch::SETUP_COMMAND;
+use consent_gates::browser::session::{self, Shared};
 use consent_gates::capture::Capture;
-use consent_gates::exit;
-use consent_gates::routing::{self, Evidence, Routing};
-use consent_gates::segment::{self, CdnSettings, Decoded, LoadKind};
-use consent_gates::session::{self, Shared, edge};
+use consent_gates::runner::exit;
 use consent_gates::spec;
 
 struct Args {
@@ -222,7 +224,7 @@ fn probe(
     if spec.segment.library == spec::Library::Bundled && dist.is_none() {
         return Err(format!(
             "--library bundled needs @segment/analytics-next: run `{}`",
-            session::browser::SETUP_COMMAND
+            SETUP_COMMAND
         ));
     }
     let config = edge::EdgeConfig::from_spec(&spec, dist).map_err(|e| e.to_string())?;
@@ -380,7 +382,7 @@ fn render(
     let _ = writeln!(
         o,
         "# Starting spec written by `consent-gates init` from one visit to {} with no choice made.",
-        consent_gates::report::strip_query_values(&args.url)
+        consent_gates::output::report::strip_query_values(&args.url)
     );
     o.push_str("# Fill in every TODO, then: `consent-gates explain <this file>`, `consent-gates test <this file>`.\n#\n");
     o.push_str("# What the visit loaded:\n");
@@ -391,7 +393,7 @@ fn render(
     let before: Vec<String> = decoded
         .events
         .iter()
-        .map(consent_gates::verdict::describe_event)
+        .map(consent_gates::analysis::verdict::describe_event)
         .collect();
     let _ = writeln!(
         o,

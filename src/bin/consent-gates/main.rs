@@ -12,8 +12,8 @@ mod init;
 
 use std::process::ExitCode;
 
-use consent_gates::exit;
-use consent_gates::harness::{self, Options};
+use consent_gates::runner::exit;
+use consent_gates::runner::harness::{self, Options};
 use libtest_mimic::Arguments;
 
 const USAGE: &str = "\
@@ -148,7 +148,7 @@ fn test(args: Vec<String>) -> ExitCode {
     }
     let mut args = Arguments::from_iter(rest);
     if args.color.is_none() {
-        args.color = consent_gates::report::color::from_cargo_env();
+        args.color = consent_gates::output::report::color::from_cargo_env();
     }
     let summary = harness::run(&args, &options);
     exit::code(&summary)

@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::report::{self, SnapshotStatus, TrialResult};
-use crate::session::Shared;
+use crate::analysis::verdict::{CheckId, Failure, Verdict};
+use crate::browser::session::Shared;
+use crate::output::report::{self, SnapshotStatus, TrialResult};
+use crate::runner::trial::EvidenceOptions;
+use crate::runner::{exit, trial};
 use crate::spec::{self, Spec, SpecError};
-use crate::trial::EvidenceOptions;
-use crate::verdict::{CheckId, Failure, Verdict};
-use crate::{exit, trial};
 
 /// Default spec glob, relative to the working directory.
 pub const DEFAULT_SPECS: &str = "specs/**/*.yaml";
@@ -59,7 +59,7 @@ pub struct Summary {
 pub fn main() -> std::process::ExitCode {
     prepare_env();
     // nextest runs every trial in its own process: they share one browser server.
-    crate::session::server::share_under_nextest();
+    crate::browser::server::share_under_nextest();
     let mut args = Arguments::from_args();
     if args.color.is_none() {
         args.color = report::color::from_cargo_env();
@@ -73,7 +73,7 @@ pub fn main() -> std::process::ExitCode {
 /// thread starts.
 pub fn prepare_env() {
     if std::env::var_os("PLAYWRIGHT_DRIVER_PATH").is_none()
-        && let Some(dir) = crate::session::browser::default_driver_dir()
+        && let Some(dir) = crate::browser::launch::default_driver_dir()
     {
         // SAFETY: called at the start of `main`, before this process starts any other thread, so
         // no concurrent reader of the environment exists.

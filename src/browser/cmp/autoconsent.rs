@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::session::edge::find_installed;
+use crate::browser::edge::find_installed;
 
 /// The installed package folder (see [`find_installed`]).
 pub fn find(spec_dir: &Path) -> Option<PathBuf> {

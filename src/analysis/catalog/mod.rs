@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::segment::base64_unpadded;
-use crate::segment::decode::{LoadKind, load_kind_of_path};
+use crate::analysis::segment::base64_unpadded;
+use crate::analysis::segment::decode::{LoadKind, load_kind_of_path};
 use crate::spec::types::Mode;
 
 const BUILTIN_YAML: &str = include_str!("destinations.yaml");
@@ -169,7 +169,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::segment::CdnSettings;
+    use crate::analysis::segment::CdnSettings;
     use std::collections::BTreeSet;
 
     #[test]

@@ -2,7 +2,7 @@
 
 use playwright_rs::{Page, WaitForOptions, WaitForState};
 
-use crate::cmp::{self, Act};
+use crate::browser::cmp::{self, Act};
 use crate::spec::{CmpAction, Spec, Step, Timing};
 
 /// What `cmp:` steps learnt during one visit (recorded in the capture).
@@ -45,8 +45,8 @@ pub async fn run(
         }
         Step::Eval(js) => eval_bounded(page, js, timing.step_ms).await,
         Step::Visit(p) => {
-            let url = super::join_url(&spec.site.url, p);
-            super::goto(page, &url, timing.navigation_ms)
+            let url = super::session::join_url(&spec.site.url, p);
+            super::session::goto(page, &url, timing.navigation_ms)
                 .await
                 .map_err(|e| StepError::Failed(e.to_string()))
         }
@@ -160,7 +160,7 @@ async fn autoconsent(
     let dir = cmp::autoconsent::find(spec_dir).ok_or_else(|| {
         StepError::Failed(format!(
             "@duckduckgo/autoconsent is not installed: run `{}`",
-            super::browser::SETUP_COMMAND
+            super::launch::SETUP_COMMAND
         ))
     })?;
     let read = |rel: &str| {

@@ -1,22 +1,17 @@
 //! Browser session: one fresh context per trial, the network edge, the steps, settling.
 
-pub mod browser;
-pub mod edge;
-pub mod server;
-pub mod settle;
-mod steps;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use playwright_rs::{Browser, BrowserContextOptions, GotoOptions, WaitUntil};
 
+use super::edge::{self, EdgeConfig, Recorder};
+use super::{settle, steps};
 use crate::capture::{Capture, StoredCookie, StoredKey};
 use crate::spec::{Spec, State};
-use edge::{EdgeConfig, Recorder};
 
-pub use browser::Shared;
+pub use super::launch::Shared;
 
 /// Why a trial could not run (verdict `error`).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -59,7 +54,7 @@ pub struct Visit {
     pub capture: Capture,
     pub step_miss: Option<StepMiss>,
     /// Taken when [`EvidenceOptions::screenshots`] asks for them.
-    pub screenshots: crate::report::Screenshots,
+    pub screenshots: crate::output::report::Screenshots,
 }
 
 /// Evidence a visit collects beside its capture, for the report.
@@ -138,7 +133,7 @@ async fn visit_in(
     screenshots: bool,
 ) -> Result<Visit, SessionError> {
     let timing = spec.timing;
-    let mut shots = crate::report::Screenshots::default();
+    let mut shots = crate::output::report::Screenshots::default();
     if state.gpc {
         context
             .add_init_script(
@@ -270,7 +265,7 @@ struct CmpRead {
     choice: Option<std::collections::BTreeMap<String, bool>>,
     detected: Option<String>,
     autoconsent_rule: Option<String>,
-    signals: crate::cmp::signals::Signals,
+    signals: super::cmp::signals::Signals,
 }
 
 /// At the end of the visit: which CMP is on the page (when the spec names one), its recorded
@@ -279,17 +274,17 @@ async fn read_cmp(page: &playwright_rs::Page, spec: &Spec, state: steps::CmpStat
     let detected = match (&state.detected, &spec.cmp) {
         (Some(d), _) => Some(d.clone()),
         (None, Some(_)) => page
-            .evaluate::<(), Option<String>>(&crate::cmp::detect::script(), None)
+            .evaluate::<(), Option<String>>(&super::cmp::detect::script(), None)
             .await
             .ok()
             .flatten(),
         (None, None) => None,
     };
     let reader = match spec.cmp.as_deref() {
-        Some(crate::cmp::AUTO | crate::cmp::AUTOCONSENT) => detected.as_deref(),
+        Some(super::cmp::AUTO | super::cmp::AUTOCONSENT) => detected.as_deref(),
         other => other,
     };
-    let choice = match reader.and_then(|a| crate::cmp::read_choice_script(a, spec)) {
+    let choice = match reader.and_then(|a| super::cmp::read_choice_script(a, spec)) {
         Some(script) => page
             .evaluate::<(), Option<std::collections::BTreeMap<String, bool>>>(&script, None)
             .await
@@ -298,13 +293,13 @@ async fn read_cmp(page: &playwright_rs::Page, spec: &Spec, state: steps::CmpStat
         None => None,
     };
     let signals = page
-        .evaluate::<(), crate::cmp::signals::Signals>(&crate::cmp::signals::script(1_000), None)
+        .evaluate::<(), super::cmp::signals::Signals>(&super::cmp::signals::script(1_000), None)
         .await
         .unwrap_or_default();
-    let signals = crate::cmp::signals::Signals {
+    let signals = super::cmp::signals::Signals {
         tcf: signals
             .tcf
-            .map(|t| crate::cmp::signals::normalise_tc_string(&t)),
+            .map(|t| super::cmp::signals::normalise_tc_string(&t)),
         gpp: signals.gpp,
     };
     CmpRead {
@@ -338,7 +333,11 @@ async fn leave(
     settle::settle(page, recorder, quiet, min_quiet, max).await;
 }
 
-async fn goto(page: &playwright_rs::Page, url: &str, timeout_ms: u64) -> Result<(), SessionError> {
+pub(super) async fn goto(
+    page: &playwright_rs::Page,
+    url: &str,
+    timeout_ms: u64,
+) -> Result<(), SessionError> {
     let options = GotoOptions::new()
         .timeout(Duration::from_millis(timeout_ms))
         .wait_until(WaitUntil::Load);

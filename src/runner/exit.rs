@@ -10,9 +10,9 @@
 
 use std::process::ExitCode;
 
-use crate::harness::Summary;
-use crate::report::SnapshotStatus;
-use crate::verdict::Verdict;
+use crate::analysis::verdict::Verdict;
+use crate::output::report::SnapshotStatus;
+use crate::runner::harness::Summary;
 
 pub const PASS: u8 = 0;
 pub const CHECK_FAILED: u8 = 1;

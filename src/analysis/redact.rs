@@ -21,9 +21,9 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::analysis::segment::Decoded;
+use crate::analysis::verdict::Failure;
 use crate::capture::Capture;
-use crate::segment::Decoded;
-use crate::verdict::Failure;
 
 /// What a redacted value was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -237,7 +237,7 @@ impl Redactor {
     }
 
     /// Redacts what the HTML report shows of a trial (screenshots are images: not redacted).
-    pub fn trial_evidence(&mut self, ev: &mut crate::report::TrialEvidence) {
+    pub fn trial_evidence(&mut self, ev: &mut crate::output::report::TrialEvidence) {
         ev.url = self.text(&ev.url);
         self.all(&mut ev.steps);
         self.all(&mut ev.expectations);

@@ -9,11 +9,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::routing::{ReceptionKind, Routing};
+use crate::analysis::segment::{ConsentStamp, Decoded, LoadKind};
+use crate::analysis::verdict::describe_event;
 use crate::capture::{Capture, Phase};
-use crate::routing::{ReceptionKind, Routing};
-use crate::segment::{ConsentStamp, Decoded, LoadKind};
 use crate::spec::{Spec, State};
-use crate::verdict::describe_event;
 
 use super::strip_query_values;
 

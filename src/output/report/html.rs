@@ -308,8 +308,8 @@ fn trace_href(trace: &Path, report_dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::results::{EvidenceRow, FailureRow};
-    use crate::report::{TimelineEntry, TimelineKind};
+    use crate::output::report::results::{EvidenceRow, FailureRow};
+    use crate::output::report::{TimelineEntry, TimelineKind};
 
     #[test]
     fn escapes_and_strips_everything_it_shows() {

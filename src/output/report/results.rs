@@ -233,8 +233,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{SnapshotStatus, TimelineEntry, TimelineKind};
-    use crate::verdict::{CheckId, Failure, Verdict};
+    use crate::analysis::verdict::{CheckId, Failure, Verdict};
+    use crate::output::report::{SnapshotStatus, TimelineEntry, TimelineKind};
 
     fn result(state: &str, verdict: Verdict) -> TrialResult {
         TrialResult {
@@ -265,7 +265,7 @@ mod tests {
                     destination: None,
                     detail: None,
                 }],
-                screenshots: crate::report::Screenshots {
+                screenshots: crate::output::report::Screenshots {
                     before: Some(b"\x89PNG".to_vec()),
                     after: None,
                 },

@@ -7,7 +7,7 @@
 //! | `junit.xml` | [`junit`] | CI systems: one test case per trial, one failure per failed check |
 //! | `report/index.html` | [`html`] | reviewers: verdicts, timelines, screenshots, failing checks with evidence |
 //! | `report/trials/*.json`, `report/screenshots/*` | [`evidence`] | what the HTML report is built from |
-//! | `traces/<spec>-<state>.zip` | [`crate::trial`] | a Playwright trace of every trial that did not pass |
+//! | `traces/<spec>-<state>.zip` | [`crate::runner::trial`] | a Playwright trace of every trial that did not pass |
 //!
 //! Under cargo-nextest every trial runs in its own process; processes of one run (same
 //! `NEXTEST_RUN_ID`) merge into the same files under a lock ([`write_run`]).
@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::verdict::{Failure, Verdict};
+use crate::analysis::verdict::{Failure, Verdict};
 
 pub use evidence::{Screenshots, TimelineEntry, TimelineKind, TrialEvidence};
 pub use results::{Row, write_results, write_run};

@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::routing::Routing;
+use crate::analysis::routing::Routing;
 use crate::spec::{Call, Collection, DestinationSet, Purpose, Regime, Spec, State};
 
 /// Where an effective expectation came from.

@@ -6,15 +6,17 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::analysis::redact;
+use crate::analysis::routing;
+use crate::analysis::segment::{self, CdnSettings};
+use crate::analysis::verdict::{self, CheckId, Failure, Verdict};
+use crate::browser::edge;
+use crate::browser::launch::SETUP_COMMAND;
+use crate::browser::session::{self, Shared};
 use crate::capture::Capture;
-use crate::redact;
-use crate::report::{self, SnapshotStatus, TrialEvidence, TrialResult};
-use crate::routing;
-use crate::segment::{self, CdnSettings};
-use crate::session::{self, Shared, edge};
-use crate::snapshot;
+use crate::output::report::{self, SnapshotStatus, TrialEvidence, TrialResult};
+use crate::output::snapshot;
 use crate::spec::{Spec, State};
-use crate::verdict::{self, CheckId, Failure, Verdict};
 
 /// What a trial collects beyond its verdict and snapshot.
 #[derive(Debug, Clone, Default)]
@@ -158,7 +160,7 @@ fn judge_state(
     if spec.segment.library == crate::spec::Library::Bundled && dist.is_none() {
         return Err(format!(
             "segment.library is `bundled` but @segment/analytics-next is not installed: run `{}`",
-            session::browser::SETUP_COMMAND
+            SETUP_COMMAND
         ));
     }
     let config = edge::EdgeConfig::from_spec(spec, dist)

@@ -20,9 +20,9 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::analysis::routing::{self, ReceptionKind, Routing};
+use crate::analysis::segment::{Decoded, SegmentEvent};
 use crate::capture::{Capture, CapturedRequest, Phase};
-use crate::routing::{self, ReceptionKind, Routing};
-use crate::segment::{Decoded, SegmentEvent};
 use crate::spec::{Collection, DestinationSet, Spec, State};
 
 use super::regime::Effective;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use playwright_rs::{Browser, LaunchOptions, Playwright};
 
-use super::SessionError;
 use super::server::{self, Connected, Source};
+use super::session::SessionError;
 
 /// Where Debian installs Chromium; `CONSENT_GATES_CHROMIUM` overrides it.
 pub const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";

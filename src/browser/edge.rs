@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use playwright_rs::{FulfillOptions, Route};
 use tokio::sync::Notify;
 
+use crate::analysis::segment::{self, RequestKind};
 use crate::capture::{Answer, CapturedRequest, Phase, url_path};
-use crate::segment::{self, RequestKind};
 use crate::spec::{Library, Spec};
 
 /// Bodies above this size are recorded truncated: enough for decoding, bounded in memory.
@@ -35,7 +35,7 @@ pub struct EdgeConfig {
 }
 
 /// Values a visit saw that must never appear in results or snapshots (cookie values), for the
-/// trial's [`crate::redact::Redactor`].
+/// trial's [`crate::analysis::redact::Redactor`].
 #[derive(Debug, Clone, Default)]
 pub struct Secrets(Arc<Mutex<std::collections::BTreeSet<String>>>);
 

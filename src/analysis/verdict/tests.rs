@@ -7,9 +7,9 @@ use indexmap::IndexMap;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::analysis::routing::route;
+use crate::analysis::segment::decode;
 use crate::capture::{Answer, CapturedRequest};
-use crate::routing::route;
-use crate::segment::decode;
 use crate::spec::types::{
     Call, Category, CmpAction, ConsentModel, Destination, DestinationSet, Expect, Library, Mode,
     Purpose, Regime, SegmentOptions, Site, Step, Timing,

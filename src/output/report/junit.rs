@@ -115,7 +115,7 @@ fn status(r: &Row) -> TestCaseStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::results::{EvidenceRow, FailureRow};
+    use crate::output::report::results::{EvidenceRow, FailureRow};
 
     fn row(state: &str, verdict: &str, snapshot: &str) -> Row {
         Row {

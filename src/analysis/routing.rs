@@ -8,11 +8,11 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::analysis::catalog::{Catalog, Entry, host_matches};
+use crate::analysis::segment::base64_unpadded;
+use crate::analysis::segment::decode::{ConsentStamp, Decoded, LoadKind, RequestKind, classify};
+use crate::analysis::segment::settings::CdnSettings;
 use crate::capture::{Capture, CapturedRequest, Phase, url_host};
-use crate::catalog::{Catalog, Entry, host_matches};
-use crate::segment::base64_unpadded;
-use crate::segment::decode::{ConsentStamp, Decoded, LoadKind, RequestKind, classify};
-use crate::segment::settings::CdnSettings;
 use crate::spec::types::{Call, Mode, Spec};
 
 /// Where a destination's mode came from.
@@ -652,8 +652,8 @@ pub fn route_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::segment::decode;
     use crate::capture::Answer;
-    use crate::segment::decode;
     use crate::spec::types::{
         ConsentModel, Destination, Library, Regime, SegmentOptions, Site, Timing,
     };

@@ -22,9 +22,9 @@ pub use regime::{Effective, Source, Sourced, effective};
 
 use std::collections::BTreeSet;
 
+use crate::analysis::routing::{Reception, ReceptionKind, Routing};
+use crate::analysis::segment::{CdnSettings, ConsentStamp, Decoded, SegmentEvent};
 use crate::capture::{Capture, Phase};
-use crate::routing::{Reception, ReceptionKind, Routing};
-use crate::segment::{CdnSettings, ConsentStamp, Decoded, SegmentEvent};
 use crate::spec::{Collection, ConsentModel, Spec, State};
 
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::analysis::routing::{self, CategorySource, Routing};
+use crate::analysis::segment::{CdnSettings, ConsentStamp, Decoded, LoadKind, SegmentEvent};
 use crate::capture::{Capture, Phase};
-use crate::routing::{self, CategorySource, Routing};
-use crate::segment::{CdnSettings, ConsentStamp, Decoded, LoadKind, SegmentEvent};
 use crate::spec::{Mode, Spec, State, Step};
 
 use super::{CheckId, Evidence, Failure, event_evidence, plural, reception_evidence};

@@ -10,12 +10,12 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::analysis::routing::Routing;
+use crate::analysis::segment::{ConsentStamp, Decoded, LoadKind};
+use crate::analysis::verdict::{Failure, Verdict, describe_event};
 use crate::capture::{Capture, Phase};
-use crate::report::SnapshotStatus;
-use crate::routing::Routing;
-use crate::segment::{ConsentStamp, Decoded, LoadKind};
+use crate::output::report::SnapshotStatus;
 use crate::spec::{Mode, Spec, State};
-use crate::verdict::{Failure, Verdict, describe_event};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
@@ -162,7 +162,7 @@ pub fn build(
         state: state_name.to_string(),
         gpc: state.gpc,
         steps: state.steps.iter().map(|s| s.describe()).collect(),
-        expectations: crate::verdict::effective(spec, state, routed).lines(),
+        expectations: crate::analysis::verdict::effective(spec, state, routed).lines(),
         segment: SegmentSeen {
             library_loaded: decoded
                 .library_loads
@@ -206,7 +206,7 @@ impl Snapshot {
     /// Replaces personal data and secrets (emails, phone numbers, user ids, write keys, cookie
     /// values) in every free-text field by the redactor's stable placeholders. Spec, state,
     /// destination and category names are the spec's own words and stay.
-    pub fn redact(&mut self, r: &mut crate::redact::Redactor) {
+    pub fn redact(&mut self, r: &mut crate::analysis::redact::Redactor) {
         r.all(&mut self.steps);
         r.all(&mut self.expectations);
         r.all(&mut self.segment.destination_code);

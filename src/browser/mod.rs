@@ -1,0 +1,13 @@
+//! Layer 2, the browser: drives Chromium through Playwright and records what the site sends.
+//! [`launch`] starts (or shares) the browser, [`session`] runs one visit in a fresh context,
+//! [`edge`] is the network edge (served folders, the pinned Segment build, answers for tracking
+//! calls, offline refusals), [`steps`] and [`cmp`] act like a visitor, [`settle`] decides when the
+//! page is done. Produces a [`crate::capture::Capture`]; judges nothing.
+
+pub mod cmp;
+pub mod edge;
+pub mod launch;
+pub mod server;
+pub mod session;
+pub mod settle;
+mod steps;
