@@ -17,6 +17,7 @@ pub mod analysis;
 pub mod browser;
 pub mod capture;
 pub mod output;
+pub mod paths;
 pub mod runner;
 pub mod spec;
 

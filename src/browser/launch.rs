@@ -5,21 +5,16 @@
 //! per trial) the processes of a run share one browser server instead, and
 //! `CONSENT_GATES_BROWSER_WS` connects to a remote one: see [`super::server`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use playwright_rs::{Browser, LaunchOptions, Playwright};
 
+use super::chromium::{check_driver_version, chromium_args, chromium_path};
+use super::error::{SETUP_COMMAND, SessionError};
 use super::server::{self, Connected, Source};
-use super::session::SessionError;
 
-/// Where Debian installs Chromium; `CONSENT_GATES_CHROMIUM` overrides it.
-pub const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
-/// The command that installs everything a run needs.
-pub const SETUP_COMMAND: &str = "./scripts/setup";
-/// Extra Chromium flags, separated by white space (diagnostics such as `--log-net-log=<file>`).
-pub const EXTRA_ARGS_ENV: &str = "CONSENT_GATES_CHROMIUM_ARGS";
 /// How long the driver gets to close Chromium cleanly before its processes are killed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -202,80 +197,6 @@ fn parent_pid(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = &stat[stat.rfind(')')? + 1..];
     after.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Chromium flags for a hermetic, visitor-like browser.
-pub fn chromium_args(offline_only: bool) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "--no-sandbox",
-        // Without this, navigator.webdriver is true and CMPs hide their banners from "bots".
-        "--disable-blink-features=AutomationControlled",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        "--disable-gpu",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if offline_only {
-        // Routing answers every request, but Chromium would still send DNS look-ups.
-        args.push("--host-resolver-rules=MAP * ~NOTFOUND".to_string());
-    }
-    if let Ok(extra) = std::env::var(EXTRA_ARGS_ENV) {
-        args.extend(extra.split_whitespace().map(str::to_string));
-    }
-    args
-}
-
-/// Path of the Chromium binary to drive.
-pub fn chromium_path() -> PathBuf {
-    std::env::var_os("CONSENT_GATES_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CHROMIUM))
-}
-
-/// The driver folder the set-up script lays out, when `PLAYWRIGHT_DRIVER_PATH` is not set (a
-/// test binary run by hand does not get `.cargo/config.toml`'s `[env]`).
-pub fn default_driver_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::current_dir()
-            .ok()
-            .map(|d| d.join("node_modules/.playwright-driver")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.playwright-driver")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|d| d.join("package/cli.js").is_file())
-}
-
-/// The npm `playwright-core` must be exactly the version playwright-rs speaks to.
-pub(crate) fn check_driver_version(driver: &Path) -> Result<(), SessionError> {
-    let manifest = driver.join("package/package.json");
-    let text = std::fs::read_to_string(&manifest).map_err(|e| SessionError::Io {
-        path: manifest.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let version = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| {
-            v.get("version")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_default();
-    if version != playwright_rs::PLAYWRIGHT_VERSION {
-        return Err(SessionError::Setup(format!(
-            "the Playwright driver at {} is playwright-core {version}, but playwright-rs needs \
-             exactly {}: pin it in package.json and run `{SETUP_COMMAND}`",
-            driver.display(),
-            playwright_rs::PLAYWRIGHT_VERSION
-        )));
-    }
-    Ok(())
 }
 
 async fn launch(offline_only: bool) -> Result<(Playwright, Browser), SessionError> {

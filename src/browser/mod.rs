@@ -4,9 +4,12 @@
 //! calls, offline refusals), [`steps`] and [`cmp`] act like a visitor, [`settle`] decides when the
 //! page is done. Produces a [`crate::capture::Capture`]; judges nothing.
 
+pub mod chromium;
 pub mod cmp;
 pub mod edge;
+pub mod error;
 pub mod launch;
+mod navigate;
 pub mod server;
 pub mod session;
 pub mod settle;

@@ -2,7 +2,7 @@
 //! processes of one run, or a remote one.
 //!
 //! - **Shared** (under cargo-nextest, which runs every trial in its own process, in a harness that
-//!   called [`share_under_nextest`] — [`crate::runner::harness::main`] does —, or anywhere with
+//!   called [`share_under_nextest`] — the harness does —, or anywhere with
 //!   `CONSENT_GATES_SHARED_BROWSER=1`; `=0` turns it off): the first process of a run starts
 //!   `scripts/browser-server.mjs` (Playwright's `chromium.launchServer`, detached in its own process
 //!   group) and records its endpoint in `<target>/consent-gates-browser/<key>.json`, under a lock;
@@ -33,8 +33,9 @@ use playwright_rs::Browser;
 use playwright_rs::server::connection::{Connection, ConnectionExt};
 use playwright_rs::server::transport::WebSocketTransport;
 
-use super::launch::{SETUP_COMMAND, chromium_args, chromium_path};
-use super::session::SessionError;
+use super::chromium::{chromium_args, chromium_path};
+use super::error::SETUP_COMMAND;
+use super::error::SessionError;
 
 /// `1`: share one browser server between processes even outside nextest.
 pub const SHARED_ENV: &str = "CONSENT_GATES_SHARED_BROWSER";
@@ -208,7 +209,7 @@ struct Record {
 
 /// The folder of the shared servers' endpoint, lock and log files.
 pub fn state_dir() -> PathBuf {
-    crate::output::report::target_dir().join("consent-gates-browser")
+    crate::paths::target_dir().join("consent-gates-browser")
 }
 
 /// Connects to the browser server shared by the processes of `run`, starting it when it is not
@@ -280,14 +281,14 @@ impl ServerConfig {
     fn new(offline_only: bool) -> Result<ServerConfig, SessionError> {
         let driver = std::env::var_os("PLAYWRIGHT_DRIVER_PATH")
             .map(PathBuf::from)
-            .or_else(super::launch::default_driver_dir)
+            .or_else(super::chromium::default_driver_dir)
             .ok_or_else(|| {
                 SessionError::Setup(format!(
                     "the Playwright driver (for the shared browser server) was not found: run \
                      `{SETUP_COMMAND}`, or set PLAYWRIGHT_DRIVER_PATH=<repo>/node_modules/.playwright-driver"
                 ))
             })?;
-        super::launch::check_driver_version(&driver)?;
+        super::chromium::check_driver_version(&driver)?;
         let chromium = chromium_path();
         if !chromium.is_file() {
             return Err(SessionError::Setup(format!(

@@ -4,40 +4,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use playwright_rs::{Browser, BrowserContextOptions, GotoOptions, WaitUntil};
+use playwright_rs::{Browser, BrowserContextOptions};
 
 use super::edge::{self, EdgeConfig, Recorder};
 use super::{settle, steps};
 use crate::capture::{Capture, StoredCookie, StoredKey};
 use crate::spec::{Spec, State};
 
+pub use super::error::SessionError;
 pub use super::launch::Shared;
-
-/// Why a trial could not run (verdict `error`).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SessionError {
-    /// Chromium or the driver is missing or broken; the message says which command fixes it.
-    #[error("{0}")]
-    Setup(String),
-    #[error("cannot read {path}: {message}")]
-    Io { path: String, message: String },
-    #[error("the site did not load: {url}: {message}")]
-    Navigation { url: String, message: String },
-    #[error("step {index} ({step}) failed: {message}")]
-    Step {
-        index: usize,
-        step: String,
-        message: String,
-    },
-    #[error("browser: {0}")]
-    Browser(String),
-}
-
-impl From<playwright_rs::Error> for SessionError {
-    fn from(e: playwright_rs::Error) -> Self {
-        SessionError::Browser(e.to_string())
-    }
-}
+use super::navigate::{goto, join_url};
 
 /// A step that found nothing to act on: the trial fails with `step-did-not-match`.
 #[derive(Debug, Clone)]
@@ -333,45 +309,6 @@ async fn leave(
     settle::settle(page, recorder, quiet, min_quiet, max).await;
 }
 
-pub(super) async fn goto(
-    page: &playwright_rs::Page,
-    url: &str,
-    timeout_ms: u64,
-) -> Result<(), SessionError> {
-    let options = GotoOptions::new()
-        .timeout(Duration::from_millis(timeout_ms))
-        .wait_until(WaitUntil::Load);
-    match page.goto(url, options).await {
-        Ok(Some(resp)) if resp.status() >= 400 => Err(SessionError::Navigation {
-            url: url.to_string(),
-            message: format!("HTTP {}", resp.status()),
-        }),
-        Ok(_) => Ok(()),
-        Err(e) => Err(SessionError::Navigation {
-            url: url.to_string(),
-            message: e.to_string(),
-        }),
-    }
-}
-
-/// `p` resolved against the site URL: absolute URLs stay, `/path` replaces the path.
-pub fn join_url(base: &str, p: &str) -> String {
-    if p.starts_with("http://") || p.starts_with("https://") {
-        return p.to_string();
-    }
-    let origin_end = base
-        .find("://")
-        .map(|i| i + 3)
-        .and_then(|s| base[s..].find('/').map(|j| s + j))
-        .unwrap_or(base.len());
-    let origin = &base[..origin_end];
-    if p.starts_with('/') {
-        format!("{origin}{p}")
-    } else {
-        format!("{origin}/{p}")
-    }
-}
-
 async fn storage(
     context: &playwright_rs::BrowserContext,
     secrets: &edge::Secrets,
@@ -404,22 +341,4 @@ async fn storage(
     keys.sort();
     keys.dedup();
     Ok((cookies, keys))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::join_url;
-
-    #[test]
-    fn joins() {
-        assert_eq!(
-            join_url("https://a.example/", "/p/1"),
-            "https://a.example/p/1"
-        );
-        assert_eq!(join_url("https://a.example", "p"), "https://a.example/p");
-        assert_eq!(
-            join_url("https://a.example/x/y", "https://b.example/"),
-            "https://b.example/"
-        );
-    }
 }

@@ -45,8 +45,8 @@ pub async fn run(
         }
         Step::Eval(js) => eval_bounded(page, js, timing.step_ms).await,
         Step::Visit(p) => {
-            let url = super::session::join_url(&spec.site.url, p);
-            super::session::goto(page, &url, timing.navigation_ms)
+            let url = super::navigate::join_url(&spec.site.url, p);
+            super::navigate::goto(page, &url, timing.navigation_ms)
                 .await
                 .map_err(|e| StepError::Failed(e.to_string()))
         }
@@ -160,7 +160,7 @@ async fn autoconsent(
     let dir = cmp::autoconsent::find(spec_dir).ok_or_else(|| {
         StepError::Failed(format!(
             "@duckduckgo/autoconsent is not installed: run `{}`",
-            super::launch::SETUP_COMMAND
+            super::error::SETUP_COMMAND
         ))
     })?;
     let read = |rel: &str| {

@@ -5,7 +5,7 @@
 //! A run prints its progress on stderr (`[3/12] shop::reject-all`, off with `--quiet` or
 //! `CONSENT_GATES_PROGRESS=0`), coloured after `--color` / `CARGO_TERM_COLOR`, and leaves
 //! `results.json`, `junit.xml`, `report/index.html` and traces of failing trials in
-//! [`report::output_dir`] (see [`report`]).
+//! [`crate::paths::output_dir`] (see [`report`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,7 +33,7 @@ pub struct Options {
     pub snapshots: Option<PathBuf>,
     /// Print the verdict table after the run.
     pub table: bool,
-    /// Where `results.json` goes; `None`: [`report::output_dir`].
+    /// Where `results.json` goes; `None`: [`crate::paths::output_dir`].
     pub out: Option<PathBuf>,
 }
 
@@ -73,7 +73,7 @@ pub fn main() -> std::process::ExitCode {
 /// thread starts.
 pub fn prepare_env() {
     if std::env::var_os("PLAYWRIGHT_DRIVER_PATH").is_none()
-        && let Some(dir) = crate::browser::launch::default_driver_dir()
+        && let Some(dir) = crate::browser::chromium::default_driver_dir()
     {
         // SAFETY: called at the start of `main`, before this process starts any other thread, so
         // no concurrent reader of the environment exists.
@@ -163,7 +163,7 @@ impl Job {
 /// Every trial of the specs `options.specs` finds, in spec-file then state order, collecting the
 /// report's evidence and traces of failures ([`EvidenceOptions::full`]).
 pub fn jobs(options: &Options) -> Vec<Job> {
-    let out = options.out.clone().unwrap_or_else(report::output_dir);
+    let out = options.out.clone().unwrap_or_else(crate::paths::output_dir);
     jobs_with(options, EvidenceOptions::full(&out))
 }
 
@@ -294,7 +294,7 @@ pub fn run(args: &Arguments, options: &Options) -> Summary {
     let conclusion = libtest_mimic::run(args, trials);
     let results = std::mem::take(&mut *results.lock().unwrap_or_else(|p| p.into_inner()));
     if !args.list && !results.is_empty() {
-        let out = options.out.clone().unwrap_or_else(report::output_dir);
+        let out = options.out.clone().unwrap_or_else(crate::paths::output_dir);
         match report::write_run(&out, &results) {
             Ok(w) => eprintln!(
                 "consent-gates: results in {}, report in {}, JUnit in {}",

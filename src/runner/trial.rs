@@ -11,7 +11,7 @@ use crate::analysis::routing;
 use crate::analysis::segment::{self, CdnSettings};
 use crate::analysis::verdict::{self, CheckId, Failure, Verdict};
 use crate::browser::edge;
-use crate::browser::launch::SETUP_COMMAND;
+use crate::browser::error::SETUP_COMMAND;
 use crate::browser::session::{self, Shared};
 use crate::capture::Capture;
 use crate::output::report::{self, SnapshotStatus, TrialEvidence, TrialResult};
@@ -76,10 +76,12 @@ pub fn run_with(
         trace: None,
         evidence: None,
     };
-    let trace = evidence
-        .traces
-        .as_ref()
-        .map(|dir| dir.join(format!("{}.zip", report::file_stem(&spec.name, state_name))));
+    let trace = evidence.traces.as_ref().map(|dir| {
+        dir.join(format!(
+            "{}.zip",
+            crate::paths::file_stem(&spec.name, state_name)
+        ))
+    });
     if let Some(t) = &trace {
         // A trace from an earlier run of this trial must not pass for this run's.
         let _ = std::fs::remove_file(t);

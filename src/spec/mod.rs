@@ -8,6 +8,7 @@
 // it is returned once per spec file, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod cmp_names;
 mod error;
 pub(crate) mod locate;
 mod parse;

@@ -17,8 +17,7 @@ use super::locate::{self, Seg, Span, Spanned, dotted, segs};
 use super::types::*;
 
 /// CMP adapters the tool ships; `cmp:` must name one of them.
-/// (One list: [`crate::browser::cmp::ADAPTERS`], the adapters plus `auto` and `autoconsent`.)
-pub const KNOWN_CMP_ADAPTERS: &[&str] = crate::browser::cmp::ADAPTERS;
+pub const KNOWN_CMP_ADAPTERS: &[&str] = super::cmp_names::ADAPTERS;
 
 const STEP_KINDS: &[&str] = &["click", "cmp", "eval", "visit", "wait_for", "fill"];
 

@@ -257,7 +257,7 @@ pub(crate) struct CallsSchema {
     screen: Option<Collection>,
 }
 
-/// `cmp:` at the top level: one of the built-in adapters ([`crate::browser::cmp::ADAPTERS`]).
+/// `cmp:` at the top level: one of the built-in adapters ([`super::cmp_names::ADAPTERS`]).
 pub(crate) struct CmpAdapterName;
 
 impl JsonSchema for CmpAdapterName {

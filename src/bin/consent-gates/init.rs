@@ -9,7 +9,7 @@ use std::sync::Arc;
 use consent_gates::analysis::routing::{self, Evidence, Routing};
 use consent_gates::analysis::segment::{self, CdnSettings, Decoded, LoadKind};
 use consent_gates::browser::edge;
-use consent_gates::browser::launch::SETUP_COMMAND;
+use consent_gates::browser::error::SETUP_COMMAND;
 use consent_gates::browser::session::{self, Shared};
 use consent_gates::capture::Capture;
 use consent_gates::runner::exit;

@@ -29,10 +29,7 @@ pub mod vanilla_cookieconsent;
 
 use crate::spec::{CmpAction, Spec};
 
-/// `cmp: auto`: detect the CMP on the page and use its adapter.
-pub const AUTO: &str = "auto";
-/// `cmp: autoconsent`: drive `@duckduckgo/autoconsent`'s rules (accept-all and reject-all only).
-pub const AUTOCONSENT: &str = "autoconsent";
+pub use crate::spec::cmp_names::{ADAPTERS, AUTO, AUTOCONSENT};
 
 /// Every built-in adapter, in detection order (the more specific markers first).
 pub const ALL: &[&Adapter] = &[
@@ -48,24 +45,6 @@ pub const ALL: &[&Adapter] = &[
     &quantcast::ADAPTER,
     &vanilla_cookieconsent::ADAPTER,
     &klaro::ADAPTER,
-];
-
-/// Every name `cmp:` accepts: the adapters, then `auto` and `autoconsent`.
-pub const ADAPTERS: &[&str] = &[
-    "onetrust",
-    "cookiebot",
-    "didomi",
-    "usercentrics",
-    "trustarc",
-    "osano",
-    "termly",
-    "ketch",
-    "sourcepoint",
-    "quantcast",
-    "vanilla-cookieconsent",
-    "klaro",
-    AUTO,
-    AUTOCONSENT,
 ];
 
 /// One CMP, as data. Every JavaScript snippet may use the helpers of [`PRELUDE`].

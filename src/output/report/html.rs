@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::results::Row;
-use super::{TrialEvidence, file_stem, strip_urls_in};
+use super::{TrialEvidence, strip_urls_in};
+use crate::paths::file_stem;
 
 const STYLE: &str = r#"
 :root { --pass: #1a7f37; --fail: #cf222e; --error: #9a6700; --muted: #57606a; --line: #d0d7de; }

@@ -22,7 +22,7 @@ pub mod junit;
 pub mod results;
 mod table;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -81,46 +81,6 @@ impl TrialResult {
     pub fn name(&self) -> String {
         format!("{}::{}", self.spec, self.state)
     }
-}
-
-/// The folder a run writes into: `$CONSENT_GATES_OUT`, else `<target>/consent-gates`.
-pub fn output_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("CONSENT_GATES_OUT") {
-        return PathBuf::from(p);
-    }
-    target_dir().join("consent-gates")
-}
-
-/// Cargo's target folder: `$CARGO_TARGET_DIR`, else the `target` folder holding this executable,
-/// else `./target`.
-pub fn target_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(p);
-    }
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| {
-            exe.ancestors()
-                .find(|a| a.file_name().is_some_and(|n| n == "target"))
-                .map(Path::to_path_buf)
-        })
-        .unwrap_or_else(|| PathBuf::from("target"))
-}
-
-/// A file-name-safe form of a trial name: `shop::reject-all` → `shop-reject-all`.
-pub fn file_stem(spec: &str, state: &str) -> String {
-    let safe = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
-    format!("{}-{}", safe(spec), safe(state))
 }
 
 /// `url` with every query value and the fragment dropped (keys kept), user info removed and
@@ -248,11 +208,5 @@ mod tests {
         let cut = "eval \"analytics.track(\\\"Signup\\\", {email: \\\"jane@example.c\"";
         assert_eq!(step_text(cut), "eval \"analytics.track(…, {email: …");
         assert_eq!(step_text("click \"#accept\""), "click \"#accept\"");
-    }
-
-    #[test]
-    fn file_stems_are_safe() {
-        assert_eq!(file_stem("shop", "reject-all"), "shop-reject-all");
-        assert_eq!(file_stem("a b", "x/y"), "a_b-x_y");
     }
 }

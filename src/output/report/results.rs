@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{TrialEvidence, TrialResult, file_stem, html, junit};
+use super::{TrialEvidence, TrialResult, html, junit};
+use crate::paths::file_stem;
 
 /// One trial as `results.json` holds it: what the JUnit and HTML writers read back, so that the
 /// trials of every process of a nextest run end up in them.
