@@ -162,15 +162,13 @@ fn graph() -> Graph {
     Graph { edges }
 }
 
-/// Known violations being removed (issue 10): the report types move to `outcome`, the spec
-/// parser and its schema are split. Remove an entry when its fix lands; the list must end empty.
+/// Known violations being removed (issue 10): the report types move to `outcome`,  Remove an entry when its fix lands; the list must end empty.
 const PENDING: &[&str] = &[
     "analysis::redact → output::report",
     "browser::session → output::report",
     "output::report::html → output::report::results",
     "output::report::junit → output::report::results",
     "runner::exit → runner::harness",
-    "spec::parse → spec::schema",
 ];
 
 #[test]

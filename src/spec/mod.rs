@@ -13,6 +13,7 @@ mod error;
 pub(crate) mod locate;
 mod parse;
 pub mod schema;
+mod schema_shapes;
 pub mod types;
 
 use std::path::Path;

@@ -38,9 +38,9 @@ pub(super) struct RawSpec {
     #[schemars(with = "Option<ConsentModel>")]
     consent_model: Option<String>,
     pii: Option<Vec<String>>,
-    #[schemars(with = "Option<IndexMap<String, super::schema::CategorySchema>>")]
+    #[schemars(with = "Option<IndexMap<String, super::schema_shapes::CategorySchema>>")]
     categories: Option<IndexMap<String, Value>>,
-    #[schemars(with = "Option<super::schema::CmpAdapterName>")]
+    #[schemars(with = "Option<super::schema_shapes::CmpAdapterName>")]
     cmp: Option<String>,
     destinations: Option<IndexMap<String, Option<RawDestination>>>,
     states: Option<IndexMap<String, Option<RawState>>>,
@@ -86,7 +86,7 @@ struct RawDestination {
 #[serde(deny_unknown_fields)]
 struct RawState {
     gpc: Option<bool>,
-    #[schemars(with = "Option<Vec<super::schema::StepSchema>>")]
+    #[schemars(with = "Option<Vec<super::schema_shapes::StepSchema>>")]
     steps: Option<Vec<IndexMap<String, Value>>>,
     expect: Option<RawExpect>,
 }
@@ -94,13 +94,13 @@ struct RawState {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawExpect {
-    #[schemars(with = "Option<super::schema::DestinationSetSchema>")]
+    #[schemars(with = "Option<super::schema_shapes::DestinationSetSchema>")]
     allowed: Option<Value>,
-    #[schemars(with = "Option<super::schema::DestinationSetSchema>")]
+    #[schemars(with = "Option<super::schema_shapes::DestinationSetSchema>")]
     blocked: Option<Value>,
     #[schemars(with = "Option<Collection>")]
     collection: Option<String>,
-    #[schemars(with = "Option<super::schema::CallsSchema>")]
+    #[schemars(with = "Option<super::schema_shapes::CallsSchema>")]
     calls: Option<IndexMap<String, String>>,
     consent: Option<IndexMap<String, bool>>,
 }
