@@ -162,7 +162,8 @@ fn graph() -> Graph {
     Graph { edges }
 }
 
-/// Known violations being removed (issue 10): the report types move to `outcome`,  Remove an entry when its fix lands; the list must end empty.
+/// Known violations being removed (issue 10): the report types move to `outcome`. Remove an
+/// entry when its fix lands; the list must end empty.
 const PENDING: &[&str] = &[
     "analysis::redact → output::report",
     "browser::session → output::report",
