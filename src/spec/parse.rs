@@ -254,7 +254,8 @@ impl Cx<'_> {
     }
 
     /// One of a fixed set of words; reports an unknown one with a suggestion.
-    fn pick<T: Clone>(
+    /// [`Self::pick`] for a value whose words are not an enum's own (`accept_all`).
+    fn pick_from<T: Clone>(
         &mut self,
         p: &[Seg],
         what: &str,
@@ -265,6 +266,21 @@ impl Cx<'_> {
             return Some(v.clone());
         }
         let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        self.value_err(
+            p,
+            format!("unknown {what} `{input}`{}", context(p)),
+            Some(unknown_help(input, &names, "expected one of")),
+        );
+        None
+    }
+
+    /// The value of a one-word key (`regime: gdpr`), or an error listing the words.
+    fn pick<T: Word>(&mut self, p: &[Seg], what: &str, input: &str) -> Option<T> {
+        if let Some(v) = T::from_word(input) {
+            return Some(v);
+        }
+        let words = T::words();
+        let names: Vec<&str> = words.iter().map(String::as_str).collect();
         self.value_err(
             p,
             format!("unknown {what} `{input}`{}", context(p)),
@@ -366,28 +382,11 @@ impl Cx<'_> {
         }
         let regime = match &raw.regime {
             None => Some(Regime::None),
-            Some(r) => self.pick(
-                &segs!["regime"],
-                "regime",
-                r,
-                &[
-                    ("gdpr", Regime::Gdpr),
-                    ("cpra", Regime::Cpra),
-                    ("none", Regime::None),
-                ],
-            ),
+            Some(r) => self.pick(&segs!["regime"], "regime", r),
         };
         let consent_model = match &raw.consent_model {
             None => Some(ConsentModel::OptIn),
-            Some(m) => self.pick(
-                &segs!["consentModel"],
-                "consentModel",
-                m,
-                &[
-                    ("opt-in", ConsentModel::OptIn),
-                    ("opt-out", ConsentModel::OptOut),
-                ],
-            ),
+            Some(m) => self.pick(&segs!["consentModel"], "consentModel", m),
         };
         let pii = raw.pii.unwrap_or_default();
         for (i, field) in pii.iter().enumerate() {
@@ -620,12 +619,7 @@ impl Cx<'_> {
         }
         let library = match &raw.library {
             None => Some(Library::Site),
-            Some(l) => self.pick(
-                &segs!["segment", "library"],
-                "library source",
-                l,
-                &[("bundled", Library::Bundled), ("site", Library::Site)],
-            ),
+            Some(l) => self.pick(&segs!["segment", "library"], "library source", l),
         };
         let library = library?;
         ok.then_some(SegmentOptions {
@@ -636,12 +630,6 @@ impl Cx<'_> {
     }
 
     fn categories(&mut self, raw: IndexMap<String, Value>) -> IndexMap<String, Category> {
-        let purposes = [
-            ("necessary", Purpose::Necessary),
-            ("functional", Purpose::Functional),
-            ("analytics", Purpose::Analytics),
-            ("advertising", Purpose::Advertising),
-        ];
         let mut out = IndexMap::new();
         for (id, v) in raw {
             let p = segs!["categories", &id];
@@ -681,7 +669,7 @@ impl Cx<'_> {
                     continue;
                 }
             };
-            let Some(purpose) = self.pick(&ppath, "purpose", &purpose, &purposes) else {
+            let Some(purpose) = self.pick::<Purpose>(&ppath, "purpose", &purpose) else {
                 continue;
             };
             if let Some(c) = &cmp
@@ -739,12 +727,7 @@ impl Cx<'_> {
                 Some(m) => {
                     let mut mp = p.clone();
                     mp.push(Seg::Key("mode".into()));
-                    self.pick(
-                        &mp,
-                        "mode",
-                        m,
-                        &[("device", Mode::Device), ("cloud", Mode::Cloud)],
-                    )
+                    self.pick(&mp, "mode", m)
                 }
             };
             if let Some(cats) = &d.categories {
@@ -1021,7 +1004,7 @@ impl Cx<'_> {
                     );
                 }
                 let action = match value {
-                    Value::String(s) => self.pick(
+                    Value::String(s) => self.pick_from(
                         &kp,
                         "CMP action",
                         &s,
@@ -1191,25 +1174,19 @@ impl Cx<'_> {
                 );
             }
         }
-        let levels = [
-            ("none", Collection::None),
-            ("anonymous", Collection::Anonymous),
-            ("any", Collection::Any),
-        ];
         let collection = raw.collection.and_then(|c| {
             self.pick(
                 &segs!["states", state, "expect", "collection"],
                 "collection level",
                 &c,
-                &levels,
             )
         });
-        let calls_names: Vec<(&str, Call)> = Call::ALL.iter().map(|c| (c.as_str(), *c)).collect();
         let mut calls = BTreeMap::new();
         for (call, level) in raw.calls.unwrap_or_default() {
             let cp = segs!["states", state, "expect", "calls", &call];
-            let Some(c) = Call::ALL.iter().find(|c| c.as_str() == call).copied() else {
-                let names: Vec<&str> = calls_names.iter().map(|(n, _)| *n).collect();
+            let Some(c) = Call::from_word(&call) else {
+                let words = Call::words();
+                let names: Vec<&str> = words.iter().map(String::as_str).collect();
                 self.key_err(
                     &cp,
                     format!("unknown call type `{call}` in state `{state}` expect.calls"),
@@ -1217,7 +1194,7 @@ impl Cx<'_> {
                 );
                 continue;
             };
-            if let Some(l) = self.pick(&cp, "collection level", &level, &levels) {
+            if let Some(l) = self.pick(&cp, "collection level", &level) {
                 calls.insert(c, l);
             }
         }

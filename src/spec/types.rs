@@ -56,7 +56,9 @@ pub struct SegmentOptions {
     pub deliver: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Library {
     /// Answer analytics.js and its chunks from the pinned npm `@segment/analytics-next`.
@@ -65,7 +67,9 @@ pub enum Library {
     Site,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Regime {
     None,
@@ -75,7 +79,9 @@ pub enum Regime {
 
 /// Segment consent-tools' two models (research/segment.md §3.1): opt-in holds Segment and gated
 /// destinations back until consent; opt-out loads everything and blocks per event after a reject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConsentModel {
     OptIn,
@@ -89,7 +95,18 @@ pub struct Category {
     pub cmp: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    schemars::JsonSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Purpose {
     Necessary,
@@ -108,7 +125,18 @@ pub struct Destination {
     pub hosts: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    schemars::JsonSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     Device,
@@ -196,7 +224,18 @@ impl DestinationSet {
 }
 
 /// What may reach Segment's tracking API (or, for `calls`, one call type).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    schemars::JsonSchema,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Collection {
     None,
@@ -206,7 +245,9 @@ pub enum Collection {
 }
 
 /// Segment call types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Call {
     Page,
@@ -218,15 +259,7 @@ pub enum Call {
 }
 
 impl Call {
-    pub const ALL: [Call; 6] = [
-        Call::Page,
-        Call::Identify,
-        Call::Track,
-        Call::Group,
-        Call::Alias,
-        Call::Screen,
-    ];
-
+    /// The call type as Segment writes it (`type` in a payload); the same as its spec word.
     pub fn as_str(self) -> &'static str {
         match self {
             Call::Page => "page",
@@ -269,6 +302,51 @@ impl Default for Timing {
             settle_max_ms: 8_000,
             navigation_ms: 15_000,
             trial_ms: None,
+        }
+    }
+}
+
+/// A spec value written as one word (`regime: gdpr`, `mode: cloud`). The words are the enums'
+/// serde names, so they live in one place (`#[serde(rename_all)]`, which the JSON Schema reads
+/// too); the parser takes the values and the words of its errors from here.
+pub trait Word: Copy + Serialize + strum::VariantArray + 'static {
+    /// The word of this value, as the spec writes it.
+    fn word(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(s)) => s,
+            _ => String::new(),
+        }
+    }
+
+    /// Every word, in declaration order.
+    fn words() -> Vec<String> {
+        Self::VARIANTS.iter().map(|v| v.word()).collect()
+    }
+
+    /// The value a word names.
+    fn from_word(word: &str) -> Option<Self> {
+        Self::VARIANTS.iter().copied().find(|v| v.word() == word)
+    }
+}
+
+impl<T: Copy + Serialize + strum::VariantArray + 'static> Word for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::VariantArray as _;
+
+    #[test]
+    fn words_are_the_serde_names() {
+        assert_eq!(Regime::words(), ["none", "gdpr", "cpra"]);
+        assert_eq!(ConsentModel::OptOut.word(), "opt-out");
+        assert_eq!(
+            Collection::from_word("anonymous"),
+            Some(Collection::Anonymous)
+        );
+        assert_eq!(Mode::from_word("Device"), None);
+        for c in Call::VARIANTS {
+            assert_eq!(c.as_str(), c.word(), "Segment's call type is the spec word");
         }
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::capture::{Capture, CapturedRequest, Phase};
-use crate::spec::types::Call;
+use crate::spec::types::{Call, Word};
 
 /// Bodies larger than this are not parsed; a Segment-looking request carrying one is recorded as
 /// malformed. (Segment itself caps a batch at 500 KB.)
@@ -290,7 +290,7 @@ fn call_from_letter(seg: &str) -> Option<Call> {
 
 /// Call type from a body `type` or an HTTP API path word.
 fn call_from_word(word: &str) -> Option<Call> {
-    Call::ALL.into_iter().find(|c| c.as_str() == word)
+    Call::from_word(word)
 }
 
 /// Path segments, empty ones dropped (`//v1/t/` → `["v1", "t"]`).

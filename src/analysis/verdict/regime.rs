@@ -16,7 +16,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::analysis::routing::Routing;
-use crate::spec::{Call, Collection, DestinationSet, Purpose, Regime, Spec, State};
+use crate::spec::{Call, Collection, DestinationSet, Purpose, Regime, Spec, State, Word};
 
 /// Where an effective expectation came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,16 +32,8 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Spec => f.write_str("spec"),
-            Source::Regime(r) => write!(f, "regime {}", regime_name(*r)),
+            Source::Regime(r) => write!(f, "regime {}", r.word()),
         }
-    }
-}
-
-pub fn regime_name(r: Regime) -> &'static str {
-    match r {
-        Regime::None => "none",
-        Regime::Gdpr => "gdpr",
-        Regime::Cpra => "cpra",
     }
 }
 

@@ -7,7 +7,7 @@ use consent_gates::analysis::routing::{self, CategorySource, ModeSource};
 use consent_gates::analysis::segment::{CdnSettings, Decoded};
 use consent_gates::analysis::verdict::{self, Source};
 use consent_gates::capture::Capture;
-use consent_gates::spec::{self, DestinationSet, Mode, Purpose, Spec};
+use consent_gates::spec::{self, DestinationSet, Purpose, Spec, Word};
 
 pub fn main(args: Vec<String>) -> ExitCode {
     if args.is_empty() || args.iter().any(|a| a.starts_with('-')) {
@@ -98,11 +98,8 @@ pub fn explain(spec: &Spec) -> String {
     let _ = writeln!(
         o,
         "  regime        {}; consent model {}; CMP adapter {}",
-        verdict::regime::regime_name(spec.regime),
-        match spec.consent_model {
-            spec::ConsentModel::OptIn => "opt-in",
-            spec::ConsentModel::OptOut => "opt-out",
-        },
+        spec.regime.word(),
+        spec.consent_model.word(),
         spec.cmp.as_deref().unwrap_or("none")
     );
     let cats: Vec<String> = spec
@@ -133,10 +130,7 @@ pub fn explain(spec: &Spec) -> String {
     let width = spec.destinations.keys().map(|n| n.len()).max().unwrap_or(0);
     let _ = writeln!(o, "  destinations");
     for (name, outcome) in &routed.destinations {
-        let mode = match outcome.mode {
-            Mode::Device => "device",
-            Mode::Cloud => "cloud",
-        };
+        let mode = outcome.mode.word();
         let categories = match outcome.categories_source {
             CategorySource::Spec => {
                 format!("categories {} (from spec)", outcome.categories.join(", "))
