@@ -2,7 +2,10 @@
 // CSS), for the example sites (examples/sites/<site>/) and the defect fixtures' sites
 // (tests/fixtures/<defect>/site/). A site is rebuilt only when one of the inputs of its last build
 // (recorded in www/dist/.inputs.json from esbuild's metafile) is newer than its output, or when
-// package-lock.json changed. Run by scripts/setup; `node scripts/build-sites.mjs --force` rebuilds all.
+// package-lock.json changed. A site may import another site's modules (the defect fixtures and
+// proxy-batch import the example shop's set-up, examples/sites/shop/src/lumen-shop.js): those are
+// inputs too, so changing one rebuilds every site that imports it. Run by scripts/setup;
+// `node scripts/build-sites.mjs --force` rebuilds all.
 import * as esbuild from 'esbuild'
 import fs from 'node:fs'
 import path from 'node:path'
