@@ -337,7 +337,11 @@ fn markdown_docs_link_only_inside_the_repository() {
             }
         }
         for (i, line) in text.lines().enumerate() {
-            for outside in ["../shared", "DESIGN.md", "research/"] {
+            for outside in [
+                concat!("../sha", "red"),
+                concat!("DESIGN", ".md"),
+                concat!("research", "/"),
+            ] {
                 if line.contains(outside) {
                     problems.push(format!(
                         "{shown}:{}: names `{outside}`, which is not in the repository",
@@ -350,6 +354,59 @@ fn markdown_docs_link_only_inside_the_repository() {
     assert!(
         problems.is_empty(),
         "Markdown files point outside the repository:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// Source, data and script files name no file outside the repository and no folder of the machine
+/// they were written on (comments included: a comment that cites a missing file misleads).
+#[test]
+fn sources_cite_only_files_in_the_repository() {
+    let root = root();
+    let mut problems = Vec::new();
+    let patterns = [
+        "src/**/*.rs",
+        "src/**/*.yaml",
+        "tests/*.rs",
+        "scripts/*",
+        "bench/*",
+        "examples/sites/*/src/*.js",
+        "schema/*.json",
+        ".ci/*",
+    ];
+    // Spelled in pieces so that this file does not trip its own check.
+    let outside = [
+        format!("{}{}", "../sha", "red"),
+        format!("{}{}", "DESIGN", ".md"),
+        format!("{}{}", "research/", "segment"),
+        format!("{}{}", "/work", "/"),
+        format!("{}{}", "/root", "/"),
+    ];
+    for pattern in patterns {
+        for file in glob::glob(&root.join(pattern).to_string_lossy())
+            .expect("glob")
+            .filter_map(Result::ok)
+        {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let shown = file
+                .strip_prefix(&root)
+                .unwrap_or(&file)
+                .display()
+                .to_string();
+            for (i, line) in text.lines().enumerate() {
+                for o in &outside {
+                    if line.contains(o.as_str()) {
+                        problems.push(format!("{shown}:{}: names `{o}`", i + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "files cite what a user who clones the repository does not have (point to docs/ instead):\n  {}",
         problems.join("\n  ")
     );
 }

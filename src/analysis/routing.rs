@@ -1,6 +1,6 @@
 //! Which destination received what: device mode by network signature (destination code loaded,
 //! vendor hosts contacted), cloud mode by Segment's documented server routing rules applied to each
-//! decoded event (DESIGN.md §3, research/segment.md §3.4).
+//! decoded event (docs/segment.md §3.4; device mode: §6).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -167,7 +167,7 @@ pub struct Routing {
 }
 
 /// Whether Segment's servers deliver an event with this stamp and `integrations` object to the
-/// destination `name` mapped to `categories` (research/segment.md §3.4):
+/// destination `name` mapped to `categories` (docs/segment.md §3.4):
 /// - no consent object, or one without `categoryPreferences` → consent does not filter;
 /// - no categories (unmapped) → every event;
 /// - otherwise every category must be `true` (missing = false; `{}` = all false);
@@ -756,7 +756,7 @@ mod tests {
         ));
     }
 
-    /// research/segment.md §3.4, the table in segment-docs
+    /// docs/segment.md §3.4, the table in segment-docs
     /// `privacy/consent-management/consent-in-segment-connections.md` ("Reconcile consent object and
     /// integrations object conflicts"). Destinations: facebook, google-ads (ad), amplitude.
     #[test]
@@ -813,7 +813,7 @@ mod tests {
         );
         // Row 4 (categoryPreferences: {} variant): mapped destinations get nothing, unmapped ones
         // follow the integrations object. (The doc's `consent: {}` variant of this row contradicts
-        // row 1; DESIGN.md §3 follows row 1.)
+        // row 1; consent-gates follows row 1, see docs/segment.md §3.4.)
         assert_eq!(
             deliver(&prefs(&[]), fb_false_amp.clone(), &["ad"], &[], &[]),
             vec!["google-ads"]

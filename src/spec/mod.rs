@@ -1,5 +1,5 @@
 //! Specs: YAML files that describe a site, its consent categories and destinations, and the
-//! visitor states to test (see DESIGN.md §2). [`load`] and [`parse_str`] turn one into a
+//! visitor states to test (docs/spec.md is the reference). [`load`] and [`parse_str`] turn one into a
 //! validated [`Spec`] or a [`SpecError`] that points at the offending line and column.
 //!
 //! serde_yaml is used only inside this module, so that a maintained fork can replace it here.

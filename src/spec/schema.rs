@@ -22,7 +22,7 @@ pub fn spec_schema() -> serde_json::Value {
     obj.insert(
         "description".into(),
         "A consent-gates spec: a site, its consent categories and Segment destinations, and the \
-         visitor states to test (one cargo-test trial per state). See the README and DESIGN.md §2."
+         visitor states to test (one cargo-test trial per state). See docs/spec.md in the consent-gates repository."
             .into(),
     );
     let mut value = schema.to_value();

@@ -77,7 +77,7 @@ pub enum Regime {
     Cpra,
 }
 
-/// Segment consent-tools' two models (research/segment.md §3.1): opt-in holds Segment and gated
+/// Segment consent-tools' two models (docs/segment.md §3.1): opt-in holds Segment and gated
 /// destinations back until consent; opt-out loads everything and blocks per event after a reject.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,

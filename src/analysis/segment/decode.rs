@@ -70,7 +70,7 @@ pub struct LibraryLoad {
     pub kind: LoadKind,
 }
 
-/// Where an event stands on consent (research/segment.md §3.4). Segment's servers route an event
+/// Where an event stands on consent (docs/segment.md §3.4). Segment's servers route an event
 /// without `categoryPreferences` to every destination; an event with them only to destinations
 /// whose categories are all `true` (and to unmapped destinations).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2,7 +2,7 @@
 //! telemetry), the decoded events, and the CDN settings model.
 //!
 //! Everything here matches on URL **path** and **body shape**, never on host names: Segment's CDN
-//! and API are routinely proxied (research/segment.md §1.1, §6.2).
+//! and API are routinely proxied (docs/segment.md §1.1, §6.2).
 
 pub mod decode;
 pub mod settings;

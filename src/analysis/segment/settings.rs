@@ -1,4 +1,4 @@
-//! The CDN settings JSON (`GET {cdn}/v1/projects/{writeKey}/settings`), research/segment.md §2.
+//! The CDN settings JSON (`GET {cdn}/v1/projects/{writeKey}/settings`), docs/segment.md §2.
 //!
 //! Parsed leniently from a `serde_json::Value`: a field of an unexpected type is ignored rather
 //! than failing the whole document, and unknown keys are kept in `extra`.

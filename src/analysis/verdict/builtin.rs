@@ -1,4 +1,4 @@
-//! Built-in checks that run in every state (DESIGN.md §2): undeclared-destination,
+//! Built-in checks that run in every state (README "What is judged"; ids in docs/results.md): undeclared-destination,
 //! ungated-destination, unstamped-events, and consent-mismatch against the CMP's own record.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -284,7 +284,7 @@ pub(super) fn cmp_mismatch(
     })
 }
 
-/// consent-tools' `segmentShouldBeDisabled` for a choice (research/segment.md §3.1 step 7).
+/// consent-tools' `segmentShouldBeDisabled` for a choice (docs/segment.md §3.1 step 7).
 fn segment_disabled(choice: &BTreeMap<String, bool>, settings: Option<&CdnSettings>) -> bool {
     let Some(cs) = settings.and_then(|s| s.consent_settings.as_ref()) else {
         return false;

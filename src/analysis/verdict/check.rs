@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::capture::Phase;
 
-/// A stable check id (DESIGN.md §2 "Results every run leaves").
+/// A stable check id (docs/results.md, "Check ids").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckId {

@@ -2,14 +2,14 @@
 //! against what the visit produced, plus the built-in checks that run in every state
 //! ([`builtin`], [`pii`]).
 //!
-//! Judging window (DESIGN.md §2): in a state with steps, `allowed` and `blocked` judge traffic from
+//! Judging window (docs/spec.md, `states.<name>.steps`): in a state with steps, `allowed` and `blocked` judge traffic from
 //! the first step on (under an opt-out model vendors may legitimately load before the decision);
 //! in a state without steps, all of it. `collection` and `calls` judge the whole visit: they say
 //! what may reach Segment's tracking API in this state at all. `consent` judges every event after
 //! the decision (all events in a state without steps).
 //!
 //! Under the opt-out model (`consentModel: opt-out`) consent-tools loads every device-mode
-//! destination on every page and blocks per event (research/segment.md §3.1 step 6): a destination
+//! destination on every page and blocks per event (docs/segment.md §3.1 step 6): a destination
 //! code load is then not a reception for `blocked`; a request to the vendor's hosts still is.
 
 mod builtin;

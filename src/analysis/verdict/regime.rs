@@ -1,4 +1,4 @@
-//! Regimes: the defaults a legal regime adds to a state's expectations (DESIGN.md §2 "regime").
+//! Regimes: the defaults a legal regime adds to a state's expectations (docs/spec.md, `regime`; legal background in docs/segment.md §7).
 //!
 //! - `gdpr`: a state without steps (the visitor has not decided) defaults to `collection: none`
 //!   and `blocked: all`; and the `pii-leak` check also covers every payload sent before the

@@ -3,7 +3,7 @@
 //!
 //! | file | module | for |
 //! |---|---|---|
-//! | `results.json` | [`results`] | tools: one entry per trial (DESIGN.md §2 "Results every run leaves") |
+//! | `results.json` | [`results`] | tools: one entry per trial (docs/results.md) |
 //! | `junit.xml` | [`junit`] | CI systems: one test case per trial, one failure per failed check |
 //! | `report/index.html` | [`html`] | reviewers: verdicts, timelines, screenshots, failing checks with evidence |
 //! | `report/trials/*.json`, `report/screenshots/*` | [`evidence`] | what the HTML report is built from |
