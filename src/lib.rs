@@ -5,7 +5,7 @@
 //!
 //! | layer | modules | concern |
 //! |---|---|---|
-//! | 0 | [`spec`], [`capture`] | what to test (the spec model and parser); what a visit recorded |
+//! | 0 | [`spec`], [`capture`], [`outcome`] | what to test (the spec model and parser); what a visit recorded; what a trial concluded |
 //! | 1 | [`analysis`] | Segment decoding, catalog, routing, verdict, redaction: pure functions over a capture |
 //! | 2 | [`browser`] | Chromium via Playwright: session, network edge, steps, CMP adapters, settling |
 //! | 3 | [`output`] | insta snapshots and reports (results.json, JUnit, HTML, terminal table) |
@@ -16,6 +16,7 @@
 pub mod analysis;
 pub mod browser;
 pub mod capture;
+pub mod outcome;
 pub mod output;
 pub mod paths;
 pub mod runner;

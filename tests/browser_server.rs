@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use consent_gates::analysis::verdict::Verdict;
 use consent_gates::browser::launch::descendant_pids;
+use consent_gates::outcome::Verdict;
 
 mod common;
 

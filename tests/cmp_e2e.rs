@@ -14,10 +14,10 @@ use std::time::Duration;
 
 mod common;
 
-use consent_gates::analysis::verdict::{CheckId, Verdict};
 use consent_gates::browser::edge;
 use consent_gates::browser::session::{self, Shared};
 use consent_gates::capture::Capture;
+use consent_gates::outcome::{CheckId, Verdict};
 
 const SPECS: &str = "tests/fixtures/cmp/specs";
 

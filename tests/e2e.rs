@@ -6,8 +6,8 @@ use std::path::PathBuf;
 mod common;
 
 use common::result;
-use consent_gates::analysis::verdict::{CheckId, Verdict};
-use consent_gates::output::report::TrialResult;
+use consent_gates::outcome::TrialResult;
+use consent_gates::outcome::{CheckId, Verdict};
 use consent_gates::runner::harness::{self, Options, Summary};
 use libtest_mimic::Arguments;
 

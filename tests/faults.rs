@@ -18,8 +18,8 @@ mod common;
 use common::exited_within;
 
 use common::result;
-use consent_gates::analysis::verdict::{CheckId, Verdict};
 use consent_gates::browser::launch::descendant_pids;
+use consent_gates::outcome::{CheckId, Verdict};
 
 const PAGES: &str = "tests/fixtures/faults/pages";
 
@@ -127,7 +127,7 @@ fn site_spec(port: u16, path: &str, extra: &str, states: &str) -> String {
     format!("site: {{url: 'http://127.0.0.1:{port}{path}'}}\n{TIMING}\n{extra}\nstates:\n{states}")
 }
 
-fn message(r: &consent_gates::output::report::TrialResult) -> String {
+fn message(r: &consent_gates::outcome::TrialResult) -> String {
     r.failures
         .iter()
         .map(|f| f.message.clone())

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 mod common;
 
 use common::result;
-use consent_gates::analysis::verdict::{CheckId, Verdict};
-use consent_gates::output::report::TrialResult;
+use consent_gates::outcome::TrialResult;
+use consent_gates::outcome::{CheckId, Verdict};
 
 /// Runs the single trial `name` of the specs matching `specs` (fixtures have no committed
 /// snapshots).

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use consent_gates::analysis::verdict::{CheckId, Verdict};
 use consent_gates::analysis::{redact, segment};
 use consent_gates::capture::{Answer, Capture, CapturedRequest, Phase};
+use consent_gates::outcome::{CheckId, Verdict};
 use consent_gates::spec;
 use proptest::prelude::*;
 

@@ -1,6 +1,7 @@
 //! The JSON Schema of the spec format: generated from the parser's types, committed as
 //! `schema/spec.schema.json`, referenced by the example specs, and accepting every spec the tool
 //! accepts. Regenerate the committed copy with `UPDATE_SCHEMA=1 cargo test --test schema`.
+//! And the shape of `results.json`, which has no JSON Schema: [`results_json`].
 
 use std::path::{Path, PathBuf};
 
@@ -118,5 +119,221 @@ fn example_specs_reference_the_schema() {
             "{} must start with `{HEADER}`",
             path.display()
         );
+    }
+}
+
+mod results_json {
+    //! `results.json` keeps the shape README.md documents ("What a run leaves"): it is written
+    //! from [`TrialResult`]s and read back into them, byte for byte.
+
+    use std::collections::BTreeSet;
+
+    use consent_gates::capture::Phase;
+    use consent_gates::outcome::{
+        CheckId, Evidence, Failure, SnapshotStatus, TrialResult, Verdict,
+    };
+    use serde::{Deserialize, Serialize};
+    use serde_json::Value;
+
+    /// The file's documented top level, spelled out here rather than borrowed from the writer.
+    #[derive(Serialize, Deserialize)]
+    struct File {
+        version: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_id: Option<String>,
+        trials: Vec<TrialResult>,
+    }
+
+    fn trial(state: &str, verdict: Verdict, snapshot: SnapshotStatus) -> TrialResult {
+        TrialResult {
+            spec: "shop".into(),
+            state: state.into(),
+            verdict,
+            failures: Vec::new(),
+            snapshot,
+            duration_ms: 1234,
+            attempts: 1,
+            flaky: false,
+            trace: None,
+            evidence: None,
+        }
+    }
+
+    /// One trial of every verdict and snapshot status, failures with and without destination
+    /// and evidence, a trace, a flaky retry.
+    fn every_kind() -> Vec<TrialResult> {
+        let mut failing = trial("reject-all", Verdict::Fail, SnapshotStatus::Changed);
+        failing.failures = vec![
+            Failure {
+                check: CheckId::BlockedReceived,
+                destination: Some("Facebook Pixel".into()),
+                message: "`Facebook Pixel` must be blocked".into(),
+                evidence: vec![Evidence {
+                    at_ms: 812,
+                    phase: Phase::After,
+                    what: "GET https://connect.facebook.net/en_US/fbevents.js".into(),
+                }],
+            },
+            Failure {
+                check: CheckId::PiiLeak,
+                destination: None,
+                message: "an e-mail address reached Segment before the decision".into(),
+                evidence: vec![Evidence {
+                    at_ms: 5,
+                    phase: Phase::Before,
+                    what: "POST https://api.segment.io/v1/t (track \"Signup\")".into(),
+                }],
+            },
+        ];
+        failing.trace = Some("target/consent-gates/traces/shop-reject-all.zip".into());
+        let mut error = trial("broken", Verdict::Error, SnapshotStatus::Skipped);
+        error.failures = vec![Failure {
+            check: CheckId::Error,
+            destination: None,
+            message: "the site did not load".into(),
+            evidence: Vec::new(),
+        }];
+        let mut flaky = trial("accept-all", Verdict::Pass, SnapshotStatus::New);
+        flaky.attempts = 2;
+        flaky.flaky = true;
+        vec![
+            trial("no-choice", Verdict::Pass, SnapshotStatus::Match),
+            failing,
+            error,
+            flaky,
+        ]
+    }
+
+    fn keys(v: &Value) -> BTreeSet<&str> {
+        v.as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn subset(v: &Value, required: &[&str], optional: &[&str]) {
+        let k = keys(v);
+        for r in required {
+            assert!(k.contains(r), "`{r}` missing in {v}");
+        }
+        for key in &k {
+            assert!(
+                required.contains(key) || optional.contains(key),
+                "undocumented key `{key}` in {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn written_results_round_trip_through_trial_results_byte_for_byte() {
+        let tmp = tempfile::tempdir().unwrap();
+        let written = consent_gates::output::report::write_run(tmp.path(), &every_kind()).unwrap();
+        let bytes = std::fs::read(&written.results).unwrap();
+
+        let file: File =
+            serde_json::from_slice(&bytes).expect("results.json reads as TrialResults");
+        assert_eq!(file.version, 1);
+        let names: Vec<String> = file.trials.iter().map(TrialResult::name).collect();
+        assert_eq!(
+            names,
+            [
+                "shop::accept-all",
+                "shop::broken",
+                "shop::no-choice",
+                "shop::reject-all"
+            ],
+            "sorted by trial name"
+        );
+        let reject = &file.trials[3];
+        assert_eq!(reject.verdict, Verdict::Fail);
+        assert_eq!(reject.snapshot, SnapshotStatus::Changed);
+        assert_eq!(reject.failures, every_kind()[1].failures);
+        assert!(file.trials[0].flaky && file.trials[0].attempts == 2);
+        let again = serde_json::to_vec_pretty(&file).unwrap();
+        assert!(
+            again == bytes,
+            "re-serialised differently:\n{}\n---\n{}",
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&again)
+        );
+
+        // The documented keys and words, nothing else.
+        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        subset(&json, &["version", "trials"], &["run_id"]);
+        for t in json["trials"].as_array().unwrap() {
+            subset(
+                t,
+                &[
+                    "spec",
+                    "state",
+                    "verdict",
+                    "failures",
+                    "snapshot",
+                    "duration_ms",
+                    "attempts",
+                    "flaky",
+                ],
+                &["trace"],
+            );
+            assert!(["pass", "fail", "error"].contains(&t["verdict"].as_str().unwrap()));
+            assert!(
+                ["match", "changed", "new", "skipped"].contains(&t["snapshot"].as_str().unwrap())
+            );
+            for f in t["failures"].as_array().unwrap() {
+                subset(f, &["check", "message", "evidence"], &["destination"]);
+                for e in f["evidence"].as_array().unwrap() {
+                    subset(e, &["at_ms", "phase", "what"], &[]);
+                    assert!(["before", "after"].contains(&e["phase"].as_str().unwrap()));
+                }
+            }
+        }
+        assert_eq!(
+            json["trials"][3]["failures"][0]["check"],
+            "blocked-received"
+        );
+        assert!(
+            json["trials"][3]["failures"][1]
+                .get("destination")
+                .is_none()
+        );
+    }
+
+    /// A results.json as earlier versions wrote it (keys in alphabetical order) still reads.
+    #[test]
+    fn results_in_the_documented_shape_read_as_trial_results() {
+        let text = r#"{
+  "version": 1,
+  "run_id": "3f0c",
+  "trials": [
+    {
+      "attempts": 1,
+      "duration_ms": 9,
+      "failures": [
+        {
+          "check": "blocked-received",
+          "destination": "Facebook Pixel",
+          "evidence": [{"at_ms": 812, "phase": "after", "what": "GET https://connect.facebook.net/"}],
+          "message": "`Facebook Pixel` must be blocked"
+        }
+      ],
+      "flaky": false,
+      "snapshot": "match",
+      "spec": "shop",
+      "state": "reject-all",
+      "trace": "traces/shop-reject-all.zip",
+      "verdict": "fail"
+    }
+  ]
+}"#;
+        let file: File = serde_json::from_str(text).unwrap();
+        let t = &file.trials[0];
+        assert_eq!(t.name(), "shop::reject-all");
+        assert_eq!(t.verdict, Verdict::Fail);
+        assert_eq!(t.failures[0].check, CheckId::BlockedReceived);
+        assert_eq!(t.failures[0].evidence[0].phase, Phase::After);
+        assert_eq!(t.failures[0].label(), "blocked-received (Facebook Pixel)");
+        assert!(t.trace.is_some());
+        assert_eq!(file.run_id.as_deref(), Some("3f0c"));
     }
 }

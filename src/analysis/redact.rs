@@ -22,8 +22,8 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::analysis::segment::Decoded;
-use crate::analysis::verdict::Failure;
 use crate::capture::Capture;
+use crate::outcome::{Failure, TrialEvidence};
 
 /// What a redacted value was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -237,7 +237,7 @@ impl Redactor {
     }
 
     /// Redacts what the HTML report shows of a trial (screenshots are images: not redacted).
-    pub fn trial_evidence(&mut self, ev: &mut crate::output::report::TrialEvidence) {
+    pub fn trial_evidence(&mut self, ev: &mut TrialEvidence) {
         ev.url = self.text(&ev.url);
         self.all(&mut ev.steps);
         self.all(&mut ev.expectations);

@@ -30,7 +30,7 @@ pub struct Visit {
     pub capture: Capture,
     pub step_miss: Option<StepMiss>,
     /// Taken when [`EvidenceOptions::screenshots`] asks for them.
-    pub screenshots: crate::output::report::Screenshots,
+    pub screenshots: crate::outcome::Screenshots,
 }
 
 /// Evidence a visit collects beside its capture, for the report.
@@ -109,7 +109,7 @@ async fn visit_in(
     screenshots: bool,
 ) -> Result<Visit, SessionError> {
     let timing = spec.timing;
-    let mut shots = crate::output::report::Screenshots::default();
+    let mut shots = crate::outcome::Screenshots::default();
     if state.gpc {
         context
             .add_init_script(

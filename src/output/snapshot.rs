@@ -11,10 +11,10 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::analysis::routing::Routing;
-use crate::analysis::segment::{ConsentStamp, Decoded, LoadKind};
-use crate::analysis::verdict::{Failure, Verdict, describe_event};
+use crate::analysis::segment::{Decoded, LoadKind};
+use crate::analysis::verdict::describe_event;
 use crate::capture::{Capture, Phase};
-use crate::output::report::SnapshotStatus;
+use crate::outcome::{Failure, SnapshotStatus, Verdict};
 use crate::spec::{Mode, Spec, State};
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,7 +52,7 @@ pub struct EventRow {
     pub phase: Phase,
     /// `track "Product Added"`.
     pub call: String,
-    /// `absent`, `no-preferences`, or `C0001=true C0002=false`.
+    /// `absent`, `no-preferences`, `C0001=true C0002=false`, or `{} (all denied)`.
     pub consent: String,
     pub identified: bool,
     /// Cloud-mode destinations Segment's routing would deliver it to.
@@ -114,15 +114,7 @@ pub fn build(
         .map(|(i, e)| EventRow {
             phase: e.phase,
             call: describe_event(e),
-            consent: match &e.consent {
-                ConsentStamp::Absent => "absent".into(),
-                ConsentStamp::NoPreferences => "no-preferences".into(),
-                ConsentStamp::Preferences(p) => p
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            },
+            consent: e.consent.to_string(),
             identified: e.user_id.is_some() || e.has_traits,
             reaches: routed
                 .event_destinations
@@ -148,13 +140,7 @@ pub fn build(
             )
         })
         .collect();
-    let mut failure_rows: Vec<String> = failures
-        .iter()
-        .map(|f| match &f.destination {
-            Some(d) => format!("{} ({d})", f.check),
-            None => f.check.to_string(),
-        })
-        .collect();
+    let mut failure_rows: Vec<String> = failures.iter().map(Failure::label).collect();
     failure_rows.sort();
     failure_rows.dedup();
     Snapshot {
@@ -231,8 +217,12 @@ pub fn name(snapshot: &Snapshot) -> String {
 }
 
 /// Compares with the accepted snapshot in `dir` through insta. A difference is reported by insta
-/// (diff on stderr, `.snap.new` for `cargo insta review` unless `CI` is set) and returned here; it
-/// never panics out.
+/// (diff on stdout, `.snap.new` for `cargo insta review` unless `CI` is set, or the file rewritten
+/// under `INSTA_UPDATE=always`) and returned here; it never panics out.
+///
+/// The status comes from insta's comparison itself ([`Recording`]), not from whether the
+/// assertion passed: under `INSTA_UPDATE=always` or `INSTA_FORCE_PASS` the assertion passes
+/// while the snapshot is new or changed.
 pub fn compare(snapshot: &Snapshot, dir: &Path) -> SnapshotStatus {
     let name = name(snapshot);
     let existed = dir.join(format!("{name}.snap")).is_file();
@@ -244,26 +234,56 @@ pub fn compare(snapshot: &Snapshot, dir: &Path) -> SnapshotStatus {
         "consent-gates trial {}::{}",
         snapshot.spec, snapshot.state
     ));
+    settings.set_comparator(Box::new(Recording));
     quiet_snapshot_panics();
     IN_COMPARE.with(|c| c.set(true));
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    COMPARED.with(|c| c.set(None));
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         settings.bind(|| insta::assert_yaml_snapshot!(name.as_str(), snapshot));
     }));
     IN_COMPARE.with(|c| c.set(false));
-    match (outcome, existed) {
-        (Ok(()), _) => SnapshotStatus::Match,
-        (Err(_), true) => SnapshotStatus::Changed,
-        (Err(_), false) => SnapshotStatus::New,
+    match COMPARED.with(|c| c.take()) {
+        Some(true) => SnapshotStatus::Match,
+        Some(false) => SnapshotStatus::Changed,
+        // insta compares only against an accepted snapshot: there was none (under
+        // `INSTA_UPDATE=always` it has just written one).
+        None if !existed => SnapshotStatus::New,
+        // An accepted snapshot insta could not compare with (unreadable): not a match.
+        None => SnapshotStatus::Changed,
     }
 }
 
 thread_local! {
     static IN_COMPARE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// What [`Recording`] saw in this thread's last comparison.
+    static COMPARED: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
 }
 
-/// insta reports a difference by printing the diff and then panicking; the panic is caught and
-/// recorded as [`SnapshotStatus::Changed`], so its message and backtrace would only be noise.
-/// Other panics keep the previous hook.
+/// insta's own comparison, remembering its answer for [`compare`]. insta calls it only when an
+/// accepted snapshot exists.
+struct Recording;
+
+impl insta::Comparator for Recording {
+    fn matches(&self, reference: &insta::Snapshot, test: &insta::Snapshot) -> bool {
+        let m = insta::DefaultComparator.matches(reference, test);
+        COMPARED.with(|c| c.set(Some(m)));
+        m
+    }
+
+    fn matches_fully(&self, reference: &insta::Snapshot, test: &insta::Snapshot) -> bool {
+        let m = insta::DefaultComparator.matches_fully(reference, test);
+        COMPARED.with(|c| c.set(Some(m)));
+        m
+    }
+
+    fn dyn_clone(&self) -> Box<dyn insta::Comparator> {
+        Box::new(Recording)
+    }
+}
+
+/// insta reports a difference by printing the diff and then panicking (unless force-passed); the
+/// panic is caught and recorded as [`SnapshotStatus::Changed`], so its message and backtrace
+/// would only be noise. Other panics keep the previous hook.
 fn quiet_snapshot_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -10,8 +10,7 @@
 
 use std::process::ExitCode;
 
-use crate::analysis::verdict::Verdict;
-use crate::output::report::SnapshotStatus;
+use crate::outcome::{TrialResult, Verdict};
 use crate::runner::harness::Summary;
 
 pub const PASS: u8 = 0;
@@ -25,7 +24,14 @@ pub fn code(summary: &Summary) -> ExitCode {
 }
 
 pub fn code_number(summary: &Summary) -> u8 {
-    let r = &summary.results;
+    match of_results(&summary.results) {
+        PASS if summary.conclusion.has_failed() => CHECK_FAILED,
+        code => code,
+    }
+}
+
+/// The exit code `results` call for, worst first.
+pub fn of_results(r: &[TrialResult]) -> u8 {
     if r.iter()
         .any(|t| t.state == "spec" && t.verdict == Verdict::Error)
     {
@@ -34,13 +40,8 @@ pub fn code_number(summary: &Summary) -> u8 {
         TRIAL_ERROR
     } else if r.iter().any(|t| t.verdict == Verdict::Fail) {
         CHECK_FAILED
-    } else if r
-        .iter()
-        .any(|t| matches!(t.snapshot, SnapshotStatus::Changed | SnapshotStatus::New))
-    {
+    } else if r.iter().any(|t| t.snapshot.differs()) {
         SNAPSHOT_CHANGED
-    } else if summary.conclusion.has_failed() {
-        CHECK_FAILED
     } else {
         PASS
     }

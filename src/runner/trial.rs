@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use crate::analysis::redact;
 use crate::analysis::routing;
 use crate::analysis::segment::{self, CdnSettings};
-use crate::analysis::verdict::{self, CheckId, Failure, Verdict};
+use crate::analysis::verdict;
 use crate::browser::edge;
 use crate::browser::error::SETUP_COMMAND;
 use crate::browser::session::{self, Shared};
 use crate::capture::Capture;
-use crate::output::report::{self, SnapshotStatus, TrialEvidence, TrialResult};
+use crate::outcome::{CheckId, Failure, SnapshotStatus, TrialEvidence, TrialResult, Verdict};
+use crate::output::report;
 use crate::output::snapshot;
 use crate::spec::{Spec, State};
 

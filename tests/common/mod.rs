@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use consent_gates::output::report::TrialResult;
+use consent_gates::outcome::TrialResult;
 use consent_gates::runner::harness::{self, Options};
 
 /// Runs, quietly, the trials of `specs` that `select` accepts; snapshots go to a temporary

@@ -118,6 +118,28 @@ impl ConsentStamp {
     }
 }
 
+impl std::fmt::Display for ConsentStamp {
+    /// The one spelling of a stamp (snapshot, report timeline): `absent`, `no-preferences`,
+    /// `C0001=true C0002=false`, and `{} (all denied)` for an empty `categoryPreferences`, which
+    /// Segment reads as every category denied and which must not look like no stamp at all.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConsentStamp::Absent => f.write_str("absent"),
+            ConsentStamp::NoPreferences => f.write_str("no-preferences"),
+            ConsentStamp::Preferences(p) if p.is_empty() => f.write_str("{} (all denied)"),
+            ConsentStamp::Preferences(p) => {
+                for (i, (k, v)) in p.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{k}={v}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// One Segment event (a batch contributes one per element).
 #[derive(Debug, Clone, Serialize)]
 pub struct SegmentEvent {
@@ -528,6 +550,24 @@ pub(crate) mod tests {
             body: body.map(str::to_string),
             answer: Answer::Sinkhole,
         }
+    }
+
+    /// One spelling of every stamp; an empty `categoryPreferences` (all denied) never reads as
+    /// an empty string.
+    #[test]
+    fn stamps_read_as_one_text() {
+        let stamp =
+            |consent: Value| ConsentStamp::of_event(&json!({"context": {"consent": consent}}));
+        assert_eq!(ConsentStamp::of_event(&json!({})).to_string(), "absent");
+        assert_eq!(stamp(json!({})).to_string(), "no-preferences");
+        assert_eq!(
+            stamp(json!({"categoryPreferences": {}})).to_string(),
+            "{} (all denied)"
+        );
+        assert_eq!(
+            stamp(json!({"categoryPreferences": {"C0002": true, "C0001": "yes"}})).to_string(),
+            "C0001=false C0002=true"
+        );
     }
 
     fn kind(method: &str, url: &str, body: Option<&str>) -> RequestKind {

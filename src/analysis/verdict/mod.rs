@@ -13,11 +13,9 @@
 //! code load is then not a reception for `blocked`; a request to the vendor's hosts still is.
 
 mod builtin;
-mod check;
 pub mod pii;
 pub mod regime;
 
-pub use check::{CheckId, Evidence, Failure, Verdict};
 pub use regime::{Effective, Source, Sourced, effective};
 
 use std::collections::BTreeSet;
@@ -25,6 +23,7 @@ use std::collections::BTreeSet;
 use crate::analysis::routing::{Reception, ReceptionKind, Routing};
 use crate::analysis::segment::{CdnSettings, ConsentStamp, Decoded, SegmentEvent};
 use crate::capture::{Capture, Phase};
+use crate::outcome::{CheckId, Evidence, Failure};
 use crate::spec::{Collection, ConsentModel, Spec, State};
 
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations

@@ -1,6 +1,7 @@
 //! `consent-gates explain SPEC...`: what the tool reads from a spec, before any browser runs.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use consent_gates::analysis::routing::{self, CategorySource, ModeSource};
@@ -9,16 +10,25 @@ use consent_gates::analysis::verdict::{self, Source};
 use consent_gates::capture::Capture;
 use consent_gates::spec::{self, DestinationSet, Purpose, Spec, Word};
 
-pub fn main(args: Vec<String>) -> ExitCode {
-    if args.is_empty() || args.iter().any(|a| a.starts_with('-')) {
-        return super::usage_error("explain takes spec files: consent-gates explain SPEC...");
-    }
+/// Print how the tool reads specs, before any browser runs.
+///
+/// For each spec: each state's steps (marking the decision) and its effective expectations with
+/// their source — `(spec)`, or `(regime gdpr)` for a regime default — and each destination's mode
+/// and categories, saying `(from settings)` where they come from the settings file.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Spec files.
+    #[arg(value_name = "SPEC", required = true)]
+    specs: Vec<PathBuf>,
+}
+
+pub fn main(args: Args) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
-    for (i, path) in args.iter().enumerate() {
+    for (i, path) in args.specs.iter().enumerate() {
         if i > 0 {
             println!();
         }
-        match spec::load(std::path::Path::new(path)) {
+        match spec::load(path) {
             Ok(spec) => print!("{}", explain(&spec)),
             Err(e) => {
                 eprintln!("{e}");

@@ -15,75 +15,110 @@ use consent_gates::capture::Capture;
 use consent_gates::runner::exit;
 use consent_gates::spec;
 
-struct Args {
+/// Visit a site once (no choice made) and write a starting spec.
+///
+/// Records what the site loads and which destinations the Segment settings and the network show;
+/// with a recognised CMP, a second visit accepts everything. Every guess in the spec is marked
+/// `TODO`. `--serve`, `--settings`, `--offline` and `--library` answer the site locally, exactly as
+/// the spec keys of the same names do; for a live site give only the URL.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example:\n  consent-gates init https://shop.example/ -o specs/shop.yaml \\\n    \
+    --offline --library bundled --settings examples/sites/shop/settings.json \\\n    \
+    --serve https://shop.example=examples/sites/shop/www"
+)]
+pub struct Args {
+    /// The site's first page (http or https).
+    #[arg(value_name = "URL", value_parser = parse_url)]
     url: String,
-    serve: Vec<(String, PathBuf)>,
-    settings: Option<PathBuf>,
-    offline: bool,
-    library: Option<String>,
+    /// Write the spec to FILE (its folder must exist; checked before the visit) instead of stdout.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Answer ORIGIN from the local folder DIR (repeatable), as `site.serve`.
+    #[arg(long, value_name = "ORIGIN=DIR", value_parser = parse_serve)]
+    serve: Vec<(String, PathBuf)>,
+    /// Answer Segment's settings request with FILE, as `segment.settings`.
+    #[arg(long, value_name = "FILE", value_parser = parse_file)]
+    settings: Option<PathBuf>,
+    /// Answer every other request locally, as `site.offline: true`.
+    #[arg(long)]
+    offline: bool,
+    /// Where analytics.js comes from, as `segment.library`.
+    #[arg(long, value_name = "bundled|site", value_parser = ["bundled", "site"])]
+    library: Option<String>,
 }
 
-fn parse(args: Vec<String>) -> Result<Args, String> {
-    let mut a = Args {
-        url: String::new(),
-        serve: Vec::new(),
-        settings: None,
-        offline: false,
-        library: None,
-        out: None,
-    };
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match arg.as_str() {
-            "--serve" => {
-                let v = value("--serve")?;
-                let (origin, dir) = v
-                    .split_once('=')
-                    .ok_or_else(|| format!("--serve takes ORIGIN=DIR, got `{v}`"))?;
-                let dir = PathBuf::from(dir);
-                if !dir.is_dir() {
-                    return Err(format!(
-                        "--serve {origin}: {} is not a folder",
-                        dir.display()
-                    ));
-                }
-                a.serve
-                    .push((origin.trim_end_matches('/').to_string(), dir));
-            }
-            "--settings" => {
-                let p = PathBuf::from(value("--settings")?);
-                if !p.is_file() {
-                    return Err(format!("--settings: {} is not a file", p.display()));
-                }
-                a.settings = Some(p);
-            }
-            "--offline" => a.offline = true,
-            "--library" => {
-                let v = value("--library")?;
-                if v != "bundled" && v != "site" {
-                    return Err(format!("--library is `bundled` or `site`, got `{v}`"));
-                }
-                a.library = Some(v);
-            }
-            "-o" | "--out" => a.out = Some(PathBuf::from(value("--out")?)),
-            flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
-            url if a.url.is_empty() => a.url = url.to_string(),
-            extra => return Err(format!("one URL at a time (also got `{extra}`)")),
-        }
+fn parse_url(url: &str) -> Result<String, String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.to_string())
+    } else {
+        Err(format!("`{url}` is not an http or https URL"))
     }
-    if !(a.url.starts_with("http://") || a.url.starts_with("https://")) {
-        return Err("init needs the site's URL (http or https)".into());
-    }
-    Ok(a)
 }
 
-pub fn main(args: Vec<String>) -> ExitCode {
-    let args = match parse(args) {
-        Ok(a) => a,
-        Err(e) => return super::usage_error(&e),
+fn parse_serve(v: &str) -> Result<(String, PathBuf), String> {
+    let (origin, dir) = v
+        .split_once('=')
+        .ok_or_else(|| format!("takes ORIGIN=DIR, got `{v}`"))?;
+    let dir = PathBuf::from(dir);
+    if !dir.is_dir() {
+        return Err(format!("{origin}: {} is not a folder", dir.display()));
+    }
+    Ok((origin.trim_end_matches('/').to_string(), dir))
+}
+
+fn parse_file(v: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(v);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!("{} is not a file", p.display()))
+    }
+}
+
+/// Fails unless `path` can be written: its folder exists and takes a new file, and `path` is not
+/// a folder or a read-only file. Checked before the visit, so a typo costs no browser run; an
+/// existing file is left as it is until the spec is ready.
+fn check_writable(path: &Path) -> Result<(), String> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     };
+    if !folder.is_dir() {
+        return Err(format!(
+            "cannot write {}: the folder {} does not exist (create it first)",
+            path.display(),
+            folder.display()
+        ));
+    }
+    if path.is_dir() {
+        return Err(format!(
+            "cannot write {}: it is a folder; give a file name (-o {}/spec.yaml)",
+            path.display(),
+            path.display()
+        ));
+    }
+    if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    } else {
+        // Create and remove a file in its place: the folder's permissions, read-only mounts.
+        std::fs::File::create_new(path)
+            .and_then(|_| std::fs::remove_file(path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+pub fn main(args: Args) -> ExitCode {
+    if let Some(out) = &args.out
+        && let Err(e) = check_writable(out)
+    {
+        eprintln!("consent-gates init: {e}");
+        return ExitCode::from(exit::INVALID_SPEC);
+    }
     let out_dir = match &args.out {
         Some(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
         None => PathBuf::new(),

@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 
 use libtest_mimic::ColorSetting;
 
+use crate::outcome::Verdict;
+
 /// Whether to colour a stream: `--color always|never` wins, then `CARGO_TERM_COLOR`
 /// (`always|never|auto`), then `NO_COLOR` (off) and whether the stream is a terminal.
 pub fn enabled(flag: Option<ColorSetting>, is_terminal: bool) -> bool {
@@ -78,13 +80,20 @@ impl Paint {
     pub fn bold(self, text: &str) -> String {
         self.wrap("1", text)
     }
-    /// A verdict word in its colour: pass green, fail red, error yellow.
-    pub fn verdict(self, verdict: &str) -> String {
-        match verdict {
-            "pass" => self.green(verdict),
-            "fail" => self.red(verdict),
-            _ => self.yellow(verdict),
-        }
+    /// A verdict word padded to `width` columns, the word in its colour: pass green, fail red,
+    /// error yellow (the padding stays outside the escapes, so columns line up).
+    pub fn verdict(self, verdict: Verdict, width: usize) -> String {
+        let word = verdict.as_str();
+        let painted = match verdict {
+            Verdict::Pass => self.green(word),
+            Verdict::Fail => self.red(word),
+            Verdict::Error => self.yellow(word),
+        };
+        format!(
+            "{painted}{:pad$}",
+            "",
+            pad = width.saturating_sub(word.len())
+        )
     }
 }
 
@@ -122,5 +131,10 @@ mod tests {
     fn paint_only_when_enabled() {
         assert_eq!(Paint(false).red("fail"), "fail");
         assert_eq!(Paint(true).red("fail"), "\x1b[31mfail\x1b[0m");
+        assert_eq!(Paint(false).verdict(Verdict::Pass, 7), "pass   ");
+        assert_eq!(
+            Paint(true).verdict(Verdict::Error, 7),
+            "\x1b[33merror\x1b[0m  "
+        );
     }
 }

@@ -14,8 +14,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::results::Row;
-use super::{TrialEvidence, strip_urls_in};
+use super::strip_urls_in;
+use crate::outcome::{TrialEvidence, TrialResult, Verdict};
 use crate::paths::file_stem;
 
 const STYLE: &str = r#"
@@ -78,11 +78,11 @@ pub fn anchor(spec: &str, state: &str) -> String {
 
 /// The whole page. `report_dir` is where it will be written (trace links are made relative to it).
 pub fn render(
-    rows: &[Row],
+    rows: &[TrialResult],
     evidence: &BTreeMap<String, TrialEvidence>,
     report_dir: &Path,
 ) -> String {
-    let count = |v: &str| rows.iter().filter(|r| r.verdict == v).count();
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
     let mut h = String::new();
     h.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str(
@@ -97,32 +97,25 @@ pub fn render(
         "<p id=\"summary\">{} trial{}: {} passed, {} failed, {} could not run</p>\n</header>\n<main>\n",
         rows.len(),
         if rows.len() == 1 { "" } else { "s" },
-        count("pass"),
-        count("fail"),
-        count("error"),
+        count(Verdict::Pass),
+        count(Verdict::Fail),
+        count(Verdict::Error),
     ));
 
     // Summary table.
     h.push_str("<h2>Verdicts</h2>\n<table id=\"verdicts\">\n<thead><tr><th>site (spec)</th><th>state</th><th>verdict</th><th>snapshot</th><th>failing checks</th></tr></thead>\n<tbody>\n");
     for r in rows {
-        let mut checks: Vec<String> = r
-            .failures
-            .iter()
-            .map(|f| match &f.destination {
-                Some(d) => format!("{} ({d})", f.check),
-                None => f.check.clone(),
-            })
-            .collect();
+        let mut checks: Vec<String> = r.failures.iter().map(|f| f.label()).collect();
         checks.dedup();
         h.push_str(&format!(
             "<tr data-trial=\"{name}\" data-verdict=\"{v}\"><td>{spec}</td><td><a href=\"#{anchor}\">{state}</a></td>\
              <td><span class=\"verdict verdict-{v}\">{v}</span></td><td class=\"snapshot-{snap}\">{snap}</td><td>{checks}</td></tr>\n",
             name = text(&r.name()),
-            v = text(&r.verdict),
+            v = r.verdict,
             spec = text(&r.spec),
             anchor = anchor(&r.spec, &r.state),
             state = text(&r.state),
-            snap = text(&r.snapshot),
+            snap = r.snapshot,
             checks = if checks.is_empty() {
                 "<span class=\"none\">none</span>".to_string()
             } else {
@@ -143,19 +136,19 @@ pub fn render(
     h
 }
 
-fn trial_section(h: &mut String, r: &Row, ev: Option<&TrialEvidence>, report_dir: &Path) {
+fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, report_dir: &Path) {
     h.push_str(&format!(
         "<section class=\"trial\" id=\"{}\" data-trial=\"{}\" data-verdict=\"{}\">\n",
         anchor(&r.spec, &r.state),
         text(&r.name()),
-        text(&r.verdict)
+        r.verdict
     ));
     h.push_str(&format!(
         "<h2>{} <span class=\"verdict verdict-{v}\">{v}</span></h2>\n",
         text(&r.name()),
-        v = text(&r.verdict)
+        v = r.verdict
     ));
-    let mut meta = format!("snapshot {} · {} ms", text(&r.snapshot), r.duration_ms);
+    let mut meta = format!("snapshot {} · {} ms", r.snapshot, r.duration_ms);
     if let Some(ev) = ev {
         meta = format!(
             "{} · {} · {}{}",
@@ -197,7 +190,7 @@ fn trial_section(h: &mut String, r: &Row, ev: Option<&TrialEvidence>, report_dir
     for f in &r.failures {
         h.push_str(&format!(
             "<div class=\"failure check-{c}\" data-check=\"{c}\"><strong>{c}</strong>{dest}: {msg}",
-            c = text(&f.check),
+            c = f.check,
             dest = f
                 .destination
                 .as_deref()
@@ -212,7 +205,7 @@ fn trial_section(h: &mut String, r: &Row, ev: Option<&TrialEvidence>, report_dir
                     "<li><code>{}</code> at {} ms, {} the decision</li>",
                     text(&e.what),
                     e.at_ms,
-                    text(&e.phase)
+                    e.phase
                 ));
             }
             h.push_str("</ul>");
@@ -275,8 +268,8 @@ fn trial_section(h: &mut String, r: &Row, ev: Option<&TrialEvidence>, report_dir
         for e in &ev.timeline {
             h.push_str(&format!(
                 "<tr class=\"kind-{k} phase-{p}\"><td class=\"at\">{at}</td><td>{p}</td><td class=\"kind\">{k}</td><td class=\"mono\">{what}</td><td>{d}</td><td>{detail}</td></tr>\n",
-                k = e.kind.as_str(),
-                p = text(&e.phase),
+                k = e.kind,
+                p = e.phase,
                 at = e.at_ms,
                 what = text(&e.what),
                 d = e.destination.as_deref().map(text).unwrap_or_default(),
@@ -309,30 +302,31 @@ fn trace_href(trace: &Path, report_dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::report::results::{EvidenceRow, FailureRow};
-    use crate::output::report::{TimelineEntry, TimelineKind};
+    use crate::capture::Phase;
+    use crate::outcome::{CheckId, Evidence, Failure, SnapshotStatus, TimelineEntry, TimelineKind};
 
     #[test]
     fn escapes_and_strips_everything_it_shows() {
-        let row = Row {
+        let row = TrialResult {
             spec: "shop".into(),
             state: "reject-all".into(),
-            verdict: "fail".into(),
-            failures: vec![FailureRow {
-                check: "blocked-received".into(),
+            verdict: Verdict::Fail,
+            failures: vec![Failure {
+                check: CheckId::BlockedReceived,
                 destination: Some("Facebook <Pixel>".into()),
                 message: "received data".into(),
-                evidence: vec![EvidenceRow {
+                evidence: vec![Evidence {
                     at_ms: 5,
-                    phase: "after".into(),
+                    phase: Phase::After,
                     what: "GET https://www.facebook.com/tr/?ud[em]=jane@example.com&ev=Lead".into(),
                 }],
             }],
-            snapshot: "match".into(),
+            snapshot: SnapshotStatus::Match,
             duration_ms: 10,
             attempts: 1,
             flaky: false,
             trace: Some("/out/traces/shop-reject-all.zip".into()),
+            evidence: None,
         };
         let mut evidence = BTreeMap::new();
         evidence.insert(
@@ -341,7 +335,7 @@ mod tests {
                 steps: vec!["eval \"analytics.identify('u', {email: 'jane@example.com'})\"".into()],
                 timeline: vec![TimelineEntry {
                     at_ms: 7,
-                    phase: "after".into(),
+                    phase: Phase::After,
                     kind: TimelineKind::Vendor,
                     what: "GET https://t.example/p?uid=42".into(),
                     destination: Some("T".into()),

@@ -9,20 +9,20 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::results::Row;
 use super::strip_urls_in;
+use crate::outcome::{SnapshotStatus, TrialResult, Verdict};
 
-/// The JUnit XML of `rows`.
-pub fn render(rows: &[Row]) -> String {
+/// The JUnit XML of `results`.
+pub fn render(results: &[TrialResult]) -> String {
     let mut report = Report::new("consent-gates");
-    let mut suites: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
-    for r in rows {
+    let mut suites: BTreeMap<&str, Vec<&TrialResult>> = BTreeMap::new();
+    for r in results {
         suites.entry(r.spec.as_str()).or_default().push(r);
     }
     let mut total = Duration::ZERO;
-    for (spec, rows) in suites {
+    for (spec, results) in suites {
         let mut suite = TestSuite::new(spec);
-        for r in rows {
+        for r in results {
             let time = Duration::from_millis(r.duration_ms);
             total += time;
             let mut case = TestCase::new(r.state.as_str(), status(r));
@@ -49,43 +49,34 @@ pub fn render(rows: &[Row]) -> String {
         .unwrap_or_else(|e| format!("<!-- cannot serialise the JUnit report: {e} -->\n"))
 }
 
-fn status(r: &Row) -> TestCaseStatus {
-    let details = |r: &Row| -> String {
+fn status(r: &TrialResult) -> TestCaseStatus {
+    // Every failure with all its evidence, URLs and e-mail addresses stripped.
+    let details = || -> String {
         r.failures
             .iter()
-            .map(|f| {
-                let mut s = format!("[{}] {}", f.check, strip_urls_in(&f.message));
-                for e in &f.evidence {
-                    s.push_str(&format!(
-                        "\n    - {} at {} ms, {} the decision",
-                        strip_urls_in(&e.what),
-                        e.at_ms,
-                        e.phase
-                    ));
-                }
-                s
-            })
+            .map(|f| strip_urls_in(&format!("{f:#}")))
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let checks = |r: &Row| -> String {
+    let checks = || -> String {
         let mut ids: Vec<&str> = r.failures.iter().map(|f| f.check.as_str()).collect();
         ids.dedup();
         ids.join(", ")
     };
-    match r.verdict.as_str() {
-        "pass" => match r.snapshot.as_str() {
-            "changed" | "new" => {
+    match r.verdict {
+        Verdict::Pass => match r.snapshot {
+            SnapshotStatus::Changed | SnapshotStatus::New => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_type(format!("snapshot-{}", r.snapshot)).set_message(format!(
-                    "the consent checks pass, but the snapshot is {} (review: cargo insta review)",
-                    if r.snapshot == "new" { "new" } else { "changed" }
-                ));
+                s.set_type(format!("snapshot-{}", r.snapshot))
+                    .set_message(format!(
+                        "the consent checks pass, but the snapshot is {} (review: cargo insta review)",
+                        r.snapshot
+                    ));
                 s
             }
-            _ => TestCaseStatus::success(),
+            SnapshotStatus::Match | SnapshotStatus::Skipped => TestCaseStatus::success(),
         },
-        "error" => {
+        Verdict::Error => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
             s.set_type("error")
                 .set_message(
@@ -94,19 +85,19 @@ fn status(r: &Row) -> TestCaseStatus {
                         .map(|f| strip_urls_in(f.message.lines().next().unwrap_or_default()))
                         .unwrap_or_else(|| "the trial could not run".into()),
                 )
-                .set_description(details(r));
+                .set_description(details());
             s
         }
-        _ => {
+        Verdict::Fail => {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_type(checks(r))
+            s.set_type(checks())
                 .set_message(format!(
                     "{} check{} failed: {}",
                     r.failures.len(),
                     if r.failures.len() == 1 { "" } else { "s" },
-                    checks(r)
+                    checks()
                 ))
-                .set_description(details(r));
+                .set_description(details());
             s
         }
     }
@@ -115,57 +106,60 @@ fn status(r: &Row) -> TestCaseStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::report::results::{EvidenceRow, FailureRow};
+    use crate::capture::Phase;
+    use crate::outcome::{CheckId, Evidence, Failure};
 
-    fn row(state: &str, verdict: &str, snapshot: &str) -> Row {
-        Row {
+    fn result(state: &str, verdict: Verdict, snapshot: SnapshotStatus) -> TrialResult {
+        TrialResult {
             spec: "shop".into(),
             state: state.into(),
-            verdict: verdict.into(),
+            verdict,
             failures: Vec::new(),
-            snapshot: snapshot.into(),
+            snapshot,
             duration_ms: 1200,
             attempts: 1,
             flaky: false,
             trace: None,
+            evidence: None,
         }
     }
 
     #[test]
     fn one_case_per_state_failures_typed_by_check() {
-        let mut failing = row("reject-all", "fail", "match");
-        failing.failures.push(FailureRow {
-            check: "blocked-received".into(),
+        let mut failing = result("reject-all", Verdict::Fail, SnapshotStatus::Match);
+        failing.failures.push(Failure {
+            check: CheckId::BlockedReceived,
             destination: Some("Facebook Pixel".into()),
             message: "`Facebook Pixel` must be blocked".into(),
-            evidence: vec![EvidenceRow {
+            evidence: vec![Evidence {
                 at_ms: 812,
-                phase: "after".into(),
+                phase: Phase::After,
                 what: "request to https://www.facebook.com/tr/?id=1&ev=PageView".into(),
             }],
         });
-        let mut error = row("broken", "error", "skipped");
-        error.failures.push(FailureRow {
-            check: "error".into(),
+        let mut error = result("broken", Verdict::Error, SnapshotStatus::Skipped);
+        error.failures.push(Failure {
+            check: CheckId::Error,
             destination: None,
             message: "the site did not load".into(),
             evidence: Vec::new(),
         });
         let xml = render(&[
-            row("accept-all", "pass", "match"),
+            result("accept-all", Verdict::Pass, SnapshotStatus::Match),
             failing,
             error,
-            row("no-choice", "pass", "changed"),
+            result("no-choice", Verdict::Pass, SnapshotStatus::Changed),
+            result("gpc", Verdict::Pass, SnapshotStatus::New),
         ]);
-        assert!(xml.contains(r#"<testsuite name="shop" tests="4""#), "{xml}");
+        assert!(xml.contains(r#"<testsuite name="shop" tests="5""#), "{xml}");
         assert!(
             xml.contains(r#"<testcase name="reject-all" classname="shop""#),
             "{xml}"
         );
         assert!(xml.contains(r#"type="blocked-received""#), "{xml}");
         assert!(
-            xml.contains("?id=…&amp;ev=…"),
-            "query values stripped: {xml}"
+            xml.contains("?id=…&amp;ev=… at 812 ms, after the decision"),
+            "query values stripped, evidence with its time and phase: {xml}"
         );
         assert!(!xml.contains("PageView"), "{xml}");
         assert!(
@@ -174,7 +168,11 @@ mod tests {
         );
         assert!(xml.contains(r#"type="snapshot-changed""#), "{xml}");
         assert!(
-            xml.contains(r#"failures="2""#) && xml.contains(r#"errors="1""#),
+            xml.contains(r#"type="snapshot-new""#) && xml.contains("the snapshot is new"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"failures="3""#) && xml.contains(r#"errors="1""#),
             "{xml}"
         );
     }

@@ -3,7 +3,7 @@
 //!
 //! | file | module | for |
 //! |---|---|---|
-//! | `results.json` | [`results`] | tools: one entry per trial (docs/results.md) |
+//! | `results.json` | [`results`] | tools: one [`crate::outcome::TrialResult`] per trial (docs/results.md) |
 //! | `junit.xml` | [`junit`] | CI systems: one test case per trial, one failure per failed check |
 //! | `report/index.html` | [`html`] | reviewers: verdicts, timelines, screenshots, failing checks with evidence |
 //! | `report/trials/*.json`, `report/screenshots/*` | [`evidence`] | what the HTML report is built from |
@@ -22,66 +22,8 @@ pub mod junit;
 pub mod results;
 mod table;
 
-use std::path::PathBuf;
-
-use serde::Serialize;
-
-use crate::analysis::verdict::{Failure, Verdict};
-
-pub use evidence::{Screenshots, TimelineEntry, TimelineKind, TrialEvidence};
-pub use results::{Row, write_results, write_run};
+pub use results::{write_results, write_run};
 pub use table::{verdict_table, verdict_table_colored};
-
-/// Whether the trial's snapshot matched the accepted one (recorded apart from the verdict).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SnapshotStatus {
-    Match,
-    Changed,
-    New,
-    /// Not compared: the trial errored, or a step did not match.
-    Skipped,
-}
-
-impl SnapshotStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SnapshotStatus::Match => "match",
-            SnapshotStatus::Changed => "changed",
-            SnapshotStatus::New => "new",
-            SnapshotStatus::Skipped => "skipped",
-        }
-    }
-}
-
-/// One trial's entry in `results.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrialResult {
-    pub spec: String,
-    pub state: String,
-    pub verdict: Verdict,
-    pub failures: Vec<Failure>,
-    pub snapshot: SnapshotStatus,
-    pub duration_ms: u64,
-    /// How many times the trial ran (1 + the retries `retries:` allowed and it needed).
-    pub attempts: u32,
-    /// It failed at first and passed on a retry.
-    pub flaky: bool,
-    /// The Playwright trace saved because the verdict is not `pass`
-    /// (`npx playwright show-trace <file>`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<PathBuf>,
-    /// What the HTML report shows of this trial (timeline, screenshots); not in `results.json`.
-    #[serde(skip)]
-    pub evidence: Option<Box<TrialEvidence>>,
-}
-
-impl TrialResult {
-    /// `<spec>::<state>`, the trial's name.
-    pub fn name(&self) -> String {
-        format!("{}::{}", self.spec, self.state)
-    }
-}
 
 /// `url` with every query value and the fragment dropped (keys kept), user info removed and
 /// e-mail addresses masked: `https://x.example/p?uid=42&ev=Lead#t` →

@@ -5,65 +5,24 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{TrialEvidence, TrialResult, html, junit};
+use super::{html, junit};
+use crate::outcome::{TrialEvidence, TrialResult};
 use crate::paths::file_stem;
 
-/// One trial as `results.json` holds it: what the JUnit and HTML writers read back, so that the
-/// trials of every process of a nextest run end up in them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Row {
-    pub spec: String,
-    pub state: String,
-    /// `pass` | `fail` | `error`.
-    pub verdict: String,
-    #[serde(default)]
-    pub failures: Vec<FailureRow>,
-    /// `match` | `changed` | `new` | `skipped`.
-    #[serde(default)]
-    pub snapshot: String,
-    #[serde(default)]
-    pub duration_ms: u64,
-    /// Runs of the trial (1 + retries used); 0 when unknown.
-    #[serde(default)]
-    pub attempts: u32,
-    /// Failed at first, passed on a retry.
-    #[serde(default)]
-    pub flaky: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace: Option<PathBuf>,
-}
-
-impl Row {
-    pub fn name(&self) -> String {
-        format!("{}::{}", self.spec, self.state)
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct FailureRow {
-    pub check: String,
-    #[serde(default)]
-    pub destination: Option<String>,
-    pub message: String,
-    #[serde(default)]
-    pub evidence: Vec<EvidenceRow>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct EvidenceRow {
-    pub at_ms: u64,
-    pub phase: String,
-    pub what: String,
-}
-
-#[derive(Serialize)]
-struct ResultsFile<'a> {
-    version: u32,
+/// `results.json`: the trials of one run, sorted by name. JUnit and the HTML report are rendered
+/// from the trials read back from it, so that the trials of every process of a nextest run end up
+/// in them.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ResultsFile {
+    pub version: u32,
     /// cargo-nextest's run id: processes of one nextest run merge their trials into one file.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    run_id: Option<&'a str>,
-    trials: &'a [serde_json::Value],
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    pub trials: Vec<TrialResult>,
 }
+
+/// The `version` results.json carries.
+const VERSION: u32 = 1;
 
 /// Writes `results.json` (sorted by trial name) atomically into `dir`.
 ///
@@ -103,7 +62,7 @@ pub fn write_run_as(
     std::fs::create_dir_all(dir)?;
     let lock = std::fs::File::create(dir.join("results.lock"))?;
     lock.lock()?;
-    let (results_path, rows) = merge_results(dir, results, run_id)?;
+    let (results_path, trials) = merge_results(dir, results, run_id)?;
     let report = dir.join("report");
     let trials_dir = report.join("trials");
     let shots_dir = report.join("screenshots");
@@ -147,19 +106,19 @@ pub fn write_run_as(
             }
         }
     }
-    let evidence: BTreeMap<String, TrialEvidence> = rows
+    let evidence: BTreeMap<String, TrialEvidence> = trials
         .iter()
-        .filter_map(|row| {
-            let path = trials_dir.join(format!("{}.json", file_stem(&row.spec, &row.state)));
+        .filter_map(|t| {
+            let path = trials_dir.join(format!("{}.json", file_stem(&t.spec, &t.state)));
             let text = std::fs::read(path).ok()?;
             let ev = serde_json::from_slice::<TrialEvidence>(&text).ok()?;
-            Some((row.name(), ev))
+            Some((t.name(), ev))
         })
         .collect();
     let junit_path = dir.join("junit.xml");
-    write_atomic(&junit_path, junit::render(&rows).as_bytes())?;
+    write_atomic(&junit_path, junit::render(&trials).as_bytes())?;
     let html_path = report.join("index.html");
-    let html_text = html::render(&rows, &evidence, &report);
+    let html_text = html::render(&trials, &evidence, &report);
     write_atomic(&html_path, html_text.as_bytes())?;
     Ok(Written {
         results: results_path,
@@ -169,60 +128,42 @@ pub fn write_run_as(
 }
 
 /// Reads the trials of `results.json` in `dir`.
-pub fn read_rows(dir: &Path) -> std::io::Result<Vec<Row>> {
+pub fn read_results(dir: &Path) -> std::io::Result<Vec<TrialResult>> {
     let text = std::fs::read(dir.join("results.json"))?;
-    let file: serde_json::Value = serde_json::from_slice(&text).map_err(std::io::Error::other)?;
-    let trials = file.get("trials").cloned().unwrap_or_default();
-    serde_json::from_value(trials).map_err(std::io::Error::other)
+    let file: ResultsFile = serde_json::from_slice(&text).map_err(std::io::Error::other)?;
+    Ok(file.trials)
 }
 
 /// Merges `results` into `results.json` (the caller holds the lock); returns its path and the
-/// merged trials.
+/// merged trials (without report evidence: that is read from `report/trials/`).
 fn merge_results(
     dir: &Path,
     results: &[TrialResult],
     run_id: Option<&str>,
-) -> std::io::Result<(PathBuf, Vec<Row>)> {
+) -> std::io::Result<(PathBuf, Vec<TrialResult>)> {
     let path = dir.join("results.json");
-    let mut trials: BTreeMap<String, serde_json::Value> = Default::default();
+    let mut trials: BTreeMap<String, TrialResult> = Default::default();
     if let Some(id) = run_id
         && let Ok(text) = std::fs::read(&path)
-        && let Ok(old) = serde_json::from_slice::<serde_json::Value>(&text)
-        && old.get("run_id").and_then(|v| v.as_str()) == Some(id)
+        && let Ok(old) = serde_json::from_slice::<ResultsFile>(&text)
+        && old.run_id.as_deref() == Some(id)
     {
-        for t in old
-            .get("trials")
-            .and_then(|t| t.as_array())
-            .into_iter()
-            .flatten()
-        {
-            let name = format!(
-                "{}::{}",
-                t.get("spec").and_then(|v| v.as_str()).unwrap_or_default(),
-                t.get("state").and_then(|v| v.as_str()).unwrap_or_default()
-            );
-            trials.insert(name, t.clone());
-        }
+        trials.extend(old.trials.into_iter().map(|t| (t.name(), t)));
     }
     for r in results {
-        trials.insert(
-            r.name(),
-            serde_json::to_value(r).map_err(std::io::Error::other)?,
-        );
+        let mut r = r.clone();
+        // The evidence is written apart (and not into results.json): no need to carry it.
+        r.evidence = None;
+        trials.insert(r.name(), r);
     }
-    let trials: Vec<serde_json::Value> = trials.into_values().collect();
-    let rows: Vec<Row> = trials
-        .iter()
-        .filter_map(|t| serde_json::from_value(t.clone()).ok())
-        .collect();
-    let json = serde_json::to_vec_pretty(&ResultsFile {
-        version: 1,
-        run_id,
-        trials: &trials,
-    })
-    .map_err(std::io::Error::other)?;
+    let file = ResultsFile {
+        version: VERSION,
+        run_id: run_id.map(str::to_string),
+        trials: trials.into_values().collect(),
+    };
+    let json = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other)?;
     write_atomic(&path, &json)?;
-    Ok((path, rows))
+    Ok((path, file.trials))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -234,8 +175,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::verdict::{CheckId, Failure, Verdict};
-    use crate::output::report::{SnapshotStatus, TimelineEntry, TimelineKind};
+    use crate::capture::Phase;
+    use crate::outcome::{
+        CheckId, Failure, Screenshots, SnapshotStatus, TimelineEntry, TimelineKind, Verdict,
+    };
 
     fn result(state: &str, verdict: Verdict) -> TrialResult {
         TrialResult {
@@ -260,13 +203,13 @@ mod tests {
             evidence: Some(Box::new(TrialEvidence {
                 timeline: vec![TimelineEntry {
                     at_ms: 1,
-                    phase: "before".into(),
+                    phase: Phase::Before,
                     kind: TimelineKind::Segment,
                     what: format!("analytics.js loaded ({state})"),
                     destination: None,
                     detail: None,
                 }],
-                screenshots: crate::output::report::Screenshots {
+                screenshots: Screenshots {
                     before: Some(b"\x89PNG".to_vec()),
                     after: None,
                 },
@@ -283,8 +226,8 @@ mod tests {
         let dir = tmp.path();
         write_run_as(dir, &[result("accept-all", Verdict::Pass)], Some("run-1")).unwrap();
         let w = write_run_as(dir, &[result("reject-all", Verdict::Fail)], Some("run-1")).unwrap();
-        let rows = read_rows(dir).unwrap();
-        let names: Vec<String> = rows.iter().map(Row::name).collect();
+        let rows = read_results(dir).unwrap();
+        let names: Vec<String> = rows.iter().map(TrialResult::name).collect();
         assert_eq!(names, ["shop::accept-all", "shop::reject-all"]);
         let junit = std::fs::read_to_string(&w.junit).unwrap();
         assert!(
@@ -307,7 +250,7 @@ mod tests {
         );
 
         write_run_as(dir, &[result("no-choice", Verdict::Pass)], None).unwrap();
-        let rows = read_rows(dir).unwrap();
+        let rows = read_results(dir).unwrap();
         assert_eq!(rows.len(), 1, "a run of its own replaces the last");
         let html = std::fs::read_to_string(dir.join("report/index.html")).unwrap();
         assert!(!html.contains("accept-all"), "no stale evidence");

@@ -1,7 +1,7 @@
 //! The plain-text verdict table printed after a run.
 
-use super::TrialResult;
 use super::color::Paint;
+use crate::outcome::TrialResult;
 
 /// A plain-text verdict table, one row per trial.
 pub fn verdict_table(results: &[TrialResult]) -> String {
@@ -25,22 +25,12 @@ pub fn verdict_table_colored(results: &[TrialResult], color: bool) -> String {
     ));
     out.push('\n');
     for r in &sorted {
-        let mut checks: Vec<String> = r
-            .failures
-            .iter()
-            .map(|f| match &f.destination {
-                Some(d) => format!("{}({d})", f.check),
-                None => f.check.to_string(),
-            })
-            .collect();
+        let mut checks: Vec<String> = r.failures.iter().map(|f| f.label()).collect();
         checks.dedup();
-        let verdict = format!("{:7}", r.verdict.as_str());
         out.push_str(&format!(
             "{:width$}  {}  {:8}  {}\n",
             r.name(),
-            paint
-                .verdict(r.verdict.as_str())
-                .replace(r.verdict.as_str(), &verdict),
+            paint.verdict(r.verdict, 7),
             r.snapshot.as_str(),
             if checks.is_empty() {
                 "-".to_string()

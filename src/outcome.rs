@@ -1,0 +1,446 @@
+//! Layer 0, the outcome model: what a trial concluded ([`TrialResult`]: its [`Verdict`], the
+//! [`Failure`]s of each [`CheckId`] with their [`Evidence`], its [`SnapshotStatus`]) and what the
+//! HTML report shows of it ([`TrialEvidence`]). The analysis produces these, the runner collects
+//! them, and every output (results.json, JUnit, HTML, the terminal table, the exit code) renders
+//! the same `&[TrialResult]`; nothing downstream re-reads them as strings.
+//!
+//! The serde form of [`TrialResult`] is one entry of `results.json`: the words of each enum are
+//! its documented values (`pass`, `changed`, `blocked-received`, …), and a file the tool wrote
+//! deserialises back into the same values and re-serialises byte for byte.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::capture::Phase;
+
+/// A stable check id: `failures[].check` in results.json, the `<failure type>` in JUnit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckId {
+    BlockedReceived,
+    AllowedMissing,
+    Collection,
+    Calls,
+    ConsentMismatch,
+    UndeclaredDestination,
+    UngatedDestination,
+    UnstampedEvents,
+    PiiLeak,
+    StepDidNotMatch,
+    Error,
+}
+
+impl CheckId {
+    /// The id as results.json writes it (a unit test keeps it equal to the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::BlockedReceived => "blocked-received",
+            CheckId::AllowedMissing => "allowed-missing",
+            CheckId::Collection => "collection",
+            CheckId::Calls => "calls",
+            CheckId::ConsentMismatch => "consent-mismatch",
+            CheckId::UndeclaredDestination => "undeclared-destination",
+            CheckId::UngatedDestination => "ungated-destination",
+            CheckId::UnstampedEvents => "unstamped-events",
+            CheckId::PiiLeak => "pii-leak",
+            CheckId::StepDidNotMatch => "step-did-not-match",
+            CheckId::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One piece of evidence: which request or event, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Milliseconds since the first navigation started.
+    pub at_ms: u64,
+    pub phase: Phase,
+    /// `POST https://api.segment.io/v1/t (track "Order Completed")`, `GET https://…/fbevents.js`.
+    pub what: String,
+}
+
+impl fmt::Display for Evidence {
+    /// `GET https://…/fbevents.js at 812 ms, after the decision`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at {} ms, {} the decision",
+            self.what, self.at_ms, self.phase
+        )
+    }
+}
+
+/// One failed check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub check: CheckId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Evidence lines [`Failure`]'s plain `Display` shows before summarising the rest.
+const EVIDENCE_SHOWN: usize = 5;
+
+impl Failure {
+    /// `blocked-received (Facebook Pixel)`, or the bare check when no destination is concerned:
+    /// the one spelling of a failure in the snapshot, the verdict table and the HTML summary.
+    pub fn label(&self) -> String {
+        match &self.destination {
+            Some(d) => format!("{} ({d})", self.check),
+            None => self.check.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    /// `[check] message`, then one indented line per piece of evidence: the first five, or with
+    /// `{:#}` all of them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.check, self.message)?;
+        let shown = if f.alternate() {
+            self.evidence.len()
+        } else {
+            EVIDENCE_SHOWN
+        };
+        for e in self.evidence.iter().take(shown) {
+            write!(f, "\n    - {e}")?;
+        }
+        if self.evidence.len() > shown {
+            write!(f, "\n    - … and {} more", self.evidence.len() - shown)?;
+        }
+        Ok(())
+    }
+}
+
+/// A trial's outcome for the consent question (snapshots are judged apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        }
+    }
+
+    /// `error` when any failure is an error, else `fail` when any, else `pass`.
+    pub fn of(failures: &[Failure]) -> Verdict {
+        if failures.iter().any(|f| f.check == CheckId::Error) {
+            Verdict::Error
+        } else if failures.is_empty() {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the trial's snapshot matched the accepted one (recorded apart from the verdict).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotStatus {
+    Match,
+    Changed,
+    New,
+    /// Not compared: the trial errored, or a step did not match.
+    Skipped,
+}
+
+impl SnapshotStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotStatus::Match => "match",
+            SnapshotStatus::Changed => "changed",
+            SnapshotStatus::New => "new",
+            SnapshotStatus::Skipped => "skipped",
+        }
+    }
+
+    /// `changed` or `new`: the trial fails under libtest and JUnit although its checks may pass.
+    pub fn differs(self) -> bool {
+        matches!(self, SnapshotStatus::Changed | SnapshotStatus::New)
+    }
+}
+
+impl fmt::Display for SnapshotStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One trial's outcome; its serde form is one entry of `results.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialResult {
+    pub spec: String,
+    pub state: String,
+    pub verdict: Verdict,
+    pub failures: Vec<Failure>,
+    pub snapshot: SnapshotStatus,
+    pub duration_ms: u64,
+    /// How many times the trial ran (1 + the retries `retries:` allowed and it needed).
+    pub attempts: u32,
+    /// It failed at first and passed on a retry.
+    pub flaky: bool,
+    /// The Playwright trace saved because the verdict is not `pass`
+    /// (`npx playwright show-trace <file>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<PathBuf>,
+    /// What the HTML report shows of this trial (timeline, screenshots); not in `results.json`.
+    #[serde(skip)]
+    pub evidence: Option<Box<TrialEvidence>>,
+}
+
+impl TrialResult {
+    /// `<spec>::<state>`, the trial's name.
+    pub fn name(&self) -> String {
+        format!("{}::{}", self.spec, self.state)
+    }
+
+    /// Passed and its snapshot did not differ: what libtest counts as passed.
+    pub fn is_clean(&self) -> bool {
+        self.verdict == Verdict::Pass && !self.snapshot.differs()
+    }
+}
+
+impl fmt::Display for TrialResult {
+    /// `shop::reject-all: fail`, then each failure and a snapshot difference on indented lines:
+    /// what libtest prints for a trial that is not clean.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name(), self.verdict)?;
+        for failure in &self.failures {
+            write!(f, "\n  {failure}")?;
+        }
+        match self.snapshot {
+            SnapshotStatus::Changed => write!(
+                f,
+                "\n  [snapshot] the snapshot differs from the accepted one (review: cargo insta review)"
+            ),
+            SnapshotStatus::New => write!(
+                f,
+                "\n  [snapshot] no accepted snapshot yet (review: cargo insta review)"
+            ),
+            SnapshotStatus::Match | SnapshotStatus::Skipped => Ok(()),
+        }
+    }
+}
+
+/// Screenshots taken during the visit (PNG bytes), kept in memory until the report is written.
+#[derive(Debug, Clone, Default)]
+pub struct Screenshots {
+    /// After the page loaded and settled, before the first step (the banner as the visitor
+    /// first sees it). In a state without steps: the page as the visit left it undecided.
+    pub before: Option<Vec<u8>>,
+    /// After the steps ran and the page settled.
+    pub after: Option<Vec<u8>>,
+}
+
+/// What a timeline row is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimelineKind {
+    /// The first step: the visitor's consent decision.
+    Decision,
+    /// Segment's library, settings or destination code loading.
+    Segment,
+    /// A Segment event reaching the tracking API.
+    Event,
+    /// A request to a declared destination's vendor.
+    Vendor,
+    /// A request to any other third-party host.
+    ThirdParty,
+}
+
+impl TimelineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineKind::Decision => "decision",
+            TimelineKind::Segment => "segment",
+            TimelineKind::Event => "event",
+            TimelineKind::Vendor => "vendor",
+            TimelineKind::ThirdParty => "third-party",
+        }
+    }
+}
+
+impl fmt::Display for TimelineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of a trial's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// Milliseconds since the first navigation started.
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub kind: TimelineKind,
+    /// `track "Order Completed"`, `GET https://connect.facebook.net/en_US/fbevents.js`.
+    pub what: String,
+    /// The declared destination concerned, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// Consent stamp and routing of an event: `consent C0002=true; reaches Actions Amplitude`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Everything the HTML report shows of one trial besides its result (stored as
+/// `report/trials/<stem>.json`, so that processes of one nextest run share one report).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TrialEvidence {
+    /// The spec file, as given.
+    pub spec_file: String,
+    /// The site's first page (query values stripped).
+    pub url: String,
+    pub gpc: bool,
+    /// Step descriptions, in order.
+    pub steps: Vec<String>,
+    /// Effective expectations with their source: `blocked: all (regime gdpr)`.
+    pub expectations: Vec<String>,
+    pub decision_at_ms: Option<u64>,
+    pub timeline: Vec<TimelineEntry>,
+    /// Screenshot files, relative to the report folder, once written.
+    #[serde(default)]
+    pub screenshot_before: Option<String>,
+    #[serde(default)]
+    pub screenshot_after: Option<String>,
+    /// Screenshot bytes until the report writes them.
+    #[serde(skip)]
+    pub screenshots: Screenshots,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `as_str` (JUnit, HTML, the table) and serde (results.json) spell every word alike.
+    #[test]
+    fn words_match_their_serde_names() {
+        fn serde_word<T: Serialize>(v: T) -> String {
+            serde_json::to_value(v)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+        use CheckId::*;
+        for c in [
+            BlockedReceived,
+            AllowedMissing,
+            Collection,
+            Calls,
+            ConsentMismatch,
+            UndeclaredDestination,
+            UngatedDestination,
+            UnstampedEvents,
+            PiiLeak,
+            StepDidNotMatch,
+            Error,
+        ] {
+            assert_eq!(c.to_string(), serde_word(c));
+        }
+        for v in [Verdict::Pass, Verdict::Fail, Verdict::Error] {
+            assert_eq!(v.to_string(), serde_word(v));
+        }
+        for s in [
+            SnapshotStatus::Match,
+            SnapshotStatus::Changed,
+            SnapshotStatus::New,
+            SnapshotStatus::Skipped,
+        ] {
+            assert_eq!(s.to_string(), serde_word(s));
+        }
+        for k in [
+            TimelineKind::Decision,
+            TimelineKind::Segment,
+            TimelineKind::Event,
+            TimelineKind::Vendor,
+            TimelineKind::ThirdParty,
+        ] {
+            assert_eq!(k.to_string(), serde_word(k));
+        }
+        for p in [Phase::Before, Phase::After] {
+            assert_eq!(p.to_string(), serde_word(p));
+        }
+    }
+
+    fn failure(destination: Option<&str>, evidence: usize) -> Failure {
+        Failure {
+            check: CheckId::BlockedReceived,
+            destination: destination.map(str::to_string),
+            message: "must be blocked".into(),
+            evidence: (0..evidence as u64)
+                .map(|i| Evidence {
+                    at_ms: i,
+                    phase: Phase::After,
+                    what: format!("GET https://v.example/{i}"),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_failure_reads_as_check_destination_and_evidence() {
+        assert_eq!(
+            failure(Some("Facebook Pixel"), 0).label(),
+            "blocked-received (Facebook Pixel)"
+        );
+        assert_eq!(failure(None, 0).label(), "blocked-received");
+        let seven = failure(None, 7);
+        let short = seven.to_string();
+        assert!(short.starts_with("[blocked-received] must be blocked\n    - GET https://v.example/0 at 0 ms, after the decision"), "{short}");
+        assert!(short.ends_with("\n    - … and 2 more"), "{short}");
+        let full = format!("{seven:#}");
+        assert_eq!(full.lines().count(), 8, "{full}");
+        assert!(!full.contains("more"), "{full}");
+    }
+
+    #[test]
+    fn a_result_reads_as_its_libtest_message() {
+        let mut r = TrialResult {
+            spec: "shop".into(),
+            state: "reject-all".into(),
+            verdict: Verdict::Fail,
+            failures: vec![failure(Some("FB"), 1)],
+            snapshot: SnapshotStatus::New,
+            duration_ms: 1,
+            attempts: 1,
+            flaky: false,
+            trace: None,
+            evidence: None,
+        };
+        assert_eq!(
+            r.to_string(),
+            "shop::reject-all: fail\n  [blocked-received] must be blocked\n    - GET https://v.example/0 at 0 ms, after the decision\n  [snapshot] no accepted snapshot yet (review: cargo insta review)"
+        );
+        assert!(!r.is_clean());
+        r.verdict = Verdict::Pass;
+        r.failures.clear();
+        r.snapshot = SnapshotStatus::Match;
+        assert!(r.is_clean());
+    }
+}
