@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::capture::Phase;
 
-/// A stable check id: `failures[].check` in results.json, the `<failure type>` in JUnit.
+/// A stable check id (docs/results.md, "Check ids"): `failures[].check` in results.json, the
+/// `<failure type>` in JUnit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckId {

@@ -33,7 +33,156 @@ fn help_and_unknown_commands() {
     }
     let (out, _, stderr) = run(bin().arg("frobnicate"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.contains("unknown command `frobnicate`"));
+    assert!(
+        stderr.contains("unrecognized subcommand 'frobnicate'"),
+        "{stderr}"
+    );
+}
+
+/// Every subcommand has its own help; `test --help` documents SPECS and the filter, not libtest's
+/// generic options.
+#[test]
+fn every_subcommand_has_its_own_help() {
+    let (out, stdout, stderr) = run(bin().args(["test", "--help"]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("Usage: consent-gates test [OPTIONS] [SPECS]... [FILTER]"),
+        "{stdout}"
+    );
+    for documented in [
+        "SPECS: spec files",
+        "FILTER: runs only the trials",
+        "--snapshots <DIR>",
+        "--exact",
+        "--skip <NAME>",
+    ] {
+        assert!(stdout.contains(documented), "`{documented}` in {stdout}");
+    }
+    assert!(
+        !stdout.contains("Run benchmarks") && !stdout.contains("USAGE: [OPTIONS] [FILTER]"),
+        "not libtest's generic help: {stdout}"
+    );
+    let (out, stdout, _) = run(bin().args(["init", "--help"]));
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("Usage: consent-gates init [OPTIONS] <URL>")
+            && stdout.contains("--serve <ORIGIN=DIR>"),
+        "{stdout}"
+    );
+    let (out, stdout, _) = run(bin().args(["help", "explain"]));
+    assert!(out.status.success());
+    assert!(
+        stdout.contains("Usage: consent-gates explain <SPEC>..."),
+        "{stdout}"
+    );
+}
+
+/// A bad argument is named in the error, with exit code 2 and no browser started.
+#[test]
+fn errors_name_the_bad_argument() {
+    for (args, named) in [
+        (
+            &["test", "--test-threads", "many"][..],
+            "'many' for '--test-threads <N>'",
+        ),
+        (&["test", "--colour", "never"][..], "'--colour'"),
+        (
+            &["init", "ftp://shop.example/"][..],
+            "`ftp://shop.example/` is not an http or https URL",
+        ),
+        (
+            &["init", "https://shop.example/", "--library", "cdn"][..],
+            "'cdn' for '--library <bundled|site>'",
+        ),
+        (
+            &["init", "https://shop.example/", "--serve", "no-equals-sign"][..],
+            "ORIGIN=DIR",
+        ),
+        (&["explain"][..], "<SPEC>"),
+    ] {
+        let (out, stdout, stderr) = run(bin().args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(named),
+            "{args:?} must name {named}: {stderr}"
+        );
+    }
+}
+
+/// `init -o` checks that it can write the spec before it visits the site: a missing folder or a
+/// folder given as the file fails at once (exit 2, usage), where a failed write after the visit
+/// would exit 3.
+#[test]
+fn init_checks_its_output_before_visiting() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cli-init");
+    std::fs::create_dir_all(&base).unwrap();
+    let missing = base.join("no-such-folder/shop.yaml");
+    let (out, stdout, stderr) = run(bin().args([
+        "init",
+        "https://shop.example/",
+        "--offline",
+        "-o",
+        missing.to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("does not exist (create it first)"),
+        "{stderr}"
+    );
+    assert!(!missing.exists());
+    let (out, _, stderr) = run(bin().args([
+        "init",
+        "https://shop.example/",
+        "--offline",
+        "-o",
+        base.to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("it is a folder"), "{stderr}");
+}
+
+/// A snapshot that does not exist yet is reported `new` even when insta writes it straight away
+/// (`INSTA_UPDATE=always`), and a differing one `changed`; the standalone binary never prints
+/// insta's "Stopped on the first failure" (the run does not stop).
+#[test]
+fn snapshot_status_is_insta_comparison_whatever_insta_update_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshots = tmp.path().join("snapshots");
+    let test = |update: &str| {
+        let out_dir = tmp.path().join(format!("out-{update}"));
+        let (out, stdout, stderr) = run(bin()
+            .args([
+                "test",
+                "specs/shop.yaml",
+                "shop::no-choice",
+                "--exact",
+                "--snapshots",
+            ])
+            .arg(&snapshots)
+            .env("CONSENT_GATES_OUT", &out_dir)
+            .env("INSTA_UPDATE", update)
+            .env_remove("CI")
+            .env_remove("INSTA_FORCE_PASS"));
+        let results: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("results.json")).unwrap()).unwrap();
+        let snapshot = results["trials"][0]["snapshot"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (out.status.code(), snapshot, format!("{stdout}\n{stderr}"))
+    };
+    let (code, snapshot, output) = test("always");
+    assert_eq!(snapshot, "new", "{output}");
+    assert_eq!(code, Some(4), "only the snapshot differs: {output}");
+    let file = snapshots.join("shop.no-choice.snap");
+    let accepted = std::fs::read_to_string(&file).expect("INSTA_UPDATE=always wrote it");
+    assert!(!output.contains("Stopped on the first failure"), "{output}");
+
+    // Change the accepted copy: the visit now differs from it.
+    std::fs::write(&file, accepted.replace("gpc: false", "gpc: true")).unwrap();
+    let (code, snapshot, output) = test("no");
+    assert_eq!((code, snapshot.as_str()), (Some(4), "changed"), "{output}");
+    assert!(!output.contains("Stopped on the first failure"), "{output}");
 }
 
 #[test]

@@ -164,13 +164,7 @@ fn graph() -> Graph {
 
 /// Known violations being removed (issue 10): the report types move to `outcome`. Remove an
 /// entry when its fix lands; the list must end empty.
-const PENDING: &[&str] = &[
-    "analysis::redact → output::report",
-    "browser::session → output::report",
-    "output::report::html → output::report::results",
-    "output::report::junit → output::report::results",
-    "runner::exit → runner::harness",
-];
+const PENDING: &[&str] = &[];
 
 #[test]
 fn imports_only_point_down_the_layers() {

@@ -123,7 +123,7 @@ fn example_specs_reference_the_schema() {
 }
 
 mod results_json {
-    //! `results.json` keeps the shape README.md documents ("What a run leaves"): it is written
+    //! `results.json` keeps the shape docs/results.md documents: it is written
     //! from [`TrialResult`]s and read back into them, byte for byte.
 
     use std::collections::BTreeSet;

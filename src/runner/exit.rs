@@ -11,7 +11,6 @@
 use std::process::ExitCode;
 
 use crate::outcome::{TrialResult, Verdict};
-use crate::runner::harness::Summary;
 
 pub const PASS: u8 = 0;
 pub const CHECK_FAILED: u8 = 1;
@@ -19,19 +18,22 @@ pub const INVALID_SPEC: u8 = 2;
 pub const TRIAL_ERROR: u8 = 3;
 pub const SNAPSHOT_CHANGED: u8 = 4;
 
-pub fn code(summary: &Summary) -> ExitCode {
-    ExitCode::from(code_number(summary))
+/// The exit code of a run: what its `results` call for, else [`CHECK_FAILED`] when libtest saw
+/// a failure the results do not show (`libtest_failed`).
+pub fn code(results: &[TrialResult], libtest_failed: bool) -> ExitCode {
+    ExitCode::from(code_number(results, libtest_failed))
 }
 
-pub fn code_number(summary: &Summary) -> u8 {
-    match of_results(&summary.results) {
-        PASS if summary.conclusion.has_failed() => CHECK_FAILED,
+/// [`code`] as a number.
+pub fn code_number(results: &[TrialResult], libtest_failed: bool) -> u8 {
+    match of_results(results) {
+        PASS if libtest_failed => CHECK_FAILED,
         code => code,
     }
 }
 
 /// The exit code `results` call for, worst first.
-pub fn of_results(r: &[TrialResult]) -> u8 {
+fn of_results(r: &[TrialResult]) -> u8 {
     if r.iter()
         .any(|t| t.state == "spec" && t.verdict == Verdict::Error)
     {

@@ -55,6 +55,13 @@ pub struct Summary {
     pub conclusion: libtest_mimic::Conclusion,
 }
 
+impl Summary {
+    /// The process exit code for this run ([`exit`]).
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        exit::code(&self.results, self.conclusion.has_failed())
+    }
+}
+
 /// Entry point of `tests/specs.rs`: `cargo test` arguments, options from the environment.
 pub fn main() -> std::process::ExitCode {
     prepare_env();
@@ -65,7 +72,7 @@ pub fn main() -> std::process::ExitCode {
         args.color = report::color::from_cargo_env();
     }
     let summary = run(&args, &Options::from_env());
-    exit::code(&summary)
+    summary.exit_code()
 }
 
 /// Sets up the process environment; call first thing in `main`, before any thread starts.

@@ -198,7 +198,7 @@ fn test(t: TestArgs) -> ExitCode {
         ..Arguments::default()
     };
     let summary = harness::run(&args, &options);
-    exit::code(&summary)
+    summary.exit_code()
 }
 
 #[cfg(test)]
