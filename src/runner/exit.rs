@@ -25,7 +25,7 @@ pub fn code(results: &[TrialResult], libtest_failed: bool) -> ExitCode {
 }
 
 /// [`code`] as a number.
-pub fn code_number(results: &[TrialResult], libtest_failed: bool) -> u8 {
+fn code_number(results: &[TrialResult], libtest_failed: bool) -> u8 {
     match of_results(results) {
         PASS if libtest_failed => CHECK_FAILED,
         code => code,

@@ -13,7 +13,7 @@ use crate::paths::file_stem;
 /// from the trials read back from it, so that the trials of every process of a nextest run end up
 /// in them.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ResultsFile {
+pub(crate) struct ResultsFile {
     pub version: u32,
     /// cargo-nextest's run id: processes of one nextest run merge their trials into one file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
