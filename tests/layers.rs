@@ -165,7 +165,6 @@ fn graph() -> Graph {
 /// Known violations being removed (issue 10): the report types move to `outcome`. Remove an
 /// entry when its fix lands; the list must end empty.
 const PENDING: &[&str] = &[
-    "analysis::redact → output::report",
     "browser::session → output::report",
     "output::report::html → output::report::results",
     "output::report::junit → output::report::results",

@@ -206,7 +206,7 @@ impl Snapshot {
     /// Replaces personal data and secrets (emails, phone numbers, user ids, write keys, cookie
     /// values) in every free-text field by the redactor's stable placeholders. Spec, state,
     /// destination and category names are the spec's own words and stay.
-    pub fn redact(&mut self, r: &mut crate::analysis::redact::Redactor) {
+    pub fn redact(&mut self, r: &mut crate::analysis::privacy::Redactor) {
         r.all(&mut self.steps);
         r.all(&mut self.expectations);
         r.all(&mut self.segment.destination_code);

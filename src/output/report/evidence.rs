@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::privacy::Redactor;
 use crate::analysis::routing::{ReceptionKind, Routing};
 use crate::analysis::segment::{ConsentStamp, Decoded, LoadKind};
 use crate::analysis::verdict::describe_event;
@@ -95,6 +96,25 @@ pub struct TrialEvidence {
     /// Screenshot bytes until the report writes them.
     #[serde(skip)]
     pub screenshots: Screenshots,
+}
+
+impl TrialEvidence {
+    /// Redacts what the HTML report shows of a trial with the trial's redactor (screenshots are
+    /// images: not redacted).
+    pub fn redact(&mut self, r: &mut Redactor) {
+        self.url = r.text(&self.url);
+        r.all(&mut self.steps);
+        r.all(&mut self.expectations);
+        for t in &mut self.timeline {
+            t.what = r.text(&t.what);
+            if let Some(d) = &t.destination {
+                t.destination = Some(r.text(d));
+            }
+            if let Some(d) = &t.detail {
+                t.detail = Some(r.text(d));
+            }
+        }
+    }
 }
 
 fn phase_name(p: Phase) -> String {
