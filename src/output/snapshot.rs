@@ -140,8 +140,8 @@ pub fn build(
             (
                 name.clone(),
                 DestinationRow {
-                    mode: o.mode,
-                    categories: o.categories.clone(),
+                    mode: o.resolved.mode,
+                    categories: o.resolved.categories.clone(),
                     received: !o.receptions.is_empty(),
                     evidence: evidence.into_iter().collect(),
                 },

@@ -82,7 +82,7 @@ pub fn judge(
                 continue;
             }
             if !outcome.receptions.iter().any(|r| in_window(r.phase)) {
-                let how = match outcome.mode {
+                let how = match outcome.resolved.mode {
                     crate::spec::Mode::Device => {
                         "its code never loaded and none of its hosts was contacted"
                     }

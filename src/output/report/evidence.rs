@@ -154,7 +154,7 @@ pub fn build(
             o.receptions
                 .iter()
                 .any(|r| r.seq == seq && matches!(r.kind, ReceptionKind::CodeLoaded { .. }))
-                .then(|| o.name.clone())
+                .then(|| o.resolved.name.clone())
         })
     };
 
@@ -245,7 +245,7 @@ pub fn build(
                     phase: phase_name(r.phase),
                     kind: TimelineKind::Vendor,
                     what,
-                    destination: Some(o.name.clone()),
+                    destination: Some(o.resolved.name.clone()),
                     detail: None,
                 },
             ));
