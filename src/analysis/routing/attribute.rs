@@ -111,7 +111,6 @@ impl Outcome {
     }
 }
 
-
 /// Everything routing found in one capture.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Routing {
@@ -341,7 +340,10 @@ impl<'a> Attribution<'a> {
                 .map(|e| e.id.as_str())
                 .collect();
             for t in self.targets.iter_mut() {
-                let hit = t.signature.entry.is_some_and(|e| best.contains(e.id.as_str()));
+                let hit = t
+                    .signature
+                    .entry
+                    .is_some_and(|e| best.contains(e.id.as_str()));
                 let already = t.signature.hosts.iter().any(|h| host_matches(&host, h));
                 if hit && !already {
                     claimed = true;

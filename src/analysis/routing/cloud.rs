@@ -5,7 +5,6 @@ use serde_json::{Map, Value};
 
 use crate::analysis::segment::decode::ConsentStamp;
 
-
 /// Whether Segment's servers deliver an event with this stamp and `integrations` object to the
 /// destination `name` mapped to `categories` (docs/segment.md §3.4):
 /// - no consent object, or one without `categoryPreferences` → consent does not filter;
@@ -163,6 +162,7 @@ mod tests {
     /// docs/segment.md §3.4, the table in segment-docs
     /// `privacy/consent-management/consent-in-segment-connections.md` ("Reconcile consent object and
     /// integrations object conflicts"). Destinations: facebook, google-ads (ad), amplitude.
+    // Long: one hand-made capture and its assertions, read together.
     #[test]
     fn segment_docs_table() {
         let deliver =

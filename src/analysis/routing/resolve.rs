@@ -257,7 +257,11 @@ fn named_by_settings(r: &Resolution) -> UndeclaredSet {
     let Some(s) = r.settings else {
         return undeclared;
     };
-    let is_declared = |n: &str| r.signatures.iter().any(|t| t.aliases.iter().any(|a| a == n));
+    let is_declared = |n: &str| {
+        r.signatures
+            .iter()
+            .any(|t| t.aliases.iter().any(|a| a == n))
+    };
     for n in s.declared_names() {
         if is_declared(&n) {
             continue;

@@ -91,6 +91,7 @@ fn ev(kind: &str, stamp: Value) -> String {
     .to_string()
 }
 
+// Long: one hand-made capture and its assertions, read together.
 #[test]
 fn device_mode_by_code_and_host() {
     let spec = spec(vec![
@@ -232,7 +233,11 @@ fn cloud_routing_and_event_destinations() {
     assert_eq!(amp.resolved.categories, vec!["C0002".to_string()]);
     let wh = &r.destinations["Webhooks"];
     assert_eq!(
-        (wh.resolved.mode, wh.resolved.mode_source, wh.resolved.categories_source),
+        (
+            wh.resolved.mode,
+            wh.resolved.mode_source,
+            wh.resolved.categories_source
+        ),
         (Mode::Cloud, ModeSource::Default, CategorySource::None)
     );
     let routes: Vec<Vec<&str>> = r
@@ -364,7 +369,9 @@ fn without_settings_and_aliases() {
 
     let r = route(&spec, None, &capture, &d);
     assert_eq!(
-        r.destinations["Amplitude (Actions)"].resolved.categories_source,
+        r.destinations["Amplitude (Actions)"]
+            .resolved
+            .categories_source,
         CategorySource::None
     );
     assert_eq!(r.destinations["Amplitude (Actions)"].receptions.len(), 1);
@@ -406,10 +413,7 @@ fn resolution_alone_gives_what_routing_settles_on() {
         .map(|(n, o)| (n.clone(), o.resolved.clone()))
         .collect();
     assert_eq!(settled, resolved);
-    assert_eq!(
-        resolved["Support Chat"].mode_source,
-        ModeSource::Signature
-    );
+    assert_eq!(resolved["Support Chat"].mode_source, ModeSource::Signature);
     assert_eq!(routed.resolved("Webhooks"), Some(&resolved["Webhooks"]));
     assert!(routed.destinations["Facebook Pixel"].received());
 }

@@ -27,6 +27,8 @@ use crate::analysis::segment::{CdnSettings, ConsentStamp, Decoded, SegmentEvent}
 use crate::capture::{Capture, Phase};
 use crate::spec::{Collection, ConsentModel, Spec, State};
 
+// Long on purpose: each expectation is a short block in one flat list, read top to bottom as
+// the spec's keys; splitting it would scatter the checks' order, which the failures keep.
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
 /// unstamped, CMP consent mismatch, pii).

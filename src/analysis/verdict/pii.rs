@@ -47,6 +47,8 @@ struct Group {
     evidence: Vec<Evidence>,
 }
 
+// Long (~160 lines) on purpose: events, destination requests and pre-decision requests share one
+// grouping closure and the state's effective rules; split, each part would take them all back.
 /// `pii-leak`: personal data (see the module docs) found in
 /// - a Segment event routed (cloud) to a destination blocked in this state, within the judging
 ///   window, or any event at all when `collection: none` applies;

@@ -73,6 +73,7 @@ pub struct Effective {
     pub pii_before_decision: Option<Source>,
 }
 
+// Long on purpose: one arm per regime, each spelling out that regime's defaults in full.
 /// The effective expectations of `state`. Destination categories (for `cpra`) are the resolved
 /// ones (spec, else settings); a destination not resolved falls back to the spec's.
 pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effective {
