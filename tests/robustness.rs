@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use consent_gates::analysis::{redact, segment};
+use consent_gates::analysis::privacy::redact;
+use consent_gates::analysis::segment;
 use consent_gates::capture::{Answer, Capture, CapturedRequest, Phase};
 use consent_gates::outcome::{CheckId, Verdict};
 use consent_gates::spec;
@@ -300,7 +301,7 @@ proptest! {
         let _ = segment::classify(&req);
         let capture = Capture { requests: vec![req], ..Capture::default() };
         let decoded = segment::decode(&capture);
-        let _ = redact::Redactor::for_trial(&capture, &decoded);
+        let _ = redact::Redactor::for_trial(&[], &capture, &decoded);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use playwright_rs::{FulfillOptions, Route};
 use tokio::sync::Notify;
 
+use crate::analysis::privacy::percent_decode_strict;
 use crate::analysis::segment::{self, RequestKind};
 use crate::capture::{Answer, CapturedRequest, Phase, url_path};
 use crate::spec::{Library, Spec};
@@ -35,7 +36,7 @@ pub struct EdgeConfig {
 }
 
 /// Values a visit saw that must never appear in results or snapshots (cookie values), for the
-/// trial's [`crate::analysis::redact::Redactor`].
+/// trial's [`crate::analysis::privacy::Redactor`].
 #[derive(Debug, Clone, Default)]
 pub struct Secrets(Arc<Mutex<std::collections::BTreeSet<String>>>);
 
@@ -44,7 +45,7 @@ impl Secrets {
     pub fn cookie(&self, value: &str) {
         let mut set = lock(&self.0);
         set.insert(value.to_string());
-        if let Some(decoded) = percent_decode(value) {
+        if let Some(decoded) = percent_decode_strict(value) {
             set.insert(decoded.trim_matches('"').to_string());
         }
     }
@@ -425,28 +426,11 @@ async fn serve_file(folder: &Path, path: &str, resource_type: &str) -> Reply {
 
 /// The URL path as a relative file path, refusing anything that would leave the folder.
 fn safe_relative(path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(path.trim_start_matches('/'))?;
+    let decoded = percent_decode_strict(path.trim_start_matches('/'))?;
     let rel = PathBuf::from(decoded);
     rel.components()
         .all(|c| matches!(c, Component::Normal(_)))
         .then_some(rel)
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 fn content_type(file: &Path, resource_type: &str) -> &'static str {

@@ -132,8 +132,8 @@ pub fn build(
             (
                 name.clone(),
                 DestinationRow {
-                    mode: o.mode,
-                    categories: o.categories.clone(),
+                    mode: o.resolved.mode,
+                    categories: o.resolved.categories.clone(),
                     received: !o.receptions.is_empty(),
                     evidence: evidence.into_iter().collect(),
                 },
@@ -192,7 +192,7 @@ impl Snapshot {
     /// Replaces personal data and secrets (emails, phone numbers, user ids, write keys, cookie
     /// values) in every free-text field by the redactor's stable placeholders. Spec, state,
     /// destination and category names are the spec's own words and stay.
-    pub fn redact(&mut self, r: &mut crate::analysis::redact::Redactor) {
+    pub fn redact(&mut self, r: &mut crate::analysis::privacy::Redactor) {
         r.all(&mut self.steps);
         r.all(&mut self.expectations);
         r.all(&mut self.segment.destination_code);

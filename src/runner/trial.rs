@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::analysis::redact;
+use crate::analysis::privacy::{self, Kind};
 use crate::analysis::routing;
 use crate::analysis::segment::{self, CdnSettings};
 use crate::analysis::verdict;
@@ -120,7 +120,7 @@ pub fn run_with(
         }),
     }
     // Errors and step misses were not redacted with the trial's traffic: patterns at least.
-    let mut redactor = redact::Redactor::new();
+    let mut redactor = privacy::Redactor::new();
     for f in &mut result.failures {
         redactor.failure(f);
     }
@@ -128,8 +128,8 @@ pub fn run_with(
     result.trace = trace.filter(|t| t.is_file());
     if let Some(t) = &result.trace {
         // A trace records raw requests and pages: redact it like everything else, or drop it.
-        let mut r = trace_redactor.unwrap_or_else(redact::Redactor::new);
-        if redact::trace_file(t, &mut r).is_err() {
+        let mut r = trace_redactor.unwrap_or_else(privacy::Redactor::new);
+        if privacy::trace_file(t, &mut r).is_err() {
             let _ = std::fs::remove_file(t);
             result.trace = None;
         }
@@ -143,7 +143,7 @@ struct Judged {
     snapshot: Option<snapshot::Snapshot>,
     evidence: Option<TrialEvidence>,
     /// The trial's redactor, which knows its secrets: it also cleans the trace.
-    redactor: Option<redact::Redactor>,
+    redactor: Option<privacy::Redactor>,
 }
 
 fn judge_state(
@@ -283,9 +283,9 @@ fn analyse(
     );
     // Personal data and secrets never leave the trial raw; snapshot first, then failures, so
     // the placeholders' numbers are the same on every run.
-    let mut redactor = redact::Redactor::for_trial(capture, &decoded);
+    let mut redactor = privacy::Redactor::for_trial(&spec.pii, capture, &decoded);
     for v in secrets.values() {
-        redactor.add(redact::Kind::Cookie, &v);
+        redactor.add(Kind::Cookie, &v);
     }
     snap.redact(&mut redactor);
     for f in &mut failures {
@@ -302,7 +302,7 @@ fn analyse(
         )
     });
     if let Some(ev) = &mut evidence {
-        redactor.trial_evidence(ev);
+        ev.redact(&mut redactor);
     }
     Ok(Judged {
         failures,

@@ -209,6 +209,7 @@ pub fn classify(req: &CapturedRequest) -> RequestKind {
     classify_parsed(req).0
 }
 
+// Long on purpose: one pass over the capture in request order, one short arm per request kind.
 /// Decode every request of a capture.
 pub fn decode(capture: &Capture) -> Decoded {
     let mut out = Decoded::default();
@@ -762,6 +763,7 @@ pub(crate) mod tests {
         assert_eq!(d.events[0].call, Call::Track);
     }
 
+    // Long: one hand-made capture and its assertions, read together.
     #[test]
     fn decodes_events_batches_and_stamps() {
         let batch = json!({

@@ -115,16 +115,16 @@ pub(super) fn ungated(spec: &Spec, routed: &Routing) -> Vec<Failure> {
     routed
         .destinations
         .iter()
-        .filter(|(_, o)| o.categories.is_empty())
+        .filter(|(_, o)| o.resolved.categories.is_empty())
         .map(|(name, o)| {
-            let why = match o.categories_source {
+            let why = match o.resolved.categories_source {
                 CategorySource::Spec => "the spec declares `categories: []` for it".to_string(),
                 _ => {
                     "the settings give it no consentSettings.categories and the spec declares none"
                         .to_string()
                 }
             };
-            let effect = match o.mode {
+            let effect = match o.resolved.mode {
                 Mode::Device => {
                     "Segment's consent wrapper loads it in the browser and passes it every event, \
                      whatever the visitor chooses"
@@ -134,7 +134,7 @@ pub(super) fn ungated(spec: &Spec, routed: &Routing) -> Vec<Failure> {
                      whatever the visitor chooses"
                 }
             };
-            let fix = match o.mode {
+            let fix = match o.resolved.mode {
                 Mode::Device => {
                     "map it to a consent category in Segment's consent settings (or, when the \
                      site's wrapper maps it with integrationCategoryMappings, declare those \

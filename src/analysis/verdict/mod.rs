@@ -26,6 +26,8 @@ use crate::capture::{Capture, Phase};
 use crate::outcome::{CheckId, Evidence, Failure};
 use crate::spec::{Collection, ConsentModel, Spec, State};
 
+// Long on purpose: each expectation is a short block in one flat list, read top to bottom as
+// the spec's keys; splitting it would scatter the checks' order, which the failures keep.
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
 /// unstamped, CMP consent mismatch, pii).
@@ -81,7 +83,7 @@ pub fn judge(
                 continue;
             }
             if !outcome.receptions.iter().any(|r| in_window(r.phase)) {
-                let how = match outcome.mode {
+                let how = match outcome.resolved.mode {
                     crate::spec::Mode::Device => {
                         "its code never loaded and none of its hosts was contacted"
                     }

@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::analysis::routing::Routing;
+use crate::analysis::routing::Resolves;
 use crate::spec::{Call, Collection, DestinationSet, Purpose, Regime, Spec, State, Word};
 
 /// Where an effective expectation came from.
@@ -73,9 +73,10 @@ pub struct Effective {
     pub pii_before_decision: Option<Source>,
 }
 
-/// The effective expectations of `state`. Destination categories (for `cpra`) are the ones routing
-/// settled on (spec, else settings); a destination routing does not know falls back to the spec's.
-pub fn effective(spec: &Spec, state: &State, routed: &Routing) -> Effective {
+// Long on purpose: one arm per regime, each spelling out that regime's defaults in full.
+/// The effective expectations of `state`. Destination categories (for `cpra`) are the resolved
+/// ones (spec, else settings); a destination not resolved falls back to the spec's.
+pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effective {
     let expect = &state.expect;
     let mut eff = Effective {
         allowed: expect.allowed.clone().map(Sourced::spec),
@@ -128,8 +129,8 @@ pub fn effective(spec: &Spec, state: &State, routed: &Routing) -> Effective {
         Regime::Cpra => {
             if state.gpc && eff.blocked.is_none() {
                 let advertising = |name: &str| -> bool {
-                    let cats: Vec<String> = match routed.destinations.get(name) {
-                        Some(o) => o.categories.clone(),
+                    let cats: Vec<String> = match resolved.resolved(name) {
+                        Some(d) => d.categories.clone(),
                         None => spec
                             .destinations
                             .get(name)

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use consent_gates::analysis::routing::{self, CategorySource, ModeSource};
-use consent_gates::analysis::segment::{CdnSettings, Decoded};
+use consent_gates::analysis::segment::CdnSettings;
 use consent_gates::analysis::verdict::{self, Source};
-use consent_gates::capture::Capture;
 use consent_gates::spec::{self, DestinationSet, Purpose, Spec, Word};
 
 /// Print how the tool reads specs, before any browser runs.
@@ -130,16 +129,11 @@ pub fn explain(spec: &Spec) -> String {
         }
     );
 
-    // What routing would settle on, from the spec and the settings alone.
-    let routed = routing::route(
-        spec,
-        settings.as_ref(),
-        &Capture::default(),
-        &Decoded::default(),
-    );
+    // What routing settles on from the spec, the settings and the catalog alone.
+    let resolved = routing::resolve(spec, settings.as_ref());
     let width = spec.destinations.keys().map(|n| n.len()).max().unwrap_or(0);
     let _ = writeln!(o, "  destinations");
-    for (name, outcome) in &routed.destinations {
+    for (name, outcome) in &resolved.destinations {
         let mode = outcome.mode.word();
         let categories = match outcome.categories_source {
             CategorySource::Spec => {
@@ -165,7 +159,7 @@ pub fn explain(spec: &Spec) -> String {
             mode_source(outcome.mode_source)
         );
     }
-    let undeclared: Vec<&str> = routed.undeclared.iter().map(|u| u.name.as_str()).collect();
+    let undeclared: Vec<&str> = resolved.undeclared().map(|u| u.name.as_str()).collect();
     if !undeclared.is_empty() {
         let _ = writeln!(
             o,
@@ -197,7 +191,7 @@ pub fn explain(spec: &Spec) -> String {
                 let _ = writeln!(o, "    {label:11} {}. {}{note}", i + 1, step.describe());
             }
         }
-        let eff = verdict::effective(spec, state, &routed);
+        let eff = verdict::effective(spec, state, &resolved);
         let lines = eff.lines();
         if lines.is_empty() {
             let _ = writeln!(o, "    expect      nothing beyond the built-in checks");

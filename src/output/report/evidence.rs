@@ -8,6 +8,7 @@
 //! nextest run all contribute to one report. No payload value ever enters it: events are shown
 //! by call type, name and consent stamp; URLs go through [`super::strip_query_values`].
 
+use crate::analysis::privacy::Redactor;
 use crate::analysis::routing::{ReceptionKind, Routing};
 use crate::analysis::segment::{Decoded, LoadKind};
 use crate::analysis::verdict::describe_event;
@@ -16,6 +17,25 @@ use crate::outcome::{Screenshots, TimelineEntry, TimelineKind, TrialEvidence};
 use crate::spec::{Spec, State};
 
 use super::strip_query_values;
+
+impl TrialEvidence {
+    /// Redacts what the HTML report shows of a trial with the trial's redactor (screenshots are
+    /// images: not redacted).
+    pub fn redact(&mut self, r: &mut Redactor) {
+        self.url = r.text(&self.url);
+        r.all(&mut self.steps);
+        r.all(&mut self.expectations);
+        for t in &mut self.timeline {
+            t.what = r.text(&t.what);
+            if let Some(d) = &t.destination {
+                t.destination = Some(r.text(d));
+            }
+            if let Some(d) = &t.detail {
+                t.detail = Some(r.text(d));
+            }
+        }
+    }
+}
 
 /// The evidence of one judged visit.
 pub fn build(
@@ -33,7 +53,7 @@ pub fn build(
             o.receptions
                 .iter()
                 .any(|r| r.seq == seq && matches!(r.kind, ReceptionKind::CodeLoaded { .. }))
-                .then(|| o.name.clone())
+                .then(|| o.resolved.name.clone())
         })
     };
 
@@ -124,7 +144,7 @@ pub fn build(
                     phase: r.phase,
                     kind: TimelineKind::Vendor,
                     what,
-                    destination: Some(o.name.clone()),
+                    destination: Some(o.resolved.name.clone()),
                     detail: None,
                 },
             ));

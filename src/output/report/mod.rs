@@ -95,13 +95,9 @@ pub fn strip_urls_in(text: &str) -> String {
     mask_emails(&replaced)
 }
 
+/// Every e-mail-like token (the privacy detector's one pattern) as `[email]`.
 fn mask_emails(text: &str) -> String {
-    static EMAIL: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = EMAIL.get_or_init(|| {
-        regex::Regex::new(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]*)*")
-            .expect("e-mail pattern is valid")
-    });
-    re.replace_all(text, "[email]").into_owned()
+    crate::analysis::privacy::detect::replace_email_tokens(text, "[email]")
 }
 
 #[cfg(test)]

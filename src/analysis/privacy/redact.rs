@@ -1,63 +1,33 @@
 //! Personal data and secrets never leave a trial raw: every string a trial reports (failure
 //! messages, evidence, snapshot lines, errors) goes through a [`Redactor`] that replaces email
-//! addresses, phone numbers, Segment `userId`s and `anonymousId`s, write keys and cookie values
-//! with stable placeholders: `<email:1>`, `<phone:1>`, `<user-id:1>`, `<anonymous-id:1>`,
-//! `<write-key>`, `<cookie:1>`.
+//! addresses, phone numbers, the spec's declared personal fields, Segment `userId`s and
+//! `anonymousId`s, write keys and cookie values with stable placeholders: `<email:1>`,
+//! `<phone:1>`, `<personal:1>`, `<user-id:1>`, `<anonymous-id:1>`, `<write-key>`, `<cookie:1>`.
 //!
 //! Stability: a trial's redactor is seeded from its capture ([`Redactor::for_trial`]) with every
 //! value it can know in advance, each kind sorted, so the same traffic gives the same numbers on
 //! every run; values only found while redacting (patterns in text) are numbered in the order they
 //! are met, and the callers redact in a fixed order.
 //!
-//! What is recognised without seeding: emails (also `%40`-encoded), phone numbers (`+` and 7–15
-//! digits, `(555) 123-4567`, `555-123-4567`), write keys in Segment paths
-//! (`/analytics.js/v1/<key>/`, `/v1/projects/<key>/`) and `writeKey` fields or parameters, and
-//! `userId` / `anonymousId` / `ajs_user_id` / `ajs_anonymous_id` fields or parameters, and the
-//! first argument of `identify(…)` in scripts.
+//! Seeding uses the same detector as the `pii-leak` check ([`super::detect::Scanner`]), so every
+//! value that check flags is known, in each spelling it travels in (URL-encoded once or twice, a
+//! phone number's bare digits). Without seeding, the redactor recognises (in the text and in its
+//! `%XX`-decoded form) emails and phone numbers as [`super::detect`] defines them, write keys in
+//! Segment paths (`/analytics.js/v1/<key>/`, `/v1/projects/<key>/`) and `writeKey` fields or
+//! parameters, `userId` / `anonymousId` / `ajs_user_id` / `ajs_anonymous_id` fields or
+//! parameters, and the first argument of `identify(…)` in scripts.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use regex::Regex;
-use serde_json::Value;
 
 use crate::analysis::segment::Decoded;
-use crate::capture::Capture;
-use crate::outcome::{Failure, TrialEvidence};
+use crate::capture::{Capture, CapturedRequest};
+use crate::outcome::Failure;
 
-/// What a redacted value was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Kind {
-    Email,
-    Phone,
-    UserId,
-    AnonymousId,
-    WriteKey,
-    Cookie,
-}
-
-impl Kind {
-    fn label(self) -> &'static str {
-        match self {
-            Kind::Email => "email",
-            Kind::Phone => "phone",
-            Kind::UserId => "user-id",
-            Kind::AnonymousId => "anonymous-id",
-            Kind::WriteKey => "write-key",
-            Kind::Cookie => "cookie",
-        }
-    }
-
-    /// Shortest value of this kind worth seeding: shorter ones (`1`, `yes`) would eat ordinary
-    /// words and numbers of the text.
-    fn min_len(self) -> usize {
-        match self {
-            Kind::UserId | Kind::AnonymousId => 3,
-            Kind::Cookie => 6,
-            _ => 4,
-        }
-    }
-}
+use super::decode::{percent_decode, percent_encode};
+use super::detect::{self, Context, Kind, Scanner};
 
 /// Replaces personal data and secrets in text by stable placeholders.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +39,8 @@ pub struct Redactor {
     bounded: BTreeSet<String>,
     /// Known values, longest first (the order they are replaced in).
     order: Vec<String>,
-    counters: BTreeMap<Kind, usize>,
+    /// Per placeholder word (`email`), how many values it numbered.
+    counters: BTreeMap<&'static str, usize>,
 }
 
 /// Strings longer than this are cut before redaction (evidence and messages are short; this
@@ -83,8 +54,9 @@ impl Redactor {
     }
 
     /// A redactor seeded with what one trial's traffic holds: write keys, user and anonymous
-    /// ids, and every email address and phone number in event payloads, URLs and bodies.
-    pub fn for_trial(capture: &Capture, decoded: &Decoded) -> Self {
+    /// ids, and every value the `pii-leak` detector finds (emails, phone numbers, the fields
+    /// `pii` declares) in event payloads and requests.
+    pub fn for_trial(pii: &[String], capture: &Capture, decoded: &Decoded) -> Self {
         let mut r = Redactor::new();
         for wk in &decoded.write_keys {
             r.add(Kind::WriteKey, wk);
@@ -105,31 +77,17 @@ impl Redactor {
         for a in anonymous {
             r.add(Kind::AnonymousId, a);
         }
-        let mut emails = BTreeSet::new();
-        let mut phones = BTreeSet::new();
-        let mut scan = |s: &str| {
-            let s = &s[..floor_char_boundary(s, 4 * MAX_TEXT)];
-            for m in email_re().find_iter(s) {
-                emails.insert(m.as_str().replace("%40", "@"));
-            }
-            for m in phone_re().find_iter(s) {
-                phones.insert(m.as_str().to_string());
-            }
-        };
+        let scanner = Scanner::new(pii);
+        // Sorted by kind, then value: the numbering does not depend on the traffic's order.
+        let mut found: BTreeSet<(Kind, String)> = BTreeSet::new();
         for e in &decoded.events {
-            walk_strings(&e.payload, &mut scan, 0);
+            found.extend(scanner.values_in_json(&e.payload));
         }
         for req in &capture.requests {
-            scan(&req.url);
-            if let Some(b) = &req.body {
-                scan(b);
-            }
+            found.extend(scanner.values_in_request(&bounded_request(req)));
         }
-        for e in emails {
-            r.add(Kind::Email, &e);
-        }
-        for p in phones {
-            r.add(Kind::Phone, &p);
+        for (kind, value) in found {
+            r.add(kind, &value);
         }
         r
     }
@@ -146,12 +104,12 @@ impl Redactor {
         let placeholder = if kind == Kind::WriteKey {
             "<write-key>".to_string()
         } else {
-            let n = self.counters.entry(kind).or_insert(0);
+            let n = self.counters.entry(kind.label()).or_insert(0);
             *n += 1;
             format!("<{}:{n}>", kind.label())
         };
         self.known.insert(value.to_string(), placeholder.clone());
-        if matches!(kind, Kind::UserId | Kind::AnonymousId | Kind::Cookie) {
+        if kind.bounded() {
             self.bounded.insert(value.to_string());
         }
         let pos = self.order.partition_point(|k| {
@@ -160,7 +118,7 @@ impl Redactor {
         self.order.insert(pos, value.to_string());
         // Other spellings of the same value (URL-encoded once or twice, a phone number's bare
         // digits) get the same placeholder.
-        for other in spellings(kind, value) {
+        for other in spellings(&kind, value) {
             if self.known.contains_key(&other) {
                 continue;
             }
@@ -195,19 +153,19 @@ impl Redactor {
                 .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
                 .collect();
             for v in found {
-                self.add(*kind, &v);
+                self.add(kind.clone(), &v);
             }
         }
-        let emails: Vec<String> = email_re()
-            .find_iter(&out)
-            .map(|m| m.as_str().replace("%40", "@"))
-            .collect();
+        // Emails and phone numbers as the detector sees them: in the `%XX`-decoded text (their
+        // encoded spellings are learnt with them).
+        let plain = percent_decode(&out);
+        let emails: Vec<String> = detect::email_tokens(&plain).collect();
         for e in emails {
             self.add(Kind::Email, &e);
         }
-        let phones: Vec<String> = phone_re()
-            .find_iter(&out)
-            .map(|m| m.as_str().to_string())
+        let phones: Vec<String> = detect::phones(&plain, Context::Text)
+            .into_iter()
+            .map(str::to_string)
             .collect();
         for p in phones {
             self.add(Kind::Phone, &p);
@@ -233,22 +191,6 @@ impl Redactor {
         }
         for e in &mut f.evidence {
             e.what = self.text(&e.what);
-        }
-    }
-
-    /// Redacts what the HTML report shows of a trial (screenshots are images: not redacted).
-    pub fn trial_evidence(&mut self, ev: &mut TrialEvidence) {
-        ev.url = self.text(&ev.url);
-        self.all(&mut ev.steps);
-        self.all(&mut ev.expectations);
-        for t in &mut ev.timeline {
-            t.what = self.text(&t.what);
-            if let Some(d) = &t.destination {
-                t.destination = Some(self.text(d));
-            }
-            if let Some(d) = &t.detail {
-                t.detail = Some(self.text(d));
-            }
         }
     }
 
@@ -295,6 +237,22 @@ fn replace_bounded(text: &str, raw: &str, with: &str) -> String {
     out
 }
 
+/// The request with its URL and body cut to a bound: they are recorded up to megabytes, and
+/// seeding must stay cheap on hostile input.
+fn bounded_request(req: &CapturedRequest) -> std::borrow::Cow<'_, CapturedRequest> {
+    let max = 4 * MAX_TEXT;
+    let long_body = req.body.as_ref().is_some_and(|b| b.len() > max);
+    if req.url.len() <= max && !long_body {
+        return std::borrow::Cow::Borrowed(req);
+    }
+    let mut r = req.clone();
+    r.url.truncate(floor_char_boundary(&r.url, max));
+    if let Some(b) = &mut r.body {
+        b.truncate(floor_char_boundary(b, max));
+    }
+    std::borrow::Cow::Owned(r)
+}
+
 fn floor_char_boundary(s: &str, max: usize) -> usize {
     if s.len() <= max {
         return s.len();
@@ -306,62 +264,30 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
     i
 }
 
-fn walk_strings(v: &Value, f: &mut impl FnMut(&str), depth: usize) {
-    if depth > 64 {
-        return;
+/// Spellings of `value` other than itself that carry the same personal data: URL-encoded once
+/// or twice (whole, or only its `@`), and a phone number's bare digits.
+fn spellings(kind: &Kind, value: &str) -> Vec<String> {
+    if !matches!(kind, Kind::Email | Kind::Phone | Kind::Declared(_)) {
+        return Vec::new();
     }
-    match v {
-        Value::String(s) => f(s),
-        Value::Array(a) => a.iter().for_each(|x| walk_strings(x, f, depth + 1)),
-        Value::Object(o) => o.values().for_each(|x| walk_strings(x, f, depth + 1)),
-        _ => {}
+    let once = percent_encode(value);
+    let mut out = vec![percent_encode(&once), once];
+    if value.contains('@') {
+        out.push(value.replace('@', "%40"));
+        out.push(value.replace('@', "%2540"));
     }
-}
-
-fn email_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        // A full address, or any `local@host` token (a description cut short keeps only a part
-        // of an address: `jane.doe@exampl`).
-        Regex::new(
-            r"[A-Za-z0-9._+\-]+(?:@|%40)[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}|[A-Za-z0-9._+\-]+(?:@|%40)[A-Za-z0-9\-.]*[A-Za-z0-9]",
-        )
-            .expect("email pattern")
-    })
-}
-
-/// Spellings of `value` other than itself that carry the same personal data.
-fn spellings(kind: Kind, value: &str) -> Vec<String> {
-    match kind {
-        Kind::Email if value.contains('@') => {
-            vec![value.replace('@', "%40"), value.replace('@', "%2540")]
+    if *kind == Kind::Phone {
+        // As a form writes it (`+` for a space), and the bare digits.
+        out.push(percent_encode(value).replace("%20", "+"));
+        let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 9 {
+            out.push(digits);
         }
-        Kind::Phone => {
-            // Percent-escapes (`%2B`, `%20`, and their double-encoded `%25…` forms) carry digits
-            // of their own: drop them before keeping the number's digits.
-            let plain = value.replace("%25", "%");
-            let plain = ["%2B", "%2b", "%20", "%2D", "%2d", "%28", "%29"]
-                .iter()
-                .fold(plain, |v, esc| v.replace(esc, " "));
-            let digits: String = plain.chars().filter(char::is_ascii_digit).collect();
-            if digits.len() >= 9 && digits != value {
-                vec![digits]
-            } else {
-                Vec::new()
-            }
-        }
-        _ => Vec::new(),
     }
-}
-
-fn phone_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?:\+|%2B)\d(?:[ .\-]|%20)?(?:\(?\d{1,4}\)?(?:[ .\-]|%20)?){2,6}\d|\(\d{3}\) ?\d{3}[ .\-]\d{4}|\b\d{3}-\d{3}-\d{4}\b",
-        )
-        .expect("phone pattern")
-    })
+    out.retain(|o| o != value);
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Patterns whose first group is a value of a known kind.

@@ -1,0 +1,510 @@
+//! Attributing traffic: which requests and events reached each resolved destination. Device
+//! mode by network signature (destination code loaded, vendor hosts contacted), cloud mode by
+//! Segment's server rules ([`super::cloud`]) applied to each decoded event; traffic of no
+//! declared destination names undeclared ones or lands in `other_hosts`.
+
+use std::collections::BTreeSet;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::analysis::catalog::{Catalog, Entry, host_matches};
+use crate::analysis::segment::base64_unpadded;
+use crate::analysis::segment::decode::{Decoded, LoadKind, RequestKind, classify};
+use crate::analysis::segment::settings::CdnSettings;
+use crate::capture::{Capture, CapturedRequest, Phase, url_host};
+use crate::spec::types::{Call, Mode, Spec};
+
+use super::cloud::cloud_delivers_any;
+use super::resolve::{
+    Evidence, Resolution, Resolved, Resolves, Signature, Undeclared, UndeclaredSet, resolve,
+    resolve_with,
+};
+
+/// How a destination received something.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum ReceptionKind {
+    /// Its Segment destination code was requested (`/next-integrations/…`); `code` is
+    /// `integrations/<slug>` or `actions/<dir>`.
+    CodeLoaded { code: String, path: String },
+    /// One of its hosts was contacted.
+    HostContacted { host: String, path: String },
+    /// (Cloud mode) an event Segment's servers would deliver to it; `event` indexes
+    /// `Decoded::events`.
+    Event {
+        event: usize,
+        call: Call,
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reception {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub phase: Phase,
+    #[serde(flatten)]
+    pub kind: ReceptionKind,
+}
+
+/// What one declared destination received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Its mode and categories, as resolved before any traffic.
+    #[serde(flatten)]
+    pub resolved: Resolved,
+    /// In request order.
+    pub receptions: Vec<Reception>,
+}
+
+impl Reception {
+    /// One line for failure evidence: `destination code actions/fullstory loaded (/next-…/x.js)`.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            ReceptionKind::CodeLoaded { code, path } => {
+                format!("destination code {code} loaded ({path})")
+            }
+            ReceptionKind::HostContacted { host, path } => format!("request to {host}{path}"),
+            ReceptionKind::Event { call, name, .. } => {
+                format!(
+                    "{} routed by Segment's servers",
+                    describe_call(*call, name.as_deref())
+                )
+            }
+        }
+    }
+
+    /// Stable text for snapshots (no times, ids or hashed file names): `after: host
+    /// connect.facebook.net`, `before: code integrations/facebook-pixel`, `after: event track "X"`.
+    pub fn normalised(&self) -> String {
+        let phase = match self.phase {
+            Phase::Before => "before",
+            Phase::After => "after",
+        };
+        let what = match &self.kind {
+            ReceptionKind::CodeLoaded { code, .. } => format!("code {code}"),
+            ReceptionKind::HostContacted { host, .. } => format!("host {host}"),
+            ReceptionKind::Event { call, name, .. } => {
+                format!("event {}", describe_call(*call, name.as_deref()))
+            }
+        };
+        format!("{phase}: {what}")
+    }
+}
+
+fn describe_call(call: Call, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("{} {n:?}", call.as_str()),
+        None => call.as_str().to_string(),
+    }
+}
+
+impl Outcome {
+    pub fn received(&self) -> bool {
+        !self.receptions.is_empty()
+    }
+
+    /// Receptions at or after `from_ms` (the judging window of a state with steps).
+    pub fn receptions_since(&self, from_ms: u64) -> impl Iterator<Item = &Reception> {
+        self.receptions.iter().filter(move |r| r.at_ms >= from_ms)
+    }
+}
+
+/// Everything routing found in one capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Routing {
+    /// One per declared destination, in spec order.
+    pub destinations: IndexMap<String, Outcome>,
+    /// For each decoded event (same index as `Decoded::events`), the cloud destinations Segment's
+    /// servers would deliver it to, in spec order.
+    pub event_destinations: Vec<Vec<String>>,
+    /// Sorted by name.
+    pub undeclared: Vec<Undeclared>,
+    /// Third-party hosts contacted that belong to no destination, no site origin and not Segment.
+    pub other_hosts: BTreeSet<String>,
+}
+
+impl Resolves for Routing {
+    fn resolved(&self, name: &str) -> Option<&Resolved> {
+        self.destinations.get(name).map(|o| &o.resolved)
+    }
+}
+
+/// Route one capture: resolve the spec's destinations, then attribute the capture's traffic.
+pub fn route(
+    spec: &Spec,
+    settings: Option<&CdnSettings>,
+    capture: &Capture,
+    decoded: &Decoded,
+) -> Routing {
+    attribute(resolve(spec, settings), capture, decoded)
+}
+
+/// [`route`] with an explicit catalog.
+pub fn route_with(
+    catalog: &Catalog,
+    spec: &Spec,
+    settings: Option<&CdnSettings>,
+    capture: &Capture,
+    decoded: &Decoded,
+) -> Routing {
+    attribute(resolve_with(catalog, spec, settings), capture, decoded)
+}
+
+/// Which requests (in time order) and events reached each destination of `resolution`.
+pub fn attribute(resolution: Resolution<'_>, capture: &Capture, decoded: &Decoded) -> Routing {
+    let mut reqs: Vec<&CapturedRequest> = capture.requests.iter().collect();
+    reqs.sort_by_key(|r| (r.at_ms, r.seq));
+    let kinds: Vec<RequestKind> = reqs.iter().map(|r| classify(r)).collect();
+    let api_host = resolution
+        .settings
+        .and_then(CdnSettings::api_host)
+        .map(|h| url_host(&format!("https://{h}")));
+    let segment_hosts: BTreeSet<String> = reqs
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, k)| k.is_segment())
+        .map(|(r, _)| r.host())
+        .chain(api_host)
+        .collect();
+    let mut a = Attribution::new(resolution, segment_hosts);
+    for (req, kind) in reqs.iter().zip(&kinds) {
+        if matches!(kind, RequestKind::Preflight) || !is_web_url(&req.url) {
+            continue;
+        }
+        if let RequestKind::Load(
+            load @ (LoadKind::ClassicDestination { .. } | LoadKind::ActionDestination { .. }),
+        ) = kind
+        {
+            a.code_loaded(req, load);
+        } else if !kind.is_segment() {
+            a.host_contacted(req);
+        }
+    }
+    let event_destinations = a.events(decoded);
+    a.finish(event_destinations)
+}
+
+/// A declared destination while its traffic is attributed.
+struct Target<'a> {
+    signature: Signature<'a>,
+    outcome: Outcome,
+}
+
+/// The state of one attribution pass.
+struct Attribution<'a> {
+    catalog: &'a Catalog,
+    settings: Option<&'a CdnSettings>,
+    settings_names: Vec<String>,
+    targets: Vec<Target<'a>>,
+    declared_entry_ids: BTreeSet<&'a str>,
+    undeclared: UndeclaredSet,
+    /// The site's own hosts (`www.` stripped): first party.
+    site_hosts: Vec<String>,
+    /// Hosts that carried Segment traffic, and the settings' API host.
+    segment_hosts: BTreeSet<String>,
+    other_hosts: BTreeSet<String>,
+}
+
+impl<'a> Attribution<'a> {
+    fn new(r: Resolution<'a>, segment_hosts: BTreeSet<String>) -> Self {
+        let targets: Vec<Target<'a>> = r
+            .destinations
+            .into_values()
+            .zip(r.signatures)
+            .map(|(resolved, signature)| Target {
+                signature,
+                outcome: Outcome {
+                    resolved,
+                    receptions: Vec::new(),
+                },
+            })
+            .collect();
+        let declared_entry_ids = targets
+            .iter()
+            .filter_map(|t| t.signature.entry.map(|e| e.id.as_str()))
+            .collect();
+        Attribution {
+            catalog: r.catalog,
+            settings: r.settings,
+            settings_names: r.settings_names,
+            targets,
+            declared_entry_ids,
+            undeclared: r.undeclared,
+            site_hosts: site_hosts(r.spec),
+            segment_hosts,
+            other_hosts: BTreeSet::new(),
+        }
+    }
+
+    /// The name an undeclared catalog entry goes by: the settings key when the settings name it.
+    fn entry_name(&self, e: &Entry) -> String {
+        e.names
+            .iter()
+            .find(|n| self.settings_names.contains(n))
+            .unwrap_or(&e.names[0])
+            .clone()
+    }
+
+    /// Destination code was requested: the declared destinations it belongs to, else an
+    /// undeclared one.
+    fn code_loaded(&mut self, req: &CapturedRequest, load: &LoadKind) {
+        let path = req.path().to_string();
+        let code = match load {
+            LoadKind::ClassicDestination { slug } => format!("integrations/{slug}"),
+            LoadKind::ActionDestination { dir } => format!("actions/{dir}"),
+            _ => return,
+        };
+        let mut claimed = false;
+        for t in self
+            .targets
+            .iter_mut()
+            .filter(|t| t.signature.matches_load(load))
+        {
+            claimed = true;
+            t.outcome.receptions.push(reception(
+                req,
+                ReceptionKind::CodeLoaded {
+                    code: code.clone(),
+                    path: path.clone(),
+                },
+            ));
+        }
+        if claimed {
+            return;
+        }
+        let entry = self.catalog.match_loader_path(&path);
+        let name = match entry {
+            Some(e) => self.entry_name(e),
+            None => self.unknown_code_name(load),
+        };
+        self.undeclared
+            .add(&name, entry, Evidence::CodeLoaded { seq: req.seq, path });
+    }
+
+    /// Undeclared destination code the catalog does not know: named by the settings entry whose
+    /// slug or code folder it is, else by the slug or folder itself.
+    fn unknown_code_name(&self, load: &LoadKind) -> String {
+        match load {
+            LoadKind::ClassicDestination { slug } => self
+                .settings_names
+                .iter()
+                .find(|n| {
+                    let s = CdnSettings::classic_slug(n);
+                    &s == slug || &base64_unpadded(&s) == slug
+                })
+                .cloned()
+                .unwrap_or_else(|| format!("classic destination `{slug}`")),
+            LoadKind::ActionDestination { dir } => self
+                .settings
+                .and_then(|s| {
+                    s.remote_plugins
+                        .iter()
+                        .find(|p| CdnSettings::action_dir(&p.url).as_deref() == Some(dir))
+                })
+                .map(|p| p.creation_name.clone())
+                .unwrap_or_else(|| format!("action destination `{dir}`")),
+            _ => String::new(),
+        }
+    }
+
+    /// A request to a host: the declared destinations whose hosts (spec's, else the catalog's
+    /// most specific) it matches, else an undeclared catalog destination, else an other host.
+    fn host_contacted(&mut self, req: &CapturedRequest) {
+        let host = req.host();
+        if host.is_empty() {
+            return;
+        }
+        let path = req.path().to_string();
+        let contact = || ReceptionKind::HostContacted {
+            host: host.clone(),
+            path: path.clone(),
+        };
+        let mut claimed = false;
+        for t in self.targets.iter_mut() {
+            if t.signature.hosts.iter().any(|h| host_matches(&host, h)) {
+                claimed = true;
+                t.outcome.receptions.push(reception(req, contact()));
+            }
+        }
+        let cands = host_candidates(self.catalog, req, &host);
+        let declared_cands: Vec<&Entry> = cands
+            .iter()
+            .copied()
+            .filter(|e| self.declared_entry_ids.contains(e.id.as_str()))
+            .collect();
+        if !declared_cands.is_empty() {
+            let best: BTreeSet<&str> = most_specific(declared_cands, &host)
+                .into_iter()
+                .map(|e| e.id.as_str())
+                .collect();
+            for t in self.targets.iter_mut() {
+                let hit = t
+                    .signature
+                    .entry
+                    .is_some_and(|e| best.contains(e.id.as_str()));
+                let already = t.signature.hosts.iter().any(|h| host_matches(&host, h));
+                if hit && !already {
+                    claimed = true;
+                    t.outcome.receptions.push(reception(req, contact()));
+                }
+            }
+        }
+        if !claimed {
+            self.unclaimed_host(req, host, cands);
+        }
+    }
+
+    /// A host no declared destination claimed.
+    fn unclaimed_host(&mut self, req: &CapturedRequest, host: String, cands: Vec<&Entry>) {
+        if !cands.is_empty() {
+            let best = most_specific(cands, &host);
+            let pick = best
+                .iter()
+                .find(|e| e.names.iter().any(|n| self.settings_names.contains(n)))
+                .or(best.first())
+                .copied();
+            if let Some(e) = pick {
+                let name = self.entry_name(e);
+                self.undeclared.add(
+                    &name,
+                    Some(e),
+                    Evidence::HostContacted { seq: req.seq, host },
+                );
+            }
+            return;
+        }
+        let first_party = self
+            .site_hosts
+            .iter()
+            .any(|s| host_matches(strip_www(&host), s) || host_matches(&host, s));
+        let segment = self.segment_hosts.contains(&host)
+            || SEGMENT_DOMAINS.iter().any(|d| host_matches(&host, d));
+        if !first_party && !segment {
+            self.other_hosts.insert(host);
+        }
+    }
+
+    /// Cloud routing of every decoded event: for each, the cloud destinations Segment's servers
+    /// deliver it to, in spec order.
+    fn events(&mut self, decoded: &Decoded) -> Vec<Vec<String>> {
+        let mut event_destinations = Vec::with_capacity(decoded.events.len());
+        for (i, ev) in decoded.events.iter().enumerate() {
+            let mut dests = Vec::new();
+            for t in self
+                .targets
+                .iter_mut()
+                .filter(|t| t.outcome.resolved.mode == Mode::Cloud)
+            {
+                let names: Vec<&str> = t.signature.aliases.iter().map(String::as_str).collect();
+                let categories = &t.outcome.resolved.categories;
+                if cloud_delivers_any(&ev.consent, &ev.integrations, &names, categories) {
+                    dests.push(t.outcome.resolved.name.clone());
+                    t.outcome.receptions.push(Reception {
+                        seq: ev.seq,
+                        at_ms: ev.at_ms,
+                        phase: ev.phase,
+                        kind: ReceptionKind::Event {
+                            event: i,
+                            call: ev.call,
+                            name: ev.name.clone(),
+                        },
+                    });
+                }
+            }
+            event_destinations.push(dests);
+        }
+        event_destinations
+    }
+
+    fn finish(self, event_destinations: Vec<Vec<String>>) -> Routing {
+        let mut destinations = IndexMap::new();
+        for mut t in self.targets {
+            t.outcome.receptions.sort_by_key(|r| (r.at_ms, r.seq));
+            destinations.insert(t.outcome.resolved.name.clone(), t.outcome);
+        }
+        Routing {
+            destinations,
+            event_destinations,
+            undeclared: self.undeclared.into_vec(),
+            other_hosts: self.other_hosts,
+        }
+    }
+}
+
+fn reception(req: &CapturedRequest, kind: ReceptionKind) -> Reception {
+    Reception {
+        seq: req.seq,
+        at_ms: req.at_ms,
+        phase: req.phase,
+        kind,
+    }
+}
+
+/// The site's own hosts, `www.` stripped: its URL, served origins and web pages.
+fn site_hosts(spec: &Spec) -> Vec<String> {
+    std::iter::once(spec.site.url.as_str())
+        .chain(spec.site.serve.keys().map(String::as_str))
+        .chain(
+            spec.site
+                .pages
+                .iter()
+                .map(String::as_str)
+                .filter(|p| is_web_url(p)),
+        )
+        .map(|u| strip_www(&url_host(u)).to_string())
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
+/// The `id=` or `tid=` query value of a URL (Google's shared hosts use it to name the product).
+fn query_id(url: &str) -> Option<&str> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        matches!(k, "id" | "tid").then_some(v)
+    })
+}
+
+/// Catalog entries a request's host belongs to, after telling shared Google hosts apart by id.
+fn host_candidates<'c>(catalog: &'c Catalog, req: &CapturedRequest, host: &str) -> Vec<&'c Entry> {
+    let mut cands = catalog.match_host(host);
+    if let Some(id) = query_id(&req.url) {
+        let hit = |e: &Entry| e.id_prefixes.iter().any(|p| id.starts_with(p.as_str()));
+        if cands.iter().any(|e| hit(e)) {
+            cands.retain(|e| e.id_prefixes.is_empty() || hit(e));
+        }
+    }
+    cands
+}
+
+/// Keep only the candidates with the most specific host match.
+fn most_specific<'c>(cands: Vec<&'c Entry>, host: &str) -> Vec<&'c Entry> {
+    let best = cands
+        .iter()
+        .filter_map(|e| e.host_match_len(host))
+        .max()
+        .unwrap_or(0);
+    cands
+        .into_iter()
+        .filter(|e| e.host_match_len(host) == Some(best))
+        .collect()
+}
+
+fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+fn strip_www(h: &str) -> &str {
+    h.strip_prefix("www.").unwrap_or(h)
+}
+
+const SEGMENT_DOMAINS: [&str; 4] = [
+    "segment.com",
+    "segment.io",
+    "segmentapis.com",
+    "segment.build",
+];
