@@ -1,15 +1,22 @@
-// Bundles every site: <site>/src/site.js -> <site>/www/dist/site.js (plus site.css when the sources import
-// CSS), for the example sites (examples/sites/<site>/) and the defect fixtures' sites
-// (tests/fixtures/<defect>/site/). A site is rebuilt only when one of the inputs of its last build
-// (recorded in www/dist/.inputs.json from esbuild's metafile) is newer than its output, or when
-// package-lock.json changed. A site may import another site's modules (the defect fixtures and
-// proxy-batch import the example shop's set-up, examples/sites/shop/src/lumen-shop.js): those are
-// inputs too, so changing one rebuilds every site that imports it. Run by scripts/setup;
-// `node scripts/build-sites.mjs --force` rebuilds all.
+// Builds every site: the example sites (examples/sites/<site>/) and the defect fixtures' sites
+// (tests/fixtures/<defect>/site/). Three kinds of output, all git-ignored:
+// - <site>/src/site.js is bundled into <site>/www/dist/site.js (plus site.css when the sources import
+//   CSS). A site is rebuilt only when one of the inputs of its last build (recorded in
+//   www/dist/.inputs.json from esbuild's metafile) is newer than its output, or when
+//   package-lock.json changed. A site may import another site's modules (the defect fixtures and
+//   proxy-batch import the example shop's set-up, examples/sites/shop/src/lumen-shop.js): those are
+//   inputs too, so changing one rebuilds every site that imports it.
+// - <site>/pages.mjs default-exports the site's pages as {path under www/: HTML}, written into www/;
+//   the pages share one document and Segment snippet (examples/common/page.mjs).
+// - <site>/destinations/<dir>.js, a stand-in for a device-mode destination's browser code, is bundled
+//   to where the site's settings.json says Segment's CDN serves it (remotePlugins[].url, answered
+//   from <site>/segment-cdn/); the stand-ins share examples/common/destination.js.
+// Pages and stand-ins are cheap: they are made on every run and written only when they differ.
+// Run by scripts/setup; `node scripts/build-sites.mjs --force` rebuilds all.
 import * as esbuild from 'esbuild'
 import fs from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const sitesDir = path.join(root, 'examples', 'sites')
@@ -79,6 +86,75 @@ for (const site of sites) {
   } catch (e) {
     failed = true
     process.stderr.write(`setup: bundling ${site} failed: ${e.message}\n`)
+  }
+}
+
+// Writes `text` to `file` unless it already holds it (so that an unchanged output keeps its mtime).
+function writeIfChanged(file, text) {
+  let old = null
+  try {
+    old = fs.readFileSync(file, 'utf8')
+  } catch {}
+  if (old === text) return
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, text)
+}
+
+async function writePages(site) {
+  const module = path.join(root, site, 'pages.mjs')
+  if (!fs.existsSync(module)) return
+  const { default: pages } = await import(pathToFileURL(module).href)
+  for (const [page, html] of Object.entries(pages)) writeIfChanged(path.join(root, site, 'www', page), html)
+}
+
+// The CDN path of each destination code bundle the site's settings name, by its folder
+// (/next-integrations/actions/<dir>/<hash>.js -> <dir>).
+function remotePluginPaths(site) {
+  const file = path.join(root, site, 'settings.json')
+  const settings = JSON.parse(fs.readFileSync(file, 'utf8'))
+  const paths = new Map()
+  for (const plugin of settings.remotePlugins || []) {
+    const pathname = new URL(plugin.url).pathname
+    paths.set(path.posix.basename(path.posix.dirname(pathname)), pathname)
+  }
+  return paths
+}
+
+async function buildStandins(site) {
+  const dir = path.join(root, site, 'destinations')
+  if (!fs.existsSync(dir)) return
+  const served = remotePluginPaths(site)
+  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) {
+    const entry = path.join(site, 'destinations', name)
+    const pathname = served.get(name.slice(0, -'.js'.length))
+    if (!pathname) {
+      throw new Error(
+        `${entry}: ${path.join(site, 'settings.json')} has no remotePlugins[].url in ` +
+          `next-integrations/actions/${name.slice(0, -'.js'.length)}/; add the destination there or rename the file`,
+      )
+    }
+    const result = await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2019',
+      logLevel: 'warning',
+      banner: { js: `/* Built by scripts/build-sites.mjs from ${entry}: a stand-in, not Segment's code. */` },
+    })
+    writeIfChanged(path.join(root, site, 'segment-cdn', pathname), result.outputFiles[0].text)
+  }
+}
+
+for (const site of sites) {
+  try {
+    await writePages(site)
+    await buildStandins(site)
+  } catch (e) {
+    failed = true
+    process.stderr.write(`setup: building ${site} failed: ${e.message}\n`)
   }
 }
 process.exit(failed ? 1 : 0)

@@ -371,6 +371,9 @@ fn sources_cite_only_files_in_the_repository() {
         "scripts/*",
         "bench/*",
         "examples/sites/*/src/*.js",
+        "examples/sites/*/pages.mjs",
+        "examples/sites/*/destinations/*.js",
+        "examples/common/*",
         "schema/*.json",
         ".ci/*",
     ];
