@@ -3,9 +3,11 @@
 // `node --input-type=module -e`), detached in its own process group, never by hand.
 //
 // Configuration: JSON in CONSENT_GATES_BROWSER_SERVER_CONFIG:
-//   { "package": "<playwright-core folder>", "executablePath": "...", "args": [...], "idleMs": 5000 }
-// Prints exactly one line on stdout, {"wsEndpoint": "...", "pid": N}, and nothing after it (the
-// reader closes the pipe); diagnostics go to stderr (a log file).
+//   { "package": "<playwright-core folder>", "executablePath": "...", "args": [...],
+//     "chromiumSandbox": true, "idleMs": 5000 }
+// Prints exactly one line on stdout, {"wsEndpoint": "...", "pid": N, "sandboxed": bool}, and
+// nothing after it (the reader closes the pipe); diagnostics go to stderr (a log file). A sandboxed
+// launch that Chromium refuses is retried without the sandbox ("sandboxed": false says so).
 //
 // nextest has no global teardown, so the server ends itself: when no client has been connected
 // for `idleMs` (counted from the start, and from the last client leaving) it stops accepting,
@@ -68,15 +70,24 @@ async function shutDown(why, code) {
 
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => shutDown(signal, 0));
 
+const launch = (chromiumSandbox) => chromium.launchServer({
+  executablePath: config.executablePath,
+  args: config.args,
+  headless: true,
+  chromiumSandbox,
+  host: '127.0.0.1',
+  port: 0,
+});
+let sandboxed = config.chromiumSandbox === true;
 try {
-  server = await chromium.launchServer({
-    executablePath: config.executablePath,
-    args: config.args,
-    headless: true,
-    chromiumSandbox: false,
-    host: '127.0.0.1',
-    port: 0,
-  });
+  try {
+    server = await launch(sandboxed);
+  } catch (e) {
+    if (!sandboxed || !/sandbox/i.test(String(e.message || e))) throw e;
+    log(`Chromium did not start with its sandbox, retrying without: ${e.message || e}`);
+    sandboxed = false;
+    server = await launch(false);
+  }
 } catch (e) {
   log(`cannot launch Chromium: ${e}`);
   process.stdout.write(`${JSON.stringify({ error: String(e.message || e) })}\n`);
@@ -84,5 +95,5 @@ try {
 }
 server.on('close', () => shutDown('Chromium closed', closing ? 0 : 1));
 log(`listening on ${server.wsEndpoint()}`);
-process.stdout.write(`${JSON.stringify({ wsEndpoint: server.wsEndpoint(), pid: process.pid })}\n`);
+process.stdout.write(`${JSON.stringify({ wsEndpoint: server.wsEndpoint(), pid: process.pid, sandboxed })}\n`);
 armIdle();

@@ -119,6 +119,53 @@ pub struct StoredKey {
     pub key: String,
 }
 
+/// A queue analytics-next persisted to `localStorage` (`persisted-queue:v1:<name>:items`) that
+/// still held events when the state ended. Only the key's name and the events' `messageId`s are
+/// kept, never their contents.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct HeldQueue {
+    pub origin: String,
+    /// The queue's name: `<writeKey>:dest-Segment.io`, `<writeKey>:event-queue`,
+    /// `<writeKey>:dest-<Destination>`.
+    pub name: String,
+    /// The `messageId` of each held event (`None` where it had none).
+    pub message_ids: Vec<Option<String>>,
+}
+
+impl HeldQueue {
+    /// The `localStorage` key analytics-next stores the queue's items under.
+    pub fn key(&self) -> String {
+        format!("{QUEUE_KEY_PREFIX}{}{QUEUE_KEY_SUFFIX}", self.name)
+    }
+
+    /// The queue's name from a `localStorage` key, when the key is a persisted queue's items.
+    pub fn name_of(key: &str) -> Option<&str> {
+        key.strip_prefix(QUEUE_KEY_PREFIX)?
+            .strip_suffix(QUEUE_KEY_SUFFIX)
+    }
+}
+
+const QUEUE_KEY_PREFIX: &str = "persisted-queue:v1:";
+const QUEUE_KEY_SUFFIX: &str = ":items";
+
+/// What the page reported about its environment at the end of the visit: the values the launch
+/// and context options pin (`crate::browser::pinned`), read back from the page.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct PageEnvironment {
+    /// `navigator.onLine`.
+    pub online: bool,
+    /// `navigator.language`.
+    pub locale: String,
+    /// `Intl.DateTimeFormat().resolvedOptions().timeZone`.
+    pub time_zone: String,
+    /// `screen.width` x `screen.height`.
+    pub screen: String,
+    /// `devicePixelRatio`.
+    pub scale: f64,
+    /// `navigator.hardwareConcurrency`.
+    pub cores: u32,
+}
+
 /// Everything one trial recorded.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Capture {
@@ -141,6 +188,13 @@ pub struct Capture {
     pub tcf: Option<String>,
     /// The IAB GPP string, when the page has a `__gpp` that answered.
     pub gpp: Option<String>,
+    /// analytics-next queues that still held events at the end of the visit.
+    pub held_queues: Vec<HeldQueue>,
+    /// The page's own view of its environment at the end of the visit (`None`: it could not be
+    /// read, e.g. the page had closed).
+    pub environment: Option<PageEnvironment>,
+    /// When the visit ended (the storage was read), in milliseconds since the first navigation.
+    pub ended_at_ms: u64,
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ pub enum CheckId {
     UngatedDestination,
     UnstampedEvents,
     PiiLeak,
+    EventsHeld,
     StepDidNotMatch,
     Error,
 }
@@ -46,6 +47,7 @@ impl CheckId {
             CheckId::UngatedDestination => "ungated-destination",
             CheckId::UnstampedEvents => "unstamped-events",
             CheckId::PiiLeak => "pii-leak",
+            CheckId::EventsHeld => "events-held",
             CheckId::StepDidNotMatch => "step-did-not-match",
             CheckId::Error => "error",
         }

@@ -269,3 +269,35 @@ fn undeclared_fires_undeclared_destination_naming_it() {
         "says what to add: {message}"
     );
 }
+
+/// `events-held`: the soft opt-in shop of `collection-before-optin` on a page that believes it is
+/// offline (as Chromium tells every page on a machine without a network interface). analytics-next
+/// keeps the events it would send before any choice in its queue: Segment's API sees nothing, and
+/// no-choice must fail events-held naming the queue and the count, not pass as "nothing sent" (its
+/// online twin fails `collection`, above). Google Analytics 4 (device mode) still loads.
+#[test]
+fn events_held_fires_when_the_page_believes_it_is_offline() {
+    let r = assert_fails_with(
+        "tests/fixtures/events-held/specs/*.yaml",
+        "shop-offline::no-choice",
+        &[
+            pair(CheckId::EventsHeld, None),
+            pair(CheckId::BlockedReceived, Some(GA4_WEB)),
+        ],
+    );
+    let evidence = evidence_of(&r, CheckId::EventsHeld, None);
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("navigator.onLine === false")),
+        "events-held says the page believed it was offline: {evidence:?}"
+    );
+    assert!(
+        evidence.iter().any(|e| {
+            let n: String = e.chars().take_while(char::is_ascii_digit).collect();
+            n.parse::<usize>().is_ok_and(|n| n > 0)
+                && e.contains("persisted-queue:v1:<write-key>:dest-Segment.io:items")
+        }),
+        "events-held names the queue and how many events it held: {evidence:?}"
+    );
+}

@@ -165,6 +165,11 @@ impl Recorder {
         }
     }
 
+    /// Milliseconds since the trial's first navigation started.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.ms_since_start(Instant::now())
+    }
+
     pub fn decision_at_ms(&self) -> Option<u64> {
         lock(&self.decision).map(|d| self.ms_since_start(d))
     }

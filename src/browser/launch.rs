@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use playwright_rs::{Browser, LaunchOptions, Playwright};
 
-use super::chromium::{check_driver_version, chromium_args, chromium_path};
+use super::chromium::{
+    Sandbox, check_driver_version, chromium_args, chromium_path, sandbox, warn_unsandboxed,
+};
 use super::error::{SETUP_COMMAND, SessionError};
 use super::server::{self, Connected, Source};
 
@@ -230,20 +232,50 @@ async fn launch(offline_only: bool) -> Result<(Playwright, Browser), SessionErro
             "cannot start the Playwright driver: {e}; run `{SETUP_COMMAND}`"
         ))
     })?;
-    let options = LaunchOptions::new()
-        .executable_path(chromium.display().to_string())
-        .headless(true)
-        .chromium_sandbox(false)
-        .args(chromium_args(offline_only));
-    let browser = playwright
-        .chromium()
-        .launch_with_options(options)
-        .await
-        .map_err(|e| {
-            SessionError::Setup(format!(
-                "cannot launch Chromium at {}: {e}; run `{SETUP_COMMAND}`",
-                chromium.display()
-            ))
-        })?;
+    let options = |sandboxed: bool| {
+        LaunchOptions::new()
+            .executable_path(chromium.display().to_string())
+            .headless(true)
+            .chromium_sandbox(sandboxed)
+            .args(chromium_args(offline_only))
+    };
+    let failed = |e: playwright_rs::Error| {
+        SessionError::Setup(format!(
+            "cannot launch Chromium at {}: {e}; run `{SETUP_COMMAND}`",
+            chromium.display()
+        ))
+    };
+    let browser = match sandbox() {
+        Sandbox::On => match playwright
+            .chromium()
+            .launch_with_options(options(true))
+            .await
+        {
+            Ok(browser) => browser,
+            // The probe said yes but Chromium disagrees (a security module forbidding what the
+            // namespaces need, say): run without, and say so.
+            Err(e) if e.to_string().to_lowercase().contains("sandbox") => {
+                let browser = playwright
+                    .chromium()
+                    .launch_with_options(options(false))
+                    .await
+                    .map_err(failed)?;
+                warn_unsandboxed(
+                    "Chromium could not start with its sandbox on this machine",
+                    offline_only,
+                );
+                browser
+            }
+            Err(e) => return Err(failed(e)),
+        },
+        Sandbox::Off(why) => {
+            warn_unsandboxed(why, offline_only);
+            playwright
+                .chromium()
+                .launch_with_options(options(false))
+                .await
+                .map_err(failed)?
+        }
+    };
     Ok((playwright, browser))
 }

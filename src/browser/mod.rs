@@ -1,6 +1,6 @@
 //! Layer 2, the browser: drives Chromium through Playwright and records what the site sends.
 //! [`launch`] starts (or shares) the browser, [`session`] runs one visit in a fresh context,
-//! [`edge`] is the network edge (served folders, the pinned Segment build, answers for tracking
+//! [`pinned`] keeps the machine out of what a page sees, [`edge`] is the network edge (served folders, the pinned Segment build, answers for tracking
 //! calls, offline refusals), [`steps`] and [`cmp`] act like a visitor, [`settle`] decides when the
 //! page is done. Produces a [`crate::capture::Capture`]; judges nothing.
 
@@ -10,6 +10,7 @@ pub mod edge;
 pub mod error;
 pub mod launch;
 mod navigate;
+pub mod pinned;
 pub mod server;
 pub mod session;
 pub mod settle;

@@ -33,9 +33,8 @@ use playwright_rs::Browser;
 use playwright_rs::server::connection::{Connection, ConnectionExt};
 use playwright_rs::server::transport::WebSocketTransport;
 
-use super::chromium::{chromium_args, chromium_path};
-use super::error::SETUP_COMMAND;
-use super::error::SessionError;
+use super::chromium::{Sandbox, chromium_args, chromium_path, sandbox, warn_unsandboxed};
+use super::error::{SETUP_COMMAND, SessionError};
 
 /// `1`: share one browser server between processes even outside nextest.
 pub const SHARED_ENV: &str = "CONSENT_GATES_SHARED_BROWSER";
@@ -273,8 +272,14 @@ struct ServerConfig {
     #[serde(rename = "executablePath")]
     executable_path: PathBuf,
     args: Vec<String>,
+    /// Chromium's sandbox, where this machine allows it (the script falls back to none when
+    /// Chromium cannot start with it).
+    #[serde(rename = "chromiumSandbox")]
+    chromium_sandbox: bool,
     #[serde(rename = "idleMs")]
     idle_ms: u64,
+    #[serde(skip)]
+    offline_only: bool,
 }
 
 impl ServerConfig {
@@ -303,6 +308,8 @@ impl ServerConfig {
                 .unwrap_or_else(|_| driver.join("package")),
             executable_path: chromium,
             args: chromium_args(offline_only),
+            chromium_sandbox: sandbox().is_on(),
+            offline_only,
             idle_ms: std::env::var(IDLE_ENV)
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -314,10 +321,11 @@ impl ServerConfig {
     /// `DefaultHasher`).
     fn fingerprint(&self) -> u64 {
         let text = format!(
-            "{}\0{}\0{}",
+            "{}\0{}\0{}\0{}",
             self.package.display(),
             self.executable_path.display(),
-            self.args.join("\0")
+            self.args.join("\0"),
+            self.chromium_sandbox
         );
         text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -379,6 +387,16 @@ fn start(config: &ServerConfig, run: &str, log_path: &Path) -> Result<Record, Se
             log_path.display()
         )));
     };
+    match sandbox() {
+        Sandbox::Off(why) => warn_unsandboxed(why, config.offline_only),
+        Sandbox::On if answer["sandboxed"] == serde_json::Value::Bool(false) => {
+            warn_unsandboxed(
+                "Chromium could not start with its sandbox on this machine",
+                config.offline_only,
+            );
+        }
+        Sandbox::On => {}
+    }
     // Reap it when it exits (it usually outlives this process, then init does).
     std::thread::spawn(move || {
         let _ = child.wait();

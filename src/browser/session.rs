@@ -7,8 +7,8 @@ use std::time::Duration;
 use playwright_rs::{Browser, BrowserContextOptions};
 
 use super::edge::{self, EdgeConfig, Recorder};
-use super::{settle, steps};
-use crate::capture::{Capture, StoredCookie, StoredKey};
+use super::{pinned, settle, steps};
+use crate::capture::{Capture, HeldQueue, PageEnvironment, StoredCookie, StoredKey};
 use crate::spec::{Spec, State};
 
 pub use super::error::SessionError;
@@ -70,7 +70,9 @@ pub async fn visit_with(
     evidence: EvidenceOptions,
     keep_trace: impl FnOnce(&Result<Visit, SessionError>) -> Option<std::path::PathBuf>,
 ) -> Result<Visit, SessionError> {
-    let mut options = BrowserContextOptions::builder();
+    // A fresh context per trial: no cookies, storage, cache, service workers or permissions of
+    // another trial; machine-dependent inputs pinned.
+    let mut options = pinned::context_options(BrowserContextOptions::builder());
     if state.gpc {
         let mut headers = HashMap::new();
         headers.insert("Sec-GPC".to_string(), "1".to_string());
@@ -110,19 +112,19 @@ async fn visit_in(
 ) -> Result<Visit, SessionError> {
     let timing = spec.timing;
     let mut shots = crate::outcome::Screenshots::default();
+    // One init script (one round trip): the machine pins, then what the spec asks for.
+    let mut init = pinned::init_script();
     if state.gpc {
-        context
-            .add_init_script(
-                "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', \
-                 { get: () => true, configurable: true });",
-            )
-            .await?;
+        init.push_str(
+            "\nObject.defineProperty(Navigator.prototype, 'globalPrivacyControl', \
+             { get: () => true, configurable: true });",
+        );
     }
     if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {
-        context
-            .add_init_script(&settle::idle_probe_script(timing.quiet_ms))
-            .await?;
+        init.push('\n');
+        init.push_str(&settle::idle_probe_script(timing.quiet_ms));
     }
+    context.add_init_script(&init).await?;
     let progress = config.progress.clone();
     let secrets = config.secrets.clone();
     let recorder = Recorder::new();
@@ -200,8 +202,17 @@ async fn visit_in(
     leave(&page, &recorder, quiet, min_quiet, settle_max).await;
 
     progress.set("reading the CMP's choice and the storage");
+    let ended_at_ms = recorder.elapsed_ms();
     let cmp = read_cmp(&page, spec, cmp_state).await;
-    let (cookies, local_storage) = storage(context, &secrets).await?;
+    let environment = page
+        .evaluate::<(), PageEnvironment>(pinned::ENVIRONMENT_SCRIPT, None)
+        .await
+        .ok();
+    let Stored {
+        cookies,
+        local_storage,
+        held_queues,
+    } = storage(context, &secrets).await?;
     Ok(Visit {
         capture: Capture {
             requests: recorder.requests(),
@@ -213,6 +224,9 @@ async fn visit_in(
             autoconsent_rule: cmp.autoconsent_rule,
             tcf: cmp.signals.tcf,
             gpp: cmp.signals.gpp,
+            held_queues,
+            environment,
+            ended_at_ms,
         },
         step_miss,
         screenshots: shots,
@@ -309,10 +323,17 @@ async fn leave(
     settle::settle(page, recorder, quiet, min_quiet, max).await;
 }
 
+/// What the context stored at the end of the visit.
+struct Stored {
+    cookies: Vec<StoredCookie>,
+    local_storage: Vec<StoredKey>,
+    held_queues: Vec<HeldQueue>,
+}
+
 async fn storage(
     context: &playwright_rs::BrowserContext,
     secrets: &edge::Secrets,
-) -> Result<(Vec<StoredCookie>, Vec<StoredKey>), SessionError> {
+) -> Result<Stored, SessionError> {
     let state = context.storage_state(None).await?;
     // Cookie values never enter a capture; the trial's redactor still needs to know them.
     for c in &state.cookies {
@@ -340,5 +361,59 @@ async fn storage(
         .collect();
     keys.sort();
     keys.dedup();
-    Ok((cookies, keys))
+    let mut held_queues: Vec<HeldQueue> = state
+        .origins
+        .iter()
+        .flat_map(|o| {
+            o.local_storage.iter().filter_map(|kv| {
+                let name = HeldQueue::name_of(&kv.name)?;
+                let message_ids = queued_message_ids(&kv.value);
+                (!message_ids.is_empty()).then(|| HeldQueue {
+                    origin: o.origin.clone(),
+                    name: name.to_string(),
+                    message_ids,
+                })
+            })
+        })
+        .collect();
+    held_queues.sort();
+    Ok(Stored {
+        cookies,
+        local_storage: keys,
+        held_queues,
+    })
+}
+
+/// The `messageId` of every item of a persisted analytics-next queue (a JSON array of contexts,
+/// `{"id", "event": {"messageId", ...}}`); empty when the value is not such an array.
+fn queued_message_ids(value: &str) -> Vec<Option<String>> {
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.pointer("/event/messageId")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::queued_message_ids;
+
+    #[test]
+    fn reads_queued_message_ids() {
+        let items =
+            r#"[{"id":"c1","event":{"type":"track","messageId":"ajs-1"}},{"id":"c2","event":{}}]"#;
+        assert_eq!(
+            queued_message_ids(items),
+            vec![Some("ajs-1".to_string()), None]
+        );
+        assert!(queued_message_ids("[]").is_empty());
+        assert!(queued_message_ids("not json").is_empty());
+        assert!(queued_message_ids(r#"{"a":1}"#).is_empty());
+    }
 }

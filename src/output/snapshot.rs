@@ -22,6 +22,10 @@ pub struct Snapshot {
     pub spec: String,
     pub state: String,
     pub gpc: bool,
+    /// The page's view of the values the browser pins (locale, time zone, screen, CPU count,
+    /// online): the same on every machine; absent when the page could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser: Option<BrowserSeen>,
     pub steps: Vec<String>,
     /// Each effective expectation with where it came from: `collection: none (regime gdpr)`.
     pub expectations: Vec<String>,
@@ -36,6 +40,16 @@ pub struct Snapshot {
     pub cmp: Option<CmpSeen>,
     pub verdict: Verdict,
     pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BrowserSeen {
+    pub locale: String,
+    pub time_zone: String,
+    /// `1280x720 @1x`.
+    pub screen: String,
+    pub cores: u32,
+    pub online: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -147,6 +161,13 @@ pub fn build(
         spec: spec.name.clone(),
         state: state_name.to_string(),
         gpc: state.gpc,
+        browser: capture.environment.as_ref().map(|e| BrowserSeen {
+            locale: e.locale.clone(),
+            time_zone: e.time_zone.clone(),
+            screen: format!("{} @{}x", e.screen, e.scale),
+            cores: e.cores,
+            online: e.online,
+        }),
         steps: state.steps.iter().map(|s| s.describe()).collect(),
         expectations: crate::analysis::verdict::effective(spec, state, routed).lines(),
         segment: SegmentSeen {

@@ -1,5 +1,6 @@
 //! Built-in checks that run in every state (README "What is judged"; ids in docs/results.md): undeclared-destination,
-//! ungated-destination, unstamped-events, and consent-mismatch against the CMP's own record.
+//! ungated-destination, unstamped-events, consent-mismatch against the CMP's own record, and
+//! events-held.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -294,4 +295,75 @@ fn segment_disabled(choice: &BTreeMap<String, bool>, settings: Option<&CdnSettin
             .iter()
             .filter(|(_, v)| **v)
             .all(|(c, _)| !cs.all_categories.contains(c))
+}
+
+/// `events-held`: the verdict judges what reached the wire, so events the page still held when the
+/// state ended would be judged as never sent, in both directions (a leak passes, an allowed
+/// destination looks starved). Fails when the page believed it was offline at the end of the
+/// visit (analytics-next then queues instead of sending), and once per analytics-next queue that
+/// still held events: for Segment's own queues (`dest-Segment.io`, `event-queue`) the events whose
+/// `messageId` never reached Segment's API (analytics-next also persists deliveries still in flight
+/// when the page hides), for a device-mode destination's queue every event.
+pub(super) fn held(state: &State, capture: &Capture, decoded: &Decoded) -> Vec<Failure> {
+    let phase = if state.steps.is_empty() {
+        Phase::Before
+    } else {
+        Phase::After
+    };
+    let at = |what: String| Evidence {
+        at_ms: capture.ended_at_ms,
+        phase,
+        what,
+    };
+    let mut failures = Vec::new();
+    if capture.environment.as_ref().is_some_and(|e| !e.online) {
+        failures.push(Failure {
+            check: CheckId::EventsHeld,
+            destination: None,
+            message: "the page believed it was offline (navigator.onLine false at the end of the \
+                      visit): analytics-next queues events instead of sending them, so what was \
+                      sent is not what the site sends"
+                .to_string(),
+            evidence: vec![at(
+                "navigator.onLine === false at the end of the visit".into()
+            )],
+        });
+    }
+    let sent: BTreeSet<&str> = decoded
+        .events
+        .iter()
+        .filter_map(|e| e.message_id.as_deref())
+        .collect();
+    for q in &capture.held_queues {
+        let (_write_key, queue) = q.name.split_once(':').unwrap_or(("", q.name.as_str()));
+        let segments_own = queue == "dest-Segment.io" || queue == "event-queue";
+        let held = q
+            .message_ids
+            .iter()
+            .filter(|id| !segments_own || id.as_deref().is_none_or(|id| !sent.contains(id)))
+            .count();
+        if held == 0 {
+            continue;
+        }
+        let key = format!("persisted-queue:v1:<write-key>:{queue}:items");
+        let destination = queue
+            .strip_prefix("dest-")
+            .filter(|d| *d != "Segment.io")
+            .map(str::to_string);
+        failures.push(Failure {
+            check: CheckId::EventsHeld,
+            destination,
+            message: format!(
+                "analytics-next's queue `{queue}` still held {held} event{} at the end of the \
+                 state, never sent: the verdict cannot tell what the site would have sent",
+                plural(held)
+            ),
+            evidence: vec![at(format!(
+                "{held} event{} in localStorage {key} of {}",
+                plural(held),
+                q.origin
+            ))],
+        });
+    }
+    failures
 }

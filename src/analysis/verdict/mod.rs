@@ -30,7 +30,7 @@ use crate::spec::{Collection, ConsentModel, Spec, State};
 // the spec's keys; splitting it would scatter the checks' order, which the failures keep.
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
-/// unstamped, CMP consent mismatch, pii).
+/// unstamped, CMP consent mismatch, pii, events held).
 pub fn judge(
     spec: &Spec,
     state: &State,
@@ -225,6 +225,7 @@ pub fn judge(
         &consent_skip,
     ));
     failures.extend(pii::check(spec, state, &eff, capture, decoded, routed));
+    failures.extend(builtin::held(state, capture, decoded));
     failures
 }
 

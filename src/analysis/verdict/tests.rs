@@ -956,3 +956,77 @@ fn opt_out_code_loads_are_not_receptions_requests_after_are() {
     assert_eq!(f[0].evidence.len(), 1);
     assert!(!f[0].message.contains("opt-out"));
 }
+
+// ---- events-held ----
+
+fn queue(name: &str, ids: &[Option<&str>]) -> crate::capture::HeldQueue {
+    crate::capture::HeldQueue {
+        origin: "https://shop.example".into(),
+        name: name.into(),
+        message_ids: ids.iter().map(|i| i.map(str::to_string)).collect(),
+    }
+}
+
+fn environment(online: bool) -> Option<crate::capture::PageEnvironment> {
+    Some(crate::capture::PageEnvironment {
+        online,
+        locale: "en-US".into(),
+        time_zone: "UTC".into(),
+        screen: "1280x720".into(),
+        scale: 1.0,
+        cores: 8,
+    })
+}
+
+#[test]
+fn events_held_names_the_queue_and_counts_what_never_reached_segment() {
+    let s = spec(Regime::None, vec![("Actions Amplitude", cloud(&["C0002"]))]);
+    let st = state(0, Expect::default());
+    // m0 reached Segment (persisted while in flight at pagehide): not held; m7 and an item
+    // without an id never did.
+    let mut c = capture(
+        vec![event(0, 100, "page", stamp(&ALL_TRUE), json!({}))],
+        false,
+    );
+    c.environment = environment(true);
+    c.ended_at_ms = 4000;
+    c.held_queues = vec![queue("WK:dest-Segment.io", &[Some("m0"), Some("m7"), None])];
+    let f = run(&s, &st, &c, None);
+    assert_eq!(ids(&f), vec![(CheckId::EventsHeld, None)]);
+    assert_eq!(
+        f[0].evidence[0].what,
+        "2 events in localStorage persisted-queue:v1:<write-key>:dest-Segment.io:items of \
+         https://shop.example"
+    );
+    assert_eq!(f[0].evidence[0].at_ms, 4000);
+    assert!(!all_text(&f).contains("WK"), "{}", all_text(&f));
+
+    // Everything it persisted was delivered: nothing held.
+    c.held_queues = vec![queue("WK:dest-Segment.io", &[Some("m0")])];
+    assert!(run(&s, &st, &c, None).is_empty());
+
+    // A device-mode destination's queue: its events never reached its code, whatever Segment got.
+    c.held_queues = vec![queue("WK:dest-Google Analytics", &[Some("m0")])];
+    let f = run(&s, &st, &c, None);
+    assert_eq!(
+        ids(&f),
+        vec![(CheckId::EventsHeld, Some("Google Analytics".into()))]
+    );
+}
+
+#[test]
+fn events_held_when_the_page_believed_it_was_offline() {
+    let s = spec(Regime::None, vec![]);
+    let st = state(1, Expect::default());
+    let mut c = capture(Vec::new(), true);
+    c.environment = environment(false);
+    let f = run(&s, &st, &c, None);
+    assert_eq!(ids(&f), vec![(CheckId::EventsHeld, None)]);
+    assert!(f[0].message.contains("believed it was offline"));
+    assert_eq!(f[0].evidence[0].phase, Phase::After);
+    // Online, or not readable (the page had closed): nothing to report.
+    c.environment = environment(true);
+    assert!(run(&s, &st, &c, None).is_empty());
+    c.environment = None;
+    assert!(run(&s, &st, &c, None).is_empty());
+}
