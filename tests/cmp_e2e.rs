@@ -9,13 +9,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
 
-use consent_gates::browser::edge;
-use consent_gates::browser::session::{self, Shared};
+use consent_gates::browser::session;
 use consent_gates::capture::Capture;
 use consent_gates::outcome::{CheckId, Verdict};
 
@@ -35,24 +33,7 @@ fn visit(spec: &str, state: &str) -> Capture {
 }
 
 fn visit_raw(spec: &str, state: &str) -> session::Visit {
-    let path = Path::new(SPECS).join(format!("{spec}.yaml"));
-    let spec = consent_gates::spec::load(&path).unwrap_or_else(|e| panic!("{e:?}"));
-    let shared = Shared::get(true);
-    let browser = shared.browser().expect("browser");
-    let dist = edge::find_segment_dist(path.parent().expect("folder"));
-    let config = edge::EdgeConfig::from_spec(&spec, dist).expect("edge config");
-    let st = spec.states.get(state).expect("state");
-    shared
-        .runtime()
-        .block_on(async {
-            tokio::time::timeout(
-                Duration::from_secs(90),
-                session::visit(&browser, &spec, st, Arc::new(config)),
-            )
-            .await
-        })
-        .expect("the visit is bounded")
-        .unwrap_or_else(|e| panic!("{e}"))
+    common::visit_state(&Path::new(SPECS).join(format!("{spec}.yaml")), state)
 }
 
 fn choice(pairs: &[(&str, bool)]) -> Option<BTreeMap<String, bool>> {

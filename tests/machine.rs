@@ -5,33 +5,15 @@
 //! time zone and with proxy variables set.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
-use consent_gates::browser::edge;
-use consent_gates::browser::session::{self, Shared};
 use consent_gates::capture::{Capture, PageEnvironment};
+
+mod common;
 
 const SPEC: &str = "tests/fixtures/machine/specs/machine-probe.yaml";
 
 fn visit(state: &str) -> Capture {
-    let path = Path::new(SPEC);
-    let spec = consent_gates::spec::load(path).unwrap_or_else(|e| panic!("{e:?}"));
-    let shared = Shared::get(true);
-    let browser = shared.browser().expect("browser");
-    let config = edge::EdgeConfig::from_spec(&spec, None).expect("edge config");
-    let st = spec.states.get(state).expect("state");
-    let v = shared
-        .runtime()
-        .block_on(async {
-            tokio::time::timeout(
-                Duration::from_secs(90),
-                session::visit(&browser, &spec, st, Arc::new(config)),
-            )
-            .await
-        })
-        .expect("the visit is bounded")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let v = common::visit_state(Path::new(SPEC), state);
     assert!(v.step_miss.is_none(), "{state}: {:?}", v.step_miss);
     v.capture
 }
