@@ -12,7 +12,7 @@ use crate::analysis::catalog::{Catalog, Entry, host_matches};
 use crate::analysis::segment::base64_unpadded;
 use crate::analysis::segment::decode::{ConsentStamp, Decoded, LoadKind, RequestKind, classify};
 use crate::analysis::segment::settings::CdnSettings;
-use crate::capture::{Capture, CapturedRequest, Phase, url_host};
+use crate::capture::{Capture, CapturedRequest, Initiator, Phase, url_host};
 use crate::spec::types::{Call, Mode, Spec};
 
 /// Where a destination's mode came from.
@@ -51,6 +51,14 @@ pub enum ReceptionKind {
     CodeLoaded { code: String, path: String },
     /// One of its hosts was contacted.
     HostContacted { host: String, path: String },
+    /// A step sent the visitor to one of its hosts (a link, a form) with a URL or form that
+    /// carries something identifying the visitor: `identifiers` names the parameters (never their
+    /// values). The same navigation carrying nothing is a [`Departure`], not a reception.
+    Navigated {
+        host: String,
+        path: String,
+        identifiers: Vec<String>,
+    },
     /// (Cloud mode) an event Segment's servers would deliver to it; `event` indexes
     /// `Decoded::events`.
     Event {
@@ -91,6 +99,19 @@ impl Reception {
                 format!("destination code {code} loaded ({path})")
             }
             ReceptionKind::HostContacted { host, path } => format!("request to {host}{path}"),
+            ReceptionKind::Navigated {
+                host,
+                path,
+                identifiers,
+            } => format!(
+                "the visitor was sent to {host}{path} by a step, carrying {} ({})",
+                if identifiers.len() == 1 {
+                    "an identifier"
+                } else {
+                    "identifiers"
+                },
+                identifiers.join(", ")
+            ),
             ReceptionKind::Event { call, name, .. } => {
                 format!(
                     "{} routed by Segment's servers",
@@ -110,6 +131,9 @@ impl Reception {
         let what = match &self.kind {
             ReceptionKind::CodeLoaded { code, .. } => format!("code {code}"),
             ReceptionKind::HostContacted { host, .. } => format!("host {host}"),
+            ReceptionKind::Navigated {
+                host, identifiers, ..
+            } => format!("navigation to {host} carrying {}", identifiers.join(", ")),
             ReceptionKind::Event { call, name, .. } => {
                 format!("event {}", describe_call(*call, name.as_deref()))
             }
@@ -164,7 +188,25 @@ pub struct Routing {
     pub undeclared: Vec<Undeclared>,
     /// Third-party hosts contacted that belong to no destination, no site origin and not Segment.
     pub other_hosts: BTreeSet<String>,
+    /// Top-level navigations away from the site that a step caused and that carry nothing
+    /// identifying the visitor: the visitor's own choice to leave, not data the site sent.
+    pub departures: Vec<Departure>,
 }
+
+/// The visitor left the site for `host` (a plain link, a form without personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Departure {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub host: String,
+    /// The step (1-based) that caused it.
+    pub step: usize,
+}
+
+/// For each top-level navigation a step caused (by request `seq`), the names of the parameters
+/// (query or form fields) that identify the visitor; empty or absent: it carries none.
+pub type Carried = BTreeMap<u64, Vec<String>>;
 
 /// Whether Segment's servers deliver an event with this stamp and `integrations` object to the
 /// destination `name` mapped to `categories` (docs/segment.md §3.4):
@@ -339,7 +381,8 @@ impl UndeclaredSet {
     }
 }
 
-/// Route one capture: see the module docs.
+/// Route one capture: see the module docs. Every request counts as sent by the site; see
+/// [`route_carried`] for navigations the visitor made.
 pub fn route(
     spec: &Spec,
     settings: Option<&CdnSettings>,
@@ -356,6 +399,38 @@ pub fn route_with(
     settings: Option<&CdnSettings>,
     capture: &Capture,
     decoded: &Decoded,
+) -> Routing {
+    route_all(catalog, spec, settings, capture, decoded, None)
+}
+
+/// [`route`], telling the visitor's navigations apart: a top-level navigation away from the site
+/// that a step caused is a [`Departure`] when `carried` names nothing for it, and a
+/// [`ReceptionKind::Navigated`] naming what it carries otherwise.
+pub fn route_carried(
+    spec: &Spec,
+    settings: Option<&CdnSettings>,
+    capture: &Capture,
+    decoded: &Decoded,
+    carried: &Carried,
+) -> Routing {
+    route_all(
+        Catalog::builtin(),
+        spec,
+        settings,
+        capture,
+        decoded,
+        Some(carried),
+    )
+}
+
+// One pass over the capture in request order; its steps are numbered in the comments.
+fn route_all(
+    catalog: &Catalog,
+    spec: &Spec,
+    settings: Option<&CdnSettings>,
+    capture: &Capture,
+    decoded: &Decoded,
+    carried: Option<&Carried>,
 ) -> Routing {
     // 1. Declared destinations: mode, categories, signatures.
     let mut targets: Vec<Target> = spec
@@ -480,6 +555,12 @@ pub fn route_with(
         .chain(api_host)
         .collect();
     let mut other_hosts = BTreeSet::new();
+    let mut departures = Vec::new();
+    let is_first_party = |host: &str| {
+        site_hosts
+            .iter()
+            .any(|s| host_matches(strip_www(host), s) || host_matches(host, s))
+    };
     for (req, kind) in reqs.iter().zip(&kinds) {
         if matches!(kind, RequestKind::Preflight) || !is_web_url(&req.url) {
             continue;
@@ -544,16 +625,42 @@ pub fn route_with(
             continue;
         }
         let path = req.path().to_string();
+        // A navigation the visitor made: what it carries decides whether the site sent anything.
+        let carrying = match (carried, req.initiator) {
+            (Some(c), Initiator::StepNavigation { step }) => {
+                Some((step, c.get(&req.seq).filter(|n| !n.is_empty())))
+            }
+            _ => None,
+        };
+        if let Some((step, None)) = carrying
+            && !is_first_party(&host)
+            && !segment_hosts.contains(&host)
+        {
+            departures.push(Departure {
+                seq: req.seq,
+                at_ms: req.at_ms,
+                phase: req.phase,
+                host,
+                step,
+            });
+            continue;
+        }
+        let contact = |host: &String, path: &String| match carrying {
+            Some((_, Some(names))) => ReceptionKind::Navigated {
+                host: host.clone(),
+                path: path.clone(),
+                identifiers: names.clone(),
+            },
+            _ => ReceptionKind::HostContacted {
+                host: host.clone(),
+                path: path.clone(),
+            },
+        };
         let mut claimed = false;
         for t in targets.iter_mut() {
             if t.hosts.iter().any(|h| host_matches(&host, h)) {
                 claimed = true;
-                t.outcome
-                    .receptions
-                    .push(reception(ReceptionKind::HostContacted {
-                        host: host.clone(),
-                        path: path.clone(),
-                    }));
+                t.outcome.receptions.push(reception(contact(&host, &path)));
             }
         }
         let cands = host_candidates(catalog, req, &host);
@@ -572,12 +679,7 @@ pub fn route_with(
                 let already = t.hosts.iter().any(|h| host_matches(&host, h));
                 if hit && !already {
                     claimed = true;
-                    t.outcome
-                        .receptions
-                        .push(reception(ReceptionKind::HostContacted {
-                            host: host.clone(),
-                            path: path.clone(),
-                        }));
+                    t.outcome.receptions.push(reception(contact(&host, &path)));
                 }
             }
         }
@@ -603,9 +705,7 @@ pub fn route_with(
             }
             continue;
         }
-        let first_party = site_hosts
-            .iter()
-            .any(|s| host_matches(strip_www(&host), s) || host_matches(&host, s));
+        let first_party = is_first_party(&host);
         let segment =
             segment_hosts.contains(&host) || SEGMENT_DOMAINS.iter().any(|d| host_matches(&host, d));
         if !first_party && !segment {
@@ -646,6 +746,7 @@ pub fn route_with(
         event_destinations,
         undeclared: undeclared.0.into_values().collect(),
         other_hosts,
+        departures,
     }
 }
 
@@ -930,6 +1031,7 @@ mod tests {
             headers: BTreeMap::new(),
             body,
             answer: Answer::Sinkhole,
+            initiator: Default::default(),
         }
     }
 

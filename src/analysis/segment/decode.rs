@@ -527,6 +527,7 @@ pub(crate) mod tests {
             headers: BTreeMap::new(),
             body: body.map(str::to_string),
             answer: Answer::Sinkhole,
+            initiator: Default::default(),
         }
     }
 

@@ -625,7 +625,7 @@ pub fn check(
     for (name, o) in &routed.destinations {
         let mut seen = std::collections::BTreeSet::new();
         for r in &o.receptions {
-            if let ReceptionKind::HostContacted { .. } = r.kind
+            if let ReceptionKind::HostContacted { .. } | ReceptionKind::Navigated { .. } = r.kind
                 && seen.insert(r.seq)
                 && let Some(req) = request(r.seq)
             {
@@ -841,6 +841,7 @@ mod tests {
             .collect(),
             body: Some("v=2&tid=G-1&ep.phone=%2B4915112345678\nv=2&em=&_p=1700000000000".into()),
             answer: crate::capture::Answer::Sinkhole,
+            initiator: Default::default(),
         };
         let f = s.scan_request(&req);
         assert_eq!(
