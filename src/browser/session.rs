@@ -188,30 +188,34 @@ async fn visit_in(
     .await
     .err();
     recorder.set_step(None);
-    // Whatever stopped the visit, what it recorded is judged; the end-of-visit reads are
-    // bounded and best-effort (a dead browser answers none of them).
+    // Whatever stopped the visit, what it recorded is judged. The CMP's final choice only
+    // matters for a visit that got to its end; the cookies (identifiers to recognise, values to
+    // redact) always do. Each read is bounded: a page stuck in a navigation answers nothing.
+    let bound = Duration::from_millis(spec.timing.step_ms);
     let mut capture = Capture {
-        requests: recorder.requests(),
-        decision_at_ms: recorder.decision_at_ms(),
         interrupted: stop.is_some(),
         ..Capture::default()
     };
-    if !matches!(stop, Some(Stop::Error(SessionError::Browser(_)))) {
-        if let Some(page) = context.pages().into_iter().next() {
-            let cmp = read_cmp(&page, spec, cmp_state).await;
-            capture.cmp_choice = cmp.choice;
-            capture.cmp_detected = cmp.detected;
-            capture.autoconsent_rule = cmp.autoconsent_rule;
-            capture.tcf = cmp.signals.tcf;
-            capture.gpp = cmp.signals.gpp;
-        }
-        if let Ok((cookies, local_storage)) = storage(context, &secrets).await {
-            capture.cookies = cookies;
-            capture.local_storage = local_storage;
-        }
-        // Requests the reads above provoked belong to the visit too.
-        capture.requests = recorder.requests();
+    if stop.is_none()
+        && let Some(page) = context.pages().into_iter().next()
+        && let Ok(cmp) = tokio::time::timeout(bound, read_cmp(&page, spec, cmp_state)).await
+    {
+        capture.cmp_choice = cmp.choice;
+        capture.cmp_detected = cmp.detected;
+        capture.autoconsent_rule = cmp.autoconsent_rule;
+        capture.tcf = cmp.signals.tcf;
+        capture.gpp = cmp.signals.gpp;
     }
+    if !matches!(stop, Some(Stop::Error(SessionError::Browser(_))))
+        && let Ok(Ok((cookies, local_storage))) =
+            tokio::time::timeout(bound, storage(context, &secrets)).await
+    {
+        capture.cookies = cookies;
+        capture.local_storage = local_storage;
+    }
+    // Requests the reads above provoked belong to the visit too.
+    capture.requests = recorder.requests();
+    capture.decision_at_ms = recorder.decision_at_ms();
     capture.cookie_values = secrets.values();
     Visit {
         capture,
@@ -413,15 +417,18 @@ async fn leave(
     min_quiet: Duration,
     max: Duration,
 ) {
-    // A page that already navigated away or closed has nothing left to flush.
-    let _ = page
-        .evaluate_expression(
+    // A page that already navigated away or closed has nothing left to flush; one stuck in a
+    // navigation does not answer (bounded).
+    let _ = tokio::time::timeout(
+        max,
+        page.evaluate_expression(
             "(() => { Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true }); \
              Object.defineProperty(document, 'hidden', { value: true, configurable: true }); \
              document.dispatchEvent(new Event('visibilitychange')); \
              window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })); })()",
-        )
-        .await;
+        ),
+    )
+    .await;
     recorder.touch();
     settle::settle(page, recorder, quiet, min_quiet, max).await;
 }

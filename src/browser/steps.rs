@@ -251,16 +251,19 @@ fn click_failed(page: &Page, before: &str, sel: &str, e: playwright_rs::Error) -
     if NOT_CLICKABLE.iter().any(|m| text.contains(m)) {
         return StepError::NoMatch(format!("{sel:?} could not be clicked: {text}"));
     }
+    // Playwright's message ends with its own stack and call log: the first line says what failed.
+    let what = text.lines().next().unwrap_or(&text).trim();
     let now = page.url();
     if now != before {
         StepError::Failed(format!(
             "the click on {sel:?} ran and the page then navigated to {}, which did not finish \
-             loading: {text}",
+             loading ({what})",
             strip_query(&now)
         ))
     } else {
         StepError::Failed(format!(
-            "the click on {sel:?} ran but the page did not let it finish: {text}"
+            "the click on {sel:?} ran, but the page did not let it finish: a navigation it \
+             started never completed, or the page hung ({what})"
         ))
     }
 }
