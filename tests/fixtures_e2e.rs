@@ -361,3 +361,24 @@ fn a_form_posting_an_email_to_a_vendor_fails_blocked_received_and_pii_leak() {
         "never the value: {text}"
     );
 }
+
+/// `outbound`, share-then-stale-step: a step that matches nothing after the leak (the visitor is
+/// on Facebook's page by then) fails the trial with step-did-not-match, and the leak recorded
+/// before it is still judged and reported beside it.
+#[test]
+fn a_step_that_misses_after_a_leak_does_not_hide_it() {
+    let r = assert_fails_with(
+        OUTBOUND,
+        "shop-outbound::share-then-stale-step",
+        &[
+            pair(CheckId::StepDidNotMatch, None),
+            pair(CheckId::BlockedReceived, Some(FACEBOOK)),
+        ],
+    );
+    assert_eq!(
+        r.failures[0].check,
+        CheckId::StepDidNotMatch,
+        "what stopped the visit comes first"
+    );
+    assert!(r.failures[0].message.contains("step 3"), "{r:#?}");
+}
