@@ -32,7 +32,7 @@ fn visit(state: &str) -> Capture {
         })
         .expect("the visit is bounded")
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(v.step_miss.is_none(), "{state}: {:?}", v.step_miss);
+    assert!(v.stop.is_none(), "{state}: {:?}", v.stop);
     v.capture
 }
 
