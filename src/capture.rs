@@ -46,8 +46,30 @@ pub enum Answer {
     Sinkhole,
     /// Let through to the real network.
     Network,
+    /// An offline top-level navigation away from the site, answered with a small stand-in page
+    /// so that the step that left completes and the rest of the visit is judged.
+    StandIn,
     /// Not answered by the harness (navigation of `data:` URLs and the like).
     Unrouted,
+}
+
+/// What made the browser send a request, as far as Playwright tells (resource type, frame) and
+/// the session knows (which step was running).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Initiator {
+    /// A subresource of a page (script, stylesheet, image, xhr/fetch, beacon/ping, …:
+    /// `resource_type` says which), or a request whose frame Playwright did not name.
+    #[default]
+    Page,
+    /// A document loaded into a frame inside the page (an iframe).
+    Frame,
+    /// A top-level document navigation that no step caused: the site's first page, `site.pages`,
+    /// or a redirect the page made by itself.
+    Navigation,
+    /// A top-level document navigation made while step `step` (1-based) ran or settled: the
+    /// visitor followed a link or sent a form (or a `visit` step).
+    StepNavigation { step: usize },
 }
 
 /// One request as the browser issued it.
@@ -67,6 +89,7 @@ pub struct CapturedRequest {
     /// Request body, lossily decoded as UTF-8.
     pub body: Option<String>,
     pub answer: Answer,
+    pub initiator: Initiator,
 }
 
 impl CapturedRequest {
@@ -195,6 +218,14 @@ pub struct Capture {
     pub environment: Option<PageEnvironment>,
     /// When the visit ended (the storage was read), in milliseconds since the first navigation.
     pub ended_at_ms: u64,
+    /// The visit stopped before its steps (and pages) were done: a step missed or failed, the
+    /// site did not load, the trial ran out of time. What it recorded up to then is still judged,
+    /// but nothing can be said to be missing.
+    pub interrupted: bool,
+    /// Values of the cookies the visit left (and their decoded spellings), in memory only: they
+    /// recognise identifiers sent elsewhere and are redacted from every artefact. Never serialised.
+    #[serde(skip)]
+    pub cookie_values: Vec<String>,
 }
 
 #[cfg(test)]

@@ -274,6 +274,9 @@ pub enum TimelineKind {
     Vendor,
     /// A request to any other third-party host.
     ThirdParty,
+    /// The visitor left the site through a step (a plain link or form): their choice, not data
+    /// the site sent.
+    Departure,
 }
 
 impl TimelineKind {
@@ -284,6 +287,7 @@ impl TimelineKind {
             TimelineKind::Event => "event",
             TimelineKind::Vendor => "vendor",
             TimelineKind::ThirdParty => "third-party",
+            TimelineKind::Departure => "departure",
         }
     }
 }
@@ -383,6 +387,7 @@ mod tests {
             TimelineKind::Event,
             TimelineKind::Vendor,
             TimelineKind::ThirdParty,
+            TimelineKind::Departure,
         ] {
             assert_eq!(k.to_string(), serde_word(k));
         }

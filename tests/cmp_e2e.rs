@@ -23,7 +23,7 @@ const SPECS: &str = "tests/fixtures/cmp/specs";
 /// panics on a step miss or an error.
 fn visit(spec: &str, state: &str) -> Capture {
     let v = visit_raw(spec, state);
-    if let Some(miss) = v.step_miss {
+    if let Some(miss) = v.step_miss() {
         panic!(
             "{spec}::{state}: step {} missed: {}",
             miss.index, miss.detail

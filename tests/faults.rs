@@ -39,7 +39,7 @@ fn start_site() -> FaultSite {
     let port = listener.local_addr().expect("addr").port();
     let (tx, ready) = mpsc::channel();
     let flaky = Arc::new(AtomicUsize::new(0));
-    let pages: HashMap<&str, String> = ["plain", "throws", "wait"]
+    let pages: HashMap<&str, String> = ["plain", "throws", "wait", "leaves"]
         .into_iter()
         .map(|p| {
             let file = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -176,6 +176,17 @@ fn faults_give_an_error_each_and_the_run_goes_on() {
             )
             .replace("step_ms: 1000", "step_ms: 20000, trial_ms: 2500"),
         ),
+        (
+            "click-hangs",
+            site_spec(
+                port,
+                "/leaves",
+                "",
+                "  s:\n    steps: [{click: '#away'}]\n    expect: {collection: none}\n",
+            )
+            // Time for the link to show on a busy machine; the click then waits as long.
+            .replace("step_ms: 1000", "step_ms: 4000"),
+        ),
         ("flaky", site_spec(port, "/flaky", "retries: 2", expect)),
         ("steady", site_spec(port, "/plain", "", expect)),
     ]);
@@ -202,6 +213,11 @@ fn faults_give_an_error_each_and_the_run_goes_on() {
     error_naming("answers-500::s", &["did not load", "HTTP 500"]);
     error_naming("never-loads::s", &["did not load", "/partial"]);
     error_naming("page-throws::eval-throws", &["step 1", "eval", "threw"]);
+    // The link was there and clicked: not a step that matched nothing, but what the page did.
+    error_naming(
+        "click-hangs::s",
+        &["step 1", "\"#away\" ran", "never completed"],
+    );
     error_naming(
         "out-of-time::s",
         &["2500 ms", "running step 1 (wait_for \"#never-there\")"],

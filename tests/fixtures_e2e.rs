@@ -10,8 +10,9 @@ use std::path::PathBuf;
 mod common;
 
 use common::result;
-use consent_gates::outcome::TrialResult;
-use consent_gates::outcome::{CheckId, Verdict};
+use consent_gates::browser::session::Shared;
+use consent_gates::outcome::{CheckId, TimelineKind, TrialResult, Verdict};
+use consent_gates::runner::trial::{self, EvidenceOptions};
 
 /// Runs the single trial `name` of the specs matching `specs` (fixtures have no committed
 /// snapshots).
@@ -58,6 +59,8 @@ const FACEBOOK: &str = "Facebook Conversions Api Web";
 const GA4_WEB: &str = "Google Analytics 4 Web";
 const AMPLITUDE: &str = "Actions Amplitude";
 const TIKTOK: &str = "TikTok Pixel";
+const MAILCHIMP: &str = "Mailchimp";
+const OUTBOUND: &str = "tests/fixtures/outbound/specs/*.yaml";
 
 /// `ungated`: Facebook has no consent category and consentSettings says there are unmapped
 /// destinations. After "Reject all" consent-tools still loads Facebook (ungated-destination,
@@ -219,6 +222,7 @@ fn fixture_specs_are_not_example_specs() {
             "gpc-ignored",
             "identify-after-reject",
             "probe",
+            "outbound",
         ] {
             assert!(
                 !name.contains(fixture),
@@ -300,4 +304,112 @@ fn events_held_fires_when_the_page_believes_it_is_offline() {
         }),
         "events-held names the queue and how many events it held: {evidence:?}"
     );
+}
+
+/// `outbound`, follow-after-reject: after "Reject all" the visitor clicks a plain "Follow us on
+/// Facebook" link. Their own choice, not the site's leak: the trial passes (the navigation to a
+/// Facebook host is not data received), and the report's timeline says where they went.
+#[test]
+fn a_plain_outbound_link_the_visitor_follows_passes_and_shows_as_leaving() {
+    let spec = consent_gates::spec::load(std::path::Path::new(
+        "tests/fixtures/outbound/specs/shop-outbound.yaml",
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = EvidenceOptions {
+        report: true,
+        screenshots: false,
+        traces: None,
+    };
+    let r = trial::run_with(
+        Shared::get(true),
+        &spec,
+        "follow-after-reject",
+        tmp.path(),
+        &options,
+    );
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    let timeline = &r.evidence.as_ref().expect("report evidence").timeline;
+    let left: Vec<&str> = timeline
+        .iter()
+        .filter(|e| e.kind == TimelineKind::Departure)
+        .map(|e| e.what.as_str())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["the visitor left for www.facebook.com (step 2)"],
+        "{timeline:#?}"
+    );
+    assert!(
+        !timeline.iter().any(|e| e.kind == TimelineKind::Vendor),
+        "no vendor received anything: {timeline:#?}"
+    );
+}
+
+/// `outbound`, share-after-reject: the share link the site decorated with the visitor's id
+/// (cookie `lumen_vid`) is the site's leak: blocked-received for Facebook, the evidence naming the
+/// parameter, never its value.
+#[test]
+fn a_link_decorated_with_the_visitors_id_fails_blocked_received_naming_the_parameter() {
+    let r = assert_fails_with(
+        OUTBOUND,
+        "shop-outbound::share-after-reject",
+        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
+    );
+    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(FACEBOOK));
+    assert_eq!(
+        evidence,
+        vec![
+            "the visitor was sent to www.facebook.com/sharer/sharer.php by a step, carrying an \
+             identifier (vid)"
+        ]
+    );
+    let text = format!("{r:?}");
+    assert!(!text.contains("vid=v"), "never the value: {text}");
+}
+
+/// `outbound`, newsletter-after-reject: a step fills the newsletter form and submits it; the form
+/// posts the e-mail address to the mailing-list vendor: blocked-received and pii-leak, and the
+/// step completes (the offline edge answers the vendor's page).
+#[test]
+fn a_form_posting_an_email_to_a_vendor_fails_blocked_received_and_pii_leak() {
+    let r = assert_fails_with(
+        OUTBOUND,
+        "shop-outbound::newsletter-after-reject",
+        &[
+            pair(CheckId::BlockedReceived, Some(MAILCHIMP)),
+            pair(CheckId::PiiLeak, Some(MAILCHIMP)),
+        ],
+    );
+    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(MAILCHIMP));
+    assert!(
+        evidence.len() == 1 && evidence[0].contains("carrying an identifier (EMAIL)"),
+        "names the form field: {evidence:?}"
+    );
+    let text = format!("{r:?}");
+    assert!(
+        !text.contains("jane@example.com"),
+        "never the value: {text}"
+    );
+}
+
+/// `outbound`, share-then-stale-step: a step that matches nothing after the leak (the visitor is
+/// on Facebook's page by then) fails the trial with step-did-not-match, and the leak recorded
+/// before it is still judged and reported beside it.
+#[test]
+fn a_step_that_misses_after_a_leak_does_not_hide_it() {
+    let r = assert_fails_with(
+        OUTBOUND,
+        "shop-outbound::share-then-stale-step",
+        &[
+            pair(CheckId::StepDidNotMatch, None),
+            pair(CheckId::BlockedReceived, Some(FACEBOOK)),
+        ],
+    );
+    assert_eq!(
+        r.failures[0].check,
+        CheckId::StepDidNotMatch,
+        "what stopped the visit comes first"
+    );
+    assert!(r.failures[0].message.contains("step 3"), "{r:#?}");
 }

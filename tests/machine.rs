@@ -14,7 +14,7 @@ const SPEC: &str = "tests/fixtures/machine/specs/machine-probe.yaml";
 
 fn visit(state: &str) -> Capture {
     let v = common::visit_state(Path::new(SPEC), state);
-    assert!(v.step_miss.is_none(), "{state}: {:?}", v.step_miss);
+    assert!(v.stop.is_none(), "{state}: {:?}", v.stop);
     v.capture
 }
 

@@ -9,9 +9,8 @@ use std::path::Path;
 use proptest::prelude::*;
 use serde_json::json;
 
+use consent_gates::analysis;
 use consent_gates::analysis::privacy::{Redactor, Scanner, percent_encode};
-use consent_gates::analysis::verdict;
-use consent_gates::analysis::{routing, segment};
 use consent_gates::capture::{Answer, Capture, CapturedRequest, Phase};
 use consent_gates::outcome::{CheckId, Failure, TrialEvidence};
 use consent_gates::output::{report, snapshot};
@@ -49,6 +48,7 @@ fn request(
         headers: BTreeMap::new(),
         body,
         answer: Answer::Sinkhole,
+        initiator: Default::default(),
     }
 }
 
@@ -113,25 +113,16 @@ fn capture(email: &str, phone: &str, card: &str) -> Capture {
 /// Everything a trial writes about itself as one text, before and after the trial's redaction.
 fn artefacts(spec: &spec::Spec, capture: &Capture) -> (String, String, Vec<Failure>) {
     let state = &spec.states["reject-all"];
-    let decoded = segment::decode(capture);
-    let routed = routing::route(spec, None, capture, &decoded);
-    let mut failures = verdict::judge(spec, state, capture, &decoded, &routed, None);
-    let mut snap = snapshot::build(
-        spec,
-        "reject-all",
-        state,
-        capture,
-        &decoded,
-        &routed,
-        &failures,
-    );
+    let analysis = analysis::analyse(spec, state, capture, None);
+    let mut failures = analysis.failures.clone();
+    let mut snap = snapshot::build(spec, "reject-all", state, capture, &analysis);
     let mut evidence = report::evidence::build(
         spec,
         state,
         capture,
-        &decoded,
-        &routed,
-        verdict::effective(spec, state, &routed).lines(),
+        &analysis.decoded,
+        &analysis.routing,
+        analysis.effective.lines(),
     );
     let text = |snap: &snapshot::Snapshot, failures: &[Failure], evidence: &TrialEvidence| {
         format!(
@@ -142,7 +133,7 @@ fn artefacts(spec: &spec::Spec, capture: &Capture) -> (String, String, Vec<Failu
         )
     };
     let raw = text(&snap, &failures, &evidence);
-    let mut r = Redactor::for_trial(&spec.pii, capture, &decoded);
+    let mut r = Redactor::for_trial(&spec.pii, capture, &analysis.decoded);
     snap.redact(&mut r);
     for f in &mut failures {
         r.failure(f);

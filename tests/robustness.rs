@@ -215,6 +215,7 @@ fn request(method: &str, url: String, body: Option<String>) -> CapturedRequest {
         headers: BTreeMap::new(),
         body,
         answer: Answer::Sinkhole,
+        initiator: Default::default(),
     }
 }
 

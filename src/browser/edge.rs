@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::analysis::privacy::percent_decode_strict;
 use crate::analysis::segment::{self, RequestKind};
-use crate::capture::{Answer, CapturedRequest, Phase, url_path};
+use crate::capture::{Answer, CapturedRequest, Initiator, Phase, url_host, url_path};
 use crate::spec::{Library, Spec};
 
 /// Bodies above this size are recorded truncated: enough for decoding, bounded in memory.
@@ -29,6 +29,8 @@ pub struct EdgeConfig {
     pub settings: Option<Arc<Vec<u8>>>,
     pub offline: bool,
     pub deliver: bool,
+    /// The host of the site's first page: navigations to it are never answered with a stand-in.
+    pub site_host: String,
     /// What the visit is doing now, so that a trial that runs out of time can say where.
     pub progress: Progress,
     /// Values the visit saw that must never be reported (cookie values).
@@ -83,7 +85,16 @@ impl EdgeConfig {
             Some(p) => Some(Arc::new(std::fs::read(p)?)),
             None => None,
         };
-        Ok(EdgeConfig {
+        Ok(EdgeConfig::with_settings(spec, segment_dist, settings))
+    }
+
+    /// [`EdgeConfig::from_spec`] with the settings file's contents already read.
+    pub fn with_settings(
+        spec: &Spec,
+        segment_dist: Option<PathBuf>,
+        settings: Option<Arc<Vec<u8>>>,
+    ) -> Self {
+        EdgeConfig {
             serve: spec
                 .site
                 .serve
@@ -96,9 +107,10 @@ impl EdgeConfig {
             settings,
             offline: spec.site.offline,
             deliver: spec.segment.deliver,
+            site_host: url_host(&spec.site.url),
             progress: Progress::default(),
             secrets: Secrets::default(),
-        })
+        }
     }
 }
 
@@ -129,6 +141,8 @@ pub fn find_installed(spec_dir: &Path, rel: &str, markers: &[&str]) -> Option<Pa
 pub struct Recorder {
     t0: Instant,
     decision: Mutex<Option<Instant>>,
+    /// The step (1-based) running or settling now: a top-level navigation then is its doing.
+    step: Mutex<Option<usize>>,
     inner: Mutex<Log>,
     /// Signalled on every new request; settling waits on it.
     pub activity: Notify,
@@ -145,6 +159,7 @@ impl Recorder {
         Arc::new(Recorder {
             t0: now,
             decision: Mutex::new(None),
+            step: Mutex::new(None),
             inner: Mutex::new(Log {
                 requests: Vec::new(),
                 last_activity: now,
@@ -168,6 +183,15 @@ impl Recorder {
     /// Milliseconds since the trial's first navigation started.
     pub fn elapsed_ms(&self) -> u64 {
         self.ms_since_start(Instant::now())
+    }
+
+    /// Marks step `step` (1-based) as running, or none (`None`).
+    pub fn set_step(&self, step: Option<usize>) {
+        *lock(&self.step) = step;
+    }
+
+    fn step(&self) -> Option<usize> {
+        *lock(&self.step)
     }
 
     pub fn decision_at_ms(&self) -> Option<u64> {
@@ -241,6 +265,19 @@ pub async fn handle(
         String::from_utf8_lossy(&b).into_owned()
     });
     let origin = headers.get("origin").cloned();
+    let initiator = if resource_type == "document" {
+        match request.frame() {
+            Some(f) if f.parent_frame().is_none() => match recorder.step() {
+                Some(step) => Initiator::StepNavigation { step },
+                None => Initiator::Navigation,
+            },
+            Some(_) => Initiator::Frame,
+            // Unknown frame: judged like any other request.
+            None => Initiator::Page,
+        }
+    } else {
+        Initiator::Page
+    };
     let captured = CapturedRequest {
         seq: 0,
         at_ms: 0,
@@ -251,6 +288,7 @@ pub async fn handle(
         headers,
         body,
         answer: Answer::Unrouted,
+        initiator,
     };
     let reply = decide(&config, &captured).await;
     recorder.record(CapturedRequest {
@@ -345,7 +383,18 @@ async fn decide(config: &EdgeConfig, request: &CapturedRequest) -> Reply {
             answer: Answer::Sinkhole,
         };
     }
-    if config.offline || !(url.starts_with("http://") || url.starts_with("https://")) {
+    let web = url.starts_with("http://") || url.starts_with("https://");
+    if config.offline
+        && web
+        && matches!(
+            request.initiator,
+            Initiator::Navigation | Initiator::StepNavigation { .. }
+        )
+        && request.host() != config.site_host
+    {
+        return stand_in(&request.host());
+    }
+    if config.offline || !web {
         return sinkhole(204);
     }
     Reply::Network
@@ -357,6 +406,28 @@ fn sinkhole(status: u16) -> Reply {
         content_type: "text/plain",
         body: Vec::new(),
         answer: Answer::Sinkhole,
+    }
+}
+
+/// A page that loads, for an offline top-level navigation away from the site (a link to a social
+/// network, a form sent to a vendor): the vendor's real page cannot exist offline, and an empty
+/// answer would leave the step waiting for a navigation that never commits. No subresource (not
+/// even a favicon), so the stand-in adds nothing to the capture.
+fn stand_in(host: &str) -> Reply {
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    Reply::Body {
+        status: 200,
+        content_type: "text/html; charset=utf-8",
+        body: format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
+             <title>{host}</title></head><body><p>{host}: answered offline by consent-gates \
+             (the visitor left the site).</p></body></html>"
+        )
+        .into_bytes(),
+        answer: Answer::StandIn,
     }
 }
 
@@ -553,6 +624,7 @@ mod tests {
                             settings: settings.clone(),
                             offline,
                             deliver: false,
+                            site_host: "shop.example".into(),
                             progress: Progress::default(),
                             secrets: Secrets::default(),
                         };
@@ -567,6 +639,7 @@ mod tests {
                                 headers: BTreeMap::new(),
                                 body: body.clone(),
                                 answer: Answer::Unrouted,
+                                initiator: Initiator::Page,
                             };
                             let reply = rt.block_on(decide(&config, &req));
                             assert!(
@@ -584,6 +657,58 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Offline, a top-level navigation away from the site gets a page that loads; frames,
+    /// subresources and the site's own missing pages keep the empty answer; online, the network.
+    #[test]
+    fn offline_navigations_away_from_the_site_get_a_stand_in_page() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let config = |offline| EdgeConfig {
+            serve: vec![],
+            segment_dist: None,
+            settings: None,
+            offline,
+            deliver: false,
+            site_host: "shop.example".into(),
+            progress: Progress::default(),
+            secrets: Secrets::default(),
+        };
+        let answer = |offline, url: &str, initiator| {
+            let req = CapturedRequest {
+                seq: 0,
+                at_ms: 0,
+                phase: Phase::After,
+                method: "GET".into(),
+                url: url.into(),
+                resource_type: "document".into(),
+                headers: BTreeMap::new(),
+                body: None,
+                answer: Answer::Unrouted,
+                initiator,
+            };
+            match rt.block_on(decide(&config(offline), &req)) {
+                Reply::Body { answer, body, .. } => Some((answer, body.len())),
+                Reply::Network => None,
+            }
+        };
+        let fb = "https://www.facebook.com/lumenshop";
+        let step = Initiator::StepNavigation { step: 2 };
+        assert!(matches!(answer(true, fb, step), Some((Answer::StandIn, n)) if n > 0));
+        assert!(matches!(
+            answer(true, fb, Initiator::Navigation),
+            Some((Answer::StandIn, _))
+        ));
+        for other in [Initiator::Frame, Initiator::Page] {
+            assert_eq!(answer(true, fb, other), Some((Answer::Sinkhole, 0)));
+        }
+        assert_eq!(
+            answer(true, "https://shop.example/missing", step),
+            Some((Answer::Sinkhole, 0))
+        );
+        assert_eq!(answer(false, fb, step), None);
     }
 
     #[test]

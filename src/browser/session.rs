@@ -24,13 +24,71 @@ pub struct StepMiss {
     pub detail: String,
 }
 
-/// What one state's visit produced.
+/// Why a visit ended before its steps and pages were done.
 #[derive(Debug, Clone)]
+pub enum Stop {
+    /// A step found nothing to act on (`step-did-not-match`).
+    Miss(StepMiss),
+    /// The visit could not go on (`error`): the site did not load, a step acted but the page then
+    /// did not let it finish (it navigated and hung, a script threw), the browser died.
+    Error(SessionError),
+}
+
+/// What one state's visit produced: everything recorded up to its end or to what stopped it.
+#[derive(Debug)]
 pub struct Visit {
     pub capture: Capture,
-    pub step_miss: Option<StepMiss>,
+    /// `None`: every step and page ran.
+    pub stop: Option<Stop>,
     /// Taken when [`EvidenceOptions::screenshots`] asks for them.
     pub screenshots: crate::outcome::Screenshots,
+    /// The Playwright trace still recording, when [`EvidenceOptions::trace`] asked for one: the
+    /// caller keeps or discards it once it has judged the visit.
+    pub trace: Option<Trace>,
+}
+
+impl Visit {
+    pub fn step_miss(&self) -> Option<&StepMiss> {
+        match &self.stop {
+            Some(Stop::Miss(m)) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// A visit's Playwright trace, still recording; its browser context stays open until
+/// [`Trace::keep`] or [`Trace::discard`].
+pub struct Trace {
+    tracing: playwright_rs::protocol::Tracing,
+    context: playwright_rs::BrowserContext,
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Trace")
+    }
+}
+
+impl Trace {
+    /// Saves the trace as `path` (the browser's server writes it) and closes the context. A trace
+    /// that cannot be saved is simply missing: it must not change the trial's outcome.
+    pub async fn keep(self, path: &std::path::Path) {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        // The browser's server writes the file: a shared one may run in another folder.
+        let p = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let options =
+            playwright_rs::protocol::TracingStopOptions::default().path(p.display().to_string());
+        let _ = self.tracing.stop(Some(options)).await;
+        let _ = self.context.close().await;
+    }
+
+    /// Stops the trace without saving it (a passing trial) and closes the context.
+    pub async fn discard(self) {
+        let _ = self.tracing.stop(None).await;
+        let _ = self.context.close().await;
+    }
 }
 
 /// Evidence a visit collects beside its capture, for the report.
@@ -38,37 +96,43 @@ pub struct Visit {
 pub struct EvidenceOptions {
     /// A screenshot before the first step (after the page settled) and after the steps.
     pub screenshots: bool,
-    /// Record a Playwright trace of the context (kept only where `keep_trace` says so).
+    /// Record a Playwright trace of the context (returned in [`Visit::trace`]).
     pub trace: bool,
 }
 
-/// Runs one state of a spec in a fresh context of `browser`.
+/// Runs one state of a spec in a fresh context of `browser`, without evidence. A visit that
+/// could not go on is an error here; a step that matched nothing is [`Visit::step_miss`].
 pub async fn visit(
     browser: &Browser,
     spec: &Spec,
     state: &State,
     config: Arc<EdgeConfig>,
 ) -> Result<Visit, SessionError> {
-    visit_with(
+    let visit = visit_with(
         browser,
         spec,
         state,
         config,
         EvidenceOptions::default(),
-        |_| None,
+        Recorder::new(),
     )
-    .await
+    .await?;
+    match visit.stop {
+        Some(Stop::Error(e)) => Err(e),
+        _ => Ok(visit),
+    }
 }
 
-/// [`visit`] collecting evidence: screenshots, and a Playwright trace saved to the path
-/// `keep_trace` returns for the visit's outcome (`None`: discarded, as for a passing trial).
+/// [`visit`] collecting evidence (screenshots, a trace) into `recorder`, which the caller may
+/// read even when it gives up waiting. `Err` only when no browser context could be opened;
+/// anything that stops the visit later is [`Visit::stop`], beside what was recorded until then.
 pub async fn visit_with(
     browser: &Browser,
     spec: &Spec,
     state: &State,
     config: Arc<EdgeConfig>,
     evidence: EvidenceOptions,
-    keep_trace: impl FnOnce(&Result<Visit, SessionError>) -> Option<std::path::PathBuf>,
+    recorder: Arc<Recorder>,
 ) -> Result<Visit, SessionError> {
     // A fresh context per trial: no cookies, storage, cache, service workers or permissions of
     // another trial; machine-dependent inputs pinned.
@@ -84,23 +148,23 @@ pub async fn visit_with(
     } else {
         None
     };
-    let result = visit_in(&context, spec, state, config, evidence.screenshots).await;
-    if let Some(tracing) = tracing {
-        let path = keep_trace(&result);
-        let options = path.as_ref().map(|p| {
-            if let Some(dir) = p.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            // The browser's server writes the file: a shared one may run in another folder.
-            let p = std::path::absolute(p).unwrap_or_else(|_| p.clone());
-            playwright_rs::protocol::TracingStopOptions::default().path(p.display().to_string())
-        });
-        // A trace that cannot be saved must not change the trial's outcome.
-        let _ = tracing.stop(options).await;
+    let mut visit = visit_in(
+        &context,
+        spec,
+        state,
+        config,
+        evidence.screenshots,
+        recorder,
+    )
+    .await;
+    match tracing {
+        Some(tracing) => visit.trace = Some(Trace { tracing, context }),
+        // Closing can fail when the browser died; the visit's own result says more.
+        None => {
+            let _ = context.close().await;
+        }
     }
-    // Closing can fail when the browser died; the visit's own result says more.
-    let _ = context.close().await;
-    result
+    Ok(visit)
 }
 
 async fn visit_in(
@@ -109,9 +173,86 @@ async fn visit_in(
     state: &State,
     config: Arc<EdgeConfig>,
     screenshots: bool,
-) -> Result<Visit, SessionError> {
-    let timing = spec.timing;
+    recorder: Arc<Recorder>,
+) -> Visit {
+    let secrets = config.secrets.clone();
     let mut shots = crate::outcome::Screenshots::default();
+    let mut cmp_state = steps::CmpState::default();
+    let stop = run_visit(
+        context,
+        spec,
+        state,
+        config,
+        &recorder,
+        screenshots.then_some(&mut shots),
+        &mut cmp_state,
+    )
+    .await
+    .err();
+    recorder.set_step(None);
+    // Whatever stopped the visit, what it recorded is judged. The CMP's final choice only
+    // matters for a visit that got to its end; the cookies (identifiers to recognise, values to
+    // redact) always do. Each read is bounded: a page stuck in a navigation answers nothing.
+    let bound = Duration::from_millis(spec.timing.step_ms);
+    let mut capture = Capture {
+        interrupted: stop.is_some(),
+        ended_at_ms: recorder.elapsed_ms(),
+        ..Capture::default()
+    };
+    if stop.is_none()
+        && let Some(page) = context.pages().into_iter().next()
+        && let Ok(cmp) = tokio::time::timeout(bound, read_cmp(&page, spec, cmp_state)).await
+    {
+        capture.cmp_choice = cmp.choice;
+        capture.cmp_detected = cmp.detected;
+        capture.autoconsent_rule = cmp.autoconsent_rule;
+        capture.tcf = cmp.signals.tcf;
+        capture.gpp = cmp.signals.gpp;
+    }
+    let browser_alive = !matches!(stop, Some(Stop::Error(SessionError::Browser(_))));
+    if browser_alive
+        && let Some(page) = context.pages().into_iter().next()
+        && let Ok(environment) = tokio::time::timeout(
+            bound,
+            page.evaluate::<(), PageEnvironment>(pinned::ENVIRONMENT_SCRIPT, None),
+        )
+        .await
+    {
+        capture.environment = environment.ok();
+    }
+    if browser_alive
+        && let Ok(Ok(stored)) = tokio::time::timeout(bound, storage(context, &secrets)).await
+    {
+        capture.cookies = stored.cookies;
+        capture.local_storage = stored.local_storage;
+        capture.held_queues = stored.held_queues;
+    }
+    // Requests the reads above provoked belong to the visit too.
+    capture.requests = recorder.requests();
+    capture.decision_at_ms = recorder.decision_at_ms();
+    capture.cookie_values = secrets.values();
+    Visit {
+        capture,
+        stop,
+        screenshots: shots,
+        trace: None,
+    }
+}
+
+/// The visit itself: first page, steps, pages, leaving. `Err` says what stopped it. Kept as one
+/// function (over 80 lines) because it is one sequence a reader follows top to bottom, sharing
+/// the same bounds and settling at every turn.
+async fn run_visit(
+    context: &playwright_rs::BrowserContext,
+    spec: &Spec,
+    state: &State,
+    config: Arc<EdgeConfig>,
+    recorder: &Arc<Recorder>,
+    mut shots: Option<&mut crate::outcome::Screenshots>,
+    cmp_state: &mut steps::CmpState,
+) -> Result<(), Stop> {
+    let timing = spec.timing;
+    let browser_error = |e: playwright_rs::Error| Stop::Error(e.into());
     // One init script (one round trip): the machine pins, then what the spec asks for.
     let mut init = pinned::init_script();
     if state.gpc {
@@ -124,19 +265,21 @@ async fn visit_in(
         init.push('\n');
         init.push_str(&settle::idle_probe_script(timing.quiet_ms));
     }
-    context.add_init_script(&init).await?;
+    context
+        .add_init_script(&init)
+        .await
+        .map_err(browser_error)?;
     let progress = config.progress.clone();
-    let secrets = config.secrets.clone();
-    let recorder = Recorder::new();
     {
         let recorder = recorder.clone();
         context
             .route("**/*", move |route| {
                 edge::handle(route, config.clone(), recorder.clone())
             })
-            .await?;
+            .await
+            .map_err(browser_error)?;
     }
-    let page = context.new_page().await?;
+    let page = context.new_page().await.map_err(browser_error)?;
     page.set_default_timeout(timing.step_ms as f64).await;
     page.set_default_navigation_timeout(timing.navigation_ms as f64)
         .await;
@@ -146,91 +289,72 @@ async fn visit_in(
     let min_quiet = Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms));
     let settle_max = Duration::from_millis(timing.settle_max_ms);
     progress.set(format!("loading {}", spec.site.url));
-    goto(&page, &spec.site.url, timing.navigation_ms).await?;
+    goto(&page, &spec.site.url, timing.navigation_ms)
+        .await
+        .map_err(Stop::Error)?;
     recorder.touch();
     progress.set("settling after the first page loaded");
-    settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
-    if screenshots {
+    settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
+    if let Some(shots) = shots.as_deref_mut() {
         shots.before = screenshot(&page).await;
     }
 
-    let mut step_miss = None;
-    let mut cmp_state = steps::CmpState::default();
     for (i, step) in state.steps.iter().enumerate() {
         if i == 0 {
             recorder.mark_decision();
         }
         if matches!(step, crate::spec::Step::Visit(_)) {
-            leave(&page, &recorder, quiet, min_quiet, settle_max).await;
+            leave(&page, recorder, quiet, min_quiet, settle_max).await;
         }
         progress.set(format!("running step {} ({})", i + 1, step.describe()));
-        match steps::run(&page, spec, step, &timing, &mut cmp_state).await {
-            Ok(()) => {}
-            Err(steps::StepError::NoMatch(detail)) => {
-                step_miss = Some(StepMiss {
-                    index: i + 1,
-                    step: step.describe(),
-                    detail,
-                });
-                break;
-            }
-            Err(steps::StepError::Failed(message)) => {
-                return Err(SessionError::Step {
-                    index: i + 1,
-                    step: step.describe(),
-                    message,
-                });
-            }
+        // A top-level navigation from now until the step has settled is the step's doing.
+        recorder.set_step(Some(i + 1));
+        let outcome = steps::run(&page, spec, step, &timing, cmp_state).await;
+        if outcome.is_ok() {
+            recorder.touch();
+            settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
         }
-        recorder.touch();
-        settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
+        recorder.set_step(None);
+        let stop = match outcome {
+            Ok(()) => continue,
+            Err(steps::StepError::NoMatch(detail)) => Stop::Miss(StepMiss {
+                index: i + 1,
+                step: step.describe(),
+                detail,
+            }),
+            Err(steps::StepError::Failed(message)) => Stop::Error(SessionError::Step {
+                index: i + 1,
+                step: step.describe(),
+                message,
+            }),
+        };
+        if let Some(shots) = shots.as_deref_mut() {
+            shots.after = screenshot(&page).await;
+        }
+        // What the page queued before the step stopped it is still delivered, and judged.
+        progress.set("leaving the page (flushing batched deliveries)");
+        leave(&page, recorder, quiet, min_quiet, settle_max).await;
+        return Err(stop);
     }
-    if screenshots && !state.steps.is_empty() {
+    if let Some(shots) = shots
+        && !state.steps.is_empty()
+    {
         shots.after = screenshot(&page).await;
     }
-    if step_miss.is_none() {
-        for p in &spec.site.pages {
-            let url = join_url(&spec.site.url, p);
-            leave(&page, &recorder, quiet, min_quiet, settle_max).await;
-            progress.set(format!("loading page {url}"));
-            goto(&page, &url, timing.navigation_ms).await?;
-            recorder.touch();
-            settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
-        }
+    for p in &spec.site.pages {
+        let url = join_url(&spec.site.url, p);
+        leave(&page, recorder, quiet, min_quiet, settle_max).await;
+        progress.set(format!("loading page {url}"));
+        goto(&page, &url, timing.navigation_ms)
+            .await
+            .map_err(Stop::Error)?;
+        recorder.touch();
+        settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
     }
     progress.set("leaving the page (flushing batched deliveries)");
-    leave(&page, &recorder, quiet, min_quiet, settle_max).await;
-
+    leave(&page, recorder, quiet, min_quiet, settle_max).await;
     progress.set("reading the CMP's choice and the storage");
-    let ended_at_ms = recorder.elapsed_ms();
-    let cmp = read_cmp(&page, spec, cmp_state).await;
-    let environment = page
-        .evaluate::<(), PageEnvironment>(pinned::ENVIRONMENT_SCRIPT, None)
-        .await
-        .ok();
-    let Stored {
-        cookies,
-        local_storage,
-        held_queues,
-    } = storage(context, &secrets).await?;
-    Ok(Visit {
-        capture: Capture {
-            requests: recorder.requests(),
-            decision_at_ms: recorder.decision_at_ms(),
-            cookies,
-            local_storage,
-            cmp_choice: cmp.choice,
-            cmp_detected: cmp.detected,
-            autoconsent_rule: cmp.autoconsent_rule,
-            tcf: cmp.signals.tcf,
-            gpp: cmp.signals.gpp,
-            held_queues,
-            environment,
-            ended_at_ms,
-        },
-        step_miss,
-        screenshots: shots,
-    })
+    Ok(())
 }
 
 /// Starts a Playwright trace of `context` (screenshots and DOM snapshots); `None` when tracing is
@@ -310,15 +434,18 @@ async fn leave(
     min_quiet: Duration,
     max: Duration,
 ) {
-    // A page that already navigated away or closed has nothing left to flush.
-    let _ = page
-        .evaluate_expression(
+    // A page that already navigated away or closed has nothing left to flush; one stuck in a
+    // navigation does not answer (bounded).
+    let _ = tokio::time::timeout(
+        max,
+        page.evaluate_expression(
             "(() => { Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true }); \
              Object.defineProperty(document, 'hidden', { value: true, configurable: true }); \
              document.dispatchEvent(new Event('visibilitychange')); \
              window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })); })()",
-        )
-        .await;
+        ),
+    )
+    .await;
     recorder.touch();
     settle::settle(page, recorder, quiet, min_quiet, max).await;
 }

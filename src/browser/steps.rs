@@ -102,11 +102,12 @@ async fn adapter_action(
                 .await
                 .map_err(|e| classify(e, || format!("nothing visible matched {selector:?}")))
                 .map_err(miss)?;
+            let before = page.url();
             target
                 .first()
                 .click(None)
                 .await
-                .map_err(|e| StepError::NoMatch(format!("{selector:?} could not be clicked: {e}")))
+                .map_err(|e| click_failed(page, &before, selector, e))
                 .map_err(miss)?;
         }
         Act::Script { ready, script } => {
@@ -226,11 +227,50 @@ fn adapter_miss(e: StepError, adapter: &str, looked_for: &str) -> StepError {
 
 async fn click(page: &Page, sel: &str, ms: f64) -> Result<(), StepError> {
     wait_visible(page, sel, ms).await?;
-    page.locator(sel)
-        .first()
-        .click(None)
-        .await
-        .map_err(|e| StepError::NoMatch(format!("{sel:?} could not be clicked: {e}")))
+    let before = page.url();
+    match page.locator(sel).first().click(None).await {
+        Ok(()) => Ok(()),
+        Err(e) => Err(click_failed(page, &before, sel, e)),
+    }
+}
+
+/// A click on a visible target that did not complete: either the target could not take the
+/// click (covered, disabled, moving: in effect nothing clickable matched, `NoMatch`), or the
+/// click happened and the page then did something the step could not wait out (`Failed`, naming
+/// it: it navigated and the new page did not load in time, or it hung).
+fn click_failed(page: &Page, before: &str, sel: &str, e: playwright_rs::Error) -> StepError {
+    let text = e.to_string();
+    // Playwright's actionability checks, which run before it clicks.
+    const NOT_CLICKABLE: [&str; 5] = [
+        "intercepts pointer events",
+        "element is not visible",
+        "element is not enabled",
+        "element is not stable",
+        "outside of the viewport",
+    ];
+    if NOT_CLICKABLE.iter().any(|m| text.contains(m)) {
+        return StepError::NoMatch(format!("{sel:?} could not be clicked: {text}"));
+    }
+    // Playwright's message ends with its own stack and call log: the first line says what failed.
+    let what = text.lines().next().unwrap_or(&text).trim();
+    let now = page.url();
+    if now != before {
+        StepError::Failed(format!(
+            "the click on {sel:?} ran and the page then navigated to {}, which did not finish \
+             loading ({what})",
+            strip_query(&now)
+        ))
+    } else {
+        StepError::Failed(format!(
+            "the click on {sel:?} ran, but the page did not let it finish: a navigation it \
+             started never completed, or the page hung ({what})"
+        ))
+    }
+}
+
+/// A URL without its query and fragment (their values may identify the visitor).
+fn strip_query(url: &str) -> String {
+    url.split(['?', '#']).next().unwrap_or(url).to_string()
 }
 
 async fn wait_visible(page: &Page, sel: &str, ms: f64) -> Result<(), StepError> {

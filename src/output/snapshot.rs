@@ -15,8 +15,8 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::analysis::routing::Routing;
-use crate::analysis::segment::{Decoded, LoadKind};
+use crate::analysis::Analysis;
+use crate::analysis::segment::LoadKind;
 use crate::analysis::verdict::describe_event;
 use crate::capture::{Capture, Phase};
 use crate::outcome::{Failure, SnapshotStatus, Verdict};
@@ -38,6 +38,10 @@ pub struct Snapshot {
     pub events: Vec<EventRow>,
     pub destinations: IndexMap<String, DestinationRow>,
     pub other_hosts: Vec<String>,
+    /// Hosts the visitor left the site for through a step (a plain link or form carrying nothing
+    /// that identifies them); absent when there were none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_for: Vec<String>,
     pub storage: Storage,
     /// What the CMP showed and recorded; absent when the spec names no CMP and the page gave no
     /// TCF or GPP string.
@@ -120,10 +124,9 @@ pub fn build(
     state_name: &str,
     state: &State,
     capture: &Capture,
-    decoded: &Decoded,
-    routed: &Routing,
-    failures: &[Failure],
+    analysis: &Analysis,
 ) -> Snapshot {
+    let (decoded, routed, failures) = (&analysis.decoded, &analysis.routing, &analysis.failures);
     let destination_code: BTreeSet<String> = decoded.destination_code();
     let mut events: Vec<EventRow> = decoded
         .events
@@ -173,7 +176,7 @@ pub fn build(
             online: e.online,
         }),
         steps: state.steps.iter().map(|s| s.describe()).collect(),
-        expectations: crate::analysis::verdict::effective(spec, state, routed).lines(),
+        expectations: analysis.effective.lines(),
         segment: SegmentSeen {
             library_loaded: decoded
                 .library_loads
@@ -185,6 +188,13 @@ pub fn build(
         events,
         destinations,
         other_hosts: routed.other_hosts.iter().cloned().collect(),
+        left_for: routed
+            .departures
+            .iter()
+            .map(|d| d.host.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
         storage: Storage {
             cookies: capture
                 .cookies

@@ -1,20 +1,26 @@
-//! The engine for one trial: spec × state → browser visit → capture → Segment decoding → routing →
-//! verdict → snapshot, plus the evidence the report shows (timeline, screenshots, and a Playwright
-//! trace kept only when the verdict is not `pass`). The harness (the face) only schedules trials
-//! and reports.
+//! The engine for one trial: spec × state → browser visit → capture → one analysis pass (Segment
+//! decoding, routing, verdict) → snapshot, plus the evidence the report shows (timeline,
+//! screenshots, and a Playwright trace kept only when the verdict is not `pass`). The harness (the
+//! face) only schedules trials and reports.
+//!
+//! Order of one attempt: the session visits and hands back what it recorded (up to whatever
+//! stopped it) and a trace still recording; the trial analyses the capture once, judges, and only
+//! then keeps the trace (not `pass`) or discards it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::analysis::privacy::{self, Kind};
-use crate::analysis::routing;
-use crate::analysis::segment::{self, CdnSettings};
-use crate::analysis::verdict;
-use crate::browser::edge;
+use crate::analysis::segment::CdnSettings;
+use crate::analysis::{Analysis, analyse};
+use crate::browser::edge::{self, EdgeConfig, Recorder};
 use crate::browser::error::SETUP_COMMAND;
-use crate::browser::session::{self, Shared};
+use crate::browser::session::{self, Shared, Stop};
 use crate::capture::Capture;
-use crate::outcome::{CheckId, Failure, SnapshotStatus, TrialEvidence, TrialResult, Verdict};
+use crate::outcome::{
+    CheckId, Failure, Screenshots, SnapshotStatus, TrialEvidence, TrialResult, Verdict,
+};
 use crate::output::report;
 use crate::output::snapshot;
 use crate::spec::{Spec, State};
@@ -87,39 +93,29 @@ pub fn run_with(
         // A trace from an earlier run of this trial must not pass for this run's.
         let _ = std::fs::remove_file(t);
     }
-    // `retries:` re-runs a trial that did not pass; one that passes on a retry is flaky.
-    let judged = loop {
-        result.attempts += 1;
-        let judged = judge_state(shared, spec, state_name, evidence, trace.clone());
-        let passed = matches!(&judged, Ok(j) if j.failures.is_empty());
-        if passed || result.attempts > spec.retries {
-            result.flaky = passed && result.attempts > 1;
-            break judged;
-        }
-    };
     let mut trace_redactor = None;
-    match judged {
-        Ok(Judged {
-            failures,
-            snapshot: snap,
-            evidence,
-            redactor,
-        }) => {
-            trace_redactor = redactor;
-            result.failures = failures;
-            if let Some(snap) = snap {
+    match Trial::prepare(spec, state_name) {
+        Err(message) => result.failures.push(error(message)),
+        Ok(trial) => {
+            // `retries:` re-runs a trial that did not pass; one that passes on a retry is flaky.
+            let judged = loop {
+                result.attempts += 1;
+                let judged = trial.attempt(shared, evidence, trace.as_deref());
+                let passed = judged.failures.is_empty();
+                if passed || result.attempts > spec.retries {
+                    result.flaky = passed && result.attempts > 1;
+                    break judged;
+                }
+            };
+            trace_redactor = Some(judged.redactor);
+            result.failures = judged.failures;
+            if let Some(snap) = judged.snapshot {
                 result.snapshot = snapshot::compare(&snap, snapshots);
             }
-            result.evidence = evidence.map(Box::new);
+            result.evidence = judged.evidence.map(Box::new);
         }
-        Err(message) => result.failures.push(Failure {
-            check: CheckId::Error,
-            destination: None,
-            message,
-            evidence: Vec::new(),
-        }),
     }
-    // Errors and step misses were not redacted with the trial's traffic: patterns at least.
+    // Errors raised before any visit know no traffic: redact patterns at least.
     let mut redactor = privacy::Redactor::new();
     for f in &mut result.failures {
         redactor.failure(f);
@@ -138,178 +134,208 @@ pub fn run_with(
     result
 }
 
-struct Judged {
-    failures: Vec<Failure>,
-    snapshot: Option<snapshot::Snapshot>,
-    evidence: Option<TrialEvidence>,
-    /// The trial's redactor, which knows its secrets: it also cleans the trace.
-    redactor: Option<privacy::Redactor>,
+fn error(message: String) -> Failure {
+    Failure {
+        check: CheckId::Error,
+        destination: None,
+        message,
+        evidence: Vec::new(),
+    }
 }
 
-fn judge_state(
-    shared: &Shared,
-    spec: &Spec,
-    state_name: &str,
-    options: &EvidenceOptions,
-    trace: Option<PathBuf>,
-) -> Result<Judged, String> {
-    let state = spec
-        .states
-        .get(state_name)
-        .ok_or_else(|| format!("no state `{state_name}` in {}", spec.path.display()))?;
-    let browser = shared.browser().map_err(|e| e.to_string())?;
-    let spec_dir = spec.path.parent().unwrap_or(Path::new("."));
-    let dist = edge::find_segment_dist(spec_dir);
-    if spec.segment.library == crate::spec::Library::Bundled && dist.is_none() {
-        return Err(format!(
-            "segment.library is `bundled` but @segment/analytics-next is not installed: run `{}`",
-            SETUP_COMMAND
-        ));
-    }
-    let config = edge::EdgeConfig::from_spec(spec, dist)
-        .map_err(|e| format!("cannot read the settings file: {e}"))?;
-    let bound = trial_bound(spec, state);
-    let progress = config.progress.clone();
-    let secrets = config.secrets.clone();
-    let session_options = session::EvidenceOptions {
-        screenshots: options.report && options.screenshots,
-        trace: trace.is_some(),
-    };
-    // The trace is kept when the verdict will not be `pass`; the analysis that decides it is
-    // kept for the verdict itself.
-    let mut analysed: Option<Result<Judged, String>> = None;
-    let keep_trace = |visit: &Result<session::Visit, session::SessionError>| {
-        let failing = match visit {
-            Err(_) => true,
-            Ok(v) => {
-                let judged = analyse(
-                    spec,
-                    state_name,
-                    state,
-                    &v.capture,
-                    options.report,
-                    &secrets,
-                );
-                let failing = v.step_miss.is_some()
-                    || judged.as_ref().map_or(true, |j| !j.failures.is_empty());
-                analysed = Some(judged);
-                failing
+/// What every attempt of one trial shares, worked out once: the state, the edge's answers, and
+/// the settings file, read once and parsed once.
+struct Trial<'a> {
+    spec: &'a Spec,
+    state_name: &'a str,
+    state: &'a State,
+    edge: EdgeConfig,
+    settings: Option<CdnSettings>,
+}
+
+/// One judged attempt.
+struct Judged {
+    failures: Vec<Failure>,
+    /// `None` when the visit was interrupted: a partial visit's snapshot would differ run to run.
+    snapshot: Option<snapshot::Snapshot>,
+    evidence: Option<TrialEvidence>,
+    /// The attempt's redactor, which knows its secrets: it also cleans the trace.
+    redactor: privacy::Redactor,
+}
+
+impl<'a> Trial<'a> {
+    fn prepare(spec: &'a Spec, state_name: &'a str) -> Result<Trial<'a>, String> {
+        let state = spec
+            .states
+            .get(state_name)
+            .ok_or_else(|| format!("no state `{state_name}` in {}", spec.path.display()))?;
+        let spec_dir = spec.path.parent().unwrap_or(Path::new("."));
+        let dist = edge::find_segment_dist(spec_dir);
+        if spec.segment.library == crate::spec::Library::Bundled && dist.is_none() {
+            return Err(format!(
+                "segment.library is `bundled` but @segment/analytics-next is not installed: run `{}`",
+                SETUP_COMMAND
+            ));
+        }
+        let (bytes, settings) = match &spec.segment.settings {
+            Some(p) => {
+                let bytes = std::fs::read(p)
+                    .map_err(|e| format!("cannot read the settings file {}: {e}", p.display()))?;
+                let parsed = CdnSettings::from_bytes(p, &bytes).map_err(|e| e.to_string())?;
+                (Some(Arc::new(bytes)), Some(parsed))
             }
+            None => (None, None),
         };
-        if failing { trace.clone() } else { None }
-    };
-    let visit = shared
-        .runtime()
-        .block_on(async {
+        Ok(Trial {
+            spec,
+            state_name,
+            state,
+            edge: EdgeConfig::with_settings(spec, dist, bytes),
+            settings,
+        })
+    }
+
+    /// Visits, analyses once, judges, then keeps the trace at `trace` (not `pass`) or discards it.
+    fn attempt(&self, shared: &Shared, options: &EvidenceOptions, trace: Option<&Path>) -> Judged {
+        let (spec, state) = (self.spec, self.state);
+        let browser = match shared.browser() {
+            Ok(b) => b,
+            Err(e) => return Judged::error(e.to_string()),
+        };
+        // Progress and secrets are the attempt's own.
+        let config = Arc::new(EdgeConfig {
+            progress: Default::default(),
+            secrets: Default::default(),
+            ..self.edge.clone()
+        });
+        let recorder = Recorder::new();
+        let bound = trial_bound(spec, state);
+        let session_options = session::EvidenceOptions {
+            screenshots: options.report && options.screenshots,
+            trace: trace.is_some(),
+        };
+        let visited = shared.runtime().block_on(async {
             tokio::time::timeout(
                 bound,
                 session::visit_with(
                     &browser,
                     spec,
                     state,
-                    std::sync::Arc::new(config),
+                    config.clone(),
                     session_options,
-                    keep_trace,
+                    recorder.clone(),
                 ),
             )
             .await
-        })
-        .map_err(|_| {
-            format!(
-                "the trial did not finish within {} ms (timing.trial_ms); it was {} when the time \
-                 ran out",
-                bound.as_millis(),
-                progress.get()
-            )
-        })?
-        .map_err(|e| e.to_string())?;
-    // Analysed even when a step missed: the evidence still shows what happened (the banner the
-    // step did not find). Under tracing the analysis already ran to decide on the trace.
-    let analysed = analysed.unwrap_or_else(|| {
-        analyse(
-            spec,
-            state_name,
-            state,
-            &visit.capture,
-            options.report,
-            &secrets,
-        )
-    });
-    if let Some(miss) = visit.step_miss {
-        let evidence = analysed.ok().and_then(|j| j.evidence).map(|mut ev| {
-            ev.screenshots = visit.screenshots;
+        });
+        let (capture, stop, screenshots, recording) = match visited {
+            Ok(Ok(v)) => {
+                let stop = v.stop.map(|s| match s {
+                    Stop::Miss(miss) => Failure {
+                        check: CheckId::StepDidNotMatch,
+                        destination: None,
+                        message: format!(
+                            "step {} did not match ({}): {}; the state would silently test \
+                             \"no choice\"",
+                            miss.index, miss.step, miss.detail
+                        ),
+                        evidence: Vec::new(),
+                    },
+                    Stop::Error(e) => error(e.to_string()),
+                });
+                (v.capture, stop, v.screenshots, v.trace)
+            }
+            // No browser context: nothing was recorded.
+            Ok(Err(e)) => return Judged::error(e.to_string()),
+            Err(_) => {
+                // What the visit recorded before the time ran out is judged all the same.
+                let capture = Capture {
+                    requests: recorder.requests(),
+                    decision_at_ms: recorder.decision_at_ms(),
+                    interrupted: true,
+                    cookie_values: config.secrets.values(),
+                    ..Capture::default()
+                };
+                let message = format!(
+                    "the trial did not finish within {} ms (timing.trial_ms); it was {} when the \
+                     time ran out",
+                    bound.as_millis(),
+                    config.progress.get()
+                );
+                (capture, Some(error(message)), Screenshots::default(), None)
+            }
+        };
+        let analysis = analyse(spec, state, &capture, self.settings.as_ref());
+        let judged = self.judge(&capture, &analysis, stop, screenshots, options.report);
+        if let Some(recording) = recording {
+            shared.runtime().block_on(async {
+                match trace.filter(|_| !judged.failures.is_empty()) {
+                    Some(path) => recording.keep(path).await,
+                    None => recording.discard().await,
+                }
+            });
+        }
+        judged
+    }
+
+    /// The attempt's result: what stopped the visit first, then every finding; snapshot and
+    /// report evidence; everything redacted with what the visit saw.
+    fn judge(
+        &self,
+        capture: &Capture,
+        analysis: &Analysis,
+        stop: Option<Failure>,
+        screenshots: Screenshots,
+        with_evidence: bool,
+    ) -> Judged {
+        let (spec, state) = (self.spec, self.state);
+        let mut failures: Vec<Failure> = stop.into_iter().collect();
+        failures.extend(analysis.failures.iter().cloned());
+        let mut snap = (!capture.interrupted)
+            .then(|| snapshot::build(spec, self.state_name, state, capture, analysis));
+        // Personal data and secrets never leave the trial raw; snapshot first, then failures, so
+        // the placeholders' numbers are the same on every run.
+        let mut redactor = privacy::Redactor::for_trial(&spec.pii, capture, &analysis.decoded);
+        for v in &capture.cookie_values {
+            redactor.add(Kind::Cookie, v);
+        }
+        if let Some(snap) = &mut snap {
+            snap.redact(&mut redactor);
+        }
+        for f in &mut failures {
+            redactor.failure(f);
+        }
+        let evidence = with_evidence.then(|| {
+            let mut ev = report::evidence::build(
+                spec,
+                state,
+                capture,
+                &analysis.decoded,
+                &analysis.routing,
+                analysis.effective.lines(),
+            );
+            ev.redact(&mut redactor);
+            ev.screenshots = screenshots;
             ev
         });
-        return Ok(Judged {
-            failures: vec![Failure {
-                check: CheckId::StepDidNotMatch,
-                destination: None,
-                message: format!(
-                    "step {} did not match ({}): {}; the state would silently test \"no choice\"",
-                    miss.index, miss.step, miss.detail
-                ),
-                evidence: Vec::new(),
-            }],
-            snapshot: None,
+        Judged {
+            failures,
+            snapshot: snap,
             evidence,
-            redactor: None,
-        });
+            redactor,
+        }
     }
-    let mut judged = analysed?;
-    if let Some(ev) = &mut judged.evidence {
-        ev.screenshots = visit.screenshots;
-    }
-    Ok(judged)
 }
 
-/// Everything after the browser: pure, so tests can feed it hand-made captures.
-fn analyse(
-    spec: &Spec,
-    state_name: &str,
-    state: &State,
-    capture: &Capture,
-    with_evidence: bool,
-    secrets: &edge::Secrets,
-) -> Result<Judged, String> {
-    let settings = match &spec.segment.settings {
-        Some(p) => Some(CdnSettings::from_file(p).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let decoded = segment::decode(capture);
-    let routed = routing::route(spec, settings.as_ref(), capture, &decoded);
-    let mut failures = verdict::judge(spec, state, capture, &decoded, &routed, settings.as_ref());
-    let mut snap = snapshot::build(
-        spec, state_name, state, capture, &decoded, &routed, &failures,
-    );
-    // Personal data and secrets never leave the trial raw; snapshot first, then failures, so
-    // the placeholders' numbers are the same on every run.
-    let mut redactor = privacy::Redactor::for_trial(&spec.pii, capture, &decoded);
-    for v in secrets.values() {
-        redactor.add(Kind::Cookie, &v);
+impl Judged {
+    fn error(message: String) -> Judged {
+        Judged {
+            failures: vec![error(message)],
+            snapshot: None,
+            evidence: None,
+            redactor: privacy::Redactor::new(),
+        }
     }
-    snap.redact(&mut redactor);
-    for f in &mut failures {
-        redactor.failure(f);
-    }
-    let mut evidence = with_evidence.then(|| {
-        report::evidence::build(
-            spec,
-            state,
-            capture,
-            &decoded,
-            &routed,
-            verdict::effective(spec, state, &routed).lines(),
-        )
-    });
-    if let Some(ev) = &mut evidence {
-        ev.redact(&mut redactor);
-    }
-    Ok(Judged {
-        failures,
-        snapshot: Some(snap),
-        evidence,
-        redactor: Some(redactor),
-    })
 }
 
 /// An upper bound on one trial: every wait it may do, plus slack for the browser.

@@ -727,6 +727,7 @@ mod tests {
             .collect(),
             body: Some("v=2&tid=G-1&ep.phone=%2B4915112345678\nv=2&em=&_p=1700000000000".into()),
             answer: crate::capture::Answer::Sinkhole,
+            initiator: Default::default(),
         };
         let f = s.scan_request(&req);
         assert_eq!(

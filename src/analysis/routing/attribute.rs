@@ -3,7 +3,7 @@
 //! Segment's server rules ([`super::cloud`]) applied to each decoded event; traffic of no
 //! declared destination names undeclared ones or lands in `other_hosts`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -12,7 +12,7 @@ use crate::analysis::catalog::{Catalog, Entry, host_matches};
 use crate::analysis::segment::base64_unpadded;
 use crate::analysis::segment::decode::{Decoded, LoadKind, RequestKind, classify};
 use crate::analysis::segment::settings::CdnSettings;
-use crate::capture::{Capture, CapturedRequest, Phase, url_host};
+use crate::capture::{Capture, CapturedRequest, Initiator, Phase, url_host};
 use crate::spec::types::{Call, Mode, Spec};
 
 use super::cloud::cloud_delivers_any;
@@ -30,6 +30,14 @@ pub enum ReceptionKind {
     CodeLoaded { code: String, path: String },
     /// One of its hosts was contacted.
     HostContacted { host: String, path: String },
+    /// A step sent the visitor to one of its hosts (a link, a form) with a URL or form that
+    /// carries something identifying the visitor: `identifiers` names the parameters (never their
+    /// values). The same navigation carrying nothing is a [`Departure`], not a reception.
+    Navigated {
+        host: String,
+        path: String,
+        identifiers: Vec<String>,
+    },
     /// (Cloud mode) an event Segment's servers would deliver to it; `event` indexes
     /// `Decoded::events`.
     Event {
@@ -66,6 +74,19 @@ impl Reception {
                 format!("destination code {code} loaded ({path})")
             }
             ReceptionKind::HostContacted { host, path } => format!("request to {host}{path}"),
+            ReceptionKind::Navigated {
+                host,
+                path,
+                identifiers,
+            } => format!(
+                "the visitor was sent to {host}{path} by a step, carrying {} ({})",
+                if identifiers.len() == 1 {
+                    "an identifier"
+                } else {
+                    "identifiers"
+                },
+                identifiers.join(", ")
+            ),
             ReceptionKind::Event { call, name, .. } => {
                 format!(
                     "{} routed by Segment's servers",
@@ -85,6 +106,9 @@ impl Reception {
         let what = match &self.kind {
             ReceptionKind::CodeLoaded { code, .. } => format!("code {code}"),
             ReceptionKind::HostContacted { host, .. } => format!("host {host}"),
+            ReceptionKind::Navigated {
+                host, identifiers, ..
+            } => format!("navigation to {host} carrying {}", identifiers.join(", ")),
             ReceptionKind::Event { call, name, .. } => {
                 format!("event {}", describe_call(*call, name.as_deref()))
             }
@@ -123,7 +147,25 @@ pub struct Routing {
     pub undeclared: Vec<Undeclared>,
     /// Third-party hosts contacted that belong to no destination, no site origin and not Segment.
     pub other_hosts: BTreeSet<String>,
+    /// Top-level navigations away from the site that a step caused and that carry nothing
+    /// identifying the visitor: the visitor's own choice to leave, not data the site sent.
+    pub departures: Vec<Departure>,
 }
+
+/// The visitor left the site for `host` (a plain link, a form without personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Departure {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub host: String,
+    /// The step (1-based) that caused it.
+    pub step: usize,
+}
+
+/// For each top-level navigation a step caused (by request `seq`), the names of the parameters
+/// (query or form fields) that identify the visitor; empty or absent: it carries none.
+pub type Carried = BTreeMap<u64, Vec<String>>;
 
 impl Resolves for Routing {
     fn resolved(&self, name: &str) -> Option<&Resolved> {
@@ -132,6 +174,8 @@ impl Resolves for Routing {
 }
 
 /// Route one capture: resolve the spec's destinations, then attribute the capture's traffic.
+/// Every request counts as sent by the site; see [`route_carried`] for navigations the visitor
+/// made.
 pub fn route(
     spec: &Spec,
     settings: Option<&CdnSettings>,
@@ -152,8 +196,31 @@ pub fn route_with(
     attribute(resolve_with(catalog, spec, settings), capture, decoded)
 }
 
+/// [`route`], telling the visitor's navigations apart: a top-level navigation away from the site
+/// that a step caused is a [`Departure`] when `carried` names nothing for it, and a
+/// [`ReceptionKind::Navigated`] naming what it carries otherwise.
+pub fn route_carried(
+    spec: &Spec,
+    settings: Option<&CdnSettings>,
+    capture: &Capture,
+    decoded: &Decoded,
+    carried: &Carried,
+) -> Routing {
+    attribute_carried(resolve(spec, settings), capture, decoded, Some(carried))
+}
+
 /// Which requests (in time order) and events reached each destination of `resolution`.
 pub fn attribute(resolution: Resolution<'_>, capture: &Capture, decoded: &Decoded) -> Routing {
+    attribute_carried(resolution, capture, decoded, None)
+}
+
+/// [`attribute`], with the visitor's navigations told apart by `carried` (see [`route_carried`]).
+fn attribute_carried(
+    resolution: Resolution<'_>,
+    capture: &Capture,
+    decoded: &Decoded,
+    carried: Option<&Carried>,
+) -> Routing {
     let mut reqs: Vec<&CapturedRequest> = capture.requests.iter().collect();
     reqs.sort_by_key(|r| (r.at_ms, r.seq));
     let kinds: Vec<RequestKind> = reqs.iter().map(|r| classify(r)).collect();
@@ -179,7 +246,7 @@ pub fn attribute(resolution: Resolution<'_>, capture: &Capture, decoded: &Decode
         {
             a.code_loaded(req, load);
         } else if !kind.is_segment() {
-            a.host_contacted(req);
+            a.host_contacted(req, carried);
         }
     }
     let event_destinations = a.events(decoded);
@@ -205,6 +272,7 @@ struct Attribution<'a> {
     /// Hosts that carried Segment traffic, and the settings' API host.
     segment_hosts: BTreeSet<String>,
     other_hosts: BTreeSet<String>,
+    departures: Vec<Departure>,
 }
 
 impl<'a> Attribution<'a> {
@@ -235,6 +303,7 @@ impl<'a> Attribution<'a> {
             site_hosts: site_hosts(r.spec),
             segment_hosts,
             other_hosts: BTreeSet::new(),
+            departures: Vec::new(),
         }
     }
 
@@ -311,15 +380,43 @@ impl<'a> Attribution<'a> {
 
     /// A request to a host: the declared destinations whose hosts (spec's, else the catalog's
     /// most specific) it matches, else an undeclared catalog destination, else an other host.
-    fn host_contacted(&mut self, req: &CapturedRequest) {
+    /// A navigation a step caused is the visitor leaving (a [`Departure`]) when it carries
+    /// nothing and goes off the site, and [`ReceptionKind::Navigated`] when it carries something.
+    fn host_contacted(&mut self, req: &CapturedRequest, carried: Option<&Carried>) {
         let host = req.host();
         if host.is_empty() {
             return;
         }
         let path = req.path().to_string();
-        let contact = || ReceptionKind::HostContacted {
-            host: host.clone(),
-            path: path.clone(),
+        let carrying = match (carried, req.initiator) {
+            (Some(c), Initiator::StepNavigation { step }) => {
+                Some((step, c.get(&req.seq).filter(|n| !n.is_empty())))
+            }
+            _ => None,
+        };
+        if let Some((step, None)) = carrying
+            && !self.is_first_party(&host)
+            && !self.segment_hosts.contains(&host)
+        {
+            self.departures.push(Departure {
+                seq: req.seq,
+                at_ms: req.at_ms,
+                phase: req.phase,
+                host,
+                step,
+            });
+            return;
+        }
+        let contact = || match carrying {
+            Some((_, Some(names))) => ReceptionKind::Navigated {
+                host: host.clone(),
+                path: path.clone(),
+                identifiers: names.clone(),
+            },
+            _ => ReceptionKind::HostContacted {
+                host: host.clone(),
+                path: path.clone(),
+            },
         };
         let mut claimed = false;
         for t in self.targets.iter_mut() {
@@ -375,15 +472,18 @@ impl<'a> Attribution<'a> {
             }
             return;
         }
-        let first_party = self
-            .site_hosts
-            .iter()
-            .any(|s| host_matches(strip_www(&host), s) || host_matches(&host, s));
+        let first_party = self.is_first_party(&host);
         let segment = self.segment_hosts.contains(&host)
             || SEGMENT_DOMAINS.iter().any(|d| host_matches(&host, d));
         if !first_party && !segment {
             self.other_hosts.insert(host);
         }
+    }
+
+    fn is_first_party(&self, host: &str) -> bool {
+        self.site_hosts
+            .iter()
+            .any(|s| host_matches(strip_www(host), s) || host_matches(host, s))
     }
 
     /// Cloud routing of every decoded event: for each, the cloud destinations Segment's servers
@@ -429,6 +529,7 @@ impl<'a> Attribution<'a> {
             event_destinations,
             undeclared: self.undeclared.into_vec(),
             other_hosts: self.other_hosts,
+            departures: self.departures,
         }
     }
 }

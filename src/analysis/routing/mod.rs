@@ -10,7 +10,10 @@ mod resolve;
 #[cfg(test)]
 mod tests;
 
-pub use attribute::{Outcome, Reception, ReceptionKind, Routing, attribute, route, route_with};
+pub use attribute::{
+    Carried, Departure, Outcome, Reception, ReceptionKind, Routing, attribute, route,
+    route_carried, route_with,
+};
 pub use cloud::{cloud_delivers, cloud_delivers_any};
 pub use resolve::{
     CategorySource, Evidence, ModeSource, Resolution, Resolved, Resolves, Undeclared, resolve,

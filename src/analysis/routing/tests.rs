@@ -61,6 +61,7 @@ fn req(seq: u64, method: &str, url: &str, body: Option<String>) -> CapturedReque
         headers: BTreeMap::new(),
         body,
         answer: Answer::Sinkhole,
+        initiator: Default::default(),
     }
 }
 

@@ -550,6 +550,7 @@ pub(crate) mod tests {
             headers: BTreeMap::new(),
             body: body.map(str::to_string),
             answer: Answer::Sinkhole,
+            initiator: Default::default(),
         }
     }
 

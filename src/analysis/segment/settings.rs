@@ -24,6 +24,8 @@ pub enum SettingsError {
     Json(#[from] serde_json::Error),
     #[error("settings are not a JSON object")]
     NotObject,
+    #[error("settings are not UTF-8 text")]
+    NotUtf8,
 }
 
 /// One `integrations[<creationName>]` entry.
@@ -123,11 +125,20 @@ impl IntegrationSettings {
 impl CdnSettings {
     /// Read and parse a settings JSON file (a spec's `segment.settings`).
     pub fn from_file(path: &std::path::Path) -> Result<CdnSettings, SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Io {
+        let bytes = std::fs::read(path).map_err(|source| SettingsError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        CdnSettings::from_json(&text).map_err(|e| SettingsError::File {
+        CdnSettings::from_bytes(path, &bytes)
+    }
+
+    /// Parse the contents of the settings file `path` (named in errors).
+    pub fn from_bytes(path: &std::path::Path, bytes: &[u8]) -> Result<CdnSettings, SettingsError> {
+        let parsed = match std::str::from_utf8(bytes) {
+            Ok(text) => CdnSettings::from_json(text),
+            Err(_) => Err(SettingsError::NotUtf8),
+        };
+        parsed.map_err(|e| SettingsError::File {
             path: path.to_path_buf(),
             source: Box::new(e),
         })

@@ -40,6 +40,25 @@ pub fn judge(
     settings: Option<&CdnSettings>,
 ) -> Vec<Failure> {
     let eff = regime::effective(spec, state, routed);
+    judge_with(spec, state, capture, decoded, routed, settings, &eff)
+}
+
+/// [`judge`] with the effective expectations already worked out.
+///
+/// An interrupted visit ([`Capture::interrupted`]: a step missed or failed, the trial ran out of
+/// time) is judged on what it recorded, but only by the checks that say something must *not*
+/// happen: whatever they find in part of a visit the whole visit would hold too. Checks that say
+/// something must be there by the end (`allowed-missing`, the stamp against the CMP's final
+/// choice) cannot be judged on a visit that never got there.
+pub fn judge_with(
+    spec: &Spec,
+    state: &State,
+    capture: &Capture,
+    decoded: &Decoded,
+    routed: &Routing,
+    settings: Option<&CdnSettings>,
+    eff: &Effective,
+) -> Vec<Failure> {
     let in_window = |phase: Phase| state.steps.is_empty() || phase == Phase::After;
     let opt_out = spec.consent_model == ConsentModel::OptOut && !state.steps.is_empty();
     let mut failures = Vec::new();
@@ -77,7 +96,7 @@ pub fn judge(
         }
     }
 
-    if let Some(allowed) = &eff.allowed {
+    if let Some(allowed) = eff.allowed.as_ref().filter(|_| !capture.interrupted) {
         for (name, outcome) in &routed.destinations {
             if !allowed.value.contains(name) {
                 continue;
@@ -216,15 +235,17 @@ pub fn judge(
     failures.extend(builtin::undeclared(decoded, routed, capture));
     failures.extend(builtin::ungated(spec, routed));
     failures.extend(builtin::unstamped(spec, decoded, routed));
-    failures.extend(builtin::cmp_mismatch(
-        spec,
-        state,
-        capture,
-        decoded,
-        settings,
-        &consent_skip,
-    ));
-    failures.extend(pii::check(spec, state, &eff, capture, decoded, routed));
+    if !capture.interrupted {
+        failures.extend(builtin::cmp_mismatch(
+            spec,
+            state,
+            capture,
+            decoded,
+            settings,
+            &consent_skip,
+        ));
+    }
+    failures.extend(pii::check(spec, state, eff, capture, decoded, routed));
     failures.extend(builtin::held(state, capture, decoded));
     failures
 }
@@ -280,4 +301,4 @@ fn reception_evidence(r: &Reception) -> Evidence {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

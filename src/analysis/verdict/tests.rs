@@ -17,7 +17,7 @@ use crate::spec::types::{
 
 const API: &str = "https://api.segment.io/v1";
 
-fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
+pub(crate) fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
     let cat = |p: Purpose| Category {
         purpose: p,
         cmp: None,
@@ -54,7 +54,7 @@ fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
     }
 }
 
-fn cloud(cats: &[&str]) -> Destination {
+pub(crate) fn cloud(cats: &[&str]) -> Destination {
     Destination {
         mode: Some(Mode::Cloud),
         categories: Some(cats.iter().map(|s| s.to_string()).collect()),
@@ -62,7 +62,7 @@ fn cloud(cats: &[&str]) -> Destination {
     }
 }
 
-fn chat() -> Destination {
+pub(crate) fn chat() -> Destination {
     Destination {
         mode: None,
         categories: Some(vec!["C0004".into()]),
@@ -72,7 +72,7 @@ fn chat() -> Destination {
 
 /// Facebook Pixel (device, C0004 from settings), Mixpanel (cloud, C0002), Support Chat (device
 /// by hosts, C0004 in the spec).
-fn shop(regime: Regime) -> Spec {
+pub(crate) fn shop(regime: Regime) -> Spec {
     spec(
         regime,
         vec![
@@ -83,7 +83,7 @@ fn shop(regime: Regime) -> Spec {
     )
 }
 
-fn settings(extra: Value) -> CdnSettings {
+pub(crate) fn settings(extra: Value) -> CdnSettings {
     let mut v = json!({
         "integrations": {
             "Segment.io": {"apiKey": "WK", "apiHost": "api.segment.io/v1"},
@@ -100,7 +100,7 @@ fn settings(extra: Value) -> CdnSettings {
     CdnSettings::from_value(&v).unwrap()
 }
 
-fn state(steps: usize, expect: Expect) -> State {
+pub(crate) fn state(steps: usize, expect: Expect) -> State {
     State {
         gpc: false,
         steps: (0..steps)
@@ -112,7 +112,13 @@ fn state(steps: usize, expect: Expect) -> State {
 }
 
 /// A request at `at_ms`; the decision is at 1000 ms.
-fn req(seq: u64, at_ms: u64, method: &str, url: &str, body: Option<Value>) -> CapturedRequest {
+pub(crate) fn req(
+    seq: u64,
+    at_ms: u64,
+    method: &str,
+    url: &str,
+    body: Option<Value>,
+) -> CapturedRequest {
     CapturedRequest {
         seq,
         at_ms,
@@ -127,15 +133,22 @@ fn req(seq: u64, at_ms: u64, method: &str, url: &str, body: Option<Value>) -> Ca
         headers: BTreeMap::new(),
         body: body.map(|b| b.to_string()),
         answer: Answer::Sinkhole,
+        initiator: Default::default(),
     }
 }
 
-fn stamp(pairs: &[(&str, bool)]) -> Value {
+pub(crate) fn stamp(pairs: &[(&str, bool)]) -> Value {
     json!({"categoryPreferences": pairs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>()})
 }
 
 /// A Segment event request: `call` letter path, `extra` merged into the body.
-fn event(seq: u64, at_ms: u64, call: &str, consent: Value, extra: Value) -> CapturedRequest {
+pub(crate) fn event(
+    seq: u64,
+    at_ms: u64,
+    call: &str,
+    consent: Value,
+    extra: Value,
+) -> CapturedRequest {
     let letter = &call[..1];
     let mut body = json!({"type": call, "writeKey": "WK", "messageId": format!("m{seq}"),
                           "anonymousId": "5c3d9f1e-1234-4567-8901-234567890abc",
@@ -154,7 +167,7 @@ fn event(seq: u64, at_ms: u64, call: &str, consent: Value, extra: Value) -> Capt
     req(seq, at_ms, "POST", &format!("{API}/{letter}"), Some(body))
 }
 
-fn capture(requests: Vec<CapturedRequest>, steps: bool) -> Capture {
+pub(crate) fn capture(requests: Vec<CapturedRequest>, steps: bool) -> Capture {
     Capture {
         requests,
         decision_at_ms: steps.then_some(1000),
@@ -162,7 +175,7 @@ fn capture(requests: Vec<CapturedRequest>, steps: bool) -> Capture {
     }
 }
 
-fn run(
+pub(crate) fn run(
     spec: &Spec,
     state: &State,
     capture: &Capture,
@@ -173,11 +186,11 @@ fn run(
     judge(spec, state, capture, &decoded, &routed, settings)
 }
 
-fn ids(f: &[Failure]) -> Vec<(CheckId, Option<String>)> {
+pub(crate) fn ids(f: &[Failure]) -> Vec<(CheckId, Option<String>)> {
     f.iter().map(|f| (f.check, f.destination.clone())).collect()
 }
 
-fn all_text(f: &[Failure]) -> String {
+pub(crate) fn all_text(f: &[Failure]) -> String {
     f.iter()
         .map(|f| {
             let ev: Vec<String> = f.evidence.iter().map(|e| e.to_string()).collect();
@@ -187,10 +200,10 @@ fn all_text(f: &[Failure]) -> String {
         .join("\n")
 }
 
-const ALL_TRUE: [(&str, bool); 3] = [("C0001", true), ("C0002", true), ("C0004", true)];
-const REJECT: [(&str, bool); 3] = [("C0001", true), ("C0002", false), ("C0004", false)];
+pub(crate) const ALL_TRUE: [(&str, bool); 3] = [("C0001", true), ("C0002", true), ("C0004", true)];
+pub(crate) const REJECT: [(&str, bool); 3] = [("C0001", true), ("C0002", false), ("C0004", false)];
 
-fn cmp(pairs: &[(&str, bool)]) -> Option<BTreeMap<String, bool>> {
+pub(crate) fn cmp(pairs: &[(&str, bool)]) -> Option<BTreeMap<String, bool>> {
     Some(pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect())
 }
 

@@ -129,13 +129,25 @@ pub fn build(
     }
     for o in routed.destinations.values() {
         for r in &o.receptions {
-            let ReceptionKind::HostContacted { host, path } = &r.kind else {
-                continue;
+            let (host, path, carried) = match &r.kind {
+                ReceptionKind::HostContacted { host, path } => (host, path, None),
+                ReceptionKind::Navigated {
+                    host,
+                    path,
+                    identifiers,
+                } => (host, path, Some(identifiers)),
+                _ => continue,
             };
-            let what = match request(r.seq) {
+            let mut what = match request(r.seq) {
                 Some(req) => format!("{} {}", req.method, strip_query_values(&req.url)),
                 None => format!("request to {host}{path}"),
             };
+            if let Some(names) = carried {
+                what = format!(
+                    "the visitor was sent to {what} by a step, carrying {}",
+                    names.join(", ")
+                );
+            }
             rows.push((
                 r.at_ms,
                 r.seq,
@@ -165,6 +177,20 @@ pub fn build(
                 },
             ));
         }
+    }
+    for d in &routed.departures {
+        rows.push((
+            d.at_ms,
+            d.seq,
+            TimelineEntry {
+                at_ms: d.at_ms,
+                phase: d.phase,
+                kind: TimelineKind::Departure,
+                what: format!("the visitor left for {} (step {})", d.host, d.step),
+                destination: None,
+                detail: None,
+            },
+        ));
     }
     rows.sort_by_key(|r| (r.0, r.1));
     rows.dedup_by(|a, b| a.2 == b.2);
