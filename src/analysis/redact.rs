@@ -121,8 +121,8 @@ impl Redactor {
         }
         for req in &capture.requests {
             scan(&req.url);
-            if let Some(b) = &req.body {
-                scan(b);
+            if let Some(b) = req.body_text() {
+                scan(&b);
             }
         }
         for e in emails {

@@ -928,7 +928,7 @@ mod tests {
             url: url.into(),
             resource_type: "other".into(),
             headers: BTreeMap::new(),
-            body,
+            body: body.map(String::into_bytes),
             answer: Answer::Sinkhole,
         }
     }

@@ -19,6 +19,7 @@ pub enum CheckId {
     UngatedDestination,
     UnstampedEvents,
     PiiLeak,
+    UndecodableSegment,
     StepDidNotMatch,
     Error,
 }
@@ -35,6 +36,7 @@ impl CheckId {
             CheckId::UngatedDestination => "ungated-destination",
             CheckId::UnstampedEvents => "unstamped-events",
             CheckId::PiiLeak => "pii-leak",
+            CheckId::UndecodableSegment => "undecodable-segment",
             CheckId::StepDidNotMatch => "step-did-not-match",
             CheckId::Error => "error",
         }

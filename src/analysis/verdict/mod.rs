@@ -29,7 +29,7 @@ use crate::spec::{Collection, ConsentModel, Spec, State};
 
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
-/// unstamped, CMP consent mismatch, pii).
+/// unstamped, CMP consent mismatch, pii, undecodable Segment traffic).
 pub fn judge(
     spec: &Spec,
     state: &State,
@@ -224,6 +224,7 @@ pub fn judge(
         &consent_skip,
     ));
     failures.extend(pii::check(spec, state, &eff, capture, decoded, routed));
+    failures.extend(builtin::undecodable(decoded));
     failures
 }
 

@@ -130,8 +130,8 @@ impl Scanner {
         if let Some(q) = query {
             self.form(q, "query", &mut out, 0);
         }
-        if let Some(body) = req.body.as_deref().filter(|b| !b.is_empty()) {
-            self.body(body, "body", &mut out, 0);
+        if let Some(body) = req.body_text().filter(|b| !b.is_empty()) {
+            self.body(&body, "body", &mut out, 0);
         }
         for (name, value) in &req.headers {
             if name == "user-agent" || name.starts_with("sec-ch-ua") {
@@ -839,7 +839,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
-            body: Some("v=2&tid=G-1&ep.phone=%2B4915112345678\nv=2&em=&_p=1700000000000".into()),
+            body: Some("v=2&tid=G-1&ep.phone=%2B4915112345678\nv=2&em=&_p=1700000000000".as_bytes().to_vec()),
             answer: crate::capture::Answer::Sinkhole,
         };
         let f = s.scan_request(&req);

@@ -125,7 +125,7 @@ fn req(seq: u64, at_ms: u64, method: &str, url: &str, body: Option<Value>) -> Ca
         url: url.into(),
         resource_type: "other".into(),
         headers: BTreeMap::new(),
-        body: body.map(|b| b.to_string()),
+        body: body.map(|b| b.to_string().into_bytes()),
         answer: Answer::Sinkhole,
     }
 }
