@@ -51,6 +51,14 @@ pub enum ReceptionKind {
     CodeLoaded { code: String, path: String },
     /// One of its hosts was contacted.
     HostContacted { host: String, path: String },
+    /// A WebSocket to one of its hosts was opened; frames the page sent on it, counted (values
+    /// are never recorded).
+    SocketOpened {
+        host: String,
+        path: String,
+        frames_sent: u64,
+        bytes_sent: u64,
+    },
     /// (Cloud mode) an event Segment's servers would deliver to it; `event` indexes
     /// `Decoded::events`.
     Event {
@@ -91,6 +99,15 @@ impl Reception {
                 format!("destination code {code} loaded ({path})")
             }
             ReceptionKind::HostContacted { host, path } => format!("request to {host}{path}"),
+            ReceptionKind::SocketOpened {
+                host,
+                path,
+                frames_sent,
+                bytes_sent,
+            } => format!(
+                "WebSocket to {host}{path} ({frames_sent} frame{} sent, {bytes_sent} bytes; values not recorded)",
+                if *frames_sent == 1 { "" } else { "s" }
+            ),
             ReceptionKind::Event { call, name, .. } => {
                 format!(
                     "{} routed by Segment's servers",
@@ -110,6 +127,7 @@ impl Reception {
         let what = match &self.kind {
             ReceptionKind::CodeLoaded { code, .. } => format!("code {code}"),
             ReceptionKind::HostContacted { host, .. } => format!("host {host}"),
+            ReceptionKind::SocketOpened { host, .. } => format!("socket {host}"),
             ReceptionKind::Event { call, name, .. } => {
                 format!("event {}", describe_call(*call, name.as_deref()))
             }
@@ -277,9 +295,12 @@ fn most_specific<'c>(cands: Vec<&'c Entry>, host: &str) -> Vec<&'c Entry> {
         .collect()
 }
 
+/// HTTP(S) and WebSocket URLs: what can reach a vendor.
 fn is_web_url(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .any(|s| lower.starts_with(s))
 }
 
 fn strip_www(h: &str) -> &str {
@@ -544,16 +565,28 @@ pub fn route_with(
             continue;
         }
         let path = req.path().to_string();
+        // A WebSocket handshake is contact like any request; its frames are counted.
+        let contact = || {
+            if req.is_socket() {
+                let frames = capture.socket(req.seq);
+                ReceptionKind::SocketOpened {
+                    host: host.clone(),
+                    path: path.clone(),
+                    frames_sent: frames.map_or(0, |f| f.sent),
+                    bytes_sent: frames.map_or(0, |f| f.sent_bytes),
+                }
+            } else {
+                ReceptionKind::HostContacted {
+                    host: host.clone(),
+                    path: path.clone(),
+                }
+            }
+        };
         let mut claimed = false;
         for t in targets.iter_mut() {
             if t.hosts.iter().any(|h| host_matches(&host, h)) {
                 claimed = true;
-                t.outcome
-                    .receptions
-                    .push(reception(ReceptionKind::HostContacted {
-                        host: host.clone(),
-                        path: path.clone(),
-                    }));
+                t.outcome.receptions.push(reception(contact()));
             }
         }
         let cands = host_candidates(catalog, req, &host);
@@ -572,12 +605,7 @@ pub fn route_with(
                 let already = t.hosts.iter().any(|h| host_matches(&host, h));
                 if hit && !already {
                     claimed = true;
-                    t.outcome
-                        .receptions
-                        .push(reception(ReceptionKind::HostContacted {
-                            host: host.clone(),
-                            path: path.clone(),
-                        }));
+                    t.outcome.receptions.push(reception(contact()));
                 }
             }
         }

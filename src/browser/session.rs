@@ -128,9 +128,18 @@ async fn visit_in(
     let recorder = Recorder::new();
     {
         let recorder = recorder.clone();
+        let config = config.clone();
         context
             .route("**/*", move |route| {
                 edge::handle(route, config.clone(), recorder.clone())
+            })
+            .await?;
+    }
+    {
+        let recorder = recorder.clone();
+        context
+            .route_web_socket("**", move |ws| {
+                edge::handle_socket(ws, config.clone(), recorder.clone())
             })
             .await?;
     }
@@ -205,6 +214,7 @@ async fn visit_in(
     Ok(Visit {
         capture: Capture {
             requests: recorder.requests(),
+            sockets: recorder.sockets(),
             decision_at_ms: recorder.decision_at_ms(),
             cookies,
             local_storage,

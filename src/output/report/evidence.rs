@@ -210,7 +210,9 @@ pub fn build(
     }
     for o in routed.destinations.values() {
         for r in &o.receptions {
-            let ReceptionKind::HostContacted { host, path } = &r.kind else {
+            let (ReceptionKind::HostContacted { host, path }
+            | ReceptionKind::SocketOpened { host, path, .. }) = &r.kind
+            else {
                 continue;
             };
             let what = match request(r.seq) {
