@@ -130,3 +130,40 @@ fn sockets_twin_passes_both_ways() {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
     }
 }
+
+const WORKER_LEAKY: &str = "tests/fixtures/shared-worker/specs/shared-worker-leaky.yaml";
+const WORKER_CORRECT: &str = "tests/fixtures/shared-worker/specs/shared-worker-correct.yaml";
+
+/// A SharedWorker's fetch after "Reject" (which no Playwright route sees) is recorded from the
+/// browser's own network events and judged: `blocked-received`.
+#[test]
+fn shared_worker_fetch_after_reject_is_blocked_received() {
+    let results = run(WORKER_LEAKY, |n| n == "shared-worker-leaky::reject-all");
+    let r = common::result(&results, "shared-worker-leaky::reject-all");
+    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
+    assert_eq!(
+        pairs(r),
+        BTreeSet::from([(
+            CheckId::BlockedReceived,
+            Some("Worker Analytics".to_string())
+        )]),
+        "{r:#?}"
+    );
+    let ev = evidence(r, CheckId::BlockedReceived);
+    assert!(
+        ev.iter()
+            .any(|e| e.contains("collect.worker-vendor.example/v1/hit")),
+        "{ev:?}"
+    );
+}
+
+/// The twin's worker sends only after "Accept": reject passes, and accept passes because the
+/// worker's request counts as reception.
+#[test]
+fn shared_worker_twin_passes_both_ways() {
+    let results = run(WORKER_CORRECT, |_| true);
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}

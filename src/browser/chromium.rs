@@ -8,11 +8,13 @@ use super::error::{SETUP_COMMAND, SessionError};
 
 /// Where Debian installs Chromium; `CONSENT_GATES_CHROMIUM` overrides it.
 pub const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
-/// Extra Chromium flags, separated by white space (diagnostics such as `--log-net-log=<file>`).
+/// Extra Chromium flags, split like a POSIX shell splits words, so that a flag holding spaces can
+/// be quoted (`'--host-resolver-rules=MAP * ~NOTFOUND'`; diagnostics such as `--log-net-log=<file>`).
 pub const EXTRA_ARGS_ENV: &str = "CONSENT_GATES_CHROMIUM_ARGS";
 
-/// Chromium flags for a hermetic, visitor-like browser.
-pub fn chromium_args(offline_only: bool) -> Vec<String> {
+/// Chromium flags for a hermetic, visitor-like browser, with those of [`EXTRA_ARGS_ENV`]; an
+/// unbalanced quote there is a set-up error naming the variable.
+pub fn chromium_args(offline_only: bool) -> Result<Vec<String>, SessionError> {
     let mut args: Vec<String> = [
         "--no-sandbox",
         // Without this, navigator.webdriver is true and CMPs hide their banners from "bots".
@@ -32,9 +34,20 @@ pub fn chromium_args(offline_only: bool) -> Vec<String> {
         args.push("--host-resolver-rules=MAP * ~NOTFOUND".to_string());
     }
     if let Ok(extra) = std::env::var(EXTRA_ARGS_ENV) {
-        args.extend(extra.split_whitespace().map(str::to_string));
+        args.extend(split_args(&extra)?);
     }
-    args
+    Ok(args)
+}
+
+/// Splits the value of [`EXTRA_ARGS_ENV`] like a shell: white space separates flags, quotes and
+/// backslashes keep it inside one.
+pub fn split_args(value: &str) -> Result<Vec<String>, SessionError> {
+    shell_words::split(value).map_err(|e| {
+        SessionError::Setup(format!(
+            "{EXTRA_ARGS_ENV} cannot be split into flags ({e}): quote a flag holding spaces \
+             like a shell would, e.g. '--host-resolver-rules=MAP * ~NOTFOUND'"
+        ))
+    })
 }
 
 /// Path of the Chromium binary to drive.
@@ -83,4 +96,27 @@ pub(crate) fn check_driver_version(driver: &Path) -> Result<(), SessionError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_args;
+
+    #[test]
+    fn extra_args_split_like_a_shell() {
+        assert_eq!(
+            split_args(
+                r#"--log-net-log=/tmp/n.json '--host-resolver-rules=MAP * ~NOTFOUND' --a="b c""#
+            )
+            .unwrap(),
+            [
+                "--log-net-log=/tmp/n.json",
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--a=b c"
+            ]
+        );
+        assert!(split_args("").unwrap().is_empty());
+        let e = split_args("'--unbalanced").unwrap_err().to_string();
+        assert!(e.contains("CONSENT_GATES_CHROMIUM_ARGS"), "{e}");
+    }
 }

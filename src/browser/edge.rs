@@ -198,6 +198,11 @@ impl Recorder {
         seq
     }
 
+    /// Records a request the routes did not see (a shared worker's, reported by the browser).
+    pub fn record_external(&self, req: CapturedRequest) {
+        self.record(req);
+    }
+
     /// Counts one frame the page sent on the WebSocket whose handshake is `seq`. Frames do not
     /// count as activity for settling: a socket's heartbeat would keep every settle from quiet.
     fn socket_frame(&self, seq: u64, len: usize) {

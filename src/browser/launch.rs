@@ -234,7 +234,7 @@ async fn launch(offline_only: bool) -> Result<(Playwright, Browser), SessionErro
         .executable_path(chromium.display().to_string())
         .headless(true)
         .chromium_sandbox(false)
-        .args(chromium_args(offline_only));
+        .args(chromium_args(offline_only)?);
     let browser = playwright
         .chromium()
         .launch_with_options(options)

@@ -14,3 +14,4 @@ pub mod server;
 pub mod session;
 pub mod settle;
 mod steps;
+pub mod workers;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use playwright_rs::{Browser, BrowserContextOptions};
 
 use super::edge::{self, EdgeConfig, Recorder};
-use super::{settle, steps};
+use super::{settle, steps, workers};
 use crate::capture::{Capture, StoredCookie, StoredKey};
 use crate::spec::{Spec, State};
 
@@ -82,7 +82,20 @@ pub async fn visit_with(
     } else {
         None
     };
-    let result = visit_in(&context, spec, state, config, evidence.screenshots).await;
+    let mut watch = None;
+    let result = visit_in(
+        browser,
+        &context,
+        spec,
+        state,
+        config,
+        evidence.screenshots,
+        &mut watch,
+    )
+    .await;
+    if let Some(w) = watch {
+        w.stop().await;
+    }
     if let Some(tracing) = tracing {
         let path = keep_trace(&result);
         let options = path.as_ref().map(|p| {
@@ -102,11 +115,13 @@ pub async fn visit_with(
 }
 
 async fn visit_in(
+    browser: &Browser,
     context: &playwright_rs::BrowserContext,
     spec: &Spec,
     state: &State,
     config: Arc<EdgeConfig>,
     screenshots: bool,
+    watch: &mut Option<workers::Watch>,
 ) -> Result<Visit, SessionError> {
     let timing = spec.timing;
     let mut shots = crate::output::report::Screenshots::default();
@@ -144,6 +159,8 @@ async fn visit_in(
             .await?;
     }
     let page = context.new_page().await?;
+    // Shared workers send past every route: the browser reports their requests.
+    *watch = workers::watch(browser, context, &page, recorder.clone()).await;
     page.set_default_timeout(timing.step_ms as f64).await;
     page.set_default_navigation_timeout(timing.navigation_ms as f64)
         .await;
