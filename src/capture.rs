@@ -182,6 +182,19 @@ pub struct SocketFrames {
     pub sent_bytes: u64,
 }
 
+/// A request or WebSocket the browser's own network log reported for this trial's context that
+/// the recorder never saw: it went past every route, so nothing judged it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unrecorded {
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub method: String,
+    pub url: String,
+    /// Who sent it: the target type and URL (`page https://shop.example/`,
+    /// `shared_worker https://shop.example/w.js`) and the initiator type the browser gives.
+    pub initiator: String,
+}
+
 /// A cookie the page left behind (values are never kept: they may be personal data).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct StoredCookie {
@@ -203,6 +216,9 @@ pub struct Capture {
     pub requests: Vec<CapturedRequest>,
     /// Frame counts of each WebSocket, by handshake `seq`.
     pub sockets: Vec<SocketFrames>,
+    /// What the browser's own network log saw and the recorder did not (judged by
+    /// `unrecorded-traffic`).
+    pub unrecorded: Vec<Unrecorded>,
     /// When the first step started (ms since navigation), `None` for a state without steps.
     pub decision_at_ms: Option<u64>,
     pub cookies: Vec<StoredCookie>,

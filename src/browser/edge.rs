@@ -198,9 +198,36 @@ impl Recorder {
         seq
     }
 
+    /// Milliseconds since the start and the phase, as a request recorded now would get them.
+    pub fn stamp(&self) -> (u64, Phase) {
+        let now = Instant::now();
+        let phase = match *lock(&self.decision) {
+            Some(d) if now >= d => Phase::After,
+            _ => Phase::Before,
+        };
+        (self.ms_since_start(now), phase)
+    }
+
+    /// Whether a request `method url` was recorded.
+    pub fn saw(&self, method: &str, url: &str) -> bool {
+        lock(&self.inner)
+            .requests
+            .iter()
+            .any(|r| r.url == url && r.method.eq_ignore_ascii_case(method))
+    }
+
     /// Records a request the routes did not see (a shared worker's, reported by the browser).
     pub fn record_external(&self, req: CapturedRequest) {
         self.record(req);
+    }
+
+    /// Records a request the browser reported earlier, with the time and phase of the report.
+    pub fn record_external_at(&self, mut req: CapturedRequest, at_ms: u64, phase: Phase) {
+        let mut log = lock(&self.inner);
+        req.seq = log.requests.len() as u64;
+        req.at_ms = at_ms;
+        req.phase = phase;
+        log.requests.push(req);
     }
 
     /// Counts one frame the page sent on the WebSocket whose handshake is `seq`. Frames do not

@@ -15,6 +15,13 @@ pub use super::error::SessionError;
 pub use super::launch::Shared;
 use super::navigate::{goto, join_url};
 
+/// Test hook: `websocket` makes the recorder ignore WebSockets, so that tests can prove the
+/// completeness check (`unrecorded-traffic`) catches a channel the recorder misses.
+pub const RECORDER_IGNORE_ENV: &str = "CONSENT_GATES_RECORDER_IGNORE";
+
+/// How long the cross-check waits for routes still recording what the browser already reported.
+const UNRECORDED_GRACE: Duration = Duration::from_secs(2);
+
 /// A step that found nothing to act on: the trial fails with `step-did-not-match`.
 #[derive(Debug, Clone)]
 pub struct StepMiss {
@@ -150,7 +157,10 @@ async fn visit_in(
             })
             .await?;
     }
-    {
+    // `CONSENT_GATES_RECORDER_IGNORE=websocket` leaves WebSockets unrouted: only for proving that
+    // the browser's own log catches what the recorder misses (`unrecorded-traffic`).
+    let ignore_sockets = std::env::var(RECORDER_IGNORE_ENV).is_ok_and(|v| v == "websocket");
+    if !ignore_sockets {
         let recorder = recorder.clone();
         context
             .route_web_socket("**", move |ws| {
@@ -225,6 +235,23 @@ async fn visit_in(
     progress.set("leaving the page (flushing batched deliveries)");
     leave(&page, &recorder, quiet, min_quiet, settle_max).await;
 
+    progress.set("cross-checking the recording with the browser's network log");
+    let unrecorded = match watch.as_ref() {
+        Some(w) => w.unaccounted(&recorder, UNRECORDED_GRACE).await,
+        None => {
+            let (at_ms, phase) = recorder.stamp();
+            vec![crate::capture::Unrecorded {
+                at_ms,
+                phase,
+                method: "*".into(),
+                url: "(every request)".into(),
+                initiator: "the browser offers no DevTools session, so nothing cross-checks the \
+                            recording"
+                    .into(),
+            }]
+        }
+    };
+
     progress.set("reading the CMP's choice and the storage");
     let cmp = read_cmp(&page, spec, cmp_state).await;
     let (cookies, local_storage) = storage(context, &secrets).await?;
@@ -232,6 +259,7 @@ async fn visit_in(
         capture: Capture {
             requests: recorder.requests(),
             sockets: recorder.sockets(),
+            unrecorded,
             decision_at_ms: recorder.decision_at_ms(),
             cookies,
             local_storage,

@@ -20,6 +20,7 @@ pub enum CheckId {
     UnstampedEvents,
     PiiLeak,
     UndecodableSegment,
+    UnrecordedTraffic,
     StepDidNotMatch,
     Error,
 }
@@ -37,6 +38,7 @@ impl CheckId {
             CheckId::UnstampedEvents => "unstamped-events",
             CheckId::PiiLeak => "pii-leak",
             CheckId::UndecodableSegment => "undecodable-segment",
+            CheckId::UnrecordedTraffic => "unrecorded-traffic",
             CheckId::StepDidNotMatch => "step-did-not-match",
             CheckId::Error => "error",
         }
@@ -110,9 +112,13 @@ impl Verdict {
         }
     }
 
-    /// `error` when any failure is an error, else `fail` when any, else `pass`.
+    /// `error` when any failure is an error (or traffic the recorder could not account for: the
+    /// trial's evidence is incomplete), else `fail` when any, else `pass`.
     pub fn of(failures: &[Failure]) -> Verdict {
-        if failures.iter().any(|f| f.check == CheckId::Error) {
+        if failures
+            .iter()
+            .any(|f| matches!(f.check, CheckId::Error | CheckId::UnrecordedTraffic))
+        {
             Verdict::Error
         } else if failures.is_empty() {
             Verdict::Pass

@@ -225,6 +225,7 @@ pub fn judge(
     ));
     failures.extend(pii::check(spec, state, &eff, capture, decoded, routed));
     failures.extend(builtin::undecodable(decoded));
+    failures.extend(builtin::unrecorded(capture));
     failures
 }
 
