@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 mod common;
 
-use consent_gates::report::TrialResult;
-use consent_gates::verdict::{CheckId, Verdict};
+use consent_gates::analysis::verdict::{CheckId, Verdict};
+use consent_gates::output::report::TrialResult;
 
 type Pair = (CheckId, Option<String>);
 

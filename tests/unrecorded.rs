@@ -4,7 +4,7 @@
 
 mod common;
 
-use consent_gates::verdict::{CheckId, Verdict};
+use consent_gates::analysis::verdict::{CheckId, Verdict};
 
 #[test]
 fn a_channel_the_recorder_ignores_is_unrecorded_traffic() {
