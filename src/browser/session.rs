@@ -169,8 +169,6 @@ async fn visit_in(
             .await?;
     }
     let page = context.new_page().await?;
-    // Shared workers send past every route: the browser reports their requests.
-    *watch = workers::watch(browser, context, &page, recorder.clone()).await;
     page.set_default_timeout(timing.step_ms as f64).await;
     page.set_default_navigation_timeout(timing.navigation_ms as f64)
         .await;
@@ -180,7 +178,16 @@ async fn visit_in(
     let min_quiet = Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms));
     let settle_max = Duration::from_millis(timing.settle_max_ms);
     progress.set(format!("loading {}", spec.site.url));
-    goto(&page, &spec.site.url, timing.navigation_ms).await?;
+    // Shared workers send past every route: the browser's own log reports their requests. Its
+    // sessions attach while the first page loads, so that they add no latency to the trial
+    // (workers start from the page, and a target that exists before the attachment is still
+    // discovered and attached).
+    let (attached, loaded) = tokio::join!(
+        workers::watch(browser, context, &page, recorder.clone()),
+        goto(&page, &spec.site.url, timing.navigation_ms)
+    );
+    *watch = attached;
+    loaded?;
     recorder.touch();
     progress.set("settling after the first page loaded");
     settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;

@@ -9,10 +9,12 @@
 //! never saw is [`Unrecorded`] (check `unrecorded-traffic`).
 //!
 //! Requests the browser makes for a page rather than the page's code (its icon) are never routed
-//! by Playwright; they are recorded from the report.
+//! by Playwright; they are recorded from the report. CORS preflights (no payload; Playwright
+//! answers some itself) are not cross-checked.
 //!
-//! What it cannot see: what a target sends between its creation and the attachment (a worker
-//! that sends on its first line, before the page has talked to it), the hops of a redirect (the
+//! What it cannot see: what a target sends between its creation and the attachment (the session
+//! attaches while the first page loads; a worker that sends on its first line, before the page has
+//! talked to it, may be missed), the hops of a redirect (the
 //! edge answers every request offline, so there are none there), and requests Chromium makes for
 //! itself rather than for a page (not in any target's Network domain). Shared workers' requests
 //! are recorded but not answered: offline they meet the DNS rule and fail; online they leave.
@@ -247,13 +249,17 @@ pub async fn watch(
                     .iter()
                     .any(|p| req.url.starts_with(p));
                 let redirect = message.pointer("/params/redirectResponse").is_some();
+                // A CORS preflight carries no payload, and Playwright answers some itself
+                // without routing them; the request it clears is recorded.
+                let preflight =
+                    message.pointer("/params/initiator/type") == Some(&json!("preflight"));
                 if shared {
                     recorder.record_external(req);
                 }
                 let browser_own = message.pointer("/params/type") == Some(&json!("Other"))
                     && message.pointer("/params/initiator/type") == Some(&json!("other"))
                     && kind == "page";
-                if web && !redirect {
+                if web && !redirect && !preflight {
                     log.witnessed
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
