@@ -2,7 +2,12 @@
 //! compared with the accepted copy through insta (`cargo insta review` works on them).
 //!
 //! Normalisation: no ids, timestamps, user agents, write keys or cookie values ever enter the
-//! snapshot; lists are sorted; vendor requests are reduced to host and path.
+//! snapshot; lists are sorted; vendor requests are reduced to host and path. Library internals
+//! whose presence depends on chance or on the moment the visit ended are left out (the capture,
+//! and so every check, still has them): analytics-next's `persisted-queue:v1:…` localStorage keys
+//! (written on `pagehide` only while its queue holds work, and a lock key that lives for one
+//! call) and the number of Segment telemetry requests (sampled with `Math.random()` and flushed
+//! on a 30 s timer).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -44,7 +49,6 @@ pub struct SegmentSeen {
     pub settings_fetched: bool,
     /// Destination code Segment loaded (classic slugs, action folders).
     pub destination_code: Vec<String>,
-    pub telemetry_requests: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -156,7 +160,6 @@ pub fn build(
                 .any(|l| matches!(l.kind, LoadKind::Library { .. })),
             settings_fetched: decoded.settings_fetched,
             destination_code: destination_code.into_iter().collect(),
-            telemetry_requests: decoded.telemetry,
         },
         events,
         destinations,
@@ -170,6 +173,7 @@ pub fn build(
             local_storage: capture
                 .local_storage
                 .iter()
+                .filter(|k| !is_volatile_key(&k.key))
                 .map(|k| format!("{} {}", k.origin, k.key))
                 .collect(),
         },
@@ -186,6 +190,12 @@ pub fn build(
         verdict: Verdict::of(failures),
         failures: failure_rows,
     }
+}
+
+/// analytics-next's persisted queue (`persisted-queue:v1:<write key>:items`, `:seen`, `:lock`):
+/// whether it is in localStorage depends on what was still queued when the page was left.
+pub fn is_volatile_key(key: &str) -> bool {
+    key.starts_with("persisted-queue:v1:")
 }
 
 impl Snapshot {
