@@ -28,9 +28,70 @@ pub struct StepMiss {
 #[derive(Debug, Clone)]
 pub struct Visit {
     pub capture: Capture,
+    /// Which clock the page settled on, and every settle that did not end idle.
+    pub settle: SettleLog,
     pub step_miss: Option<StepMiss>,
     /// Taken when [`EvidenceOptions::screenshots`] asks for them.
     pub screenshots: crate::outcome::Screenshots,
+}
+
+/// How a visit's settles went.
+#[derive(Debug, Clone, Default)]
+pub struct SettleLog {
+    /// `controlled` or `real` (`timing.clock`).
+    pub clock: &'static str,
+    /// Settles that found the page never idle over many horizons of page time: a property of the
+    /// page, the same on every run (`after step 1 (cmp reject_all): …`).
+    pub never_idle: Vec<String>,
+    /// Settles that ran out of `settle_max_ms` of wall time, or could not control the clock: what
+    /// the page did later was not seen. Depends on the machine, so reported beside the verdict.
+    pub incomplete: Vec<String>,
+}
+
+/// Settles a visit after each action, on the spec's clock, and logs how each settle ended.
+struct Settler<'a> {
+    recorder: &'a Recorder,
+    timing: crate::spec::Timing,
+    clock: Option<settle::PageClock>,
+    log: SettleLog,
+}
+
+impl Settler<'_> {
+    /// Before an action (a step, reading the CMP): the page's clock runs in real time.
+    async fn act(&mut self) {
+        if let Some(c) = &mut self.clock {
+            c.resume().await;
+        }
+    }
+
+    /// After `what` (`the first page loaded`, `step 1 (cmp reject_all)`): settles and logs.
+    async fn settle(&mut self, page: &playwright_rs::Page, what: &str) {
+        let t = self.timing;
+        let max = Duration::from_millis(t.settle_max_ms);
+        let Some(clock) = &mut self.clock else {
+            let quiet = Duration::from_millis(t.quiet_ms);
+            let min_quiet = Duration::from_millis(t.min_quiet_ms.unwrap_or(t.quiet_ms));
+            settle::settle(page, self.recorder, quiet, min_quiet, max).await;
+            return;
+        };
+        let horizon = Duration::from_millis(t.horizon_ms);
+        match settle::settle_controlled(page, self.recorder, clock, horizon, max).await {
+            settle::Settled::Idle => {}
+            settle::Settled::NeverIdle { page_ms } => self.log.never_idle.push(format!(
+                "after {what}: requests kept coming over {} s of page time",
+                page_ms / 1000
+            )),
+            settle::Settled::OutOfTime { page_ms } => self.log.incomplete.push(format!(
+                "after {what}: timing.settle_max_ms ({} ms) ran out after {page_ms} ms of page \
+                 time, before the page was idle for timing.horizon_ms ({} ms)",
+                t.settle_max_ms, t.horizon_ms
+            )),
+            settle::Settled::Uncontrolled(why) => self
+                .log
+                .incomplete
+                .push(format!("after {what}: {why}; settled on the real clock instead")),
+        }
+    }
 }
 
 /// Evidence a visit collects beside its capture, for the report.
@@ -118,11 +179,22 @@ async fn visit_in(
             )
             .await?;
     }
-    if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {
-        context
-            .add_init_script(&settle::idle_probe_script(timing.quiet_ms))
-            .await?;
-    }
+    // The clock first, so that the probe below sees the page's (controlled) timers.
+    let clock = match timing.clock {
+        crate::spec::ClockMode::Controlled => {
+            let clock = settle::PageClock::install(context).await?;
+            context.add_init_script(settle::DRAIN_PROBE).await?;
+            Some(clock)
+        }
+        crate::spec::ClockMode::Real => {
+            if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {
+                context
+                    .add_init_script(&settle::idle_probe_script(timing.quiet_ms))
+                    .await?;
+            }
+            None
+        }
+    };
     let progress = config.progress.clone();
     let secrets = config.secrets.clone();
     let recorder = Recorder::new();
@@ -139,15 +211,20 @@ async fn visit_in(
     page.set_default_navigation_timeout(timing.navigation_ms as f64)
         .await;
 
-    let quiet = Duration::from_millis(timing.quiet_ms);
-    // Smart settling only when the spec asks for it (`timing.min_quiet_ms`).
-    let min_quiet = Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms));
-    let settle_max = Duration::from_millis(timing.settle_max_ms);
+    let mut settler = Settler {
+        recorder: &recorder,
+        timing,
+        clock,
+        log: SettleLog {
+            clock: timing.clock.as_str(),
+            ..SettleLog::default()
+        },
+    };
     progress.set(format!("loading {}", spec.site.url));
     goto(&page, &spec.site.url, timing.navigation_ms).await?;
     recorder.touch();
     progress.set("settling after the first page loaded");
-    settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
+    settler.settle(&page, "the first page loaded").await;
     if screenshots {
         shots.before = screenshot(&page).await;
     }
@@ -159,9 +236,10 @@ async fn visit_in(
             recorder.mark_decision();
         }
         if matches!(step, crate::spec::Step::Visit(_)) {
-            leave(&page, &recorder, quiet, min_quiet, settle_max).await;
+            leave(&page, &mut settler, "leaving before the step").await;
         }
         progress.set(format!("running step {} ({})", i + 1, step.describe()));
+        settler.act().await;
         match steps::run(&page, spec, step, &timing, &mut cmp_state).await {
             Ok(()) => {}
             Err(steps::StepError::NoMatch(detail)) => {
@@ -181,7 +259,10 @@ async fn visit_in(
             }
         }
         recorder.touch();
-        settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
+        progress.set(format!("settling after step {} ({})", i + 1, step.describe()));
+        settler
+            .settle(&page, &format!("step {} ({})", i + 1, step.describe()))
+            .await;
     }
     if screenshots && !state.steps.is_empty() {
         shots.after = screenshot(&page).await;
@@ -189,19 +270,21 @@ async fn visit_in(
     if step_miss.is_none() {
         for p in &spec.site.pages {
             let url = join_url(&spec.site.url, p);
-            leave(&page, &recorder, quiet, min_quiet, settle_max).await;
+            leave(&page, &mut settler, "leaving the page").await;
             progress.set(format!("loading page {url}"));
             goto(&page, &url, timing.navigation_ms).await?;
             recorder.touch();
-            settle::settle(&page, &recorder, quiet, min_quiet, settle_max).await;
+            settler.settle(&page, &format!("page {p} loaded")).await;
         }
     }
     progress.set("leaving the page (flushing batched deliveries)");
-    leave(&page, &recorder, quiet, min_quiet, settle_max).await;
+    leave(&page, &mut settler, "leaving the page").await;
 
-    progress.set("reading the CMP's choice and the storage");
-    let cmp = read_cmp(&page, spec, cmp_state).await;
+    progress.set("reading the storage and the CMP's choice");
+    // Storage while the clock stands still; the CMP's answers may need its timers.
     let (cookies, local_storage) = storage(context, &secrets).await?;
+    settler.act().await;
+    let cmp = read_cmp(&page, spec, cmp_state).await;
     Ok(Visit {
         capture: Capture {
             requests: recorder.requests(),
@@ -214,6 +297,7 @@ async fn visit_in(
             tcf: cmp.signals.tcf,
             gpp: cmp.signals.gpp,
         },
+        settle: settler.log,
         step_miss,
         screenshots: shots,
     })
@@ -289,13 +373,7 @@ async fn read_cmp(page: &playwright_rs::Page, spec: &Spec, state: steps::CmpStat
 /// The visitor leaves the page: batched and keepalive deliveries flush on these events. Done
 /// before every navigation as well as at the end, because Playwright neither routes nor reports
 /// the keepalive fetches a page sends while it is really unloading.
-async fn leave(
-    page: &playwright_rs::Page,
-    recorder: &Recorder,
-    quiet: Duration,
-    min_quiet: Duration,
-    max: Duration,
-) {
+async fn leave(page: &playwright_rs::Page, settler: &mut Settler<'_>, what: &str) {
     // A page that already navigated away or closed has nothing left to flush.
     let _ = page
         .evaluate_expression(
@@ -305,8 +383,8 @@ async fn leave(
              window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false })); })()",
         )
         .await;
-    recorder.touch();
-    settle::settle(page, recorder, quiet, min_quiet, max).await;
+    settler.recorder.touch();
+    settler.settle(page, what).await;
 }
 
 async fn storage(

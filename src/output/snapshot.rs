@@ -28,6 +28,8 @@ pub struct Snapshot {
     pub state: String,
     pub gpc: bool,
     pub steps: Vec<String>,
+    /// Which clock the page settled on, and settles that never found it idle.
+    pub settle: SettleSeen,
     /// Each effective expectation with where it came from: `collection: none (regime gdpr)`.
     pub expectations: Vec<String>,
     pub segment: SegmentSeen,
@@ -41,6 +43,15 @@ pub struct Snapshot {
     pub cmp: Option<CmpSeen>,
     pub verdict: Verdict,
     pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SettleSeen {
+    /// `controlled` (Playwright's clock, run forward while settling) or `real` (`timing.clock`).
+    pub clock: String,
+    /// Settles after which requests kept coming over many horizons of page time (a heartbeat).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub never_idle: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +163,11 @@ pub fn build(
         state: state_name.to_string(),
         gpc: state.gpc,
         steps: state.steps.iter().map(|s| s.describe()).collect(),
+        // Filled in from the visit, which the capture does not describe.
+        settle: SettleSeen {
+            clock: spec.timing.clock.as_str().to_string(),
+            never_idle: Vec::new(),
+        },
         expectations: crate::analysis::verdict::effective(spec, state, routed).lines(),
         segment: SegmentSeen {
             library_loaded: decoded
@@ -204,6 +220,7 @@ impl Snapshot {
     /// destination and category names are the spec's own words and stay.
     pub fn redact(&mut self, r: &mut crate::analysis::privacy::Redactor) {
         r.all(&mut self.steps);
+        r.all(&mut self.settle.never_idle);
         r.all(&mut self.expectations);
         r.all(&mut self.segment.destination_code);
         for e in &mut self.events {

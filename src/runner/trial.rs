@@ -259,6 +259,24 @@ fn judge_state(
     if let Some(ev) = &mut judged.evidence {
         ev.screenshots = visit.screenshots;
     }
+    if let Some(snap) = &mut judged.snapshot {
+        snap.settle = snapshot::SettleSeen {
+            clock: visit.settle.clock.to_string(),
+            never_idle: visit.settle.never_idle.clone(),
+        };
+    }
+    // What the page did after a settle ran out of time was not seen: the verdict cannot stand.
+    for what in &visit.settle.incomplete {
+        judged.failures.push(Failure {
+            check: CheckId::Error,
+            destination: None,
+            message: format!(
+                "the visit was not watched to the end: {what}; raise timing.settle_max_ms or \
+                 lower timing.horizon_ms"
+            ),
+            evidence: Vec::new(),
+        });
+    }
     Ok(judged)
 }
 
