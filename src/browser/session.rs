@@ -86,10 +86,9 @@ impl Settler<'_> {
                  time, before the page was idle for timing.horizon_ms ({} ms)",
                 t.settle_max_ms, t.horizon_ms
             )),
-            settle::Settled::Uncontrolled(why) => self
-                .log
-                .incomplete
-                .push(format!("after {what}: {why}; settled on the real clock instead")),
+            settle::Settled::Uncontrolled(why) => self.log.incomplete.push(format!(
+                "after {what}: {why}; settled on the real clock instead"
+            )),
         }
     }
 }
@@ -259,7 +258,11 @@ async fn visit_in(
             }
         }
         recorder.touch();
-        progress.set(format!("settling after step {} ({})", i + 1, step.describe()));
+        progress.set(format!(
+            "settling after step {} ({})",
+            i + 1,
+            step.describe()
+        ));
         settler
             .settle(&page, &format!("step {} ({})", i + 1, step.describe()))
             .await;
