@@ -243,27 +243,22 @@ impl CdnSettings {
     /// Device-mode destination names: installable classic entries, then remote plugins
     /// (creationNames), without duplicates.
     pub fn device_mode_names(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .integrations
-            .keys()
-            .filter(|n| self.is_device_mode(n))
-            .cloned()
-            .collect();
-        for p in &self.remote_plugins {
-            if !out.contains(&p.creation_name) {
-                out.push(p.creation_name.clone());
-            }
-        }
-        out
+        self.names_with_plugins(|n| self.is_device_mode(n))
     }
 
     /// Every destination the settings name: `integrations` keys except `Segment.io`, plus remote
     /// plugin creationNames, without duplicates.
     pub fn declared_names(&self) -> Vec<String> {
+        self.names_with_plugins(|n| n != "Segment.io")
+    }
+
+    /// The `integrations` keys `keep` accepts, then every remote plugin's creationName not
+    /// already listed.
+    fn names_with_plugins(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
         let mut out: Vec<String> = self
             .integrations
             .keys()
-            .filter(|n| *n != "Segment.io")
+            .filter(|n| keep(n))
             .cloned()
             .collect();
         for p in &self.remote_plugins {
