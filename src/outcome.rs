@@ -31,6 +31,8 @@ pub enum CheckId {
     PiiLeak,
     EventsHeld,
     StepDidNotMatch,
+    /// The spec file could not be read or parsed: none of its states ran.
+    InvalidSpec,
     Error,
 }
 
@@ -49,6 +51,7 @@ impl CheckId {
             CheckId::PiiLeak => "pii-leak",
             CheckId::EventsHeld => "events-held",
             CheckId::StepDidNotMatch => "step-did-not-match",
+            CheckId::InvalidSpec => "invalid-spec",
             CheckId::Error => "error",
         }
     }
@@ -143,9 +146,12 @@ impl Verdict {
         }
     }
 
-    /// `error` when any failure is an error, else `fail` when any, else `pass`.
+    /// `error` when any failure is an error (or an invalid spec), else `fail` when any, else `pass`.
     pub fn of(failures: &[Failure]) -> Verdict {
-        if failures.iter().any(|f| f.check == CheckId::Error) {
+        if failures
+            .iter()
+            .any(|f| matches!(f.check, CheckId::Error | CheckId::InvalidSpec))
+        {
             Verdict::Error
         } else if failures.is_empty() {
             Verdict::Pass

@@ -116,6 +116,10 @@ fn invalid_spec_fails_alone() {
     let (results, _tmp) = run(&pattern, None);
     let r = result(&results, "broken::spec");
     assert_eq!(r.verdict, Verdict::Error);
+    assert_eq!(
+        r.failures[0].check,
+        consent_gates::outcome::CheckId::InvalidSpec
+    );
     let message = &r.failures[0].message;
     assert!(
         message.contains("broken.yaml:5"),

@@ -96,7 +96,7 @@ fn each_bad_spec_gives_one_located_error_and_the_good_spec_runs() {
         assert_eq!(r.state, "spec", "{stem}: the trial is `{stem}::spec`");
         assert_eq!(r.verdict, Verdict::Error, "{stem}: {r:#?}");
         assert_eq!(r.failures.len(), 1, "{stem}: {r:#?}");
-        assert_eq!(r.failures[0].check, CheckId::Error);
+        assert_eq!(r.failures[0].check, CheckId::InvalidSpec);
         let message = &r.failures[0].message;
         let located = format!("{stem}.yaml:{line}:");
         assert!(

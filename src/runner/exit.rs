@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use crate::outcome::{TrialResult, Verdict};
+use crate::outcome::{CheckId, TrialResult, Verdict};
 
 pub const PASS: u8 = 0;
 pub const CHECK_FAILED: u8 = 1;
@@ -35,7 +35,8 @@ fn code_number(results: &[TrialResult], libtest_failed: bool) -> u8 {
 /// The exit code `results` call for, worst first.
 fn of_results(r: &[TrialResult]) -> u8 {
     if r.iter()
-        .any(|t| t.state == "spec" && t.verdict == Verdict::Error)
+        .flat_map(|t| &t.failures)
+        .any(|f| f.check == CheckId::InvalidSpec)
     {
         INVALID_SPEC
     } else if r.iter().any(|t| t.verdict == Verdict::Error) {
@@ -46,5 +47,47 @@ fn of_results(r: &[TrialResult]) -> u8 {
         SNAPSHOT_CHANGED
     } else {
         PASS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{Failure, SnapshotStatus};
+
+    fn errored(state: &str, check: CheckId) -> TrialResult {
+        let failures = vec![Failure {
+            check,
+            destination: None,
+            message: "x".into(),
+            evidence: Vec::new(),
+        }];
+        TrialResult {
+            spec: "s".into(),
+            state: state.into(),
+            verdict: Verdict::of(&failures),
+            failures,
+            snapshot: SnapshotStatus::Skipped,
+            duration_ms: 0,
+            attempts: 1,
+            flaky: false,
+            trace: None,
+            evidence: None,
+        }
+    }
+
+    /// The code follows the failure's check, not the state's name: a user's state called `spec`
+    /// that could not run is a trial error, not an invalid spec.
+    #[test]
+    fn invalid_spec_is_known_by_its_check() {
+        assert_eq!(of_results(&[errored("spec", CheckId::Error)]), TRIAL_ERROR);
+        assert_eq!(
+            of_results(&[errored("spec", CheckId::InvalidSpec)]),
+            INVALID_SPEC
+        );
+        assert_eq!(
+            of_results(&[errored("other", CheckId::InvalidSpec)]),
+            INVALID_SPEC
+        );
     }
 }

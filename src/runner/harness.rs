@@ -229,7 +229,7 @@ pub fn jobs_with(options: &Options, evidence: EvidenceOptions) -> Vec<Job> {
                         state: "spec".into(),
                         verdict: Verdict::Error,
                         failures: vec![Failure {
-                            check: CheckId::Error,
+                            check: CheckId::InvalidSpec,
                             destination: None,
                             message: e.to_string(),
                             evidence: Vec::new(),
