@@ -148,7 +148,7 @@ pub fn parse_spec(text: &str, file: &Path) -> Result<Spec, SpecError> {
     }
     cx.finish()?;
 
-    let value: Value = serde_yaml::from_str(text).map_err(|e| cx.serde_error(&e))?;
+    let value: Value = serde_yaml::from_str(text).map_err(|e| cx.syntax_error(&e))?;
     match value {
         Value::Mapping(_) => {}
         Value::Null => {
@@ -174,7 +174,8 @@ pub fn parse_spec(text: &str, file: &Path) -> Result<Spec, SpecError> {
             ));
         }
     }
-    let raw: RawSpec = serde_yaml::from_str(text).map_err(|e| cx.serde_error(&e))?;
+    let raw: RawSpec = serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(text))
+        .map_err(|e| cx.shape_error(&e))?;
     let spec = cx.convert(raw);
     cx.finish()?;
     spec.ok_or_else(|| {
@@ -292,28 +293,33 @@ impl Cx<'_> {
     // -----------------------------------------------------------------------------------------
     // serde errors
 
-    fn serde_error(&self, err: &serde_yaml::Error) -> SpecError {
-        let (line, col) = err
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((1, 1));
-        let raw = strip_location(&err.to_string());
-        let (spath, body) = split_serde_path(&raw);
-        // The path as segments: the tree's path at this position whose dotted form matches
-        // serde's, else serde's text split naively.
-        let at = self.tree.paths_at(line, col);
-        let segs_of = |want: &str| -> Option<Vec<Seg>> {
-            at.iter().find_map(|(p, _)| {
-                if dotted(p) == want {
-                    Some(p.clone())
-                } else {
-                    let up = &p[..p.len().saturating_sub(1)];
-                    (dotted(up) == want).then(|| up.to_vec())
-                }
-            })
+    /// A syntax error of the YAML itself (no path: the text never became a tree).
+    fn syntax_error(&self, err: &serde_yaml::Error) -> SpecError {
+        let span = self.span_at(err, &[]);
+        let body = strip_location(&err.to_string());
+        self.error_at(span, body, None)
+    }
+
+    /// A shape error (unknown key, wrong type, missing key) at the path serde reports through
+    /// `serde_path_to_error`.
+    fn shape_error(&self, err: &serde_path_to_error::Error<serde_yaml::Error>) -> SpecError {
+        let path = path_segments(err.path());
+        let body = serde_body(err.inner(), &path);
+        let span = self.span_at(err.inner(), &path);
+        let (message, help) = explain_serde(&body, container(&body, &path));
+        self.error_at(span, message, help)
+    }
+
+    /// Where serde_yaml points, with the length of the token there (for the caret); falls back
+    /// to the path's own token when serde gives no position.
+    fn span_at(&self, err: &serde_yaml::Error, path: &[Seg]) -> Span {
+        let Some(loc) = err.location() else {
+            return self.locate(path, false);
         };
-        let serde_segs = spath.map(|s| segs_of(s).unwrap_or_else(|| naive_segments(s)));
-        let token_len = at
+        let (line, col) = (loc.line(), loc.column());
+        let len = self
+            .tree
+            .paths_at(line, col)
             .iter()
             .find_map(|(p, is_key)| {
                 if *is_key {
@@ -323,32 +329,27 @@ impl Cx<'_> {
                 }
             })
             .map_or(1, |s| s.len);
-        let span = Span {
-            line,
-            col,
-            len: token_len,
-        };
-        let container = serde_segs.clone().unwrap_or_default();
-        let (message, help) = explain_serde(body, &container);
-        self.error_at(span, message, help)
+        Span { line, col, len }
     }
 
     /// `serde_yaml::from_value` for a nested piece (its errors carry no position).
     fn value_into<T: for<'de> Deserialize<'de>>(&mut self, v: Value, p: &[Seg]) -> Option<T> {
-        match serde_yaml::from_value::<T>(v) {
+        match serde_path_to_error::deserialize::<_, T>(v) {
             Ok(t) => Some(t),
             Err(err) => {
-                let raw = strip_location(&err.to_string());
-                let (_, body) = split_serde_path(&raw);
-                let (message, help) = explain_serde(body, p);
+                let mut at = p.to_vec();
+                at.extend(path_segments(err.path()));
+                let body = serde_body(err.inner(), &at[p.len()..]);
+                let at = container(&body, &at).to_vec();
+                let (message, help) = explain_serde(&body, &at);
                 let target = match body.strip_prefix("unknown field `") {
                     Some(rest) => {
                         let key = rest.split('`').next().unwrap_or_default();
-                        let mut kp = p.to_vec();
+                        let mut kp = at.clone();
                         kp.push(Seg::Key(key.to_string()));
                         self.locate(&kp, true)
                     }
-                    None => self.locate(p, false),
+                    None => self.locate(&at, false),
                 };
                 let e = self.error_at(target, message, help);
                 self.errors.push(e);
@@ -1451,45 +1452,39 @@ fn strip_location(msg: &str) -> String {
     out
 }
 
-/// Splits serde_yaml's `path: message` into its parts.
-fn split_serde_path(msg: &str) -> (Option<&str>, &str) {
-    const STARTS: &[&str] = &[
-        "unknown field",
-        "invalid type",
-        "invalid value",
-        "missing field",
-        "duplicate field",
-        "unknown variant",
-        "invalid length",
-        "duplicate entry",
-        "data did not match",
-    ];
-    let first = STARTS.iter().filter_map(|s| msg.find(s)).min();
-    match first {
-        Some(i) if i >= 2 && msg.get(i - 2..i) == Some(": ") => (Some(&msg[..i - 2]), &msg[i..]),
-        _ => (None, msg),
-    }
+/// serde_path_to_error's path as the tree's segments.
+fn path_segments(path: &serde_path_to_error::Path) -> Vec<Seg> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|s| match s {
+            Segment::Map { key } => Some(Seg::Key(key.clone())),
+            Segment::Seq { index } => Some(Seg::Index(*index)),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
 }
 
-/// The naive reading of serde_yaml's path text (used when the tree has nothing better).
-fn naive_segments(s: &str) -> Vec<Seg> {
-    let mut out = Vec::new();
-    for part in s.split('.') {
-        let mut rest = part;
-        let name_end = rest.find('[').unwrap_or(rest.len());
-        if name_end > 0 {
-            out.push(Seg::Key(rest[..name_end].to_string()));
-        }
-        rest = &rest[name_end..];
-        while let Some(r) = rest.strip_prefix('[') {
-            let close = r.find(']').unwrap_or(r.len());
-            if let Ok(i) = r[..close].parse() {
-                out.push(Seg::Index(i));
-            }
-            rest = r.get(close + 1..).unwrap_or("");
-        }
+/// serde's message without serde_yaml's position and without serde_yaml's own copy of the path
+/// (which names the mapping, while `path` may go one key deeper: serde_path_to_error records an
+/// unknown key before it is refused): `unknown field `x`, expected ...`.
+fn serde_body(err: &serde_yaml::Error, path: &[Seg]) -> String {
+    let text = strip_location(&err.to_string());
+    (1..=path.len())
+        .rev()
+        .find_map(|k| text.strip_prefix(&format!("{}: ", dotted(&path[..k]))))
+        .unwrap_or(&text)
+        .to_string()
+}
+
+/// The mapping an error concerns: `path` without the unknown key it may end with.
+fn container<'p>(body: &str, path: &'p [Seg]) -> &'p [Seg] {
+    let unknown = body
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    match (unknown, path.split_last()) {
+        (Some(key), Some((Seg::Key(last), up))) if last == key => up,
+        _ => path,
     }
-    out
 }
 
 /// A serde message (path already removed) and the path of the mapping it concerns → headline
