@@ -196,9 +196,11 @@ pub fn jobs_with(options: &Options, evidence: EvidenceOptions) -> Vec<Job> {
         match loaded {
             Ok(spec) => {
                 let spec = Arc::new(spec);
+                let prepared = Arc::new(trial::Prepared::default());
                 for state in spec.states.keys() {
-                    let (spec, state, snapshots, evidence) = (
+                    let (spec, prepared, state, snapshots, evidence) = (
                         spec.clone(),
+                        prepared.clone(),
                         state.clone(),
                         snapshots.clone(),
                         evidence.clone(),
@@ -206,9 +208,10 @@ pub fn jobs_with(options: &Options, evidence: EvidenceOptions) -> Vec<Job> {
                     jobs.push(Job {
                         name: format!("{}::{}", spec.name, state),
                         work: Box::new(move || {
-                            trial::run_with(
+                            trial::run_prepared(
                                 Shared::get(offline_only),
                                 &spec,
+                                &prepared,
                                 &state,
                                 &snapshots,
                                 &evidence,

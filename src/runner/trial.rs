@@ -70,6 +70,64 @@ pub fn run_with(
     snapshots: &Path,
     evidence: &EvidenceOptions,
 ) -> TrialResult {
+    let prepared = Prepared::default();
+    run_prepared(shared, spec, &prepared, state_name, snapshots, evidence)
+}
+
+/// What every trial of one spec shares, worked out once per spec by its first trial to run (so
+/// listing or filtering trials reads nothing): where analytics-next is installed, the edge's
+/// answers and the settings file, read once and parsed once — or why the spec's trials cannot run
+/// (each of its states then reports it).
+#[derive(Default)]
+pub struct Prepared(std::sync::OnceLock<Result<SpecWide, String>>);
+
+#[derive(Clone)]
+struct SpecWide {
+    edge: EdgeConfig,
+    settings: Option<Arc<CdnSettings>>,
+}
+
+impl Prepared {
+    fn get(&self, spec: &Spec) -> Result<SpecWide, String> {
+        self.0.get_or_init(|| SpecWide::new(spec)).clone()
+    }
+}
+
+impl SpecWide {
+    fn new(spec: &Spec) -> Result<SpecWide, String> {
+        let spec_dir = spec.path.parent().unwrap_or(Path::new("."));
+        let dist = edge::find_segment_dist(spec_dir);
+        if spec.segment.library == crate::spec::Library::Bundled && dist.is_none() {
+            return Err(format!(
+                "segment.library is `bundled` but @segment/analytics-next is not installed: run `{}`",
+                SETUP_COMMAND
+            ));
+        }
+        let (bytes, settings) = match &spec.segment.settings {
+            Some(p) => {
+                let bytes = std::fs::read(p)
+                    .map_err(|e| format!("cannot read the settings file {}: {e}", p.display()))?;
+                let parsed = CdnSettings::from_bytes(p, &bytes).map_err(|e| e.to_string())?;
+                (Some(Arc::new(bytes)), Some(Arc::new(parsed)))
+            }
+            None => (None, None),
+        };
+        Ok(SpecWide {
+            edge: EdgeConfig::with_settings(spec, dist, bytes),
+            settings,
+        })
+    }
+}
+
+/// [`run_with`] for a spec already [`Prepared`] (the harness prepares each spec once).
+pub fn run_prepared(
+    shared: &Shared,
+    spec: &Spec,
+    prepared: &Prepared,
+    state_name: &str,
+    snapshots: &Path,
+    evidence: &EvidenceOptions,
+) -> TrialResult {
     let started = Instant::now();
     let mut result = TrialResult {
         spec: spec.name.clone(),
@@ -94,7 +152,7 @@ pub fn run_with(
         let _ = std::fs::remove_file(t);
     }
     let mut trace_redactor = None;
-    match Trial::prepare(spec, state_name) {
+    match Trial::prepare(spec, prepared, state_name) {
         Err(message) => result.failures.push(error(message)),
         Ok(trial) => {
             // `retries:` re-runs a trial that did not pass; one that passes on a retry is flaky.
@@ -143,14 +201,13 @@ fn error(message: String) -> Failure {
     }
 }
 
-/// What every attempt of one trial shares, worked out once: the state, the edge's answers, and
-/// the settings file, read once and parsed once.
+/// What every attempt of one trial shares: the state and the spec-wide preparation.
 struct Trial<'a> {
     spec: &'a Spec,
     state_name: &'a str,
     state: &'a State,
     edge: EdgeConfig,
-    settings: Option<CdnSettings>,
+    settings: Option<Arc<CdnSettings>>,
 }
 
 /// One judged attempt.
@@ -164,34 +221,22 @@ struct Judged {
 }
 
 impl<'a> Trial<'a> {
-    fn prepare(spec: &'a Spec, state_name: &'a str) -> Result<Trial<'a>, String> {
+    fn prepare(
+        spec: &'a Spec,
+        prepared: &Prepared,
+        state_name: &'a str,
+    ) -> Result<Trial<'a>, String> {
         let state = spec
             .states
             .get(state_name)
             .ok_or_else(|| format!("no state `{state_name}` in {}", spec.path.display()))?;
-        let spec_dir = spec.path.parent().unwrap_or(Path::new("."));
-        let dist = edge::find_segment_dist(spec_dir);
-        if spec.segment.library == crate::spec::Library::Bundled && dist.is_none() {
-            return Err(format!(
-                "segment.library is `bundled` but @segment/analytics-next is not installed: run `{}`",
-                SETUP_COMMAND
-            ));
-        }
-        let (bytes, settings) = match &spec.segment.settings {
-            Some(p) => {
-                let bytes = std::fs::read(p)
-                    .map_err(|e| format!("cannot read the settings file {}: {e}", p.display()))?;
-                let parsed = CdnSettings::from_bytes(p, &bytes).map_err(|e| e.to_string())?;
-                (Some(Arc::new(bytes)), Some(parsed))
-            }
-            None => (None, None),
-        };
+        let wide = prepared.get(spec)?;
         Ok(Trial {
             spec,
             state_name,
             state,
-            edge: EdgeConfig::with_settings(spec, dist, bytes),
-            settings,
+            edge: wide.edge,
+            settings: wide.settings,
         })
     }
 
@@ -265,7 +310,7 @@ impl<'a> Trial<'a> {
                 (capture, Some(error(message)), Screenshots::default(), None)
             }
         };
-        let analysis = analyse(spec, state, &capture, self.settings.as_ref());
+        let analysis = analyse(spec, state, &capture, self.settings.as_deref());
         let judged = self.judge(&capture, &analysis, stop, screenshots, options.report);
         if let Some(recording) = recording {
             shared.runtime().block_on(async {
