@@ -19,8 +19,6 @@ use super::types::*;
 /// CMP adapters the tool ships; `cmp:` must name one of them.
 pub const KNOWN_CMP_ADAPTERS: &[&str] = super::cmp_names::ADAPTERS;
 
-const STEP_KINDS: &[&str] = &["click", "cmp", "eval", "visit", "wait_for", "fill"];
-
 /// Upper bound of `retries:`.
 const MAX_RETRIES: u32 = 5;
 
@@ -840,9 +838,7 @@ impl Cx<'_> {
     ) -> Option<Step> {
         let p = segs!["states", state, "steps", i];
         let label = format!("step {} of state `{state}`", i + 1);
-        let kinds_help = "a step is one of `click: SELECTOR`, `cmp: accept_all | reject_all | \
-                          {categories: [..]}`, `eval: JS`, `visit: PATH`, `wait_for: SELECTOR`, \
-                          `fill: {SELECTOR: TEXT}`";
+        let kinds_help = StepKind::help();
         if step.len() != 1 {
             let message = if step.is_empty() {
                 format!("{label} is empty")
@@ -855,7 +851,7 @@ impl Cx<'_> {
                 )
             };
             let help = if step.is_empty() {
-                kinds_help.to_string()
+                kinds_help
             } else {
                 "write each action as its own `- ` item".to_string()
             };
@@ -865,11 +861,24 @@ impl Cx<'_> {
         let (kind, value) = step.into_iter().next()?;
         let mut kp = p.clone();
         kp.push(Seg::Key(kind.clone()));
-        match kind.as_str() {
-            "click" | "wait_for" | "eval" | "visit" => {
-                let what = match kind.as_str() {
-                    "eval" => "script",
-                    "visit" => "path",
+        let Some(step_kind) = StepKind::from_word(&kind) else {
+            let words = StepKind::words();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            self.key_err(
+                &kp,
+                format!("unknown step `{kind}` in {label}"),
+                Some(match suggest(&kind, &words) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => kinds_help,
+                }),
+            );
+            return None;
+        };
+        match step_kind {
+            StepKind::Click | StepKind::WaitFor | StepKind::Eval | StepKind::Visit => {
+                let what = match step_kind {
+                    StepKind::Eval => "script",
+                    StepKind::Visit => "path",
                     _ => "selector",
                 };
                 let text = match value {
@@ -895,7 +904,7 @@ impl Cx<'_> {
                     );
                     return None;
                 }
-                if matches!(kind.as_str(), "click" | "wait_for")
+                if matches!(step_kind, StepKind::Click | StepKind::WaitFor)
                     && let Err(why) = check_selector(&text)
                 {
                     self.value_err(
@@ -905,10 +914,10 @@ impl Cx<'_> {
                     );
                     return None;
                 }
-                Some(match kind.as_str() {
-                    "click" => Step::Click(text),
-                    "wait_for" => Step::WaitFor(text),
-                    "eval" => Step::Eval(text),
+                Some(match step_kind {
+                    StepKind::Click => Step::Click(text),
+                    StepKind::WaitFor => Step::WaitFor(text),
+                    StepKind::Eval => Step::Eval(text),
                     _ => {
                         if let Err(why) = check_page(&text) {
                             self.value_err(
@@ -925,7 +934,7 @@ impl Cx<'_> {
                     }
                 })
             }
-            "fill" => {
+            StepKind::Fill => {
                 let Value::Mapping(map) = value else {
                     self.value_err(
                         &kp,
@@ -991,7 +1000,7 @@ impl Cx<'_> {
                 }
                 ok.then_some(Step::Fill(pairs))
             }
-            "cmp" => {
+            StepKind::Cmp => {
                 let mut ok = true;
                 if !cmp_declared {
                     ok = false;
@@ -1096,17 +1105,6 @@ impl Cx<'_> {
                     }
                 };
                 if ok { action.map(Step::Cmp) } else { None }
-            }
-            _ => {
-                self.key_err(
-                    &kp,
-                    format!("unknown step `{kind}` in {label}"),
-                    Some(match suggest(&kind, STEP_KINDS) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => kinds_help.to_string(),
-                    }),
-                );
-                None
             }
         }
     }

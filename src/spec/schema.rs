@@ -170,4 +170,28 @@ mod tests {
         assert!(adapters.iter().any(|a| a == "vanilla-cookieconsent"));
         assert!(s["properties"]["site"]["description"].is_string());
     }
+
+    /// The schema's step shapes and the parser's step kinds are the same words.
+    #[test]
+    fn schema_steps_are_the_step_kinds() {
+        use crate::spec::types::{StepKind, Word};
+        let s = super::spec_schema();
+        let mut in_schema: Vec<String> = s["definitions"]["StepSchema"]["oneOf"]
+            .as_array()
+            .expect("StepSchema is a oneOf")
+            .iter()
+            .flat_map(|v| v["required"].as_array().cloned().unwrap_or_default())
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect();
+        let mut kinds = StepKind::words();
+        in_schema.sort();
+        kinds.sort();
+        assert_eq!(in_schema, kinds);
+        for k in kinds {
+            assert!(
+                StepKind::help().contains(&format!("`{k}:")),
+                "{k} in the help"
+            );
+        }
+    }
 }

@@ -165,7 +165,52 @@ pub enum Step {
     Fill(Vec<(String, String)>),
 }
 
+/// The kinds of step, one word each (the key of a step's one-key mapping). The parser, its
+/// help text and the JSON Schema's step shapes all take the kinds from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::VariantArray)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Click,
+    Cmp,
+    Eval,
+    Visit,
+    WaitFor,
+    Fill,
+}
+
+impl StepKind {
+    /// How a step of this kind is written, for help texts.
+    pub fn syntax(self) -> &'static str {
+        match self {
+            StepKind::Click => "`click: SELECTOR`",
+            StepKind::Cmp => "`cmp: accept_all | reject_all | {categories: [..]}`",
+            StepKind::Eval => "`eval: JS`",
+            StepKind::Visit => "`visit: PATH`",
+            StepKind::WaitFor => "`wait_for: SELECTOR`",
+            StepKind::Fill => "`fill: {SELECTOR: TEXT}`",
+        }
+    }
+
+    /// "a step is one of `click: SELECTOR`, ...".
+    pub fn help() -> String {
+        use strum::VariantArray as _;
+        let all: Vec<&str> = StepKind::VARIANTS.iter().map(|k| k.syntax()).collect();
+        format!("a step is one of {}", all.join(", "))
+    }
+}
+
 impl Step {
+    pub fn kind(&self) -> StepKind {
+        match self {
+            Step::Click(_) => StepKind::Click,
+            Step::Cmp(_) => StepKind::Cmp,
+            Step::Eval(_) => StepKind::Eval,
+            Step::Visit(_) => StepKind::Visit,
+            Step::WaitFor(_) => StepKind::WaitFor,
+            Step::Fill(_) => StepKind::Fill,
+        }
+    }
+
     /// Short human description for messages: `click "#accept"`.
     pub fn describe(&self) -> String {
         match self {
