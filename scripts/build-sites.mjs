@@ -1,5 +1,5 @@
-// Builds every site: the example sites (examples/sites/<site>/) and the defect fixtures' sites
-// (tests/fixtures/<defect>/site/). Three kinds of output, all git-ignored:
+// Builds every site: the example sites (examples/sites/<site>/), the defect fixtures' sites
+// (tests/fixtures/<defect>/site/) and the CMP adapters' sites (tests/fixtures/cmp/<cmp>/site/). Three kinds of output, all git-ignored:
 // - <site>/src/site.js is bundled into <site>/www/dist/site.js (plus site.css when the sources import
 //   CSS). A site is rebuilt only when one of the inputs of its last build (recorded in
 //   www/dist/.inputs.json from esbuild's metafile) is newer than its output, or when
@@ -55,6 +55,8 @@ const fixturesDir = path.join(root, 'tests', 'fixtures')
 const sites = [
   ...subdirs(sitesDir).map((name) => path.join('examples', 'sites', name)),
   ...subdirs(fixturesDir).map((name) => path.join('tests', 'fixtures', name, 'site')),
+  // The CMP adapters' sites: a real CMP from npm (or an imitation page) on real analytics-next.
+  ...subdirs(path.join(fixturesDir, 'cmp')).map((name) => path.join('tests', 'fixtures', 'cmp', name, 'site')),
 ]
 
 let failed = false

@@ -94,6 +94,131 @@ fn klaro_categories() {
     assert_choice(&visit("cmp-klaro", "analytics-only"), "klaro", &ANALYTICS3);
 }
 
+// orejime, tarteaucitron and Osano's cookieconsent: the real libraries from npm on real Segment
+// (tests/fixtures/cmp/<cmp>/site/). Each action, a change of mind (accept, reopen, reject) and,
+// through the harness, every state of the spec passing its checks (the stamp agrees with the spec
+// and with the choice the adapter reads).
+
+fn judge_all_pass(spec: &str) {
+    let prefix = format!("{spec}::");
+    let (results, _tmp) =
+        common::judge(&format!("{SPECS}/{spec}.yaml"), |n| n.starts_with(&prefix));
+    assert!(!results.is_empty());
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    }
+}
+
+#[test]
+fn orejime_accept_all() {
+    assert_choice(&visit("cmp-orejime", "accept-all"), "orejime", &ALL3);
+}
+
+#[test]
+fn orejime_reject_all() {
+    assert_choice(&visit("cmp-orejime", "reject-all"), "orejime", &REJECT3);
+}
+
+#[test]
+fn orejime_categories() {
+    assert_choice(
+        &visit("cmp-orejime", "analytics-only"),
+        "orejime",
+        &ANALYTICS3,
+    );
+}
+
+#[test]
+fn orejime_change_of_mind() {
+    assert_choice(
+        &visit("cmp-orejime", "accept-then-reject"),
+        "orejime",
+        &REJECT3,
+    );
+}
+
+#[test]
+fn orejime_states_pass() {
+    judge_all_pass("cmp-orejime");
+}
+
+const TAC_ALL: [(&str, bool); 2] = [("C0002", true), ("C0004", true)];
+const TAC_NONE: [(&str, bool); 2] = [("C0002", false), ("C0004", false)];
+
+#[test]
+fn tarteaucitron_accept_all() {
+    assert_choice(
+        &visit("cmp-tarteaucitron", "accept-all"),
+        "tarteaucitron",
+        &TAC_ALL,
+    );
+}
+
+#[test]
+fn tarteaucitron_reject_all() {
+    assert_choice(
+        &visit("cmp-tarteaucitron", "reject-all"),
+        "tarteaucitron",
+        &TAC_NONE,
+    );
+}
+
+#[test]
+fn tarteaucitron_categories() {
+    let expected = [("C0002", true), ("C0004", false)];
+    assert_choice(
+        &visit("cmp-tarteaucitron", "analytics-only"),
+        "tarteaucitron",
+        &expected,
+    );
+}
+
+#[test]
+fn tarteaucitron_change_of_mind() {
+    assert_choice(
+        &visit("cmp-tarteaucitron", "accept-then-reject"),
+        "tarteaucitron",
+        &TAC_NONE,
+    );
+}
+
+#[test]
+fn tarteaucitron_states_pass() {
+    judge_all_pass("cmp-tarteaucitron");
+}
+
+#[test]
+fn osano_cookieconsent_accept_all() {
+    assert_choice(
+        &visit("cmp-osano-cookieconsent", "accept-all"),
+        "osano-cookieconsent",
+        &ALL3,
+    );
+}
+
+#[test]
+fn osano_cookieconsent_reject_all() {
+    assert_choice(
+        &visit("cmp-osano-cookieconsent", "reject-all"),
+        "osano-cookieconsent",
+        &REJECT3,
+    );
+}
+
+#[test]
+fn osano_cookieconsent_change_of_mind() {
+    assert_choice(
+        &visit("cmp-osano-cookieconsent", "accept-then-reject"),
+        "osano-cookieconsent",
+        &REJECT3,
+    );
+}
+
+#[test]
+fn osano_cookieconsent_states_pass() {
+    judge_all_pass("cmp-osano-cookieconsent");
+}
+
 /// Through the harness: the categories action on the real library passes its expectations, so the
 /// consent stamp agrees with `expect.consent` and with the choice the adapter reads.
 #[test]
@@ -263,6 +388,36 @@ fn trustarc_accept_all() {
 fn trustarc_reject_all() {
     let expected = [("C0001", true), ("C0003", false), ("C0004", false)];
     assert_choice(&visit("cmp-trustarc", "reject-all"), "trustarc", &expected);
+}
+
+/// TrustArc's own Segment names (`ta-N`, trustarc-segment-wrapper) need no `cmp:` mapping: on a
+/// site whose Segment set-up follows that wrapper, every state passes, so the stamp, the spec's
+/// expectations and the choice the adapter reads (bucket N for `ta-N`) all agree.
+#[test]
+fn trustarc_segment_names_pass_without_mapping() {
+    let (results, _tmp) = common::judge(&format!("{SPECS}/cmp-trustarc-segment.yaml"), |n| {
+        n.starts_with("cmp-trustarc-segment::")
+    });
+    assert_eq!(results.len(), 3, "{results:#?}");
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    }
+}
+
+#[test]
+fn trustarc_segment_names_read_as_buckets() {
+    let c = visit("cmp-trustarc-segment", "accept-all");
+    assert_choice(
+        &c,
+        "trustarc",
+        &[("ta-1", true), ("ta-2", true), ("ta-3", true)],
+    );
+    let c = visit("cmp-trustarc-segment", "reject-all");
+    assert_choice(
+        &c,
+        "trustarc",
+        &[("ta-1", true), ("ta-2", false), ("ta-3", false)],
+    );
 }
 
 #[test]

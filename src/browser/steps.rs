@@ -88,6 +88,9 @@ async fn adapter_action(
     let ms = timing.step_ms as f64;
     let plan = cmp::plan(adapter, action, spec).map_err(StepError::Failed)?;
     let miss = |e| adapter_miss(e, adapter, &plan.looked_for);
+    if let Some(reopen) = &plan.reopen {
+        reopen_if_decided(page, adapter, reopen, timing).await?;
+    }
     match &plan.act {
         Act::Click(sel) => click(page, sel, ms).await.map_err(miss)?,
         Act::ClickInFrame { frame, selector } => {
@@ -213,6 +216,42 @@ async fn autoconsent(
             "the autoconsent adapter stopped with an error: {}",
             outcome.get("error").and_then(|v| v.as_str()).unwrap_or("?")
         ))),
+    }
+}
+
+/// Change of mind: a visitor who has already decided (the banner is gone and the CMP holds a
+/// choice) reopens the CMP the way it documents; a CMP still undecided is left alone, so that a
+/// banner that never showed still fails the action.
+async fn reopen_if_decided(
+    page: &Page,
+    adapter: &str,
+    reopen: &cmp::Reopen,
+    timing: &Timing,
+) -> Result<(), StepError> {
+    let decided = page
+        .evaluate::<(), bool>(&reopen.when, None)
+        .await
+        .unwrap_or(false);
+    if !decided {
+        return Ok(());
+    }
+    let failed = |e: StepError| match e {
+        StepError::NoMatch(m) => StepError::NoMatch(format!(
+            "the {adapter} adapter could not reopen the CMP to change the choice: {m}"
+        )),
+        other => other,
+    };
+    match &reopen.act {
+        Act::Click(sel) => click(page, sel, timing.step_ms as f64)
+            .await
+            .map_err(failed),
+        Act::Script { ready, script } => {
+            wait_condition(page, ready, timing.step_ms)
+                .await
+                .map_err(failed)?;
+            eval_bounded(page, script, timing.step_ms).await
+        }
+        Act::ClickInFrame { .. } => Ok(()),
     }
 }
 

@@ -21,6 +21,9 @@ pub const ADAPTERS: &[&str] = &[
     "quantcast",
     "vanilla-cookieconsent",
     "klaro",
+    "orejime",
+    "tarteaucitron",
+    "osano-cookieconsent",
     AUTO,
     AUTOCONSENT,
 ];

@@ -16,6 +16,7 @@ pub const ADAPTER: Adapter = Adapter {
     accept_all: Do::Click("#CybotCookiebotDialogBodyLevelButtonLevelOptinAllowAll"),
     reject_all: Do::Click("#CybotCookiebotDialogBodyButtonDecline"),
     categories: Some(categories),
+    reopen: None,
     choice: "const cb = window.Cookiebot; if (!cb || !cb.hasResponse || !cb.consent) return null; \
              const accepted = (name) => !!cb.consent[name];",
 };

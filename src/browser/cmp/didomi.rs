@@ -19,6 +19,7 @@ pub const ADAPTER: Adapter = Adapter {
                  if (window.Didomi.notice && window.Didomi.notice.hide) window.Didomi.notice.hide();",
     },
     categories: Some(categories),
+    reopen: None,
     choice: "const d = window.Didomi; if (!d || !d.getUserStatus) return null; \
              if (d.shouldConsentBeCollected && d.shouldConsentBeCollected()) return null; \
              const p = d.getUserStatus().purposes || {}; const g = p.global || p.consent || {}; \

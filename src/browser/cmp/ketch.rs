@@ -14,6 +14,7 @@ pub const ADAPTER: Adapter = Adapter {
     accept_all: Do::Click("#ketch-banner-button-primary"),
     reject_all: Do::Click("#ketch-banner button[aria-label^='Reject' i]"),
     categories: None,
+    reopen: None,
     choice: "if (typeof window.ketch !== 'function') return null; \
              if (visible('#ketch-banner') || visible('#lanyard_root [role=dialog]')) return null; \
              const c = await new Promise((resolve) => { setTimeout(() => resolve(null), 1000); \

@@ -13,6 +13,8 @@ pub const ADAPTER: Adapter = Adapter {
     accept_all: Do::Click(".klaro .cm-btn-success, .klaro .cm-btn-accept-all"),
     reject_all: Do::Click(".klaro .cn-decline"),
     categories: Some(categories),
+    // klaro.show() opens its modal, whose buttons differ from the notice's: not offered yet.
+    reopen: None,
     // The manager's `confirmed` says whether a choice was stored; consents are per service, and a
     // purpose counts as accepted when any of its services is.
     choice: "const k = window.klaro; if (!k || !k.getManager) return null; \

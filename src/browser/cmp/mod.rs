@@ -18,10 +18,13 @@ pub mod didomi;
 pub mod ketch;
 pub mod klaro;
 pub mod onetrust;
+pub mod orejime;
 pub mod osano;
+pub mod osano_cookieconsent;
 pub mod quantcast;
 pub mod signals;
 pub mod sourcepoint;
+pub mod tarteaucitron;
 pub mod termly;
 pub mod trustarc;
 pub mod usercentrics;
@@ -45,6 +48,9 @@ pub const ALL: &[&Adapter] = &[
     &quantcast::ADAPTER,
     &vanilla_cookieconsent::ADAPTER,
     &klaro::ADAPTER,
+    &orejime::ADAPTER,
+    &tarteaucitron::ADAPTER,
+    &osano_cookieconsent::ADAPTER,
 ];
 
 /// One CMP, as data. Every JavaScript snippet may use the helpers of [`PRELUDE`].
@@ -58,6 +64,10 @@ pub struct Adapter {
     pub reject_all: Do,
     /// Where the CMP lets a visitor pick categories: the script for `(accepted, all)` CMP names.
     pub categories: Option<fn(&Names, &Names) -> Act>,
+    /// How a visitor who has decided reopens the CMP to change their mind (its documented "show
+    /// preferences" call or link), after which `accept_all`, `reject_all` and `categories` work
+    /// again; `None` where the CMP documents none that this adapter's actions can follow.
+    pub reopen: Option<Do>,
     /// JS statements: `return null` while the visitor has not decided, else define
     /// `accepted(name)` (may be async) for a CMP category name.
     pub choice: &'static str,
@@ -117,6 +127,17 @@ pub struct Plan {
     pub banner: String,
     /// What the action looks for, for a message when nothing matched.
     pub looked_for: String,
+    /// Change of mind: when `when` holds (the banner is not shown and the CMP has a recorded
+    /// choice), `act` reopens the CMP before the action.
+    pub reopen: Option<Reopen>,
+}
+
+/// Reopening a CMP whose visitor already decided, so that a later action changes the choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reopen {
+    /// JS expression (a promise of a boolean): the banner is hidden and a choice is recorded.
+    pub when: String,
+    pub act: Act,
 }
 
 /// The adapter called `name` (not `auto` or `autoconsent`).
@@ -163,11 +184,29 @@ pub fn plan(name: &str, action: &CmpAction, spec: &Spec) -> Result<Plan, String>
         },
         other => other,
     };
+    let reopen = a.reopen.map(|r| {
+        let choice = a.choice;
+        let banner = a.banner;
+        Reopen {
+            when: format!(
+                "(async () => {{ {PRELUDE} try {{ if ({banner}) return false; {choice} void accepted; return true; }} \
+                 catch (e) {{ return false; }} }})()"
+            ),
+            act: match r.act() {
+                Act::Script { ready, script } => Act::Script {
+                    ready: with_prelude(&ready),
+                    script: format!("(async () => {{ {PRELUDE} {script} }})()"),
+                },
+                other => other,
+            },
+        }
+    });
     Ok(Plan {
         adapter: a.name,
         act,
         banner: with_prelude(a.banner),
         looked_for,
+        reopen,
     })
 }
 

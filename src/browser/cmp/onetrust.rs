@@ -15,6 +15,7 @@ pub const ADAPTER: Adapter = Adapter {
     accept_all: Do::Click("#onetrust-accept-btn-handler"),
     reject_all: Do::Click("#onetrust-reject-all-handler"),
     categories: Some(categories),
+    reopen: None,
     choice: "const ot = window.OneTrust; \
              if (!ot || !ot.IsAlertBoxClosed || !ot.IsAlertBoxClosed()) return null; \
              const groups = String(window.OnetrustActiveGroups || '').split(',').filter(Boolean); \

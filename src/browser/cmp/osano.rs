@@ -15,6 +15,7 @@ pub const ADAPTER: Adapter = Adapter {
     accept_all: Do::Click(".osano-cm-dialog .osano-cm-accept-all"),
     reject_all: Do::Click(".osano-cm-dialog .osano-cm-denyAll"),
     categories: None,
+    reopen: None,
     choice: "const o = window.Osano; if (!o || !o.cm || !o.cm.getConsent) return null; \
              if (!document.cookie.split('; ').some(c => c.startsWith('osano_consentmanager='))) return null; \
              const c = o.cm.getConsent() || {}; const accepted = (name) => c[name] === 'ACCEPT';",

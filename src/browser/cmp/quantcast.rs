@@ -17,5 +17,6 @@ pub const ADAPTER: Adapter = Adapter {
         "#qc-cmp2-ui .qc-cmp2-summary-buttons button[mode=secondary]:text-matches('disagree|reject', 'i')",
     ),
     categories: None,
+    reopen: None,
     choice: super::TCF_CHOICE,
 };

@@ -24,5 +24,6 @@ pub const ADAPTER: Adapter = Adapter {
         selector: ".sp_choice_type_13",
     },
     categories: None,
+    reopen: None,
     choice: super::TCF_CHOICE,
 };

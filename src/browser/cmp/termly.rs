@@ -14,6 +14,7 @@ pub const ADAPTER: Adapter = Adapter {
     accept_all: Do::Click("[data-tid=banner-accept]"),
     reject_all: Do::Click("[data-tid=banner-decline]"),
     categories: None,
+    reopen: None,
     choice: "const t = window.Termly; if (!t || !t.getConsentState) return null; \
              if (visible('[data-tid=banner-accept]')) return null; \
              const c = t.getConsentState() || {}; const accepted = (name) => !!c[name];",

@@ -24,6 +24,7 @@ pub const ADAPTER: Adapter = Adapter {
         script: "await window.UC_UI.denyAllConsents(); await window.UC_UI.closeCMP();",
     },
     categories: Some(categories),
+    reopen: None,
     choice: "const uc = window.UC_UI; if (!uc || !uc.getServicesBaseInfo) return null; \
              if (uc.isConsentRequired && uc.isConsentRequired()) return null; \
              const svcs = uc.getServicesBaseInfo() || []; \

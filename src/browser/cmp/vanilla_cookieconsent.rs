@@ -12,6 +12,11 @@ pub const ADAPTER: Adapter = Adapter {
     accept_all: Do::Click("#cc-main .cm__btn[data-role=all]"),
     reject_all: Do::Click("#cc-main .cm__btn[data-role=necessary]"),
     categories: Some(categories),
+    // `show(true)` renders the consent modal again (api.js), whose buttons the actions click.
+    reopen: Some(Do::Script {
+        ready: "window.CookieConsent && window.CookieConsent.show",
+        script: "window.CookieConsent.show(true);",
+    }),
     // validConsent() is false until the visitor decided.
     choice: "const cc = window.CookieConsent; \
              if (!cc || !cc.validConsent || !cc.validConsent()) return null; \
