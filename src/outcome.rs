@@ -17,8 +17,22 @@ use crate::capture::Phase;
 
 /// A stable check id (docs/results.md, "Check ids"): `failures[].check` in results.json, the
 /// `<failure type>` in JUnit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum CheckId {
     BlockedReceived,
     AllowedMissing,
@@ -39,21 +53,7 @@ pub enum CheckId {
 impl CheckId {
     /// The id as results.json writes it (a unit test keeps it equal to the serde name).
     pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::BlockedReceived => "blocked-received",
-            CheckId::AllowedMissing => "allowed-missing",
-            CheckId::Collection => "collection",
-            CheckId::Calls => "calls",
-            CheckId::ConsentMismatch => "consent-mismatch",
-            CheckId::UndeclaredDestination => "undeclared-destination",
-            CheckId::UngatedDestination => "ungated-destination",
-            CheckId::UnstampedEvents => "unstamped-events",
-            CheckId::PiiLeak => "pii-leak",
-            CheckId::EventsHeld => "events-held",
-            CheckId::StepDidNotMatch => "step-did-not-match",
-            CheckId::InvalidSpec => "invalid-spec",
-            CheckId::Error => "error",
-        }
+        self.into()
     }
 }
 
@@ -129,8 +129,20 @@ impl fmt::Display for Failure {
 }
 
 /// A trial's outcome for the consent question (snapshots are judged apart).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Verdict {
     Pass,
     Fail,
@@ -139,11 +151,7 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::Error => "error",
-        }
+        self.into()
     }
 
     /// `error` when any failure is an error (or an invalid spec), else `fail` when any, else `pass`.
@@ -168,8 +176,20 @@ impl fmt::Display for Verdict {
 }
 
 /// Whether the trial's snapshot matched the accepted one (recorded apart from the verdict).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum SnapshotStatus {
     Match,
     Changed,
@@ -180,12 +200,7 @@ pub enum SnapshotStatus {
 
 impl SnapshotStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SnapshotStatus::Match => "match",
-            SnapshotStatus::Changed => "changed",
-            SnapshotStatus::New => "new",
-            SnapshotStatus::Skipped => "skipped",
-        }
+        self.into()
     }
 
     /// `changed` or `new`: the trial fails under libtest and JUnit although its checks may pass.
@@ -267,8 +282,19 @@ pub struct Screenshots {
 }
 
 /// What a timeline row is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum TimelineKind {
     /// The first step: the visitor's consent decision.
     Decision,
@@ -287,14 +313,7 @@ pub enum TimelineKind {
 
 impl TimelineKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            TimelineKind::Decision => "decision",
-            TimelineKind::Segment => "segment",
-            TimelineKind::Event => "event",
-            TimelineKind::Vendor => "vendor",
-            TimelineKind::ThirdParty => "third-party",
-            TimelineKind::Departure => "departure",
-        }
+        self.into()
     }
 }
 
@@ -353,53 +372,16 @@ mod tests {
     /// `as_str` (JUnit, HTML, the table) and serde (results.json) spell every word alike.
     #[test]
     fn words_match_their_serde_names() {
-        fn serde_word<T: Serialize>(v: T) -> String {
-            serde_json::to_value(v)
-                .unwrap()
-                .as_str()
-                .unwrap()
-                .to_string()
+        fn check<T: Serialize + fmt::Display + strum::VariantArray>() {
+            for v in T::VARIANTS {
+                let serde = serde_json::to_value(v).unwrap();
+                assert_eq!(Some(v.to_string().as_str()), serde.as_str());
+            }
         }
-        use CheckId::*;
-        for c in [
-            BlockedReceived,
-            AllowedMissing,
-            Collection,
-            Calls,
-            ConsentMismatch,
-            UndeclaredDestination,
-            UngatedDestination,
-            UnstampedEvents,
-            PiiLeak,
-            StepDidNotMatch,
-            Error,
-        ] {
-            assert_eq!(c.to_string(), serde_word(c));
-        }
-        for v in [Verdict::Pass, Verdict::Fail, Verdict::Error] {
-            assert_eq!(v.to_string(), serde_word(v));
-        }
-        for s in [
-            SnapshotStatus::Match,
-            SnapshotStatus::Changed,
-            SnapshotStatus::New,
-            SnapshotStatus::Skipped,
-        ] {
-            assert_eq!(s.to_string(), serde_word(s));
-        }
-        for k in [
-            TimelineKind::Decision,
-            TimelineKind::Segment,
-            TimelineKind::Event,
-            TimelineKind::Vendor,
-            TimelineKind::ThirdParty,
-            TimelineKind::Departure,
-        ] {
-            assert_eq!(k.to_string(), serde_word(k));
-        }
-        for p in [Phase::Before, Phase::After] {
-            assert_eq!(p.to_string(), serde_word(p));
-        }
+        check::<CheckId>();
+        check::<Verdict>();
+        check::<SnapshotStatus>();
+        check::<TimelineKind>();
     }
 
     fn failure(destination: Option<&str>, evidence: usize) -> Failure {
