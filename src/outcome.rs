@@ -238,6 +238,23 @@ pub struct TrialResult {
 }
 
 impl TrialResult {
+    /// A trial of `spec`'s `state` that ran once and found `failures` (its verdict follows
+    /// from them), with no snapshot compared, no trace and no evidence yet.
+    pub fn new(spec: impl Into<String>, state: impl Into<String>, failures: Vec<Failure>) -> Self {
+        TrialResult {
+            spec: spec.into(),
+            state: state.into(),
+            verdict: Verdict::of(&failures),
+            failures,
+            snapshot: SnapshotStatus::Skipped,
+            duration_ms: 0,
+            attempts: 1,
+            flaky: false,
+            trace: None,
+            evidence: None,
+        }
+    }
+
     /// `<spec>::<state>`, the trial's name.
     pub fn name(&self) -> String {
         format!("{}::{}", self.spec, self.state)
@@ -418,16 +435,8 @@ mod tests {
     #[test]
     fn a_result_reads_as_its_libtest_message() {
         let mut r = TrialResult {
-            spec: "shop".into(),
-            state: "reject-all".into(),
-            verdict: Verdict::Fail,
-            failures: vec![failure(Some("FB"), 1)],
             snapshot: SnapshotStatus::New,
-            duration_ms: 1,
-            attempts: 1,
-            flaky: false,
-            trace: None,
-            evidence: None,
+            ..TrialResult::new("shop", "reject-all", vec![failure(Some("FB"), 1)])
         };
         assert_eq!(
             r.to_string(),

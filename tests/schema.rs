@@ -146,16 +146,10 @@ mod results_json {
 
     fn trial(state: &str, verdict: Verdict, snapshot: SnapshotStatus) -> TrialResult {
         TrialResult {
-            spec: "shop".into(),
-            state: state.into(),
             verdict,
-            failures: Vec::new(),
             snapshot,
             duration_ms: 1234,
-            attempts: 1,
-            flaky: false,
-            trace: None,
-            evidence: None,
+            ..TrialResult::new("shop", state, Vec::new())
         }
     }
 

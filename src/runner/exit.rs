@@ -53,27 +53,16 @@ fn of_results(r: &[TrialResult]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::{Failure, SnapshotStatus};
+    use crate::outcome::Failure;
 
     fn errored(state: &str, check: CheckId) -> TrialResult {
-        let failures = vec![Failure {
+        let failure = Failure {
             check,
             destination: None,
             message: "x".into(),
             evidence: Vec::new(),
-        }];
-        TrialResult {
-            spec: "s".into(),
-            state: state.into(),
-            verdict: Verdict::of(&failures),
-            failures,
-            snapshot: SnapshotStatus::Skipped,
-            duration_ms: 0,
-            attempts: 1,
-            flaky: false,
-            trace: None,
-            evidence: None,
-        }
+        };
+        TrialResult::new("s", state, vec![failure])
     }
 
     /// The code follows the failure's check, not the state's name: a user's state called `spec`

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::browser::session::Shared;
-use crate::outcome::{CheckId, Failure, SnapshotStatus, TrialResult, Verdict};
+use crate::outcome::{CheckId, Failure, TrialResult};
 use crate::output::report;
 use crate::runner::trial::EvidenceOptions;
 use crate::runner::{exit, trial};
@@ -227,22 +227,14 @@ pub fn jobs_with(options: &Options, evidence: EvidenceOptions) -> Vec<Job> {
                     .unwrap_or_else(|| path.display().to_string());
                 jobs.push(Job {
                     name: format!("{name}::spec"),
-                    work: Box::new(move || TrialResult {
-                        spec: name,
-                        state: "spec".into(),
-                        verdict: Verdict::Error,
-                        failures: vec![Failure {
+                    work: Box::new(move || {
+                        let failure = Failure {
                             check: CheckId::InvalidSpec,
                             destination: None,
                             message: e.to_string(),
                             evidence: Vec::new(),
-                        }],
-                        snapshot: SnapshotStatus::Skipped,
-                        duration_ms: 0,
-                        attempts: 1,
-                        flaky: false,
-                        trace: None,
-                        evidence: None,
+                        };
+                        TrialResult::new(name, "spec", vec![failure])
                     }),
                 });
             }

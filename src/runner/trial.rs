@@ -18,9 +18,7 @@ use crate::browser::edge::{self, EdgeConfig, Recorder};
 use crate::browser::error::SETUP_COMMAND;
 use crate::browser::session::{self, Shared, Stop};
 use crate::capture::Capture;
-use crate::outcome::{
-    CheckId, Failure, Screenshots, SnapshotStatus, TrialEvidence, TrialResult, Verdict,
-};
+use crate::outcome::{CheckId, Failure, Screenshots, TrialEvidence, TrialResult, Verdict};
 use crate::output::report;
 use crate::output::snapshot;
 use crate::spec::{Spec, State};
@@ -130,16 +128,8 @@ pub fn run_prepared(
 ) -> TrialResult {
     let started = Instant::now();
     let mut result = TrialResult {
-        spec: spec.name.clone(),
-        state: state_name.to_string(),
-        verdict: Verdict::Pass,
-        failures: Vec::new(),
-        snapshot: SnapshotStatus::Skipped,
-        duration_ms: 0,
         attempts: 0,
-        flaky: false,
-        trace: None,
-        evidence: None,
+        ..TrialResult::new(&spec.name, state_name, Vec::new())
     };
     let trace = evidence.traces.as_ref().map(|dir| {
         dir.join(format!(

@@ -111,16 +111,10 @@ mod tests {
 
     fn result(state: &str, verdict: Verdict, snapshot: SnapshotStatus) -> TrialResult {
         TrialResult {
-            spec: "shop".into(),
-            state: state.into(),
             verdict,
-            failures: Vec::new(),
             snapshot,
             duration_ms: 1200,
-            attempts: 1,
-            flaky: false,
-            trace: None,
-            evidence: None,
+            ..TrialResult::new("shop", state, Vec::new())
         }
     }
 
