@@ -14,6 +14,7 @@ use serde_yaml::Value;
 
 use super::error::SpecError;
 use super::locate::{self, Seg, Span, Spanned, dotted, segs};
+use super::host_globs::HostGlobs;
 use super::types::*;
 
 /// CMP adapters the tool ships; `cmp:` must name one of them.
@@ -43,7 +44,15 @@ pub(super) struct RawSpec {
     destinations: Option<IndexMap<String, Option<RawDestination>>>,
     states: Option<IndexMap<String, Option<RawState>>>,
     timing: Option<RawTiming>,
+    visitor: Option<RawVisitor>,
     retries: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawVisitor {
+    scroll: Option<bool>,
+    pointer: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -53,6 +62,8 @@ struct RawSite {
     serve: Option<IndexMap<String, String>>,
     offline: Option<bool>,
     pages: Option<Vec<String>>,
+    allow_hosts: Option<Vec<String>>,
+    first_party: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -416,6 +427,10 @@ impl Cx<'_> {
         let timing = raw
             .timing
             .map_or(Some(Timing::default()), |t| self.timing(t));
+        let visitor = raw.visitor.map_or_else(Visitor::default, |v| Visitor {
+            scroll: v.scroll.unwrap_or(true),
+            pointer: v.pointer.unwrap_or(true),
+        });
         let retries = raw.retries.unwrap_or(0);
         if retries > MAX_RETRIES {
             self.value_err(
@@ -442,6 +457,7 @@ impl Cx<'_> {
             destinations,
             states,
             timing: timing?,
+            visitor,
             retries,
         })
     }
@@ -502,12 +518,34 @@ impl Cx<'_> {
             }
             pages.push(page);
         }
-        ok.then(|| Site {
+        let allow_hosts = match raw.allow_hosts {
+            Some(p) => Some(self.host_globs(p, "allow_hosts")?),
+            None => None,
+        };
+        let first_party = self.host_globs(raw.first_party.unwrap_or_default(), "first_party")?;
+        ok.then_some(Site {
             url: raw.url,
             serve,
             offline: raw.offline.unwrap_or(false),
             pages,
+            allow_hosts,
+            first_party,
         })
+    }
+
+    /// `site.<key>`: host globs; `None` after reporting the first bad one.
+    fn host_globs(&mut self, patterns: Vec<String>, key: &str) -> Option<HostGlobs> {
+        match HostGlobs::new(patterns) {
+            Ok(g) => Some(g),
+            Err((i, why)) => {
+                self.value_err(
+                    &segs!["site", key, i],
+                    format!("`site.{key}` entry {}: {why}", i + 1),
+                    Some("write host globs such as `fonts.gstatic.com` or `*.cdn.example`".into()),
+                );
+                None
+            }
+        }
     }
 
     /// Resolves `rel` against the spec's folder and checks that it exists (as a folder when

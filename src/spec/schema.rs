@@ -93,6 +93,26 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Paths or URLs visited in order after each state's steps.",
     ),
     (
+        "/definitions/RawSite/properties/allow_hosts",
+        "Third-party hosts that may be contacted in any state (fonts, CDNs: nothing personal), as globs: `[fonts.gstatic.com, \"*.cdn.example\"]`. Any other third-party host that no destination claims fails unknown-recipient in a state that blocks something; not written: strict under regime gdpr, not judged otherwise.",
+    ),
+    (
+        "/definitions/RawSite/properties/first_party",
+        "Hosts that are the site's own besides its URL's host and subdomains (globs): never a catalog vendor by host name alone.",
+    ),
+    (
+        "/properties/visitor",
+        "What the simulated visitor does in every state, before and after the decision, besides the steps (never a choice): `{scroll: false, pointer: false}` turns parts off for a page that breaks.",
+    ),
+    (
+        "/definitions/RawVisitor/properties/scroll",
+        "Scroll through the page with the mouse wheel (default true).",
+    ),
+    (
+        "/definitions/RawVisitor/properties/pointer",
+        "Move the pointer across the page (default true).",
+    ),
+    (
         "/definitions/RawSegment/properties/settings",
         "Answer Segment's settings request with this JSON file (relative to the spec file).",
     ),

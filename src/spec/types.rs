@@ -30,6 +30,8 @@ pub struct Spec {
     /// In file order.
     pub states: IndexMap<String, State>,
     pub timing: Timing,
+    /// What the simulated visitor does besides the steps (`visitor:`).
+    pub visitor: Visitor,
     /// How often a failed trial is re-run (`retries:`, live sites); a trial that passes on a
     /// retry is reported as flaky.
     pub retries: u32,
@@ -45,6 +47,13 @@ pub struct Site {
     pub offline: bool,
     /// Paths or URLs visited in order after each state's steps.
     pub pages: Vec<String>,
+    /// Third-party hosts that may be contacted in any state (`unknown-recipient` skips them):
+    /// fonts, CDNs, anything that carries no personal data. `None` (not written): strict under
+    /// `regime: gdpr`, not judged under the other regimes.
+    pub allow_hosts: Option<super::HostGlobs>,
+    /// Hosts that are the site's own besides its URL's (and their subdomains): never a catalog
+    /// vendor by host name alone.
+    pub first_party: super::HostGlobs,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -313,6 +322,24 @@ impl Call {
             Call::Group => "group",
             Call::Alias => "alias",
             Call::Screen => "screen",
+        }
+    }
+}
+
+/// The visitor's browsing in every state, before and after the decision: never a choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Visitor {
+    /// Scroll through the page (wheel events) and back.
+    pub scroll: bool,
+    /// Move the pointer across the page.
+    pub pointer: bool,
+}
+
+impl Default for Visitor {
+    fn default() -> Self {
+        Visitor {
+            scroll: true,
+            pointer: true,
         }
     }
 }

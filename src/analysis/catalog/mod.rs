@@ -1,6 +1,9 @@
 //! Built-in destination signatures: how a Segment destination shows itself in the browser (its
 //! code on Segment's CDN, its vendor's script and beacon hosts). The data lives in
-//! `destinations.yaml` beside this file, embedded at build time.
+//! `destinations.yaml` beside this file, embedded at build time. A vendor is recognised by host
+//! name, or by what its requests carry on any host ([`payload`]).
+
+pub mod payload;
 
 use std::sync::OnceLock;
 
@@ -8,7 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::segment::base64_unpadded;
 use crate::analysis::segment::decode::{LoadKind, load_kind_of_path};
+use crate::capture::CapturedRequest;
 use crate::spec::types::Mode;
+
+pub use payload::PayloadSignature;
 
 const BUILTIN_YAML: &str = include_str!("destinations.yaml");
 
@@ -53,6 +59,9 @@ pub struct Entry {
     /// On hosts shared by several products: `id=`/`tid=` query prefixes that identify this one.
     #[serde(default)]
     pub id_prefixes: Vec<String>,
+    /// What its requests carry, on any host (see [`payload`]).
+    #[serde(default)]
+    pub payload: Vec<PayloadSignature>,
     pub source: String,
 }
 
@@ -150,6 +159,15 @@ impl Catalog {
         hits.into_iter().map(|(_, _, e)| e).collect()
     }
 
+    /// Every entry one of whose payload signatures `req` carries, with the signature that
+    /// matched, in file order.
+    pub fn match_payload(&self, req: &CapturedRequest) -> Vec<(&Entry, &PayloadSignature)> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.payload.iter().find(|s| s.matches(req)).map(|s| (e, s)))
+            .collect()
+    }
+
     /// The entry whose destination code a Segment CDN path loads (classic slug, plain or
     /// obfuscated, or action directory).
     pub fn match_loader_path(&self, path: &str) -> Option<&Entry> {
@@ -216,6 +234,10 @@ mod tests {
                     "{}: slug {slug} does not follow from its names",
                     e.id
                 );
+            }
+            for sig in &e.payload {
+                assert!(sig.validate().is_ok(), "{}: {:?}", e.id, sig.validate());
+                assert!(sig.doc.starts_with("https://"), "{}: cite the vendor's doc", e.id);
             }
             assert!(
                 e.default_mode.is_some() || e.has_browser_signature(),

@@ -28,6 +28,8 @@ fn spec(dests: Vec<(&str, Destination)>) -> Spec {
             .collect(),
             offline: true,
             pages: vec!["/product/1".into()],
+            allow_hosts: None,
+            first_party: Default::default(),
         },
         segment: SegmentOptions {
             settings: None,
@@ -42,6 +44,7 @@ fn spec(dests: Vec<(&str, Destination)>) -> Spec {
         destinations: dests.into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
         states: IndexMap::new(),
         timing: Timing::default(),
+        visitor: Default::default(),
         retries: 0,
     }
 }

@@ -30,6 +30,8 @@ pub(crate) fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
             serve: IndexMap::new(),
             offline: true,
             pages: Vec::new(),
+            allow_hosts: None,
+            first_party: Default::default(),
         },
         segment: SegmentOptions {
             settings: None,
@@ -50,6 +52,7 @@ pub(crate) fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
         destinations: dests.into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
         states: IndexMap::new(),
         timing: Timing::default(),
+        visitor: Default::default(),
         retries: 0,
     }
 }
