@@ -43,6 +43,7 @@ pub enum CheckId {
     UngatedDestination,
     UnstampedEvents,
     PiiLeak,
+    UnknownRecipient,
     EventsHeld,
     StepDidNotMatch,
     /// The spec file could not be read or parsed: none of its states ran.

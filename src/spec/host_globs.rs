@@ -94,7 +94,12 @@ mod tests {
         assert!(!g.matches("gstatic.com"));
         assert_eq!(g.matching("x.cdn.example"), Some("*.cdn.example"));
         assert!(!HostGlobs::default().matches("anything"));
-        assert_eq!(HostGlobs::new(vec!["a.example".into(), "https://b".into()]).unwrap_err().0, 1);
+        assert_eq!(
+            HostGlobs::new(vec!["a.example".into(), "https://b".into()])
+                .unwrap_err()
+                .0,
+            1
+        );
         assert!(HostGlobs::new(vec!["[".into()]).is_err());
     }
 }

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 use super::error::SpecError;
-use super::locate::{self, Seg, Span, Spanned, dotted, segs};
 use super::host_globs::HostGlobs;
+use super::locate::{self, Seg, Span, Spanned, dotted, segs};
 use super::types::*;
 
 /// CMP adapters the tool ships; `cmp:` must name one of them.

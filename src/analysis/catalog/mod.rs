@@ -237,7 +237,11 @@ mod tests {
             }
             for sig in &e.payload {
                 assert!(sig.validate().is_ok(), "{}: {:?}", e.id, sig.validate());
-                assert!(sig.doc.starts_with("https://"), "{}: cite the vendor's doc", e.id);
+                assert!(
+                    sig.doc.starts_with("https://"),
+                    "{}: cite the vendor's doc",
+                    e.id
+                );
             }
             assert!(
                 e.default_mode.is_some() || e.has_browser_signature(),

@@ -177,23 +177,40 @@ mod tests {
             Some("en=scroll&_et=1\nen=click")
         )));
         // Universal Analytics, a GA4 hit without event, another path.
-        assert!(!s.matches(&req("GET", "https://x.example/g/collect?v=2&tid=UA-1&en=a", None)));
+        assert!(!s.matches(&req(
+            "GET",
+            "https://x.example/g/collect?v=2&tid=UA-1&en=a",
+            None
+        )));
         assert!(!s.matches(&req("GET", "https://x.example/g/collect?v=2&tid=G-1", None)));
-        assert!(!s.matches(&req("GET", "https://x.example/collect?v=2&tid=G-1&en=a", None)));
+        assert!(!s.matches(&req(
+            "GET",
+            "https://x.example/collect?v=2&tid=G-1&en=a",
+            None
+        )));
     }
 
     #[test]
     fn meta_pixel_and_json_bodies() {
         let meta = sig("{what: Meta, path: /tr, params: {id: '*', ev: '*'}, doc: x}");
-        assert!(meta.matches(&req("GET", "https://m.shop.example/tr/?id=1&ev=PageView", None)));
+        assert!(meta.matches(&req(
+            "GET",
+            "https://m.shop.example/tr/?id=1&ev=PageView",
+            None
+        )));
         assert!(!meta.matches(&req("GET", "https://m.shop.example/tr/?id=1", None)));
         let tiktok = sig("{what: TikTok, json: {event: '*', context.pixel.code: '*'}, doc: x}");
         let body = r#"{"event":"Pageview","context":{"pixel":{"code":"C1"}}}"#;
         assert!(tiktok.matches(&req("POST", "https://t.example/api/v2/pixel", Some(body))));
-        assert!(!tiktok.matches(&req("POST", "https://t.example/p", Some(r#"{"event":"x"}"#))));
+        assert!(!tiktok.matches(&req(
+            "POST",
+            "https://t.example/p",
+            Some(r#"{"event":"x"}"#)
+        )));
         assert!(!tiktok.matches(&req("POST", "https://t.example/p", Some("event=x"))));
         let api = sig("{what: API, json: {event_source_id: '*', data.event: '*'}, doc: x}");
-        let body = r#"{"event_source":"web","event_source_id":"C1","data":[{"event":"ViewContent"}]}"#;
+        let body =
+            r#"{"event_source":"web","event_source_id":"C1","data":[{"event":"ViewContent"}]}"#;
         assert!(api.matches(&req("POST", "https://t.example/e", Some(body))));
     }
 

@@ -30,6 +30,15 @@ pub enum ReceptionKind {
     CodeLoaded { code: String, path: String },
     /// One of its hosts was contacted.
     HostContacted { host: String, path: String },
+    /// A request to a host that is not its own carried one of its payload signatures
+    /// (`signature` says which); `first_party`: the host is the site's own (a first-party proxy,
+    /// a CNAME'd collector, a server-side tag manager).
+    Payload {
+        host: String,
+        path: String,
+        signature: String,
+        first_party: bool,
+    },
     /// A step sent the visitor to one of its hosts (a link, a form) with a URL or form that
     /// carries something identifying the visitor: `identifiers` names the parameters (never their
     /// values). The same navigation carrying nothing is a [`Departure`], not a reception.
@@ -74,6 +83,12 @@ impl Reception {
                 format!("destination code {code} loaded ({path})")
             }
             ReceptionKind::HostContacted { host, path } => format!("request to {host}{path}"),
+            ReceptionKind::Payload {
+                host,
+                path,
+                signature,
+                first_party,
+            } => payload_words(signature, host, path, *first_party),
             ReceptionKind::Navigated {
                 host,
                 path,
@@ -106,6 +121,19 @@ impl Reception {
         let what = match &self.kind {
             ReceptionKind::CodeLoaded { code, .. } => format!("code {code}"),
             ReceptionKind::HostContacted { host, .. } => format!("host {host}"),
+            ReceptionKind::Payload {
+                host,
+                signature,
+                first_party,
+                ..
+            } => format!(
+                "{signature} on host {host}{}",
+                if *first_party {
+                    " (first-party proxy)"
+                } else {
+                    ""
+                }
+            ),
             ReceptionKind::Navigated {
                 host, identifiers, ..
             } => format!("navigation to {host} carrying {}", identifiers.join(", ")),
@@ -115,6 +143,17 @@ impl Reception {
         };
         format!("{phase}: {what}")
     }
+}
+
+/// `GA4 measurement protocol hit (gtag.js) sent to sgtm.shop.example/g/collect (first-party
+/// proxy)`.
+pub fn payload_words(signature: &str, host: &str, path: &str, first_party: bool) -> String {
+    let how = if first_party {
+        " (first-party proxy: a host of the site that forwards to the vendor)"
+    } else {
+        " (a host the catalog does not know, recognised by what it carries)"
+    };
+    format!("{signature} sent to {host}{path}{how}")
 }
 
 fn describe_call(call: Call, name: Option<&str>) -> String {
@@ -145,11 +184,42 @@ pub struct Routing {
     pub event_destinations: Vec<Vec<String>>,
     /// Sorted by name.
     pub undeclared: Vec<Undeclared>,
-    /// Third-party hosts contacted that belong to no destination, no site origin and not Segment.
+    /// Third-party hosts contacted that belong to no destination, not the site and not Segment.
     pub other_hosts: BTreeSet<String>,
+    /// Every request to one of `other_hosts`, in time order (`unknown-recipient` judges them).
+    pub unknown: Vec<UnknownRequest>,
     /// Top-level navigations away from the site that a step caused and that carry nothing
     /// identifying the visitor: the visitor's own choice to leave, not data the site sent.
     pub departures: Vec<Departure>,
+}
+
+/// A request to a third-party host that no destination claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownRequest {
+    pub seq: u64,
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    /// Playwright's resource type (`script`, `image`, `fetch`, `ping`, `document`, …).
+    pub resource_type: String,
+    pub initiator: Initiator,
+    /// The URL has a query or the request a body: it may carry something about the visitor.
+    pub carries: bool,
+}
+
+impl UnknownRequest {
+    /// `GET px.trk-relay.example/p.gif (requested by the page: image)`.
+    pub fn describe(&self) -> String {
+        let by = match self.initiator {
+            Initiator::Page => format!("requested by the page: {}", self.resource_type),
+            Initiator::Frame => "an iframe's document".to_string(),
+            Initiator::Navigation => "a top-level navigation no step caused".to_string(),
+            Initiator::StepNavigation { step } => format!("a navigation step {step} caused"),
+        };
+        format!("{} {}{} ({by})", self.method, self.host, self.path)
+    }
 }
 
 /// The visitor left the site for `host` (a plain link, a form without personal data).
@@ -267,11 +337,17 @@ struct Attribution<'a> {
     targets: Vec<Target<'a>>,
     declared_entry_ids: BTreeSet<&'a str>,
     undeclared: UndeclaredSet,
-    /// The site's own hosts (`www.` stripped): first party.
+    /// The site's URL, served origins and pages (`www.` stripped): not somewhere the visitor
+    /// leaves to.
     site_hosts: Vec<String>,
+    /// The site's own hosts (URL and pages, `www.` stripped, with their subdomains) and the
+    /// spec's `site.first_party`: never a catalog vendor by host name alone.
+    own_hosts: Vec<String>,
+    first_party: &'a crate::spec::HostGlobs,
     /// Hosts that carried Segment traffic, and the settings' API host.
     segment_hosts: BTreeSet<String>,
     other_hosts: BTreeSet<String>,
+    unknown: Vec<UnknownRequest>,
     departures: Vec<Departure>,
 }
 
@@ -301,8 +377,11 @@ impl<'a> Attribution<'a> {
             declared_entry_ids,
             undeclared: r.undeclared,
             site_hosts: site_hosts(r.spec),
+            own_hosts: own_hosts(r.spec),
+            first_party: &r.spec.site.first_party,
             segment_hosts,
             other_hosts: BTreeSet::new(),
+            unknown: Vec::new(),
             departures: Vec::new(),
         }
     }
@@ -425,17 +504,41 @@ impl<'a> Attribution<'a> {
                 t.outcome.receptions.push(reception(req, contact()));
             }
         }
-        let cands = host_candidates(self.catalog, req, &host);
+        // First party wins: the site's own hosts are a vendor only by what they carry.
+        let own = self.is_own(&host);
+        let by_host = if own {
+            Vec::new()
+        } else {
+            host_candidates(self.catalog, req, &host)
+        };
+        let (cands, signature) = if by_host.is_empty() && !claimed {
+            let hits = self.catalog.match_payload(req);
+            let sig = hits.first().map(|(_, s)| s.what.clone());
+            (hits.into_iter().map(|(e, _)| e).collect(), sig)
+        } else {
+            (by_host, None)
+        };
+        let contact = || match &signature {
+            Some(sig) => ReceptionKind::Payload {
+                host: host.clone(),
+                path: path.clone(),
+                signature: sig.clone(),
+                first_party: own,
+            },
+            None => contact(),
+        };
         let declared_cands: Vec<&Entry> = cands
             .iter()
             .copied()
             .filter(|e| self.declared_entry_ids.contains(e.id.as_str()))
             .collect();
         if !declared_cands.is_empty() {
-            let best: BTreeSet<&str> = most_specific(declared_cands, &host)
-                .into_iter()
-                .map(|e| e.id.as_str())
-                .collect();
+            let best = if signature.is_some() {
+                declared_cands
+            } else {
+                most_specific(declared_cands, &host)
+            };
+            let best: BTreeSet<&str> = best.into_iter().map(|e| e.id.as_str()).collect();
             for t in self.targets.iter_mut() {
                 let hit = t
                     .signature
@@ -449,14 +552,25 @@ impl<'a> Attribution<'a> {
             }
         }
         if !claimed {
-            self.unclaimed_host(req, host, cands);
+            self.unclaimed_host(req, host, cands, signature.map(|s| (s, own)));
         }
     }
 
-    /// A host no declared destination claimed.
-    fn unclaimed_host(&mut self, req: &CapturedRequest, host: String, cands: Vec<&Entry>) {
+    /// A host no declared destination claimed; `signature`: the payload signature (and whether
+    /// the host is the site's own) that named `cands`.
+    fn unclaimed_host(
+        &mut self,
+        req: &CapturedRequest,
+        host: String,
+        cands: Vec<&Entry>,
+        signature: Option<(String, bool)>,
+    ) {
         if !cands.is_empty() {
-            let best = most_specific(cands, &host);
+            let best = if signature.is_some() {
+                cands
+            } else {
+                most_specific(cands, &host)
+            };
             let pick = best
                 .iter()
                 .find(|e| e.names.iter().any(|n| self.settings_names.contains(n)))
@@ -464,20 +578,45 @@ impl<'a> Attribution<'a> {
                 .copied();
             if let Some(e) = pick {
                 let name = self.entry_name(e);
-                self.undeclared.add(
-                    &name,
-                    Some(e),
-                    Evidence::HostContacted { seq: req.seq, host },
-                );
+                let evidence = match signature {
+                    Some((signature, first_party)) => Evidence::Payload {
+                        seq: req.seq,
+                        host,
+                        signature,
+                        first_party,
+                    },
+                    None => Evidence::HostContacted { seq: req.seq, host },
+                };
+                self.undeclared.add(&name, Some(e), evidence);
             }
             return;
         }
-        let first_party = self.is_first_party(&host);
         let segment = self.segment_hosts.contains(&host)
             || SEGMENT_DOMAINS.iter().any(|d| host_matches(&host, d));
-        if !first_party && !segment {
+        if !self.is_own(&host) && !segment {
+            self.unknown.push(UnknownRequest {
+                seq: req.seq,
+                at_ms: req.at_ms,
+                phase: req.phase,
+                method: req.method.clone(),
+                host: host.clone(),
+                path: req.path().to_string(),
+                resource_type: req.resource_type.clone(),
+                initiator: req.initiator,
+                carries: req.url.contains('?')
+                    || req.body.as_deref().is_some_and(|b| !b.is_empty()),
+            });
             self.other_hosts.insert(host);
         }
+    }
+
+    /// The site's own host or one the spec declares first-party.
+    fn is_own(&self, host: &str) -> bool {
+        self.first_party.matches(host)
+            || self
+                .own_hosts
+                .iter()
+                .any(|s| host_matches(strip_www(host), s) || host_matches(host, s))
     }
 
     fn is_first_party(&self, host: &str) -> bool {
@@ -529,6 +668,7 @@ impl<'a> Attribution<'a> {
             event_destinations,
             undeclared: self.undeclared.into_vec(),
             other_hosts: self.other_hosts,
+            unknown: self.unknown,
             departures: self.departures,
         }
     }
@@ -547,6 +687,22 @@ fn reception(req: &CapturedRequest, kind: ReceptionKind) -> Reception {
 fn site_hosts(spec: &Spec) -> Vec<String> {
     std::iter::once(spec.site.url.as_str())
         .chain(spec.site.serve.keys().map(String::as_str))
+        .chain(
+            spec.site
+                .pages
+                .iter()
+                .map(String::as_str)
+                .filter(|p| is_web_url(p)),
+        )
+        .map(|u| strip_www(&url_host(u)).to_string())
+        .filter(|h| !h.is_empty())
+        .collect()
+}
+
+/// The site's own hosts, `www.` stripped: its URL's and its web pages' (not the origins it serves
+/// offline: those stand in for whoever owns them).
+fn own_hosts(spec: &Spec) -> Vec<String> {
+    std::iter::once(spec.site.url.as_str())
         .chain(
             spec.site
                 .pages

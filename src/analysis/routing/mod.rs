@@ -11,8 +11,8 @@ mod resolve;
 mod tests;
 
 pub use attribute::{
-    Carried, Departure, Outcome, Reception, ReceptionKind, Routing, attribute, route,
-    route_carried, route_with,
+    Carried, Departure, Outcome, Reception, ReceptionKind, Routing, UnknownRequest, attribute,
+    payload_words, route, route_carried, route_with,
 };
 pub use cloud::{cloud_delivers, cloud_delivers_any};
 pub use resolve::{

@@ -57,9 +57,24 @@ pub struct Resolved {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Evidence {
-    Settings { detail: String },
-    CodeLoaded { seq: u64, path: String },
-    HostContacted { seq: u64, host: String },
+    Settings {
+        detail: String,
+    },
+    CodeLoaded {
+        seq: u64,
+        path: String,
+    },
+    HostContacted {
+        seq: u64,
+        host: String,
+    },
+    /// A request carried one of its payload signatures on a host that is not its own.
+    Payload {
+        seq: u64,
+        host: String,
+        signature: String,
+        first_party: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

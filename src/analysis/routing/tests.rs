@@ -421,3 +421,93 @@ fn resolution_alone_gives_what_routing_settles_on() {
     assert_eq!(routed.resolved("Webhooks"), Some(&resolved["Webhooks"]));
     assert!(routed.destinations["Facebook Pixel"].received());
 }
+
+#[test]
+fn first_party_wins_and_payload_signatures_name_the_vendor() {
+    let spec = spec(vec![
+        ("Google Analytics 4", Destination::default()),
+        ("Facebook Pixel", Destination::default()),
+    ]);
+    let mut own = spec.clone();
+    own.site.url = "https://www.facebook.com/".into();
+    let capture = Capture {
+        requests: vec![
+            // A server-side tag manager on a subdomain of the site: GA4 by its hits.
+            req(
+                10,
+                "POST",
+                "https://sgtm.shop.example/g/collect?v=2&tid=G-SHOP1&cid=1.2&en=page_view",
+                None,
+            ),
+            // A CNAME'd collector: Meta's pixel event on a first-party host.
+            req(
+                11,
+                "GET",
+                "https://metrics.shop.example/tr/?id=123&ev=PageView",
+                None,
+            ),
+            // First party, nothing recognisable: the site's own.
+            req(12, "GET", "https://metrics.shop.example/app.js", None),
+            // An unknown relay carrying a TikTok pixel event: an undeclared vendor.
+            req(
+                13,
+                "POST",
+                "https://px.trk-relay.example/e",
+                Some(r#"{"event":"Pageview","context":{"pixel":{"code":"C1"}}}"#.into()),
+            ),
+            // An unknown relay carrying nothing known: an unknown recipient.
+            req(14, "GET", "https://px.trk-relay.example/p.gif?u=1", None),
+        ],
+        ..Default::default()
+    };
+    let d = decode(&capture);
+    let r = route(&spec, None, &capture, &d);
+    let ga4 = &r.destinations["Google Analytics 4"].receptions;
+    assert_eq!(ga4.len(), 1, "{ga4:?}");
+    assert!(
+        ga4[0].describe().contains("first-party proxy"),
+        "{}",
+        ga4[0].describe()
+    );
+    assert_eq!(
+        ga4[0].normalised(),
+        "after: GA4 measurement protocol hit (gtag.js) on host sgtm.shop.example (first-party proxy)"
+    );
+    let meta = &r.destinations["Facebook Pixel"].receptions;
+    assert_eq!(meta.len(), 1, "{meta:?}");
+    let names: Vec<&str> = r.undeclared.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, vec!["TikTok Pixel"]);
+    assert!(matches!(
+        &r.undeclared[0].evidence[0],
+        Evidence::Payload {
+            first_party: false,
+            ..
+        }
+    ));
+    assert_eq!(
+        r.other_hosts.iter().collect::<Vec<_>>(),
+        vec!["px.trk-relay.example"]
+    );
+    assert_eq!(r.unknown.len(), 1);
+    assert_eq!(r.unknown[0].seq, 14);
+    assert!(r.unknown[0].carries);
+
+    // A site on a vendor's own domain: its own requests are not the vendor's.
+    let capture = Capture {
+        requests: vec![
+            req(10, "GET", "https://www.facebook.com/app.js", None),
+            req(11, "GET", "https://static.facebook.com/img.png", None),
+        ],
+        ..Default::default()
+    };
+    let d = decode(&capture);
+    let r = route(&own, None, &capture, &d);
+    assert!(r.destinations["Facebook Pixel"].receptions.is_empty());
+    assert!(r.undeclared.is_empty() && r.other_hosts.is_empty());
+
+    // Hosts the spec declares first-party.
+    own.site.url = "https://shop.example/".into();
+    own.site.first_party = crate::spec::HostGlobs::new(vec!["*.facebook.com".into()]).unwrap();
+    let r = route(&own, None, &capture, &d);
+    assert!(r.destinations["Facebook Pixel"].receptions.is_empty());
+}

@@ -50,6 +50,24 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
                             what: format!("destination code loaded ({path})"),
                         }
                     }
+                    routing::Evidence::Payload {
+                        seq,
+                        host,
+                        signature,
+                        first_party,
+                    } => {
+                        let r = request(*seq);
+                        Evidence {
+                            at_ms: r.map_or(0, |r| r.at_ms),
+                            phase: r.map_or(Phase::Before, |r| r.phase),
+                            what: routing::payload_words(
+                                signature,
+                                host,
+                                r.map_or("", |r| r.path()),
+                                *first_party,
+                            ),
+                        }
+                    }
                     routing::Evidence::HostContacted { seq, host } => {
                         let r = request(*seq);
                         Evidence {

@@ -14,6 +14,7 @@
 
 mod builtin;
 pub mod pii;
+pub mod recipients;
 pub mod regime;
 
 pub use regime::{Effective, Source, Sourced, effective};
@@ -30,7 +31,7 @@ use crate::spec::{Collection, ConsentModel, Spec, State};
 // the spec's keys; splitting it would scatter the checks' order, which the failures keep.
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
-/// unstamped, CMP consent mismatch, pii, events held).
+/// unstamped, CMP consent mismatch, pii, unknown recipients, events held).
 pub fn judge(
     spec: &Spec,
     state: &State,
@@ -246,6 +247,7 @@ pub fn judge_with(
         ));
     }
     failures.extend(pii::check(spec, state, eff, capture, decoded, routed));
+    failures.extend(recipients::unknown(spec, state, eff, routed));
     failures.extend(builtin::held(state, capture, decoded));
     failures
 }

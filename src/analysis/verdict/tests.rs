@@ -1046,3 +1046,86 @@ fn events_held_when_the_page_believed_it_was_offline() {
     c.environment = None;
     assert!(run(&s, &st, &c, None).is_empty());
 }
+
+#[test]
+fn unknown_recipients_in_blocking_states() {
+    let relay = |seq, at| {
+        req(
+            seq,
+            at,
+            "GET",
+            "https://px.trk-relay.example/p.gif?u=1",
+            None,
+        )
+    };
+    let font = |seq, at| {
+        req(
+            seq,
+            at,
+            "GET",
+            "https://fonts.gstatic.example/a.woff2",
+            None,
+        )
+    };
+    let blocked = Expect {
+        blocked: Some(DestinationSet::All),
+        ..Default::default()
+    };
+    // gdpr without allow_hosts: strict.
+    let s = shop(Regime::Gdpr);
+    let c = capture(vec![relay(1, 100), font(2, 200)], false);
+    let unknown = |f: Vec<Failure>| -> Vec<Failure> {
+        f.into_iter()
+            .filter(|f| f.check == CheckId::UnknownRecipient)
+            .collect()
+    };
+    let f = unknown(run(&s, &state(0, blocked.clone()), &c, None));
+    assert_eq!(
+        ids(&f),
+        vec![
+            (
+                CheckId::UnknownRecipient,
+                Some("fonts.gstatic.example".into())
+            ),
+            (
+                CheckId::UnknownRecipient,
+                Some("px.trk-relay.example".into())
+            ),
+        ]
+    );
+    assert!(all_text(&f).contains("GET px.trk-relay.example/p.gif (requested by the page: other) at 100 ms, before the decision"), "{}", all_text(&f));
+    // Allowed hosts pass; globs.
+    let mut allowing = s.clone();
+    allowing.site.allow_hosts =
+        Some(crate::spec::HostGlobs::new(vec!["*.gstatic.example".into()]).unwrap());
+    let f = unknown(run(&allowing, &state(0, blocked.clone()), &c, None));
+    assert_eq!(
+        ids(&f),
+        vec![(
+            CheckId::UnknownRecipient,
+            Some("px.trk-relay.example".into())
+        )]
+    );
+    // With steps: only after the decision.
+    let c2 = capture(vec![relay(1, 100), relay(2, 1500)], true);
+    let f = unknown(run(&allowing, &state(1, blocked.clone()), &c2, None));
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence.len(), 1);
+    assert_eq!(f[0].evidence[0].phase, Phase::After);
+    // A state that blocks nothing: not judged.
+    let f = run(&allowing, &state(1, Expect::default()), &c2, None);
+    assert!(!ids(&f).iter().any(|(c, _)| *c == CheckId::UnknownRecipient));
+    // Regime none without allow_hosts: not judged; with it: judged.
+    let none = shop(Regime::None);
+    let f = run(&none, &state(0, blocked.clone()), &c, None);
+    assert!(!ids(&f).iter().any(|(c, _)| *c == CheckId::UnknownRecipient));
+    let mut none_strict = none.clone();
+    none_strict.site.allow_hosts = Some(Default::default());
+    let f = run(&none_strict, &state(0, blocked), &c, None);
+    assert_eq!(
+        f.iter()
+            .filter(|f| f.check == CheckId::UnknownRecipient)
+            .count(),
+        2
+    );
+}

@@ -372,6 +372,9 @@ fn destinations(settings: Option<&CdnSettings>, routed: &Routing) -> Vec<Found> 
                 Evidence::Settings { .. } => None,
                 Evidence::CodeLoaded { path, .. } => Some(format!("code {path}")),
                 Evidence::HostContacted { host, .. } => Some(format!("host {host}")),
+                Evidence::Payload {
+                    host, signature, ..
+                } => Some(format!("{signature} on {host}")),
             })
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -388,6 +391,42 @@ fn destinations(settings: Option<&CdnSettings>, routed: &Routing) -> Vec<Found> 
         }
     }
     out
+}
+
+/// Resource types that fetch static files: a host that only served these, without a query or a
+/// body, received nothing about the visitor beyond the request itself.
+const STATIC_TYPES: [&str; 4] = ["font", "stylesheet", "image", "script"];
+
+/// `site.allow_hosts`, proposed from the third-party hosts no destination claimed: a host that
+/// only served static files (no query, no body) is proposed; any other is left commented out
+/// with a TODO, for the reader to classify.
+fn allow_hosts(routed: &Routing) -> String {
+    if routed.other_hosts.is_empty() {
+        return "  allow_hosts: []        # the visit contacted no third-party host outside the destinations\n"
+            .to_string();
+    }
+    let mut o = String::from(
+        "  allow_hosts:          # third-party hosts no destination claims (any other fails unknown-recipient)\n",
+    );
+    for host in &routed.other_hosts {
+        let reqs: Vec<&routing::UnknownRequest> =
+            routed.unknown.iter().filter(|u| &u.host == host).collect();
+        let types: BTreeSet<&str> = reqs.iter().map(|u| u.resource_type.as_str()).collect();
+        let plain = reqs.iter().all(|u| {
+            u.method == "GET" && !u.carries && STATIC_TYPES.contains(&u.resource_type.as_str())
+        });
+        let what = types.into_iter().collect::<Vec<_>>().join(", ");
+        if plain {
+            let _ = writeln!(o, "    - {}   # served {what} only", yaml(host));
+        } else {
+            let _ = writeln!(
+                o,
+                "    # - {}   # TODO: received {what} requests: allow it only if it carries nothing personal, else declare the destination it feeds",
+                yaml(host)
+            );
+        }
+    }
+    o
 }
 
 fn render(
@@ -507,6 +546,7 @@ fn render(
     if args.offline {
         o.push_str("  offline: true\n");
     }
+    o.push_str(&allow_hosts(routed));
     if args.settings.is_some() || args.library.is_some() {
         o.push_str("segment:\n");
         if let Some(s) = &args.settings {
