@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a request sits relative to the visitor's consent decision (the first step of a state).
+/// Where a request sits relative to the visitor's consent decision (the first step of a state,
+/// at the instant it lands: the press on its control, the CMP API call, or the step's start).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// Sent before the first step ran (or in a state without steps: the whole visit).
     Before,
-    /// Sent after the first step started.
+    /// Sent once the decision landed.
     After,
 }
 

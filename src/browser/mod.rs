@@ -1,8 +1,8 @@
 //! Layer 2, the browser: drives Chromium through Playwright and records what the site sends.
 //! [`launch`] starts (or shares) the browser, [`session`] runs one visit in a fresh context,
 //! [`pinned`] keeps the machine out of what a page sees, [`edge`] is the network edge (served folders, the pinned Segment build, answers for tracking
-//! calls, offline refusals), [`steps`] and [`cmp`] act like a visitor, [`settle`] decides when the
-//! page is done. Produces a [`crate::capture::Capture`]; judges nothing.
+//! calls, offline refusals), [`steps`] and [`cmp`] act like a visitor, [`visitor`] browses like one
+//! (scrolling, moving the pointer: never a choice), [`settle`] decides when the page is done. Produces a [`crate::capture::Capture`]; judges nothing.
 
 pub mod chromium;
 pub mod cmp;
@@ -15,3 +15,4 @@ pub mod server;
 pub mod session;
 pub mod settle;
 mod steps;
+pub mod visitor;

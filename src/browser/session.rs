@@ -7,7 +7,7 @@ use std::time::Duration;
 use playwright_rs::{Browser, BrowserContextOptions};
 
 use super::edge::{self, EdgeConfig, Recorder};
-use super::{pinned, settle, steps};
+use super::{pinned, settle, steps, visitor};
 use crate::capture::{Capture, HeldQueue, PageEnvironment, StoredCookie, StoredKey};
 use crate::spec::{Spec, State};
 
@@ -295,24 +295,39 @@ async fn run_visit(
     recorder.touch();
     progress.set("settling after the first page loaded");
     settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
+    let browse = async |page: &playwright_rs::Page| {
+        let bound = Duration::from_millis(timing.step_ms);
+        if spec.visitor.scroll || spec.visitor.pointer {
+            progress.set("the visitor scrolls and moves the pointer");
+            visitor::browse(page, spec.visitor, bound).await;
+            recorder.touch();
+            settle::settle(page, recorder, quiet, min_quiet, settle_max).await;
+        }
+    };
+    browse(&page).await;
     if let Some(shots) = shots.as_deref_mut() {
         shots.before = screenshot(&page).await;
     }
 
     for (i, step) in state.steps.iter().enumerate() {
-        if i == 0 {
-            recorder.mark_decision();
-        }
+        // The first step is the decision; it marks the instant the decision lands.
+        let decision = steps::Decision {
+            recorder: (i == 0).then_some(&**recorder),
+            quiet,
+            min_quiet,
+            settle_max,
+        };
         if matches!(step, crate::spec::Step::Visit(_)) {
             leave(&page, recorder, quiet, min_quiet, settle_max).await;
         }
         progress.set(format!("running step {} ({})", i + 1, step.describe()));
         // A top-level navigation from now until the step has settled is the step's doing.
         recorder.set_step(Some(i + 1));
-        let outcome = steps::run(&page, spec, step, &timing, cmp_state).await;
+        let outcome = steps::run(&page, spec, step, &timing, cmp_state, decision).await;
         if outcome.is_ok() {
             recorder.touch();
             settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
+            browse(&page).await;
         }
         recorder.set_step(None);
         let stop = match outcome {
@@ -350,6 +365,7 @@ async fn run_visit(
             .map_err(Stop::Error)?;
         recorder.touch();
         settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
+        browse(&page).await;
     }
     progress.set("leaving the page (flushing batched deliveries)");
     leave(&page, recorder, quiet, min_quiet, settle_max).await;

@@ -1,9 +1,44 @@
 //! Steps of a state, each bounded by `timing.step_ms`.
+//!
+//! The decision instant is when the decision lands: the press on the control (mouse down, after
+//! the pointer has moved onto it and what hovering set off has settled), the CMP API call, or the
+//! start of any other step. Traffic the pointer's approach causes belongs before it.
+
+use std::time::Duration;
 
 use playwright_rs::{Page, WaitForOptions, WaitForState};
 
+use super::edge::Recorder;
+use super::settle;
 use crate::browser::cmp::{self, Act};
 use crate::spec::{CmpAction, Spec, Step, Timing};
+
+/// Where a step marks the decision instant: `Some` for the step that is the decision, with the
+/// settle bounds to wait out what hovering its control set off; `None` for the others.
+#[derive(Clone, Copy)]
+pub struct Decision<'a> {
+    pub recorder: Option<&'a Recorder>,
+    pub quiet: Duration,
+    pub min_quiet: Duration,
+    pub settle_max: Duration,
+}
+
+impl Decision<'_> {
+    /// The pointer is on the control: let what hovering set off land before the press.
+    async fn hovered(&self, page: &Page) {
+        if let Some(r) = self.recorder {
+            r.touch();
+            settle::settle(page, r, self.quiet, self.min_quiet, self.settle_max).await;
+        }
+    }
+
+    /// The decision lands now.
+    fn lands(&self) {
+        if let Some(r) = self.recorder {
+            r.mark_decision();
+        }
+    }
+}
 
 /// What `cmp:` steps learnt during one visit (recorded in the capture).
 #[derive(Debug, Clone, Default)]
@@ -27,10 +62,14 @@ pub async fn run(
     step: &Step,
     timing: &Timing,
     cmp_state: &mut CmpState,
+    decision: Decision<'_>,
 ) -> Result<(), StepError> {
     let ms = timing.step_ms as f64;
+    if !matches!(step, Step::Click(_) | Step::Cmp(_)) {
+        decision.lands();
+    }
     match step {
-        Step::Click(sel) => click(page, sel, ms).await,
+        Step::Click(sel) => click(page, sel, ms, decision).await,
         Step::WaitFor(sel) => wait_visible(page, sel, ms).await,
         Step::Fill(pairs) => {
             for (sel, text) in pairs {
@@ -53,16 +92,19 @@ pub async fn run(
         Step::Cmp(action) => {
             let declared = spec.cmp.as_deref().unwrap_or("");
             match declared {
-                cmp::AUTOCONSENT => autoconsent(page, spec, action, timing, cmp_state).await,
+                cmp::AUTOCONSENT => {
+                    decision.lands();
+                    autoconsent(page, spec, action, timing, cmp_state).await
+                }
                 cmp::AUTO => {
                     let name = match &cmp_state.detected {
                         Some(n) => n.clone(),
                         None => detect(page, timing.step_ms).await?,
                     };
                     cmp_state.detected = Some(name.clone());
-                    adapter_action(page, &name, action, spec, timing).await
+                    adapter_action(page, &name, action, spec, timing, decision).await
                 }
-                name => adapter_action(page, name, action, spec, timing).await,
+                name => adapter_action(page, name, action, spec, timing, decision).await,
             }
         }
     }
@@ -84,6 +126,7 @@ async fn adapter_action(
     action: &CmpAction,
     spec: &Spec,
     timing: &Timing,
+    decision: Decision<'_>,
 ) -> Result<(), StepError> {
     let ms = timing.step_ms as f64;
     let plan = cmp::plan(adapter, action, spec).map_err(StepError::Failed)?;
@@ -92,7 +135,7 @@ async fn adapter_action(
         reopen_if_decided(page, adapter, reopen, timing).await?;
     }
     match &plan.act {
-        Act::Click(sel) => click(page, sel, ms).await.map_err(miss)?,
+        Act::Click(sel) => click(page, sel, ms, decision).await.map_err(miss)?,
         Act::ClickInFrame { frame, selector } => {
             let target = page.frame_locator(frame.as_str()).locator(selector.clone());
             let options = WaitForOptions::builder()
@@ -108,15 +151,19 @@ async fn adapter_action(
             let before = page.url();
             target
                 .first()
-                .click(None)
+                .hover(None)
                 .await
                 .map_err(|e| click_failed(page, &before, selector, e))
+                .map_err(miss)?;
+            press(page, &before, selector, decision)
+                .await
                 .map_err(miss)?;
         }
         Act::Script { ready, script } => {
             wait_condition(page, ready, timing.step_ms)
                 .await
                 .map_err(miss)?;
+            decision.lands();
             eval_bounded(page, script, timing.step_ms).await?;
         }
     }
@@ -264,13 +311,39 @@ fn adapter_miss(e: StepError, adapter: &str, looked_for: &str) -> StepError {
     }
 }
 
-async fn click(page: &Page, sel: &str, ms: f64) -> Result<(), StepError> {
+/// A click as a visitor makes it: the pointer moves onto the target (Playwright's actionability
+/// checks: visible, stable, receiving events), then presses and releases where it is. The press
+/// is the decision instant.
+async fn click(page: &Page, sel: &str, ms: f64, decision: Decision<'_>) -> Result<(), StepError> {
     wait_visible(page, sel, ms).await?;
     let before = page.url();
-    match page.locator(sel).first().click(None).await {
-        Ok(()) => Ok(()),
-        Err(e) => Err(click_failed(page, &before, sel, e)),
-    }
+    page.locator(sel)
+        .first()
+        .hover(None)
+        .await
+        .map_err(|e| click_failed(page, &before, sel, e))?;
+    press(page, &before, sel, decision).await
+}
+
+/// Presses and releases the mouse where the pointer is (on the control), marking the decision
+/// instant at the press.
+async fn press(
+    page: &Page,
+    before: &str,
+    sel: &str,
+    decision: Decision<'_>,
+) -> Result<(), StepError> {
+    decision.hovered(page).await;
+    decision.lands();
+    let mouse = page.mouse();
+    mouse
+        .down(None)
+        .await
+        .map_err(|e| click_failed(page, before, sel, e))?;
+    mouse
+        .up(None)
+        .await
+        .map_err(|e| click_failed(page, before, sel, e))
 }
 
 /// A click on a visible target that did not complete: either the target could not take the
