@@ -57,6 +57,29 @@ fn mode_source(s: ModeSource) -> &'static str {
     }
 }
 
+/// How `unknown-recipient` treats third-party hosts no destination claims.
+fn third_parties(spec: &Spec) -> String {
+    match (&spec.site.allow_hosts, verdict::recipients::judged(spec)) {
+        (Some(a), _) if a.is_empty() => {
+            "third parties: none allowed (site.allow_hosts: []): any host no destination claims \
+             fails unknown-recipient in a blocking state"
+                .to_string()
+        }
+        (Some(a), _) => format!(
+            "third parties allowed (site.allow_hosts): {}; any other host no destination claims \
+             fails unknown-recipient in a blocking state",
+            a.patterns().join(", ")
+        ),
+        (None, true) => "third parties: none allowed (strict under regime gdpr; write \
+                         site.allow_hosts to allow some): any host no destination claims fails \
+                         unknown-recipient in a blocking state"
+            .to_string(),
+        (None, false) => {
+            "third parties: not judged (no site.allow_hosts under this regime)".to_string()
+        }
+    }
+}
+
 /// The explanation of one spec, as printed.
 pub fn explain(spec: &Spec) -> String {
     let mut o = String::new();
@@ -80,6 +103,25 @@ pub fn explain(spec: &Spec) -> String {
             o,
             "                then visits {}",
             spec.site.pages.join(", ")
+        );
+    }
+    let _ = writeln!(o, "                {}", third_parties(spec));
+    if !spec.site.first_party.is_empty() {
+        let _ = writeln!(
+            o,
+            "                first party besides its own hosts: {}",
+            spec.site.first_party.patterns().join(", ")
+        );
+    }
+    if !(spec.visitor.scroll && spec.visitor.pointer) {
+        let _ = writeln!(
+            o,
+            "                the visitor {}",
+            match (spec.visitor.scroll, spec.visitor.pointer) {
+                (false, false) => "neither scrolls nor moves the pointer (visitor)",
+                (false, true) => "moves the pointer but does not scroll (visitor)",
+                _ => "scrolls but does not move the pointer (visitor)",
+            }
         );
     }
     let settings = match &spec.segment.settings {
