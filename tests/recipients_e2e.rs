@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 
 mod common;
 
-use consent_gates::outcome::{CheckId, TrialResult, Verdict};
+use consent_gates::browser::session::Shared;
+use consent_gates::outcome::{CheckId, TimelineKind, TrialResult, Verdict};
+use consent_gates::runner::trial;
 
 const SPECS: &str = "tests/fixtures/recipients/specs/*.yaml";
 const FACEBOOK: &str = "Facebook Conversions Api Web";
@@ -148,4 +150,67 @@ fn a_correct_site_on_a_vendors_own_domain_passes() {
     for r in &results {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
     }
+}
+
+const REPLAY: &str = "Session Replay";
+
+/// An opt-out (cpra) site with a session recorder that sends on pointer moves. The defect keeps
+/// recording after "Decline": the visitor moves the pointer after the decision and the recorder
+/// still sends (blocked-received). The twin stops on the rejection and passes.
+#[test]
+fn a_recorder_that_ignores_decline_fails_and_one_that_stops_passes() {
+    let (results, _tmp) = common::judge("tests/fixtures/replay/specs/*.yaml", |n| {
+        n.ends_with("::reject-all")
+    });
+    let d = common::result(&results, "replay::reject-all");
+    let expected: BTreeSet<Pair> = [(CheckId::BlockedReceived, Some(REPLAY.to_string()))]
+        .into_iter()
+        .collect();
+    assert_eq!(pairs(d), expected, "{d:#?}");
+    let ev = evidence(d, CheckId::BlockedReceived);
+    assert!(
+        ev.iter()
+            .all(|e| e.contains("rec.replay.example/rec") && e.ends_with("after the decision")),
+        "{ev:#?}"
+    );
+    let t = common::result(&results, "replay-gated::reject-all");
+    assert_eq!(t.verdict, Verdict::Pass, "{t:#?}");
+}
+
+/// The decision instant is the press on the Decline button: what the pointer's approach to it set
+/// off (the correct recorder sending while the visitor has not declined) sits before the decision
+/// in the report's timeline, and nothing of the recorder's comes after it.
+#[test]
+fn the_decision_instant_is_the_press_not_the_pointers_approach() {
+    let spec = consent_gates::spec::load(std::path::Path::new(
+        "tests/fixtures/replay/specs/replay-gated.yaml",
+    ))
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = trial::EvidenceOptions {
+        report: true,
+        screenshots: false,
+        traces: None,
+    };
+    let r = trial::run_with(Shared::get(true), &spec, "reject-all", tmp.path(), &options);
+    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    let timeline = &r.evidence.as_ref().expect("report evidence").timeline;
+    let decision = timeline
+        .iter()
+        .position(|e| e.kind == TimelineKind::Decision)
+        .unwrap_or_else(|| panic!("the timeline shows the decision: {timeline:#?}"));
+    let replay: Vec<usize> = timeline
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.destination.as_deref() == Some(REPLAY))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        !replay.is_empty(),
+        "the recorder sent while the visitor browsed before deciding: {timeline:#?}"
+    );
+    assert!(
+        replay.iter().all(|&i| i < decision),
+        "every recorder request comes before the press: {timeline:#?}"
+    );
 }

@@ -790,3 +790,36 @@ fn no_panic_on_truncated_or_mangled_text() {
         let _ = parse_str(&mangled, Path::new("specs/t.yaml"));
     }
 }
+
+#[test]
+fn allow_hosts_first_party_and_visitor() {
+    let states = "states:\n  s:\n    expect: {collection: none}\n";
+    let s = ok(&base(states));
+    assert!(s.site.allow_hosts.is_none());
+    assert!(s.site.first_party.is_empty());
+    assert_eq!(s.visitor, Visitor::default());
+    let text = format!(
+        "site:\n  url: https://shop.example/\n  allow_hosts: [fonts.gstatic.com, \"*.cdn.example\"]\n  \
+         first_party: [\"*.shop-cdn.example\"]\nvisitor: {{scroll: false}}\n{states}"
+    );
+    let s = ok(&text);
+    let allow = s.site.allow_hosts.as_ref().unwrap();
+    assert!(allow.matches("a.cdn.example") && allow.matches("fonts.gstatic.com"));
+    assert!(s.site.first_party.matches("img.shop-cdn.example"));
+    assert_eq!(
+        s.visitor,
+        Visitor {
+            scroll: false,
+            pointer: true
+        }
+    );
+    let e = err(&format!(
+        "site:\n  url: https://shop.example/\n  allow_hosts: [ok.example, https://bad.example/x]\n{states}"
+    ));
+    assert!(e.message.contains("`site.allow_hosts` entry 2"), "{e}");
+    assert_eq!(e.line, 3, "{e}");
+    let e = err(&format!(
+        "site:\n  url: https://shop.example/\nvisitor: {{scrol: false}}\n{states}"
+    ));
+    assert!(e.message.contains("scrol"), "{e}");
+}
