@@ -168,10 +168,11 @@ fn faults_give_an_error_each_and_the_run_goes_on() {
         ),
         (
             "out-of-time",
+            // The visitor's browsing is off: the bound must run out in the step, not before it.
             site_spec(
                 port,
                 "/plain",
-                "",
+                "visitor: {scroll: false, pointer: false}",
                 "  s:\n    steps: [{wait_for: '#never-there'}]\n    expect: {collection: none}\n",
             )
             .replace("step_ms: 1000", "step_ms: 20000, trial_ms: 2500"),

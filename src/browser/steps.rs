@@ -155,7 +155,7 @@ async fn adapter_action(
                 .await
                 .map_err(|e| click_failed(page, &before, selector, e))
                 .map_err(miss)?;
-            press(page, &before, selector, decision)
+            press(page, &before, selector, ms, decision)
                 .await
                 .map_err(miss)?;
         }
@@ -322,28 +322,43 @@ async fn click(page: &Page, sel: &str, ms: f64, decision: Decision<'_>) -> Resul
         .hover(None)
         .await
         .map_err(|e| click_failed(page, &before, sel, e))?;
-    press(page, &before, sel, decision).await
+    press(page, &before, sel, ms, decision).await
 }
 
 /// Presses and releases the mouse where the pointer is (on the control), marking the decision
-/// instant at the press.
+/// instant at the press. Bounded by `ms`: a navigation the press started that never completes is
+/// the page not letting the step finish, as Playwright's own click reports it.
 async fn press(
     page: &Page,
     before: &str,
     sel: &str,
+    ms: f64,
     decision: Decision<'_>,
 ) -> Result<(), StepError> {
     decision.hovered(page).await;
     decision.lands();
     let mouse = page.mouse();
-    mouse
-        .down(None)
+    let bound = Duration::from_millis(ms as u64);
+    let hung = || {
+        StepError::Failed(format!(
+            "the click on {sel:?} ran, but the page did not let it finish: a navigation it \
+             started never completed within {ms} ms, or the page hung"
+        ))
+    };
+    tokio::time::timeout(bound, mouse.down(None))
         .await
+        .map_err(|_| hung())?
         .map_err(|e| click_failed(page, before, sel, e))?;
-    mouse
-        .up(None)
+    tokio::time::timeout(bound, mouse.up(None))
         .await
-        .map_err(|e| click_failed(page, before, sel, e))
+        .map_err(|_| hung())?
+        .map_err(|e| click_failed(page, before, sel, e))?;
+    // Playwright runs a script only once a navigation the press started has committed (or was
+    // given up): a page that cannot run one within the bound never let the step finish.
+    match tokio::time::timeout(bound, page.evaluate_expression("0")).await {
+        Err(_) => Err(hung()),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// A click on a visible target that did not complete: either the target could not take the
