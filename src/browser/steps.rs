@@ -24,6 +24,16 @@ pub struct Decision<'a> {
 }
 
 impl Decision<'_> {
+    /// A step (or part of one) that is not the decision.
+    pub fn none() -> Self {
+        Decision {
+            recorder: None,
+            quiet: Duration::ZERO,
+            min_quiet: Duration::ZERO,
+            settle_max: Duration::ZERO,
+        }
+    }
+
     /// The pointer is on the control: let what hovering set off land before the press.
     async fn hovered(&self, page: &Page) {
         if let Some(r) = self.recorder {
@@ -289,7 +299,8 @@ async fn reopen_if_decided(
         other => other,
     };
     match &reopen.act {
-        Act::Click(sel) => click(page, sel, timing.step_ms as f64)
+        // Reopening is the approach to the choice, not the choice: no decision instant here.
+        Act::Click(sel) => click(page, sel, timing.step_ms as f64, Decision::none())
             .await
             .map_err(failed),
         Act::Script { ready, script } => {
