@@ -3,6 +3,7 @@
 //! The session fills a [`Capture`]; everything downstream (Segment decoding, routing, verdicts,
 //! snapshots) reads it and never talks to the browser.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -86,11 +87,24 @@ pub struct CapturedRequest {
     pub resource_type: String,
     /// Header names lower-cased.
     pub headers: BTreeMap<String, String>,
-    /// Request body, lossily decoded as UTF-8.
-    pub body: Option<String>,
+    /// Request body, byte for byte as the browser sent it (still compressed when it says
+    /// `Content-Encoding`); [`CapturedRequest::content`] undoes the encoding.
+    #[serde(serialize_with = "lossy_body")]
+    pub body: Option<Vec<u8>>,
     pub answer: Answer,
     pub initiator: Initiator,
 }
+
+fn lossy_body<S: serde::Serializer>(body: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match body {
+        Some(b) => s.serialize_some(&String::from_utf8_lossy(b)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Decoded bodies larger than this are cut here: enough to read any Segment batch (Segment caps
+/// one at 500 KB), and a bound against decompression bombs.
+pub const MAX_CONTENT_BYTES: usize = 5 * 1024 * 1024;
 
 impl CapturedRequest {
     /// Host of the URL, lower-cased, without port; empty when the URL has none.
@@ -102,6 +116,67 @@ impl CapturedRequest {
     pub fn path(&self) -> &str {
         url_path(&self.url)
     }
+
+    /// The body with its `Content-Encoding` (gzip, deflate, br, in the order applied) undone and
+    /// cut at [`MAX_CONTENT_BYTES`]; `Ok(None)` without a body, `Err` naming the encoding that
+    /// could not be undone.
+    pub fn content(&self) -> Result<Option<Cow<'_, [u8]>>, String> {
+        let Some(body) = self.body.as_deref() else {
+            return Ok(None);
+        };
+        let encodings: Vec<String> = self
+            .headers
+            .get("content-encoding")
+            .map(|v| {
+                v.split(',')
+                    .map(|e| e.trim().to_ascii_lowercase())
+                    .filter(|e| !e.is_empty() && e != "identity")
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut data = Cow::Borrowed(body);
+        // Encodings are listed in the order they were applied: undo the last first.
+        for enc in encodings.iter().rev() {
+            data = Cow::Owned(decompress(enc, &data)?);
+        }
+        Ok(Some(data))
+    }
+
+    /// The decoded body as text (invalid UTF-8 replaced); when the encoding cannot be undone, the
+    /// raw body so that nothing is hidden.
+    pub fn body_text(&self) -> Option<String> {
+        match self.content() {
+            Ok(c) => c.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            Err(_) => self
+                .body
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+        }
+    }
+}
+
+/// Undoes one content coding, reading at most [`MAX_CONTENT_BYTES`].
+fn decompress(encoding: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let limit = MAX_CONTENT_BYTES as u64;
+    let mut out = Vec::new();
+    let read = |r: &mut dyn Read, out: &mut Vec<u8>| r.take(limit).read_to_end(out).map(|_| ());
+    let result = match encoding {
+        "gzip" | "x-gzip" => read(&mut flate2::read::MultiGzDecoder::new(data), &mut out),
+        // HTTP's "deflate" is zlib-wrapped; some clients send raw deflate.
+        "deflate" => read(&mut flate2::read::ZlibDecoder::new(data), &mut out).or_else(|_| {
+            out.clear();
+            read(&mut flate2::read::DeflateDecoder::new(data), &mut out)
+        }),
+        "br" => read(
+            &mut brotli_decompressor::Decompressor::new(data, 4096),
+            &mut out,
+        ),
+        other => return Err(format!("unknown Content-Encoding `{other}`")),
+    };
+    result
+        .map(|()| out)
+        .map_err(|e| format!("Content-Encoding `{encoding}` could not be undone: {e}"))
 }
 
 /// Host part of `url`, lower-cased and without port.
@@ -231,6 +306,73 @@ pub struct Capture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    fn with_body(encoding: Option<&str>, body: Vec<u8>) -> CapturedRequest {
+        CapturedRequest {
+            seq: 0,
+            at_ms: 0,
+            phase: Phase::Before,
+            method: "POST".into(),
+            url: "https://x.example/collect".into(),
+            resource_type: "fetch".into(),
+            headers: encoding
+                .map(|e| ("content-encoding".to_string(), e.to_string()))
+                .into_iter()
+                .collect(),
+            body: Some(body),
+            answer: Answer::Sinkhole,
+            initiator: Initiator::Page,
+        }
+    }
+
+    #[test]
+    fn content_undoes_gzip_deflate_and_brotli() {
+        let text = br#"{"batch":[]}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut zl = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zl.write_all(text).unwrap();
+        let zl = zl.finish().unwrap();
+        let mut raw =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        raw.write_all(text).unwrap();
+        let raw = raw.finish().unwrap();
+        let mut br = Vec::new();
+        brotli::BrotliCompress(
+            &mut &text[..],
+            &mut br,
+            &brotli::enc::BrotliEncoderParams::default(),
+        )
+        .unwrap();
+        for (enc, body) in [
+            ("gzip", gz.clone()),
+            ("GZIP", gz.clone()),
+            ("deflate", zl),
+            ("deflate", raw),
+            ("br", br),
+        ] {
+            let r = with_body(Some(enc), body);
+            assert_eq!(r.content().unwrap().as_deref(), Some(&text[..]), "{enc}");
+            assert_eq!(r.body_text().as_deref(), Some(r#"{"batch":[]}"#));
+        }
+        let r = with_body(Some("gzip"), b"not gzip".to_vec());
+        assert!(r.content().unwrap_err().contains("gzip"));
+        assert_eq!(r.body_text().as_deref(), Some("not gzip"));
+        let r = with_body(Some("zstd-unknown"), b"x".to_vec());
+        assert!(r.content().is_err());
+        let r = with_body(Some("identity"), b"x".to_vec());
+        assert_eq!(r.content().unwrap().as_deref(), Some(&b"x"[..]));
+    }
+
+    #[test]
+    fn content_is_bounded() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b'a'; MAX_CONTENT_BYTES + 10]).unwrap();
+        let r = with_body(Some("gzip"), gz.finish().unwrap());
+        assert_eq!(r.content().unwrap().unwrap().len(), MAX_CONTENT_BYTES);
+    }
 
     #[test]
     fn host_and_path() {

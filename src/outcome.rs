@@ -44,6 +44,7 @@ pub enum CheckId {
     UnstampedEvents,
     PiiLeak,
     EventsHeld,
+    UndecodableSegment,
     StepDidNotMatch,
     /// The spec file could not be read or parsed: none of its states ran.
     InvalidSpec,

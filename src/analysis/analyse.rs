@@ -109,7 +109,8 @@ pub fn identifiers(req: &CapturedRequest, ids: &[String], scanner: &Scanner) -> 
         .url
         .split_once('?')
         .map(|(_, q)| q.split('#').next().unwrap_or(q));
-    let body = req.body.as_deref().unwrap_or("");
+    let body = req.body_text().unwrap_or_default();
+    let body = body.as_str();
     let form = !body.is_empty() && body.contains('=') && !body.contains(char::is_whitespace);
     let pairs = query
         .into_iter()

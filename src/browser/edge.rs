@@ -260,9 +260,10 @@ pub async fn handle(
         .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
         .collect();
+    // Bytes as sent: a compressed or binary body must not be mangled before decoding.
     let body = request.post_data_buffer().map(|mut b| {
         b.truncate(MAX_BODY);
-        String::from_utf8_lossy(&b).into_owned()
+        b
     });
     let origin = headers.get("origin").cloned();
     let initiator = if resource_type == "document" {
@@ -637,7 +638,7 @@ mod tests {
                                 url: url.to_string(),
                                 resource_type: "fetch".into(),
                                 headers: BTreeMap::new(),
-                                body: body.clone(),
+                                body: body.as_ref().map(|b| b.as_bytes().to_vec()),
                                 answer: Answer::Unrouted,
                                 initiator: Initiator::Page,
                             };

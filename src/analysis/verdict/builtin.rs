@@ -367,3 +367,33 @@ pub(super) fn held(state: &State, capture: &Capture, decoded: &Decoded) -> Vec<F
     }
     failures
 }
+
+/// Requests to Segment's API (its hosts, or a `/v1/<call>` path on a proxy) whose payload could
+/// not be decoded: what they carried cannot be judged, so they are a finding of their own, in
+/// every state and phase.
+pub(super) fn undecodable(decoded: &Decoded) -> Vec<Failure> {
+    if decoded.malformed.is_empty() {
+        return Vec::new();
+    }
+    let n = decoded.malformed.len();
+    vec![Failure {
+        check: CheckId::UndecodableSegment,
+        destination: None,
+        message: format!(
+            "{n} request{} to Segment's tracking API could not be decoded, so what {} carried \
+             cannot be judged; send Segment's documented JSON (optionally gzip, deflate or br \
+             encoded) or keep such traffic from Segment's API",
+            plural(n),
+            if n == 1 { "it" } else { "they" }
+        ),
+        evidence: decoded
+            .malformed
+            .iter()
+            .map(|m| Evidence {
+                at_ms: m.at_ms,
+                phase: m.phase,
+                what: format!("{}{}: {}", m.host, m.path, m.reason),
+            })
+            .collect(),
+    }]
+}

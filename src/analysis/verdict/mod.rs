@@ -30,7 +30,7 @@ use crate::spec::{Collection, ConsentModel, Spec, State};
 // the spec's keys; splitting it would scatter the checks' order, which the failures keep.
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
-/// unstamped, CMP consent mismatch, pii, events held).
+/// unstamped, CMP consent mismatch, pii, events held, undecodable Segment traffic).
 pub fn judge(
     spec: &Spec,
     state: &State,
@@ -247,6 +247,7 @@ pub fn judge_with(
     }
     failures.extend(pii::check(spec, state, eff, capture, decoded, routed));
     failures.extend(builtin::held(state, capture, decoded));
+    failures.extend(builtin::undecodable(decoded));
     failures
 }
 

@@ -131,7 +131,7 @@ pub(crate) fn req(
         url: url.into(),
         resource_type: "other".into(),
         headers: BTreeMap::new(),
-        body: body.map(|b| b.to_string()),
+        body: body.map(|b| b.to_string().into_bytes()),
         answer: Answer::Sinkhole,
         initiator: Default::default(),
     }

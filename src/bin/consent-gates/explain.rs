@@ -227,7 +227,8 @@ pub fn explain(spec: &Spec) -> String {
     let _ = writeln!(
         o,
         "  built-in checks in every state: undeclared-destination, ungated-destination, \
-         unstamped-events, consent-mismatch, pii-leak{}, events-held, step-did-not-match",
+         unstamped-events, consent-mismatch, pii-leak{}, events-held, undecodable-segment, \
+         step-did-not-match",
         if spec.pii.is_empty() {
             String::new()
         } else {
