@@ -117,6 +117,11 @@ impl CapturedRequest {
         url_path(&self.url)
     }
 
+    /// Whether this is a WebSocket handshake (its frames are in [`Capture::sockets`]).
+    pub fn is_socket(&self) -> bool {
+        self.resource_type == "websocket"
+    }
+
     /// The body with its `Content-Encoding` (gzip, deflate, br, in the order applied) undone and
     /// cut at [`MAX_CONTENT_BYTES`]; `Ok(None)` without a body, `Err` naming the encoding that
     /// could not be undone.
@@ -203,6 +208,18 @@ pub fn url_path(url: &str) -> &str {
     if end == 0 { "/" } else { &path[..end] }
 }
 
+/// What one WebSocket carried from the page, by the `seq` of its handshake (recorded as a
+/// [`CapturedRequest`] with resource type `websocket`). Counts and sizes only: frame values may be
+/// personal data and are never kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SocketFrames {
+    pub seq: u64,
+    /// Frames the page sent.
+    pub sent: u64,
+    /// Their total size as Playwright hands them over (text, or base64 for binary frames).
+    pub sent_bytes: u64,
+}
+
 /// A cookie the page left behind (values are never kept: they may be personal data).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct StoredCookie {
@@ -267,8 +284,10 @@ pub struct PageEnvironment {
 /// Everything one trial recorded.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Capture {
-    /// In the order the harness saw them.
+    /// In the order the harness saw them, WebSocket handshakes included.
     pub requests: Vec<CapturedRequest>,
+    /// Frame counts of each WebSocket, by handshake `seq`.
+    pub sockets: Vec<SocketFrames>,
     /// When the first step started (ms since navigation), `None` for a state without steps.
     pub decision_at_ms: Option<u64>,
     pub cookies: Vec<StoredCookie>,
@@ -301,6 +320,13 @@ pub struct Capture {
     /// recognise identifiers sent elsewhere and are redacted from every artefact. Never serialised.
     #[serde(skip)]
     pub cookie_values: Vec<String>,
+}
+
+impl Capture {
+    /// The frames of the WebSocket whose handshake is request `seq`.
+    pub fn socket(&self, seq: u64) -> Option<&SocketFrames> {
+        self.sockets.iter().find(|s| s.seq == seq)
+    }
 }
 
 #[cfg(test)]

@@ -84,3 +84,49 @@ fn segment_shapes_twin_passes() {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
     }
 }
+
+const SOCKETS_LEAKY: &str = "tests/fixtures/sockets/specs/sockets-leaky.yaml";
+const SOCKETS_CORRECT: &str = "tests/fixtures/sockets/specs/sockets-correct.yaml";
+const CHAT: &str = "Support Chat";
+const FEED: &str = "Live Feed";
+
+/// A chat vendor reached only over a WebSocket and a feed only over EventSource, both opened
+/// after "Reject": each is `blocked-received`, the socket's evidence counting frames, no values.
+#[test]
+fn websocket_and_eventsource_after_reject_are_blocked_received() {
+    let results = run(SOCKETS_LEAKY, |n| n == "sockets-leaky::reject-all");
+    let r = common::result(&results, "sockets-leaky::reject-all");
+    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
+    assert_eq!(
+        pairs(r),
+        BTreeSet::from([
+            (CheckId::BlockedReceived, Some(CHAT.to_string())),
+            (CheckId::BlockedReceived, Some(FEED.to_string())),
+        ]),
+        "{r:#?}"
+    );
+    let ev = evidence(r, CheckId::BlockedReceived);
+    assert!(
+        ev.iter()
+            .any(|e| e.starts_with("WebSocket to chat.example.net/socket (")),
+        "the socket is named as a WebSocket: {ev:?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e.contains("request to feed.example.net/stream")),
+        "the EventSource stream is named: {ev:?}"
+    );
+    let text = format!("{r:?}");
+    assert!(!text.contains("hello"), "frame values never appear: {text}");
+}
+
+/// The twin opens chat and feed only after "Accept": reject passes, and accept passes too — a
+/// vendor reached only over a WebSocket or EventSource has received something (`allowed`).
+#[test]
+fn sockets_twin_passes_both_ways() {
+    let results = run(SOCKETS_CORRECT, |_| true);
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::analysis::privacy::percent_decode_strict;
 use crate::analysis::segment::{self, RequestKind};
-use crate::capture::{Answer, CapturedRequest, Initiator, Phase, url_host, url_path};
+use crate::capture::{Answer, CapturedRequest, Initiator, Phase, SocketFrames, url_host, url_path};
 use crate::spec::{Library, Spec};
 
 /// Bodies above this size are recorded truncated: enough for decoding, bounded in memory.
@@ -150,6 +150,7 @@ pub struct Recorder {
 
 struct Log {
     requests: Vec<CapturedRequest>,
+    sockets: BTreeMap<u64, SocketFrames>,
     last_activity: Instant,
 }
 
@@ -162,6 +163,7 @@ impl Recorder {
             step: Mutex::new(None),
             inner: Mutex::new(Log {
                 requests: Vec::new(),
+                sockets: BTreeMap::new(),
                 last_activity: now,
             }),
             activity: Notify::new(),
@@ -208,7 +210,8 @@ impl Recorder {
         lock(&self.inner).last_activity
     }
 
-    fn record(&self, mut req: CapturedRequest) {
+    /// Records `req` and returns its `seq`.
+    fn record(&self, mut req: CapturedRequest) -> u64 {
         let now = Instant::now();
         req.at_ms = self.ms_since_start(now);
         req.phase = match *lock(&self.decision) {
@@ -216,15 +219,34 @@ impl Recorder {
             _ => Phase::Before,
         };
         let mut log = lock(&self.inner);
-        req.seq = log.requests.len() as u64;
+        let seq = log.requests.len() as u64;
+        req.seq = seq;
         log.requests.push(req);
         log.last_activity = now;
         drop(log);
         self.activity.notify_waiters();
+        seq
+    }
+
+    /// Counts one frame the page sent on the WebSocket whose handshake is `seq`. Frames do not
+    /// count as activity for settling: a socket's heartbeat would keep every settle from quiet.
+    fn socket_frame(&self, seq: u64, len: usize) {
+        let mut log = lock(&self.inner);
+        let f = log.sockets.entry(seq).or_insert_with(|| SocketFrames {
+            seq,
+            ..SocketFrames::default()
+        });
+        f.sent += 1;
+        f.sent_bytes += len as u64;
     }
 
     pub fn requests(&self) -> Vec<CapturedRequest> {
         lock(&self.inner).requests.clone()
+    }
+
+    /// Frame counts of every WebSocket that sent something, by handshake `seq`.
+    pub fn sockets(&self) -> Vec<SocketFrames> {
+        lock(&self.inner).sockets.values().cloned().collect()
     }
 }
 
@@ -332,6 +354,50 @@ pub async fn handle(
                 .build();
             route.fulfill(options).await
         }
+    }
+}
+
+/// Handles one WebSocket the page opens (context-level WebSocket routing): records the handshake
+/// like a request and counts the frames the page sends. Offline, the socket is answered locally
+/// (Playwright opens it against nothing: the page sees an open socket whose frames go nowhere);
+/// otherwise it is connected to the real server.
+pub async fn handle_socket(
+    ws: playwright_rs::protocol::WebSocketRoute,
+    config: Arc<EdgeConfig>,
+    recorder: Arc<Recorder>,
+) -> playwright_rs::Result<()> {
+    let protocols = ws.protocols();
+    let mut headers = BTreeMap::new();
+    if !protocols.is_empty() {
+        headers.insert("sec-websocket-protocol".to_string(), protocols.join(", "));
+    }
+    let seq = recorder.record(CapturedRequest {
+        seq: 0,
+        at_ms: 0,
+        phase: Phase::Before,
+        method: "GET".into(),
+        url: ws.url().to_string(),
+        resource_type: "websocket".into(),
+        headers,
+        body: None,
+        answer: if config.offline {
+            Answer::Sinkhole
+        } else {
+            Answer::Network
+        },
+        initiator: Initiator::Page,
+    });
+    if config.offline {
+        let recorder = recorder.clone();
+        ws.on_message(move |message| {
+            recorder.socket_frame(seq, message.len());
+            Box::pin(async { Ok(()) })
+        })
+        .await
+    } else {
+        // A message handler would stop Playwright forwarding frames: online sockets are recorded
+        // by their handshake only.
+        ws.connect_to_server().await
     }
 }
 

@@ -229,6 +229,7 @@ async fn visit_in(
     }
     // Requests the reads above provoked belong to the visit too.
     capture.requests = recorder.requests();
+    capture.sockets = recorder.sockets();
     capture.decision_at_ms = recorder.decision_at_ms();
     capture.cookie_values = secrets.values();
     Visit {
@@ -272,9 +273,19 @@ async fn run_visit(
     let progress = config.progress.clone();
     {
         let recorder = recorder.clone();
+        let config = config.clone();
         context
             .route("**/*", move |route| {
                 edge::handle(route, config.clone(), recorder.clone())
+            })
+            .await
+            .map_err(browser_error)?;
+    }
+    {
+        let recorder = recorder.clone();
+        context
+            .route_web_socket("**", move |ws| {
+                edge::handle_socket(ws, config.clone(), recorder.clone())
             })
             .await
             .map_err(browser_error)?;

@@ -12,7 +12,7 @@ use crate::analysis::catalog::{Catalog, Entry, host_matches};
 use crate::analysis::segment::base64_unpadded;
 use crate::analysis::segment::decode::{Decoded, LoadKind, RequestKind, classify};
 use crate::analysis::segment::settings::CdnSettings;
-use crate::capture::{Capture, CapturedRequest, Initiator, Phase, url_host};
+use crate::capture::{Capture, CapturedRequest, Initiator, Phase, SocketFrames, url_host};
 use crate::spec::types::{Call, Mode, Spec};
 
 use super::cloud::cloud_delivers_any;
@@ -30,6 +30,14 @@ pub enum ReceptionKind {
     CodeLoaded { code: String, path: String },
     /// One of its hosts was contacted.
     HostContacted { host: String, path: String },
+    /// A WebSocket to one of its hosts was opened; frames the page sent on it, counted (values
+    /// are never recorded).
+    SocketOpened {
+        host: String,
+        path: String,
+        frames_sent: u64,
+        bytes_sent: u64,
+    },
     /// A step sent the visitor to one of its hosts (a link, a form) with a URL or form that
     /// carries something identifying the visitor: `identifiers` names the parameters (never their
     /// values). The same navigation carrying nothing is a [`Departure`], not a reception.
@@ -74,6 +82,16 @@ impl Reception {
                 format!("destination code {code} loaded ({path})")
             }
             ReceptionKind::HostContacted { host, path } => format!("request to {host}{path}"),
+            ReceptionKind::SocketOpened {
+                host,
+                path,
+                frames_sent,
+                bytes_sent,
+            } => format!(
+                "WebSocket to {host}{path} ({frames_sent} frame{} sent, {bytes_sent} bytes; \
+                 values not recorded)",
+                if *frames_sent == 1 { "" } else { "s" }
+            ),
             ReceptionKind::Navigated {
                 host,
                 path,
@@ -106,6 +124,7 @@ impl Reception {
         let what = match &self.kind {
             ReceptionKind::CodeLoaded { code, .. } => format!("code {code}"),
             ReceptionKind::HostContacted { host, .. } => format!("host {host}"),
+            ReceptionKind::SocketOpened { host, .. } => format!("socket {host}"),
             ReceptionKind::Navigated {
                 host, identifiers, ..
             } => format!("navigation to {host} carrying {}", identifiers.join(", ")),
@@ -246,7 +265,7 @@ fn attribute_carried(
         {
             a.code_loaded(req, load);
         } else if !kind.is_segment() {
-            a.host_contacted(req, carried);
+            a.host_contacted(req, carried, capture.socket(req.seq));
         }
     }
     let event_destinations = a.events(decoded);
@@ -382,7 +401,13 @@ impl<'a> Attribution<'a> {
     /// most specific) it matches, else an undeclared catalog destination, else an other host.
     /// A navigation a step caused is the visitor leaving (a [`Departure`]) when it carries
     /// nothing and goes off the site, and [`ReceptionKind::Navigated`] when it carries something.
-    fn host_contacted(&mut self, req: &CapturedRequest, carried: Option<&Carried>) {
+    /// A WebSocket handshake is contact like any request, with its `frames` counted.
+    fn host_contacted(
+        &mut self,
+        req: &CapturedRequest,
+        carried: Option<&Carried>,
+        frames: Option<&SocketFrames>,
+    ) {
         let host = req.host();
         if host.is_empty() {
             return;
@@ -412,6 +437,12 @@ impl<'a> Attribution<'a> {
                 host: host.clone(),
                 path: path.clone(),
                 identifiers: names.clone(),
+            },
+            _ if req.is_socket() => ReceptionKind::SocketOpened {
+                host: host.clone(),
+                path: path.clone(),
+                frames_sent: frames.map_or(0, |f| f.sent),
+                bytes_sent: frames.map_or(0, |f| f.sent_bytes),
             },
             _ => ReceptionKind::HostContacted {
                 host: host.clone(),
@@ -594,9 +625,12 @@ fn most_specific<'c>(cands: Vec<&'c Entry>, host: &str) -> Vec<&'c Entry> {
         .collect()
 }
 
+/// HTTP(S) and WebSocket URLs: what can reach a vendor.
 fn is_web_url(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .any(|s| lower.starts_with(s))
 }
 
 fn strip_www(h: &str) -> &str {

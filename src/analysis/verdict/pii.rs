@@ -171,7 +171,9 @@ pub fn check(
     for (name, o) in &routed.destinations {
         let mut seen = std::collections::BTreeSet::new();
         for r in &o.receptions {
-            if let ReceptionKind::HostContacted { .. } | ReceptionKind::Navigated { .. } = r.kind
+            if let ReceptionKind::HostContacted { .. }
+            | ReceptionKind::Navigated { .. }
+            | ReceptionKind::SocketOpened { .. } = r.kind
                 && seen.insert(r.seq)
                 && let Some(req) = request(r.seq)
             {
