@@ -71,6 +71,37 @@ pub enum Initiator {
     /// A top-level document navigation made while step `step` (1-based) ran or settled: the
     /// visitor followed a link or sent a form (or a `visit` step).
     StepNavigation { step: usize },
+    /// Sent past every Playwright route and recorded by the network layer behind them
+    /// (`browser/backstop.rs`): by a shared or service worker, by a page while it really unloaded
+    /// (beacons, keepalive fetches), or by the browser for a page (its icon). `target` is the
+    /// kind of sender.
+    Unrouted { target: TargetKind },
+}
+
+/// The kind of browser target that sent an unrouted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    Page,
+    Iframe,
+    Worker,
+    SharedWorker,
+    ServiceWorker,
+    Other,
+}
+
+impl TargetKind {
+    /// From the DevTools protocol's target type (`page`, `shared_worker`, ...).
+    pub fn of(cdp_type: &str) -> TargetKind {
+        match cdp_type {
+            "page" => TargetKind::Page,
+            "iframe" => TargetKind::Iframe,
+            "worker" => TargetKind::Worker,
+            "shared_worker" => TargetKind::SharedWorker,
+            "service_worker" => TargetKind::ServiceWorker,
+            _ => TargetKind::Other,
+        }
+    }
 }
 
 /// One request as the browser issued it.
@@ -220,6 +251,19 @@ pub struct SocketFrames {
     pub sent_bytes: u64,
 }
 
+/// A request or WebSocket the browser reported for this trial that the recorder never saw: it
+/// went past every route and the network layer, so nothing judged it (check
+/// `unrecorded-traffic`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unrecorded {
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub method: String,
+    pub url: String,
+    /// Who sent it, in words.
+    pub initiator: String,
+}
+
 /// A cookie the page left behind (values are never kept: they may be personal data).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct StoredCookie {
@@ -288,6 +332,8 @@ pub struct Capture {
     pub requests: Vec<CapturedRequest>,
     /// Frame counts of each WebSocket, by handshake `seq`.
     pub sockets: Vec<SocketFrames>,
+    /// What the browser reported and the recorder did not see (judged by `unrecorded-traffic`).
+    pub unrecorded: Vec<Unrecorded>,
     /// When the first step started (ms since navigation), `None` for a state without steps.
     pub decision_at_ms: Option<u64>,
     pub cookies: Vec<StoredCookie>,

@@ -130,3 +130,81 @@ fn sockets_twin_passes_both_ways() {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
     }
 }
+
+const WORKER_LEAKY: &str = "tests/fixtures/shared-worker/specs/shared-worker-leaky.yaml";
+const WORKER_CORRECT: &str = "tests/fixtures/shared-worker/specs/shared-worker-correct.yaml";
+
+/// A SharedWorker's fetch after "Reject" (which no Playwright route sees) is recorded by the
+/// network layer behind the routes and judged: `blocked-received`.
+#[test]
+fn shared_worker_fetch_after_reject_is_blocked_received() {
+    let results = run(WORKER_LEAKY, |n| n == "shared-worker-leaky::reject-all");
+    let r = common::result(&results, "shared-worker-leaky::reject-all");
+    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
+    assert_eq!(
+        pairs(r),
+        BTreeSet::from([(
+            CheckId::BlockedReceived,
+            Some("Worker Analytics".to_string())
+        )]),
+        "{r:#?}"
+    );
+    let ev = evidence(r, CheckId::BlockedReceived);
+    assert!(
+        ev.iter()
+            .any(|e| e.contains("collect.worker-vendor.example/v1/hit")),
+        "{ev:?}"
+    );
+}
+
+/// The twin's worker sends only after "Accept": reject passes, and accept passes because the
+/// worker's request counts as reception.
+#[test]
+fn shared_worker_twin_passes_both_ways() {
+    let results = run(WORKER_CORRECT, |_| true);
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}
+
+const UNLOAD_LEAKY: &str = "tests/fixtures/unload/specs/unload-leaky.yaml";
+const UNLOAD_CORRECT: &str = "tests/fixtures/unload/specs/unload-correct.yaml";
+
+/// An exit tracker whose pagehide / visibilitychange handler checks `event.isTrusted` sends a
+/// beacon and a keepalive fetch when the visitor really leaves: at the end of the state and at a
+/// `visit` step. After "Reject" both are `blocked-received`.
+#[test]
+fn beacons_of_a_real_unload_after_reject_are_blocked_received() {
+    let results = run(UNLOAD_LEAKY, |n| n != "unload-leaky::accept-all");
+    for state in ["reject-all", "visit-after-reject"] {
+        let r = common::result(&results, &format!("unload-leaky::{state}"));
+        assert_eq!(r.verdict, Verdict::Fail, "{state}: {r:#?}");
+        assert_eq!(
+            pairs(r),
+            BTreeSet::from([(CheckId::BlockedReceived, Some("Exit Analytics".to_string()))]),
+            "{state}: {r:#?}"
+        );
+        let ev = evidence(r, CheckId::BlockedReceived);
+        for what in [
+            "exit.vendor.example/beacon",
+            "exit.vendor.example/keepalive",
+        ] {
+            assert!(
+                ev.iter().any(|e| e.contains(what)),
+                "{state}: {what} in {ev:?}"
+            );
+        }
+    }
+}
+
+/// The twin sends only after "Accept": both reject states pass, and accept passes because what
+/// the real unload sent counts as reception.
+#[test]
+fn unload_twin_passes_every_way() {
+    let results = run(UNLOAD_CORRECT, |_| true);
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}

@@ -12,7 +12,9 @@ use tokio::sync::Notify;
 
 use crate::analysis::privacy::percent_decode_strict;
 use crate::analysis::segment::{self, RequestKind};
-use crate::capture::{Answer, CapturedRequest, Initiator, Phase, SocketFrames, url_host, url_path};
+use crate::capture::{
+    Answer, CapturedRequest, Initiator, Phase, SocketFrames, Unrecorded, url_host, url_path,
+};
 use crate::spec::{Library, Spec};
 
 /// Bodies above this size are recorded truncated: enough for decoding, bounded in memory.
@@ -151,6 +153,10 @@ pub struct Recorder {
 struct Log {
     requests: Vec<CapturedRequest>,
     sockets: BTreeMap<u64, SocketFrames>,
+    /// Requests a route let through to the network that the backstop has seen go by.
+    passed: std::collections::BTreeSet<u64>,
+    /// WebSocket URLs the page reported opening (the cross-check of the socket route).
+    socket_reports: Vec<(u64, Phase, String)>,
     last_activity: Instant,
 }
 
@@ -164,6 +170,8 @@ impl Recorder {
             inner: Mutex::new(Log {
                 requests: Vec::new(),
                 sockets: BTreeMap::new(),
+                passed: std::collections::BTreeSet::new(),
+                socket_reports: Vec::new(),
                 last_activity: now,
             }),
             activity: Notify::new(),
@@ -226,6 +234,63 @@ impl Recorder {
         drop(log);
         self.activity.notify_waiters();
         seq
+    }
+
+    /// Whether `method url` is a request a route recorded and let through to the network that
+    /// the backstop has not seen go by yet; marks it seen.
+    pub(super) fn claim_routed(&self, method: &str, url: &str) -> bool {
+        let mut log = lock(&self.inner);
+        let found = log
+            .requests
+            .iter()
+            .find(|r| {
+                r.answer == Answer::Network
+                    && r.url == url
+                    && r.method.eq_ignore_ascii_case(method)
+                    && !log.passed.contains(&r.seq)
+            })
+            .map(|r| r.seq);
+        match found {
+            Some(seq) => log.passed.insert(seq),
+            None => false,
+        }
+    }
+
+    /// Records a request that went past every route (see `backstop.rs`).
+    pub(super) fn record_unrouted(&self, req: CapturedRequest) {
+        self.record(req);
+    }
+
+    /// Notes that the page reported opening a WebSocket to `url`.
+    pub(super) fn socket_reported(&self, url: &str) {
+        let now = Instant::now();
+        let phase = match *lock(&self.decision) {
+            Some(d) if now >= d => Phase::After,
+            _ => Phase::Before,
+        };
+        let at = self.ms_since_start(now);
+        lock(&self.inner)
+            .socket_reports
+            .push((at, phase, url.to_string()));
+    }
+
+    /// WebSockets the page reported that the socket route never recorded.
+    pub fn unrecorded_sockets(&self) -> Vec<Unrecorded> {
+        let log = lock(&self.inner);
+        let mut out: Vec<Unrecorded> = Vec::new();
+        for (at_ms, phase, url) in &log.socket_reports {
+            let recorded = log.requests.iter().any(|r| r.is_socket() && &r.url == url);
+            if !recorded && !out.iter().any(|u| &u.url == url) {
+                out.push(Unrecorded {
+                    at_ms: *at_ms,
+                    phase: *phase,
+                    method: "GET".into(),
+                    url: url.clone(),
+                    initiator: "a WebSocket the page opened".into(),
+                });
+            }
+        }
+        out
     }
 
     /// Counts one frame the page sent on the WebSocket whose handshake is `seq`. Frames do not
@@ -329,30 +394,74 @@ pub async fn handle(
             body,
             ..
         } => {
-            let mut h = HashMap::new();
-            h.insert("content-type".to_string(), content_type.to_string());
-            // Canned answers to cross-origin fetches need CORS; credentialed ones need the origin.
-            match origin {
-                Some(o) if o != "null" => {
-                    h.insert("access-control-allow-origin".into(), o);
-                    h.insert("access-control-allow-credentials".into(), "true".into());
-                }
-                _ => {
-                    h.insert("access-control-allow-origin".into(), "*".into());
-                }
-            }
-            h.insert("access-control-allow-headers".into(), "*".into());
-            h.insert(
-                "access-control-allow-methods".into(),
-                "GET, POST, OPTIONS".into(),
-            );
-            h.insert("cache-control".into(), "no-store".into());
+            let h = canned_headers(content_type, origin);
             let options = FulfillOptions::builder()
                 .status(status)
                 .headers(h)
                 .body(body)
                 .build();
             route.fulfill(options).await
+        }
+    }
+}
+
+/// The headers of a canned answer.
+fn canned_headers(content_type: &str, origin: Option<String>) -> HashMap<String, String> {
+    let mut h = HashMap::new();
+    h.insert("content-type".to_string(), content_type.to_string());
+    // Canned answers to cross-origin fetches need CORS; credentialed ones need the origin.
+    match origin {
+        Some(o) if o != "null" => {
+            h.insert("access-control-allow-origin".into(), o);
+            h.insert("access-control-allow-credentials".into(), "true".into());
+        }
+        _ => {
+            h.insert("access-control-allow-origin".into(), "*".into());
+        }
+    }
+    h.insert("access-control-allow-headers".into(), "*".into());
+    h.insert(
+        "access-control-allow-methods".into(),
+        "GET, POST, OPTIONS".into(),
+    );
+    h.insert("cache-control".into(), "no-store".into());
+    h
+}
+
+/// A canned answer for a request no route saw (see `backstop.rs`).
+pub(super) struct Canned {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// How the edge answers a request that went past every route: the answer to record, and the
+/// canned reply (`None`: it goes on to the network).
+pub(super) async fn answer_unrouted(
+    config: &EdgeConfig,
+    request: &CapturedRequest,
+) -> (Answer, Option<Canned>) {
+    match decide(config, request).await {
+        Reply::Network => (Answer::Network, None),
+        Reply::Body {
+            status,
+            content_type,
+            body,
+            answer,
+        } => {
+            let mut headers: Vec<(String, String)> =
+                canned_headers(content_type, request.headers.get("origin").cloned())
+                    .into_iter()
+                    .collect();
+            headers.sort();
+            (
+                answer,
+                Some(Canned {
+                    status,
+                    headers,
+                    body,
+                }),
+            )
         }
     }
 }

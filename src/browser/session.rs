@@ -6,14 +6,19 @@ use std::time::Duration;
 
 use playwright_rs::{Browser, BrowserContextOptions};
 
+use super::backstop::{self, Backstop};
 use super::edge::{self, EdgeConfig, Recorder};
 use super::{pinned, settle, steps};
-use crate::capture::{Capture, HeldQueue, PageEnvironment, StoredCookie, StoredKey};
+use crate::capture::{Capture, HeldQueue, PageEnvironment, StoredCookie, StoredKey, Unrecorded};
 use crate::spec::{Spec, State};
 
 pub use super::error::SessionError;
 pub use super::launch::Shared;
 use super::navigate::{goto, join_url};
+
+/// Test hook: `websocket` makes the recorder ignore WebSockets, so that tests can prove the
+/// completeness check (`unrecorded-traffic`) catches a channel the recorder misses.
+pub const RECORDER_IGNORE_ENV: &str = "CONSENT_GATES_RECORDER_IGNORE";
 
 /// A step that found nothing to act on: the trial fails with `step-did-not-match`.
 #[derive(Debug, Clone)]
@@ -149,6 +154,7 @@ pub async fn visit_with(
         None
     };
     let mut visit = visit_in(
+        browser,
         &context,
         spec,
         state,
@@ -168,6 +174,7 @@ pub async fn visit_with(
 }
 
 async fn visit_in(
+    browser: &Browser,
     context: &playwright_rs::BrowserContext,
     spec: &Spec,
     state: &State,
@@ -176,9 +183,13 @@ async fn visit_in(
     recorder: Arc<Recorder>,
 ) -> Visit {
     let secrets = config.secrets.clone();
+    let progress = config.progress.clone();
     let mut shots = crate::outcome::Screenshots::default();
     let mut cmp_state = steps::CmpState::default();
+    let mut network_layer = NetworkLayer::NotStarted;
     let stop = run_visit(
+        browser,
+        &mut network_layer,
         context,
         spec,
         state,
@@ -220,6 +231,10 @@ async fn visit_in(
     {
         capture.environment = environment.ok();
     }
+    if browser_alive && let Some(page) = context.pages().into_iter().next() {
+        progress.set("leaving the page for real (pagehide, visibilitychange, unload)");
+        depart(&page, &recorder, &spec.timing).await;
+    }
     if browser_alive
         && let Ok(Ok(stored)) = tokio::time::timeout(bound, storage(context, &secrets)).await
     {
@@ -230,6 +245,20 @@ async fn visit_in(
     // Requests the reads above provoked belong to the visit too.
     capture.requests = recorder.requests();
     capture.sockets = recorder.sockets();
+    capture.unrecorded = recorder.unrecorded_sockets();
+    match network_layer {
+        NetworkLayer::Running(b) => b.stop().await,
+        NetworkLayer::Failed => capture.unrecorded.push(Unrecorded {
+            at_ms: 0,
+            phase: crate::capture::Phase::Before,
+            method: "*".into(),
+            url: "(whatever no route saw)".into(),
+            initiator: "the browser offers no DevTools session, so nothing records what goes \
+                        past Playwright's routes (shared workers, beacons sent while unloading)"
+                .into(),
+        }),
+        NetworkLayer::NotStarted => {}
+    }
     capture.decision_at_ms = recorder.decision_at_ms();
     capture.cookie_values = secrets.values();
     Visit {
@@ -244,6 +273,8 @@ async fn visit_in(
 /// function (over 80 lines) because it is one sequence a reader follows top to bottom, sharing
 /// the same bounds and settling at every turn.
 async fn run_visit(
+    browser: &Browser,
+    network_layer: &mut NetworkLayer,
     context: &playwright_rs::BrowserContext,
     spec: &Spec,
     state: &State,
@@ -281,8 +312,12 @@ async fn run_visit(
             .await
             .map_err(browser_error)?;
     }
-    {
+    // `CONSENT_GATES_RECORDER_IGNORE=websocket` leaves WebSockets unrouted: only for proving that
+    // the page's own report of its sockets catches what the recorder misses.
+    let ignore_sockets = std::env::var(RECORDER_IGNORE_ENV).is_ok_and(|v| v == "websocket");
+    if !ignore_sockets {
         let recorder = recorder.clone();
+        let config = config.clone();
         context
             .route_web_socket("**", move |ws| {
                 edge::handle_socket(ws, config.clone(), recorder.clone())
@@ -291,6 +326,22 @@ async fn run_visit(
             .map_err(browser_error)?;
     }
     let page = context.new_page().await.map_err(browser_error)?;
+    {
+        let recorder = recorder.clone();
+        page.on_websocket(move |ws| {
+            recorder.socket_reported(ws.url());
+            async { Ok(()) }
+        })
+        .await
+        .map_err(browser_error)?;
+    }
+    // What goes past the routes (shared workers, beacons of a real unload) meets the network
+    // layer behind them; started before the first navigation so that nothing precedes it.
+    *network_layer =
+        match backstop::start(browser, context, &page, config.clone(), recorder.clone()).await {
+            Some(b) => NetworkLayer::Running(b),
+            None => NetworkLayer::Failed,
+        };
     page.set_default_timeout(timing.step_ms as f64).await;
     page.set_default_navigation_timeout(timing.navigation_ms as f64)
         .await;
@@ -433,6 +484,33 @@ async fn read_cmp(page: &playwright_rs::Page, spec: &Spec, state: steps::CmpStat
         autoconsent_rule: state.autoconsent_rule,
         signals,
     }
+}
+
+/// The network layer behind the routes, for one visit.
+enum NetworkLayer {
+    NotStarted,
+    Running(Backstop),
+    /// The browser offered no DevTools session: reported as unrecorded traffic.
+    Failed,
+}
+
+/// The visitor leaves for real at the end of the visit: a navigation to `about:blank` makes the
+/// browser fire the real `beforeunload`, `visibilitychange`, `pagehide` and `unload` (handlers
+/// that check `event.isTrusted` ignore [`leave`]'s synthetic ones); what they send goes past the
+/// routes to the network layer, which records it. Bounded by the navigation timeout.
+async fn depart(page: &playwright_rs::Page, recorder: &Recorder, timing: &crate::spec::Timing) {
+    let options = playwright_rs::GotoOptions::new()
+        .timeout(Duration::from_millis(timing.navigation_ms))
+        .wait_until(playwright_rs::WaitUntil::Load);
+    let _ = tokio::time::timeout(
+        Duration::from_millis(timing.navigation_ms),
+        page.goto("about:blank", options),
+    )
+    .await;
+    recorder.touch();
+    let quiet = Duration::from_millis(timing.quiet_ms);
+    crate::browser::edge::settle(recorder, quiet, Duration::from_millis(timing.settle_max_ms))
+        .await;
 }
 
 /// The visitor leaves the page: batched and keepalive deliveries flush on these events. Done

@@ -397,3 +397,38 @@ pub(super) fn undecodable(decoded: &Decoded) -> Vec<Failure> {
             .collect(),
     }]
 }
+
+/// Connections the browser reported and the recorder never saw: the trial cannot vouch for what
+/// it did not see, so it does not pass.
+pub(super) fn unrecorded(capture: &Capture) -> Vec<Failure> {
+    if capture.unrecorded.is_empty() {
+        return Vec::new();
+    }
+    let n = capture.unrecorded.len();
+    vec![Failure {
+        check: CheckId::UnrecordedTraffic,
+        destination: None,
+        message: format!(
+            "the browser made {n} connection{} the recorder never saw, so this trial cannot \
+             vouch for what {} carried: {}",
+            plural(n),
+            if n == 1 { "it" } else { "they" },
+            capture
+                .unrecorded
+                .iter()
+                .take(5)
+                .map(|u| format!("{} {} (from {})", u.method, u.url, u.initiator))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        evidence: capture
+            .unrecorded
+            .iter()
+            .map(|u| Evidence {
+                at_ms: u.at_ms,
+                phase: u.phase,
+                what: format!("{} {} from {}", u.method, u.url, u.initiator),
+            })
+            .collect(),
+    }]
+}

@@ -248,6 +248,7 @@ pub fn judge_with(
     failures.extend(pii::check(spec, state, eff, capture, decoded, routed));
     failures.extend(builtin::held(state, capture, decoded));
     failures.extend(builtin::undecodable(decoded));
+    failures.extend(builtin::unrecorded(capture));
     failures
 }
 

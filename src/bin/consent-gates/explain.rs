@@ -228,7 +228,7 @@ pub fn explain(spec: &Spec) -> String {
         o,
         "  built-in checks in every state: undeclared-destination, ungated-destination, \
          unstamped-events, consent-mismatch, pii-leak{}, events-held, undecodable-segment, \
-         step-did-not-match",
+         unrecorded-traffic, step-did-not-match",
         if spec.pii.is_empty() {
             String::new()
         } else {
