@@ -16,9 +16,16 @@ pub use super::error::SessionError;
 pub use super::launch::Shared;
 use super::navigate::{goto, join_url};
 
-/// Test hook: `websocket` makes the recorder ignore WebSockets, so that tests can prove the
-/// completeness check (`unrecorded-traffic`) catches a channel the recorder misses.
+/// Test and benchmark hook, a comma-separated list: `websocket` makes the recorder ignore
+/// WebSockets, so that tests can prove the completeness check (`unrecorded-traffic`) catches a
+/// channel the recorder misses; `network-layer` and `departure` leave out the network layer
+/// behind the routes and the real unload, so that a benchmark can measure what they cost.
 pub const RECORDER_IGNORE_ENV: &str = "CONSENT_GATES_RECORDER_IGNORE";
+
+/// Whether [`RECORDER_IGNORE_ENV`] names `what`.
+fn ignored(what: &str) -> bool {
+    std::env::var(RECORDER_IGNORE_ENV).is_ok_and(|v| v.split(',').any(|w| w.trim() == what))
+}
 
 /// A step that found nothing to act on: the trial fails with `step-did-not-match`.
 #[derive(Debug, Clone)]
@@ -231,7 +238,10 @@ async fn visit_in(
     {
         capture.environment = environment.ok();
     }
-    if browser_alive && let Some(page) = context.pages().into_iter().next() {
+    if browser_alive
+        && !ignored("departure")
+        && let Some(page) = context.pages().into_iter().next()
+    {
         progress.set("leaving the page for real (pagehide, visibilitychange, unload)");
         depart(&page, &recorder, &spec.timing).await;
     }
@@ -314,8 +324,7 @@ async fn run_visit(
     }
     // `CONSENT_GATES_RECORDER_IGNORE=websocket` leaves WebSockets unrouted: only for proving that
     // the page's own report of its sockets catches what the recorder misses.
-    let ignore_sockets = std::env::var(RECORDER_IGNORE_ENV).is_ok_and(|v| v == "websocket");
-    if !ignore_sockets {
+    if !ignored("websocket") {
         let recorder = recorder.clone();
         let config = config.clone();
         context
@@ -337,11 +346,20 @@ async fn run_visit(
     }
     // What goes past the routes (shared workers, beacons of a real unload) meets the network
     // layer behind them; started before the first navigation so that nothing precedes it.
-    *network_layer =
-        match backstop::start(browser, context, &page, config.clone(), recorder.clone()).await {
+    if !ignored("network-layer") {
+        *network_layer = match backstop::start(
+            browser,
+            context,
+            &page,
+            config.clone(),
+            recorder.clone(),
+        )
+        .await
+        {
             Some(b) => NetworkLayer::Running(b),
             None => NetworkLayer::Failed,
         };
+    }
     page.set_default_timeout(timing.step_ms as f64).await;
     page.set_default_navigation_timeout(timing.navigation_ms as f64)
         .await;
