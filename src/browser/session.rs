@@ -195,9 +195,11 @@ async fn visit_in(
     let mut cmp_state = steps::CmpState::default();
     let mut network_layer = NetworkLayer::NotStarted;
     let stop = run_visit(
-        browser,
-        &mut network_layer,
-        context,
+        NetworkSlot {
+            browser,
+            context,
+            layer: &mut network_layer,
+        },
         spec,
         state,
         config,
@@ -283,9 +285,7 @@ async fn visit_in(
 /// function (over 80 lines) because it is one sequence a reader follows top to bottom, sharing
 /// the same bounds and settling at every turn.
 async fn run_visit(
-    browser: &Browser,
-    network_layer: &mut NetworkLayer,
-    context: &playwright_rs::BrowserContext,
+    network: NetworkSlot<'_>,
     spec: &Spec,
     state: &State,
     config: Arc<EdgeConfig>,
@@ -293,6 +293,7 @@ async fn run_visit(
     mut shots: Option<&mut crate::outcome::Screenshots>,
     cmp_state: &mut steps::CmpState,
 ) -> Result<(), Stop> {
+    let context = network.context;
     let timing = spec.timing;
     let browser_error = |e: playwright_rs::Error| Stop::Error(e.into());
     // One init script (one round trip): the machine pins, then what the spec asks for.
@@ -347,8 +348,8 @@ async fn run_visit(
     // What goes past the routes (shared workers, beacons of a real unload) meets the network
     // layer behind them; started before the first navigation so that nothing precedes it.
     if !ignored("network-layer") {
-        *network_layer = match backstop::start(
-            browser,
+        *network.layer = match backstop::start(
+            network.browser,
             context,
             &page,
             config.clone(),
@@ -502,6 +503,14 @@ async fn read_cmp(page: &playwright_rs::Page, spec: &Spec, state: steps::CmpStat
         autoconsent_rule: state.autoconsent_rule,
         signals,
     }
+}
+
+/// Where the visit runs: the browser and its context, and the slot of the network layer (started
+/// by the visit, stopped by the caller).
+struct NetworkSlot<'a> {
+    browser: &'a Browser,
+    context: &'a playwright_rs::BrowserContext,
+    layer: &'a mut NetworkLayer,
 }
 
 /// The network layer behind the routes, for one visit.
