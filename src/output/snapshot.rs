@@ -16,7 +16,6 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::analysis::segment::LoadKind;
 use crate::analysis::verdict::describe_event;
 use crate::capture::{Capture, Phase};
 use crate::outcome::{Failure, SnapshotStatus, Verdict};
@@ -47,6 +46,10 @@ pub struct Snapshot {
     /// TCF or GPP string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmp: Option<CmpSeen>,
+    /// Warnings that are not failures (a spec key that had no effect, an exemption to check);
+    /// absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub verdict: Verdict,
     pub failures: Vec<String>,
 }
@@ -63,7 +66,12 @@ pub struct BrowserSeen {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SegmentSeen {
+    /// analytics.js ran: loaded by URL, or recognised by its behaviour.
     pub library_loaded: bool,
+    /// How a library the site bundles itself was recognised (no snippet load by URL); absent
+    /// for a snippet load.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recognised_by: Vec<String>,
     pub settings_fetched: bool,
     /// Destination code Segment loaded (classic slugs, action folders).
     pub destination_code: Vec<String>,
@@ -86,6 +94,9 @@ pub struct DestinationRow {
     pub mode: Mode,
     pub categories: Vec<String>,
     pub received: bool,
+    /// The spec's reason when it declares the destination as needing no consent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exempt: Option<String>,
     /// Distinct evidence, sorted: `code /next-integrations/…`, `host www.facebook.com/tr/`, `event page`.
     pub evidence: Vec<String>,
 }
@@ -156,6 +167,7 @@ pub fn build(
                     mode: o.resolved.mode,
                     categories: o.resolved.categories.clone(),
                     received: !o.receptions.is_empty(),
+                    exempt: spec.destinations.get(name).and_then(|d| d.exempt.clone()),
                     evidence: evidence.into_iter().collect(),
                 },
             )
@@ -178,10 +190,12 @@ pub fn build(
         steps: state.steps.iter().map(|s| s.describe()).collect(),
         expectations: analysis.effective.lines(),
         segment: SegmentSeen {
-            library_loaded: decoded
-                .library_loads
-                .iter()
-                .any(|l| matches!(l.kind, LoadKind::Library { .. })),
+            library_loaded: analysis.library.loaded(),
+            recognised_by: if analysis.library.bundled_by_site() {
+                analysis.library.by_behaviour.clone()
+            } else {
+                Vec::new()
+            },
             settings_fetched: decoded.settings_fetched,
             destination_code: destination_code.into_iter().collect(),
         },
@@ -218,6 +232,7 @@ pub fn build(
                 gpp: capture.gpp.clone(),
             }
         }),
+        notes: analysis.notes.clone(),
         verdict: Verdict::of(failures),
         failures: failure_rows,
     }
@@ -249,6 +264,7 @@ impl Snapshot {
         r.all(&mut self.storage.cookies);
         r.all(&mut self.storage.local_storage);
         r.all(&mut self.failures);
+        r.all(&mut self.notes);
     }
 }
 

@@ -12,6 +12,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+mod journey;
+
 use super::error::SpecError;
 use super::locate::{self, Seg, Span, Spanned, dotted, segs};
 use super::types::*;
@@ -78,6 +80,9 @@ struct RawDestination {
     mode: Option<String>,
     categories: Option<Vec<String>>,
     hosts: Option<Vec<String>>,
+    /// Needs no consent (a fraud or security tool, a strictly necessary service): the reason,
+    /// required. Judged as always allowed; never `ungated-destination`.
+    exempt: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -101,6 +106,8 @@ struct RawExpect {
     #[schemars(with = "Option<super::schema_shapes::CallsSchema>")]
     calls: Option<IndexMap<String, String>>,
     consent: Option<IndexMap<String, bool>>,
+    /// Segment events that must (or must not) be sent.
+    events: Option<Vec<journey::RawEvent>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -752,12 +759,14 @@ impl Cx<'_> {
                 }
                 hosts.push(h);
             }
+            let exempt = self.exempt(&name, d.exempt, d.categories.as_ref());
             out.insert(
                 name,
                 Destination {
                     mode,
                     categories: d.categories,
                     hosts,
+                    exempt,
                 },
             );
         }
@@ -1119,7 +1128,7 @@ impl Cx<'_> {
         let sp = segs!["states", state];
         let ep = segs!["states", state, "expect"];
         let nothing_help = "a state with no expectations tests nothing; add `expect:` with `allowed`, \
-                            `blocked`, `collection`, `calls` or `consent`";
+                            `blocked`, `collection`, `calls`, `consent` or `events`";
         let Some(raw) = raw else {
             let at: &[Seg] = if self.tree.get(&ep).is_some() {
                 &ep
@@ -1139,18 +1148,31 @@ impl Cx<'_> {
             || raw.blocked.is_some()
             || raw.collection.is_some()
             || raw.calls.as_ref().is_some_and(|c| !c.is_empty())
-            || raw.consent.as_ref().is_some_and(|c| !c.is_empty());
+            || raw.consent.as_ref().is_some_and(|c| !c.is_empty())
+            || raw.events.as_ref().is_some_and(|e| !e.is_empty());
         let allowed = raw
             .allowed
             .and_then(|v| self.destination_set(state, "allowed", v, destinations));
         let blocked = raw
             .blocked
             .and_then(|v| self.destination_set(state, "blocked", v, destinations));
+        if let Some(b) = &blocked {
+            let exempt: BTreeMap<&str, &str> = destinations
+                .iter()
+                .filter_map(|(n, d)| d.exempt.as_deref().map(|r| (n.as_str(), r)))
+                .collect();
+            self.check_not_exempt(state, b, &exempt);
+        }
         if let (Some(a), Some(b)) = (&allowed, &blocked) {
             let both: Vec<String> = match (a, b) {
                 (DestinationSet::All, DestinationSet::All) => vec!["all".into()],
-                (DestinationSet::All, DestinationSet::Some(v))
-                | (DestinationSet::Some(v), DestinationSet::All) => v.clone(),
+                // `blocked: all` never covers a consent-exempt destination.
+                (DestinationSet::Some(v), DestinationSet::All) => v
+                    .iter()
+                    .filter(|n| destinations.get(*n).is_none_or(|d| d.exempt.is_none()))
+                    .cloned()
+                    .collect(),
+                (DestinationSet::All, DestinationSet::Some(v)) => v.clone(),
                 (DestinationSet::Some(x), DestinationSet::Some(y)) => {
                     x.iter().filter(|n| y.contains(n)).cloned().collect()
                 }
@@ -1206,6 +1228,7 @@ impl Cx<'_> {
             }
             out
         });
+        let events = self.events(state, raw.events.unwrap_or_default(), categories);
         if !written {
             self.key_err(
                 &ep,
@@ -1219,6 +1242,7 @@ impl Cx<'_> {
             collection,
             calls,
             consent,
+            events,
         }
     }
 

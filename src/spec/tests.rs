@@ -115,6 +115,7 @@ fn design_example_parses() {
             mode: Some(Mode::Cloud),
             categories: Some(vec!["C0002".into()]),
             hosts: vec![],
+            exempt: None,
         }
     );
     assert_eq!(
@@ -123,6 +124,7 @@ fn design_example_parses() {
             mode: None,
             categories: Some(vec!["C0002".into()]),
             hosts: vec!["chat.example.net".into()],
+            exempt: None,
         }
     );
 

@@ -123,6 +123,9 @@ pub struct Destination {
     pub categories: Option<Vec<String>>,
     /// Extra hosts that count as this destination (beside the catalog's).
     pub hosts: Vec<String>,
+    /// Declared as needing no consent (`exempt: <reason>`): judged as always allowed, never
+    /// `ungated-destination`. The reason is shown in snapshots, the report and `explain`.
+    pub exempt: Option<String>,
 }
 
 #[derive(
@@ -250,6 +253,8 @@ pub struct Expect {
     pub calls: BTreeMap<Call, Collection>,
     /// Category id → the value every event after the decision must carry.
     pub consent: Option<BTreeMap<String, bool>>,
+    /// Segment events that must (or must not) be sent, in file order.
+    pub events: Vec<super::events::EventExpectation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -16,7 +16,9 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::analysis::routing::Resolves;
-use crate::spec::{Call, Collection, DestinationSet, Purpose, Regime, Spec, State, Word};
+use crate::spec::{
+    Call, Collection, DestinationSet, EventExpectation, Purpose, Regime, Spec, State, Word,
+};
 
 /// Where an effective expectation came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,6 +73,12 @@ pub struct Effective {
     pub consent: Option<Sourced<BTreeMap<String, bool>>>,
     /// `pii-leak` also covers every payload sent before the decision (gdpr).
     pub pii_before_decision: Option<Source>,
+    /// Destinations the spec declares as needing no consent, with the reason (never blocked).
+    pub exempt: Vec<(String, String)>,
+    /// Segment events expected, from the spec.
+    pub events: Vec<Sourced<EventExpectation>>,
+    /// Things the spec says that may not mean what it wants (an exempt advertising destination).
+    pub warnings: Vec<String>,
 }
 
 // Long on purpose: one arm per regime, each spelling out that regime's defaults in full.
@@ -89,6 +97,9 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
             .collect(),
         consent: expect.consent.clone().map(Sourced::spec),
         pii_before_decision: None,
+        exempt: super::exempt::exempted(spec),
+        events: expect.events.iter().cloned().map(Sourced::spec).collect(),
+        warnings: super::exempt::warnings(spec, resolved),
     };
     let by = |r: Regime| Source::Regime(r);
     // What a gdpr default blocks: everything, less what the spec allows.
@@ -100,6 +111,7 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
                 spec.destinations
                     .keys()
                     .filter(|n| !allowed.contains(n))
+                    .filter(|n| !super::exempt::is_exempt(spec, n))
                     .cloned()
                     .collect(),
             )),
@@ -150,6 +162,7 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
                         spec.destinations
                             .keys()
                             .filter(|n| advertising(n))
+                            .filter(|n| !super::exempt::is_exempt(spec, n))
                             .filter(|n| !allowed.as_ref().is_some_and(|a| a.contains(n)))
                             .cloned()
                             .collect(),
@@ -203,6 +216,17 @@ impl Effective {
         }
         if let Some(s) = &self.pii_before_decision {
             out.push(format!("pii: none before the decision ({s})"));
+        }
+        for e in &self.events {
+            out.push(format!(
+                "events: {}: {} ({})",
+                e.value.describe(),
+                e.value.count_words(),
+                e.source
+            ));
+        }
+        for (name, reason) in &self.exempt {
+            out.push(format!("exempt: {name}: {reason} (spec)"));
         }
         out
     }

@@ -1,0 +1,264 @@
+//! The parts of a state that describe a consent journey beyond v1: consent-exempt destinations
+//! (`destinations.<name>.exempt`) and event expectations (`expect.events`). Kept apart from the
+//! v1 parser so that every v1 spec reads exactly as before.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use super::super::events::{EventExpectation, EventPhase, StampMatch};
+use super::super::locate::{Seg, segs};
+use super::super::types::{Call, Category, DestinationSet, Word};
+use super::{Cx, kind_of, unknown_help};
+
+/// One `expect.events` item as written.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEvent {
+    /// Segment call type: `page`, `identify`, `track`, `group`, `alias`, `screen`.
+    #[schemars(with = "Option<super::super::schema_shapes::CallName>")]
+    call: Option<String>,
+    /// Track event name, or page/screen name.
+    event: Option<String>,
+    /// `before` or `after` the decision.
+    #[schemars(with = "Option<EventPhase>")]
+    phase: Option<String>,
+    /// `{C0002: true}` (these categories with these values) or `unstamped`.
+    #[schemars(with = "Option<super::super::schema_shapes::StampSchema>")]
+    stamp: Option<Value>,
+    /// Field paths every matching event carries (`properties.product_id`).
+    has: Option<Vec<String>>,
+    /// Field paths no matching event carries (`traits.email`).
+    lacks: Option<Vec<String>>,
+    /// Exactly this many matching events.
+    count: Option<u32>,
+    /// At least this many.
+    min: Option<u32>,
+    /// At most this many.
+    max: Option<u32>,
+    /// `true`: no matching event at all.
+    never: Option<bool>,
+}
+
+impl Cx<'_> {
+    /// `destinations.<name>.exempt`: a non-empty reason, and no consent categories beside it.
+    pub(super) fn exempt(
+        &mut self,
+        name: &str,
+        reason: Option<String>,
+        categories: Option<&Vec<String>>,
+    ) -> Option<String> {
+        let reason = reason?;
+        let p = segs!["destinations", name, "exempt"];
+        if reason.trim().is_empty() {
+            self.value_err(
+                &p,
+                format!("`exempt` of destination `{name}` needs a reason"),
+                Some(
+                    "say why it needs no consent, e.g. `exempt: fraud prevention (strictly \
+                     necessary)`; the reason is shown in snapshots and the report"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        if categories.is_some_and(|c| !c.is_empty()) {
+            self.key_err(
+                &p,
+                format!("destination `{name}` is exempt from consent but also lists `categories`"),
+                Some(
+                    "an exempt destination needs no consent category: remove `categories` or \
+                     `exempt`"
+                        .into(),
+                ),
+            );
+        }
+        Some(reason.trim().to_string())
+    }
+
+    /// An exempt destination is never blocked: naming one in `expect.blocked` is a mistake.
+    pub(super) fn check_not_exempt(
+        &mut self,
+        state: &str,
+        blocked: &DestinationSet,
+        exempt: &BTreeMap<&str, &str>,
+    ) {
+        let DestinationSet::Some(names) = blocked else {
+            return;
+        };
+        for (i, n) in names.iter().enumerate() {
+            if let Some(reason) = exempt.get(n.as_str()) {
+                self.value_err(
+                    &segs!["states", state, "expect", "blocked", i],
+                    format!("`{n}` is exempt from consent ({reason}) and cannot be blocked in state `{state}`"),
+                    Some("remove it from `blocked`, or drop its `exempt`".into()),
+                );
+            }
+        }
+    }
+
+    /// `expect.events`, validated.
+    pub(super) fn events(
+        &mut self,
+        state: &str,
+        raw: Vec<RawEvent>,
+        categories: &IndexMap<String, Category>,
+    ) -> Vec<EventExpectation> {
+        let mut out = Vec::new();
+        for (i, r) in raw.into_iter().enumerate() {
+            let p = segs!["states", state, "expect", "events", i];
+            let line = self.locate(&p, false).line;
+            let key = |k: &str| {
+                let mut kp = p.clone();
+                kp.push(Seg::Key(k.to_string()));
+                kp
+            };
+            let mut ok = true;
+            let call = match &r.call {
+                None => None,
+                Some(c) => match Call::from_word(c) {
+                    Some(c) => Some(c),
+                    None => {
+                        let words = Call::words();
+                        let names: Vec<&str> = words.iter().map(String::as_str).collect();
+                        self.value_err(
+                            &key("call"),
+                            format!("unknown call type `{c}` in state `{state}` expect.events"),
+                            Some(unknown_help(c, &names, "call types:")),
+                        );
+                        ok = false;
+                        None
+                    }
+                },
+            };
+            let phase = match &r.phase {
+                None => None,
+                Some(w) => {
+                    let v = self.pick::<EventPhase>(&key("phase"), "phase", w);
+                    ok &= v.is_some();
+                    v
+                }
+            };
+            let stamp = match r.stamp {
+                None => None,
+                Some(Value::String(s)) if s == "unstamped" => Some(StampMatch::Unstamped),
+                Some(Value::Mapping(m)) => {
+                    let mut cats = BTreeMap::new();
+                    for (k, v) in m {
+                        match (k, v) {
+                            (Value::String(id), Value::Bool(b)) => {
+                                let mut cp = key("stamp");
+                                cp.push(Seg::Key(id.clone()));
+                                self.check_category(&cp, &id, categories, true);
+                                cats.insert(id, b);
+                            }
+                            (_, other) => {
+                                ok = false;
+                                self.value_err(
+                                    &key("stamp"),
+                                    format!(
+                                        "`stamp` values are `true` or `false`, found {}",
+                                        kind_of(&other)
+                                    ),
+                                    Some("write `stamp: {C0002: true}`".into()),
+                                );
+                            }
+                        }
+                    }
+                    Some(StampMatch::Categories(cats))
+                }
+                Some(other) => {
+                    ok = false;
+                    self.value_err(
+                        &key("stamp"),
+                        format!(
+                            "`stamp` must be a mapping of category to true/false or `unstamped`, found {}",
+                            kind_of(&other)
+                        ),
+                        Some("write `stamp: {C0002: true}` or `stamp: unstamped`".into()),
+                    );
+                    None
+                }
+            };
+            let mut paths = |which: &str, v: Option<Vec<String>>| -> Vec<String> {
+                let v = v.unwrap_or_default();
+                for (j, f) in v.iter().enumerate() {
+                    if f.trim().is_empty() || f.split('.').any(str::is_empty) {
+                        let mut fp = key(which);
+                        fp.push(Seg::Index(j));
+                        self.value_err(
+                            &fp,
+                            format!("`{f}` is not a field path"),
+                            Some(
+                                "write a dotted path into the event, e.g. `properties.product_id` \
+                                 or `traits.email`"
+                                    .into(),
+                            ),
+                        );
+                        ok = false;
+                    }
+                }
+                v
+            };
+            let has = paths("has", r.has);
+            let lacks = paths("lacks", r.lacks);
+            let never = r.never == Some(true);
+            let (min, max) = match (r.count, r.min, r.max, never) {
+                (None, None, None, false) => (1, None),
+                (None, None, None, true) => (0, Some(0)),
+                (Some(n), None, None, false) => (n, Some(n)),
+                (None, min, max, false) => (min.unwrap_or(0), max),
+                _ => {
+                    ok = false;
+                    self.value_err(
+                        &p,
+                        format!(
+                            "item {} of state `{state}` expect.events mixes its counts",
+                            i + 1
+                        ),
+                        Some(
+                            "give one of `count: N`, `never: true`, or `min:`/`max:` (default: \
+                             at least 1)"
+                                .into(),
+                        ),
+                    );
+                    (1, None)
+                }
+            };
+            if let Some(max) = max
+                && min > max
+            {
+                ok = false;
+                self.value_err(
+                    &key("min"),
+                    format!("`min: {min}` is more than `max: {max}`"),
+                    None,
+                );
+            }
+            if r.never == Some(false) {
+                ok = false;
+                self.value_err(
+                    &key("never"),
+                    "`never: false` says nothing".into(),
+                    Some("drop it; an item without a count means at least 1".into()),
+                );
+            }
+            if ok {
+                out.push(EventExpectation {
+                    call,
+                    event: r.event,
+                    phase,
+                    stamp,
+                    has,
+                    lacks,
+                    min,
+                    max,
+                    line,
+                });
+            }
+        }
+        out
+    }
+}
