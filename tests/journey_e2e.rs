@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 mod common;
 
 use common::result;
+use consent_gates::browser::session::Shared;
 use consent_gates::outcome::{CheckId, TrialResult, Verdict};
+use consent_gates::runner::trial::{self, EvidenceOptions};
 
 type Pair = (CheckId, Option<String>);
 
@@ -69,6 +71,18 @@ fn an_exempt_destination_is_always_allowed_and_shows_its_reason() {
         snap.contains("received: true"),
         "Sift received the events: {snap}"
     );
+    // The report's expectations list, from a trial run with report evidence.
+    let spec = consent_gates::spec::load(std::path::Path::new(
+        "tests/fixtures/exempt/specs/shop-exempt.yaml",
+    ))
+    .expect("spec");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = EvidenceOptions {
+        report: true,
+        screenshots: false,
+        traces: None,
+    };
+    let r = trial::run_with(Shared::get(true), &spec, "reject-all", tmp.path(), &options);
     let ev = r.evidence.as_ref().expect("report evidence");
     assert!(
         ev.expectations
@@ -91,4 +105,54 @@ fn the_same_destination_without_exempt_is_ungated_and_blocked_received() {
             pair(CheckId::BlockedReceived, Some(SIFT)),
         ],
     );
+}
+
+/// `expect.events` both ways on one site: an identify carrying `traits.email` after "Reject all"
+/// fails event-unexpected naming the matcher and when; browsing on without it passes, its
+/// `Product Added` counted once with the all-denied stamp.
+#[test]
+fn an_event_that_must_never_be_sent_fails_event_unexpected() {
+    let (r, _) = run(EXEMPT, "shop-exempt::reject-then-identify");
+    assert_fails_with(&r, &[pair(CheckId::EventUnexpected, None)]);
+    let f = &r.failures[0];
+    assert!(
+        f.message.contains("never identify with traits.email")
+            && f.message.contains("after the decision"),
+        "the message names the matcher and when: {}",
+        f.message
+    );
+    assert_eq!(f.evidence.len(), 1, "{f}");
+    let (twin, _) = run(EXEMPT, "shop-exempt::reject-then-browse");
+    assert_passes(&twin);
+}
+
+const UNREGISTERED: &str = "tests/fixtures/consent-unregistered/specs/*.yaml";
+
+/// `consent-unregistered`: the wrapper never gets `registerOnConsentChanged`, so consent-tools
+/// never sends "Segment Consent Preference Updated": event-missing, and nothing else (the stamp
+/// itself is read fresh on every event). The example shop, its correct twin, passes.
+#[test]
+fn a_site_that_forgets_register_on_consent_changed_fails_event_missing() {
+    let (r, _) = run(UNREGISTERED, "shop-unregistered::accept-all");
+    assert_fails_with(&r, &[pair(CheckId::EventMissing, None)]);
+    let m = &r.failures[0].message;
+    assert!(
+        m.contains("exactly 1 track \"Segment Consent Preference Updated\"")
+            && m.contains("0 events matched")
+            && m.contains("seen instead: track \"Product Viewed\""),
+        "the message names the matcher and what was seen instead: {m}"
+    );
+    let (twin, _) = run(UNREGISTERED, "shop-registered::accept-all");
+    assert_passes(&twin);
+}
+
+/// Withdrawal through the CMP's API: with the callback registered the wrapper sends the consent
+/// event twice (accept, withdraw) and "Product Added" carries the withdrawn stamp; without it,
+/// event-missing.
+#[test]
+fn a_withdrawal_sends_the_consent_event_again_only_when_registered() {
+    let (r, _) = run(UNREGISTERED, "shop-unregistered::accept-then-withdraw");
+    assert_fails_with(&r, &[pair(CheckId::EventMissing, None)]);
+    let (twin, _) = run(UNREGISTERED, "shop-registered::accept-then-withdraw");
+    assert_passes(&twin);
 }
