@@ -156,3 +156,22 @@ fn a_withdrawal_sends_the_consent_event_again_only_when_registered() {
     let (twin, _) = run(UNREGISTERED, "shop-registered::accept-then-withdraw");
     assert_passes(&twin);
 }
+
+/// `bundled-next`: analytics-next compiled into the site's own bundle from npm. The library is
+/// recognised by its behaviour (settings fetch, the npm build's `context.library` on its events),
+/// the snapshot says how, and that `segment.library: bundled` had no effect.
+#[test]
+fn analytics_next_bundled_from_npm_is_recognised_by_its_behaviour() {
+    let (r, snap) = run(
+        "tests/fixtures/bundled-next/specs/*.yaml",
+        "shop-bundled::accept-all",
+    );
+    assert_passes(&r);
+    for want in [
+        "library_loaded: true",
+        "recognised_by:\n    - settings fetch\n    - \"events from the npm build (npm:next)\"",
+        "`segment.library: bundled` had no effect",
+    ] {
+        assert!(snap.contains(want), "the snapshot says {want:?}: {snap}");
+    }
+}
