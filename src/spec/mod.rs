@@ -10,7 +10,6 @@
 
 pub mod cmp_names;
 mod error;
-pub mod events;
 pub(crate) mod locate;
 mod parse;
 pub mod schema;
@@ -20,7 +19,6 @@ pub mod types;
 use std::path::Path;
 
 pub use error::SpecError;
-pub use events::{EventExpectation, EventPhase, StampMatch};
 pub use parse::KNOWN_CMP_ADAPTERS;
 pub use types::*;
 

@@ -85,12 +85,7 @@ pub(super) fn check(
                     .iter()
                     .take(SHOWN)
                     .map(|(e, why)| {
-                        format!(
-                            "{} at {} ms {}",
-                            super::describe_event(e),
-                            e.at_ms,
-                            why
-                        )
+                        format!("{} at {} ms {}", super::describe_event(e), e.at_ms, why)
                     })
                     .collect();
                 format!(
@@ -125,7 +120,9 @@ fn mismatch(x: &EventExpectation, e: &SegmentEvent) -> Option<String> {
     if x.event.is_some() && e.name != x.event {
         return Some(format!(
             "is named {}",
-            e.name.as_deref().map_or("nothing".to_string(), |n| format!("{n:?}"))
+            e.name
+                .as_deref()
+                .map_or("nothing".to_string(), |n| format!("{n:?}"))
         ));
     }
     if let Some(p) = x.phase {

@@ -33,7 +33,10 @@ pub fn warnings(spec: &Spec, resolved: &impl Resolves) -> Vec<String> {
         let Some(r) = resolved.resolved(&name) else {
             continue;
         };
-        if let Some(entry) = r.catalog.as_deref().and_then(|id| Catalog::builtin().by_id(id))
+        if let Some(entry) = r
+            .catalog
+            .as_deref()
+            .and_then(|id| Catalog::builtin().by_id(id))
             && entry.purpose_hint == "advertising"
         {
             out.push(format!(
@@ -51,4 +54,54 @@ pub fn warnings(spec: &Spec, resolved: &impl Resolves) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::routing;
+    use crate::analysis::verdict::tests::spec;
+    use crate::spec::{Destination, Regime};
+
+    fn exempt(reason: &str) -> Destination {
+        Destination {
+            exempt: Some(reason.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn exempting_advertising_warns_and_exempt_is_never_blocked_by_a_regime() {
+        let s = spec(
+            Regime::Gdpr,
+            vec![
+                ("Google AdWords New", exempt("conversion tracking")),
+                ("Sift", exempt("fraud prevention")),
+                ("Mixpanel", Destination::default()),
+            ],
+        );
+        let r = routing::resolve(&s, None);
+        let w = warnings(&s, &r);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("`Google AdWords New`") && w[0].contains("advertising"));
+        assert!(is_exempt(&s, "Sift") && !is_exempt(&s, "Mixpanel"));
+        let state = crate::spec::State {
+            expect: crate::spec::Expect {
+                allowed: Some(crate::spec::DestinationSet::Some(vec!["Mixpanel".into()])),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let eff = crate::analysis::verdict::effective(&s, &state, &r);
+        assert_eq!(
+            eff.blocked.clone().map(|b| b.value),
+            Some(crate::spec::DestinationSet::Some(vec![])),
+            "gdpr's no-choice default blocks everything not allowed, less the exempt"
+        );
+        assert!(
+            eff.lines()
+                .iter()
+                .any(|l| l == "exempt: Sift: fraud prevention (spec)")
+        );
+    }
 }

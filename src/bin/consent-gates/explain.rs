@@ -153,7 +153,10 @@ pub fn explain(spec: &Spec) -> String {
             }
             CategorySource::None if verdict::exempt::is_exempt(spec, name) => format!(
                 "exempt from consent: {}",
-                spec.destinations[name].exempt.as_deref().unwrap_or_default()
+                spec.destinations[name]
+                    .exempt
+                    .as_deref()
+                    .unwrap_or_default()
             ),
             CategorySource::None => {
                 if spec.categories.is_empty() {

@@ -8,9 +8,10 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
-use super::super::events::{EventExpectation, EventPhase, StampMatch};
 use super::super::locate::{Seg, segs};
-use super::super::types::{Call, Category, DestinationSet, Word};
+use super::super::types::{
+    Call, Category, DestinationSet, EventExpectation, EventPhase, StampMatch, Word,
+};
 use super::{Cx, kind_of, unknown_help};
 
 /// One `expect.events` item as written.
@@ -260,5 +261,90 @@ impl Cx<'_> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::spec::{Call, EventPhase, StampMatch, parse_str};
+
+    const HEAD: &str =
+        "site: {url: https://a.example/}\ncategories: {C0002: analytics, C0004: advertising}\n";
+
+    fn parse(rest: &str) -> Result<crate::spec::Spec, String> {
+        parse_str(&format!("{HEAD}{rest}"), Path::new("t.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn exempt_needs_a_reason_and_no_categories_and_is_never_blocked() {
+        let s = parse(
+            "destinations: {Sift: {mode: cloud, exempt: \" fraud \"}, GA: {}}\n\
+             states: {a: {expect: {blocked: all, allowed: [Sift]}}}\n",
+        )
+        .expect("valid");
+        assert_eq!(s.destinations["Sift"].exempt.as_deref(), Some("fraud"));
+        let e = parse(
+            "destinations: {Sift: {exempt: \"\"}}\nstates: {a: {expect: {collection: any}}}\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("needs a reason"), "{e}");
+        let e = parse(
+            "destinations: {Sift: {exempt: fraud, categories: [C0002]}}\n\
+             states: {a: {expect: {collection: any}}}\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("also lists `categories`"), "{e}");
+        let e = parse(
+            "destinations: {Sift: {exempt: fraud}}\nstates: {a: {expect: {blocked: [Sift]}}}\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("cannot be blocked"), "{e}");
+    }
+
+    #[test]
+    fn events_read_with_their_counts() {
+        let s = parse(
+            "states:\n  a:\n    expect:\n      events:\n\
+             \x20       - {call: track, event: X, phase: after, stamp: {C0002: true}, count: 2, has: [properties.id]}\n\
+             \x20       - {call: identify, never: true}\n\
+             \x20       - {stamp: unstamped, min: 0, max: 3, lacks: [traits.email]}\n\
+             \x20       - {event: Y}\n",
+        )
+        .expect("valid");
+        let ev = &s.states["a"].expect.events;
+        assert_eq!(ev.len(), 4);
+        assert_eq!(ev[0].call, Some(Call::Track));
+        assert_eq!(ev[0].phase, Some(EventPhase::After));
+        assert_eq!((ev[0].min, ev[0].max), (2, Some(2)));
+        assert!(matches!(&ev[0].stamp, Some(StampMatch::Categories(c)) if c["C0002"]));
+        assert_eq!((ev[1].min, ev[1].max), (0, Some(0)));
+        assert_eq!(ev[2].stamp, Some(StampMatch::Unstamped));
+        assert_eq!((ev[2].min, ev[2].max), (0, Some(3)));
+        assert_eq!((ev[3].min, ev[3].max), (1, None));
+        assert_eq!(ev[0].line, 7);
+    }
+
+    #[test]
+    fn bad_event_items_are_located_errors() {
+        for (item, want) in [
+            ("{call: trak}", "unknown call type `trak`"),
+            ("{count: 1, never: true}", "mixes its counts"),
+            ("{min: 3, max: 1}", "is more than"),
+            ("{never: false}", "says nothing"),
+            ("{stamp: {C0009: true}}", "unknown category `C0009`"),
+            ("{stamp: yes}", "`stamp` must be"),
+            ("{has: [\"a..b\"]}", "not a field path"),
+            ("{phase: during}", "unknown phase `during`"),
+            ("{colour: red}", "unknown key `colour`"),
+        ] {
+            let e = parse(&format!(
+                "states: {{a: {{expect: {{events: [{item}]}}}}}}\n"
+            ))
+            .expect_err(item);
+            assert!(e.contains(want), "{item}: {e}");
+            assert!(e.contains("t.yaml:"), "{item}: located: {e}");
+        }
     }
 }
