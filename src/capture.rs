@@ -72,6 +72,15 @@ pub enum Initiator {
     StepNavigation { step: usize },
 }
 
+/// Where one decision step began in a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DecisionMark {
+    /// The first request recorded from the decision on.
+    pub first_seq: u64,
+    /// Milliseconds since the trial's first navigation started.
+    pub at_ms: u64,
+}
+
 /// One request as the browser issued it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CapturedRequest {
@@ -196,6 +205,10 @@ pub struct Capture {
     pub requests: Vec<CapturedRequest>,
     /// When the first step started (ms since navigation), `None` for a state without steps.
     pub decision_at_ms: Option<u64>,
+    /// Where each decision of the state began, in order (the first is the decision): the
+    /// requests with `seq >= first_seq` were sent from it on. Only the decisions the visit
+    /// reached.
+    pub decisions: Vec<DecisionMark>,
     pub cookies: Vec<StoredCookie>,
     pub local_storage: Vec<StoredKey>,
     /// The CMP's own recorded choice at the end of the visit, by stamp category id, read through

@@ -175,3 +175,60 @@ fn analytics_next_bundled_from_npm_is_recognised_by_its_behaviour() {
         assert!(snap.contains(want), "the snapshot says {want:?}: {snap}");
     }
 }
+
+const WITHDRAW: &str = "tests/fixtures/withdraw/specs/*.yaml";
+
+/// A withdrawal journey on the unchanged example shop: the preferences re-open through
+/// vanilla-cookieconsent's API and the withdrawal is made there. The consent event and the flipped
+/// stamp are there (the phase's events and consent pass), but the device-mode destinations loaded
+/// on the first decision keep receiving under the opt-in model: blocked-received for exactly those
+/// two, in the `withdrawn` phase. The snapshot shows each phase in order.
+#[test]
+fn a_withdrawal_on_the_opt_in_shop_is_judged_per_phase() {
+    let (r, snap) = run(WITHDRAW, "shop-withdraw::accept-then-withdraw");
+    assert_fails_with(
+        &r,
+        &[
+            pair(CheckId::BlockedReceived, Some("Google Analytics 4 Web")),
+            pair(
+                CheckId::BlockedReceived,
+                Some("Facebook Conversions Api Web"),
+            ),
+        ],
+    );
+    for f in &r.failures {
+        assert!(
+            f.message.contains("in phase `withdrawn` (from step 4"),
+            "the message names the phase: {}",
+            f.message
+        );
+    }
+    let before = snap.find("- phase: before").expect("phase before");
+    let accepted = snap.find("- phase: accepted").expect("phase accepted");
+    let withdrawn = snap.find("- phase: withdrawn").expect("phase withdrawn");
+    assert!(before < accepted && accepted < withdrawn, "{snap}");
+    assert!(
+        snap[withdrawn..].contains(
+            "Segment Consent Preference Updated\\\" · C0001=true C0002=false C0004=false"
+        ),
+        "the withdrawn phase shows the consent event with the new stamp: {snap}"
+    );
+}
+
+/// `cmp: reopen` where the adapter knows no documented way: step-did-not-match naming it.
+#[test]
+fn reopen_without_a_documented_api_is_step_did_not_match() {
+    let (r, _) = run(WITHDRAW, "onetrust-reopen::accept-then-reopen");
+    assert_eq!(
+        pairs(&r),
+        [pair(CheckId::StepDidNotMatch, None)].into_iter().collect(),
+        "{r:#}"
+    );
+    assert!(
+        r.failures[0]
+            .message
+            .contains("onetrust adapter has no documented way"),
+        "{}",
+        r.failures[0].message
+    );
+}

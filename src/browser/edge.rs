@@ -141,6 +141,8 @@ pub fn find_installed(spec_dir: &Path, rel: &str, markers: &[&str]) -> Option<Pa
 pub struct Recorder {
     t0: Instant,
     decision: Mutex<Option<Instant>>,
+    /// Where each decision step began.
+    phases: Mutex<Vec<crate::capture::DecisionMark>>,
     /// The step (1-based) running or settling now: a top-level navigation then is its doing.
     step: Mutex<Option<usize>>,
     inner: Mutex<Log>,
@@ -159,6 +161,7 @@ impl Recorder {
         Arc::new(Recorder {
             t0: now,
             decision: Mutex::new(None),
+            phases: Mutex::new(Vec::new()),
             step: Mutex::new(None),
             inner: Mutex::new(Log {
                 requests: Vec::new(),
@@ -170,6 +173,20 @@ impl Recorder {
 
     fn ms_since_start(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.t0).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Marks a decision step (every one of a journey, the first included) as starting now.
+    pub fn mark_phase(&self) {
+        let now = Instant::now();
+        let first_seq = lock(&self.inner).requests.len() as u64;
+        lock(&self.phases).push(crate::capture::DecisionMark {
+            first_seq,
+            at_ms: self.ms_since_start(now),
+        });
+    }
+
+    pub fn decision_marks(&self) -> Vec<crate::capture::DecisionMark> {
+        lock(&self.phases).clone()
     }
 
     /// Marks the consent decision (the first step) as happening now.

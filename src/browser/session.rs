@@ -230,6 +230,7 @@ async fn visit_in(
     // Requests the reads above provoked belong to the visit too.
     capture.requests = recorder.requests();
     capture.decision_at_ms = recorder.decision_at_ms();
+    capture.decisions = recorder.decision_marks();
     capture.cookie_values = secrets.values();
     Visit {
         capture,
@@ -300,8 +301,13 @@ async fn run_visit(
     }
 
     for (i, step) in state.steps.iter().enumerate() {
-        if i == 0 {
-            recorder.mark_decision();
+        // The decision is the state's first decision step (the first `cmp` step, else the
+        // first step, unless `decision:` markers say otherwise); every decision starts a phase.
+        if state.decisions.iter().any(|d| d.step == i) {
+            if state.decision_step() == Some(i) {
+                recorder.mark_decision();
+            }
+            recorder.mark_phase();
         }
         if matches!(step, crate::spec::Step::Visit(_)) {
             leave(&page, recorder, quiet, min_quiet, settle_max).await;

@@ -73,6 +73,7 @@ fn action_name(action: &CmpAction) -> &'static str {
         CmpAction::AcceptAll => "accept_all",
         CmpAction::RejectAll => "reject_all",
         CmpAction::Categories(_) => "categories",
+        CmpAction::Reopen => "reopen",
     }
 }
 
@@ -86,6 +87,9 @@ async fn adapter_action(
     timing: &Timing,
 ) -> Result<(), StepError> {
     let ms = timing.step_ms as f64;
+    if *action == CmpAction::Reopen {
+        return reopen(page, adapter, timing).await;
+    }
     let plan = cmp::plan(adapter, action, spec).map_err(StepError::Failed)?;
     let miss = |e| adapter_miss(e, adapter, &plan.looked_for);
     if let Some(reopen) = &plan.reopen {
@@ -131,6 +135,33 @@ async fn adapter_action(
     }
 }
 
+/// `cmp: reopen`: re-opens the CMP's preference centre through its documented API; the banner
+/// (or preference layer) must then be shown. An adapter without such an API, or a CMP that is
+/// not there, is `step-did-not-match`.
+async fn reopen(page: &Page, adapter: &str, timing: &Timing) -> Result<(), StepError> {
+    let Some((ready, script)) = cmp::reopen::reopen(adapter) else {
+        return Err(StepError::NoMatch(format!(
+            "the {adapter} adapter has no documented way to re-open the CMP's preferences \
+             (`cmp: reopen` works with vanilla-cookieconsent and klaro); use `click:` steps on \
+             the site's own \"cookie settings\" link"
+        )));
+    };
+    let a = cmp::adapter(adapter)
+        .ok_or_else(|| StepError::Failed(format!("no built-in CMP adapter named `{adapter}`")))?;
+    wait_condition(page, &cmp::with_prelude(ready), timing.step_ms)
+        .await
+        .map_err(|e| adapter_miss(e, adapter, &format!("its API ({ready})")))?;
+    eval_bounded(page, script, timing.step_ms).await?;
+    match wait_condition(page, &cmp::with_prelude(a.banner), timing.step_ms).await {
+        Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(format!(
+            "the {adapter} adapter re-opened the preferences ({script}), but no banner or \
+             preference layer ({}) was shown within {} ms",
+            a.banner, timing.step_ms
+        ))),
+        other => other,
+    }
+}
+
 /// `cmp: auto`: waits (bounded) until some adapter's CMP is on the page.
 async fn detect(page: &Page, ms: u64) -> Result<String, StepError> {
     match wait_value(page, &cmp::detect::script(), ms).await? {
@@ -153,6 +184,13 @@ async fn autoconsent(
     let auto_action = match action {
         CmpAction::AcceptAll => "optIn",
         CmpAction::RejectAll => "optOut",
+        CmpAction::Reopen => {
+            return Err(StepError::NoMatch(
+                "the autoconsent adapter has no way to re-open a CMP's preferences (autoconsent \
+                 only opts in or out); name the CMP's own adapter or use `click:` steps"
+                    .into(),
+            ));
+        }
         CmpAction::Categories(_) => {
             return Err(StepError::Failed(
                 "the autoconsent adapter only accepts or rejects all (autoconsent has no custom                  choices); name the CMP's own adapter or use `click:` steps"

@@ -36,6 +36,10 @@ pub struct Snapshot {
     pub segment: SegmentSeen,
     pub events: Vec<EventRow>,
     pub destinations: IndexMap<String, DestinationRow>,
+    /// A journey's phases in order (a state with `decision:` markers): each phase's events and
+    /// the destinations that received data in it; absent for other states.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseRow>,
     pub other_hosts: Vec<String>,
     /// Hosts the visitor left the site for through a step (a plain link or form carrying nothing
     /// that identifies them); absent when there were none.
@@ -87,6 +91,20 @@ pub struct EventRow {
     pub identified: bool,
     /// Cloud-mode destinations Segment's routing would deliver it to.
     pub reaches: Vec<String>,
+}
+
+/// One phase of a journey.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRow {
+    /// `before`, or the decision's name.
+    pub phase: String,
+    /// The decision step (1-based); absent for `before`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_step: Option<usize>,
+    /// `track "Product Added" · C0001=true C0002=false`, sorted.
+    pub events: Vec<String>,
+    /// Each declared destination: `received` or `nothing`, with its distinct evidence.
+    pub destinations: IndexMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -201,6 +219,11 @@ pub fn build(
         },
         events,
         destinations,
+        phases: if state.is_journey() {
+            phase_rows(state, capture, analysis)
+        } else {
+            Vec::new()
+        },
         other_hosts: routed.other_hosts.iter().cloned().collect(),
         left_for: routed
             .departures
@@ -238,6 +261,47 @@ pub fn build(
     }
 }
 
+/// A journey's phases in order, each with its events and what each destination received.
+fn phase_rows(state: &State, capture: &Capture, analysis: &Analysis) -> Vec<PhaseRow> {
+    crate::analysis::verdict::journey::windows(state, capture)
+        .into_iter()
+        .map(|(name, w)| {
+            let mut events: Vec<String> = analysis
+                .decoded
+                .events
+                .iter()
+                .filter(|e| w.contains(e.seq))
+                .map(|e| format!("{} · {}", describe_event(e), e.consent))
+                .collect();
+            events.sort();
+            let destinations = analysis
+                .routing
+                .destinations
+                .iter()
+                .map(|(d, o)| {
+                    let seen: BTreeSet<String> = o
+                        .receptions
+                        .iter()
+                        .filter(|r| w.contains(r.seq))
+                        .map(|r| r.normalised())
+                        .collect();
+                    (d.clone(), seen.into_iter().collect())
+                })
+                .collect();
+            PhaseRow {
+                from_step: state
+                    .decisions
+                    .iter()
+                    .find(|d| d.name.as_deref() == Some(name.as_str()))
+                    .map(|d| d.step + 1),
+                phase: name,
+                events,
+                destinations,
+            }
+        })
+        .collect()
+}
+
 /// analytics-next's persisted queue (`persisted-queue:v1:<write key>:items`, `:seen`, `:lock`):
 /// whether it is in localStorage depends on what was still queued when the page was left.
 pub fn is_volatile_key(key: &str) -> bool {
@@ -259,6 +323,14 @@ impl Snapshot {
         for d in self.destinations.values_mut() {
             r.all(&mut d.evidence);
             d.evidence.sort();
+        }
+        for p in &mut self.phases {
+            r.all(&mut p.events);
+            p.events.sort();
+            for e in p.destinations.values_mut() {
+                r.all(e);
+                e.sort();
+            }
         }
         r.all(&mut self.other_hosts);
         r.all(&mut self.storage.cookies);

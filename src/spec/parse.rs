@@ -92,6 +92,9 @@ struct RawState {
     #[schemars(with = "Option<Vec<super::schema_shapes::StepSchema>>")]
     steps: Option<Vec<IndexMap<String, Value>>>,
     expect: Option<RawExpect>,
+    /// Expectations per decision named by a `decision:` marker, judged from that decision until
+    /// the next.
+    phases: Option<IndexMap<String, RawExpect>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -130,6 +133,7 @@ pub fn parse_spec(text: &str, file: &Path) -> Result<Spec, SpecError> {
         text,
         tree: locate::parse(text),
         errors: Vec::new(),
+        expect_at: Vec::new(),
     };
 
     // Duplicate keys first: serde would keep the last one silently (maps) or point at the
@@ -202,6 +206,9 @@ struct Cx<'a> {
     text: &'a str,
     tree: Spanned,
     errors: Vec<SpecError>,
+    /// Where the expectations being read are written: `states.<name>.expect`, or
+    /// `states.<name>.phases.<phase>` (positions of their errors).
+    expect_at: Vec<Seg>,
 }
 
 impl Cx<'_> {
@@ -816,14 +823,28 @@ impl Cx<'_> {
                 gpc: None,
                 steps: None,
                 expect: None,
+                phases: None,
             });
-            let mut steps = Vec::new();
-            for (i, step) in st.steps.unwrap_or_default().into_iter().enumerate() {
-                if let Some(s) = self.step(&name, i, step, categories, cmp_declared) {
-                    steps.push(s);
-                }
-            }
-            let expect = self.expect(&name, st.expect, categories, destinations);
+            let (steps, decisions) = self.steps_and_decisions(
+                &name,
+                st.steps.unwrap_or_default(),
+                categories,
+                cmp_declared,
+            );
+            self.expect_at = segs!["states", &name, "expect"];
+            let expect = if st.expect.is_none() && st.phases.as_ref().is_some_and(|p| !p.is_empty())
+            {
+                Expect::default()
+            } else {
+                self.expect(&name, st.expect, categories, destinations)
+            };
+            let phases = self.phases(
+                &name,
+                st.phases.unwrap_or_default(),
+                &decisions,
+                categories,
+                destinations,
+            );
             out.insert(
                 name,
                 State {
@@ -831,6 +852,8 @@ impl Cx<'_> {
                     steps,
                     expect,
                     line,
+                    decisions,
+                    phases,
                 },
             );
         }
@@ -1009,6 +1032,15 @@ impl Cx<'_> {
                 }
                 ok.then_some(Step::Fill(pairs))
             }
+            StepKind::Decision => {
+                // Markers are taken out before steps are read (`steps_and_decisions`).
+                self.key_err(
+                    &kp,
+                    format!("{label}: a `decision:` marker must be followed by a step"),
+                    None,
+                );
+                None
+            }
             StepKind::Cmp => {
                 let mut ok = true;
                 if !cmp_declared {
@@ -1030,6 +1062,7 @@ impl Cx<'_> {
                         &[
                             ("accept_all", CmpAction::AcceptAll),
                             ("reject_all", CmpAction::RejectAll),
+                            ("reopen", CmpAction::Reopen),
                         ],
                     ),
                     Value::Mapping(map) => {
@@ -1126,7 +1159,7 @@ impl Cx<'_> {
         destinations: &IndexMap<String, Destination>,
     ) -> Expect {
         let sp = segs!["states", state];
-        let ep = segs!["states", state, "expect"];
+        let ep = self.expect_at.clone();
         let nothing_help = "a state with no expectations tests nothing; add `expect:` with `allowed`, \
                             `blocked`, `collection`, `calls`, `consent` or `events`";
         let Some(raw) = raw else {
@@ -1181,9 +1214,9 @@ impl Cx<'_> {
                 let bp = match b {
                     DestinationSet::Some(v) => {
                         let idx = v.iter().position(|n| *n == name).unwrap_or(0);
-                        segs!["states", state, "expect", "blocked", idx]
+                        self.at(segs!["blocked", idx])
                     }
-                    DestinationSet::All => segs!["states", state, "expect", "blocked"],
+                    DestinationSet::All => self.at(segs!["blocked"]),
                 };
                 self.value_err(
                     &bp,
@@ -1195,16 +1228,12 @@ impl Cx<'_> {
                 );
             }
         }
-        let collection = raw.collection.and_then(|c| {
-            self.pick(
-                &segs!["states", state, "expect", "collection"],
-                "collection level",
-                &c,
-            )
-        });
+        let collection = raw
+            .collection
+            .and_then(|c| self.pick(&self.at(segs!["collection"]), "collection level", &c));
         let mut calls = BTreeMap::new();
         for (call, level) in raw.calls.unwrap_or_default() {
-            let cp = segs!["states", state, "expect", "calls", &call];
+            let cp = self.at(segs!["calls", &call]);
             let Some(c) = Call::from_word(&call) else {
                 let words = Call::words();
                 let names: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -1222,7 +1251,7 @@ impl Cx<'_> {
         let consent = raw.consent.map(|m| {
             let mut out = BTreeMap::new();
             for (id, v) in m {
-                let cp = segs!["states", state, "expect", "consent", &id];
+                let cp = self.at(segs!["consent", &id]);
                 self.check_category(&cp, &id, categories, true);
                 out.insert(id, v);
             }
@@ -1253,7 +1282,7 @@ impl Cx<'_> {
         v: Value,
         destinations: &IndexMap<String, Destination>,
     ) -> Option<DestinationSet> {
-        let p = segs!["states", state, "expect", which];
+        let p = self.at(segs![which]);
         let names: Vec<&str> = destinations.keys().map(String::as_str).collect();
         match v {
             Value::String(s) if s == "all" => Some(DestinationSet::All),
@@ -1274,7 +1303,7 @@ impl Cx<'_> {
                 let mut out = Vec::new();
                 let mut ok = true;
                 for (i, item) in items.into_iter().enumerate() {
-                    let ip = segs!["states", state, "expect", which, i];
+                    let ip = self.at(segs![which, i]);
                     let Value::String(name) = item else {
                         ok = false;
                         self.value_err(

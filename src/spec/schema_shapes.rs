@@ -44,6 +44,8 @@ pub(crate) enum StepSchema {
     WaitFor(String),
     /// Type text into fields: `{SELECTOR: TEXT}`.
     Fill(IndexMap<String, String>),
+    /// Not an action: the next step is a decision, starting the phase of this name.
+    Decision(String),
 }
 
 /// `cmp:` step values.
@@ -61,6 +63,8 @@ pub(crate) enum CmpStepSchema {
 pub(crate) enum CmpActionName {
     AcceptAll,
     RejectAll,
+    /// Re-open the preference centre to change one's mind.
+    Reopen,
 }
 
 #[derive(JsonSchema)]

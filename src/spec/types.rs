@@ -154,6 +154,34 @@ pub struct State {
     pub expect: Expect,
     /// 1-based line of the state's key in the spec file.
     pub line: usize,
+    /// The steps that are decisions, in order. Without `decision:` markers, one unnamed decision:
+    /// the first `cmp` step, else the first step (none in a state without steps). Steps before
+    /// the first are "before the decision".
+    pub decisions: Vec<Decision>,
+    /// Expectations per named decision (`phases.<name>`): judged on what was sent from that
+    /// decision until the next one.
+    pub phases: IndexMap<String, Expect>,
+}
+
+/// One decision of a state: the step (0-based index into `steps`) that makes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub step: usize,
+    /// The `decision: NAME` marker's name; `None` for the default decision.
+    pub name: Option<String>,
+}
+
+impl State {
+    /// The first decision's step (0-based), where "after the decision" begins.
+    pub fn decision_step(&self) -> Option<usize> {
+        self.decisions.first().map(|d| d.step)
+    }
+
+    /// Whether the state marks its decisions itself (a journey): its snapshot then shows each
+    /// phase in order.
+    pub fn is_journey(&self) -> bool {
+        self.decisions.iter().any(|d| d.name.is_some())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -179,6 +207,8 @@ pub enum StepKind {
     Visit,
     WaitFor,
     Fill,
+    /// Not an action: marks the next step as a decision and names the phase it starts.
+    Decision,
 }
 
 impl StepKind {
@@ -191,6 +221,7 @@ impl StepKind {
             StepKind::Visit => "`visit: PATH`",
             StepKind::WaitFor => "`wait_for: SELECTOR`",
             StepKind::Fill => "`fill: {SELECTOR: TEXT}`",
+            StepKind::Decision => "`decision: NAME` (marks the next step as a decision)",
         }
     }
 
@@ -220,6 +251,7 @@ impl Step {
             Step::Click(s) => format!("click {s:?}"),
             Step::Cmp(CmpAction::AcceptAll) => "cmp accept_all".to_string(),
             Step::Cmp(CmpAction::RejectAll) => "cmp reject_all".to_string(),
+            Step::Cmp(CmpAction::Reopen) => "cmp reopen".to_string(),
             Step::Cmp(CmpAction::Categories(ids)) => format!("cmp categories {ids:?}"),
             Step::Eval(js) => {
                 let short: String = js.chars().take(60).collect();
@@ -242,6 +274,9 @@ pub enum CmpAction {
     RejectAll,
     /// Accept exactly these category ids (stamp ids), reject the rest.
     Categories(Vec<String>),
+    /// Re-open the CMP's preference centre (its documented API) to change one's mind; the next
+    /// `cmp` step chooses again in it.
+    Reopen,
 }
 
 /// Expectations of one state; `None` means "not judged".

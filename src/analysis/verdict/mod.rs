@@ -15,6 +15,7 @@
 mod builtin;
 mod events;
 pub mod exempt;
+pub mod journey;
 pub mod pii;
 pub mod regime;
 
@@ -235,6 +236,7 @@ pub fn judge_with(
     };
 
     failures.extend(events::check(&eff.events, decoded, capture.interrupted));
+    failures.extend(journey::check(spec, state, capture, decoded, routed));
     failures.extend(builtin::undeclared(decoded, routed, capture));
     failures.extend(builtin::ungated(spec, routed));
     failures.extend(builtin::unstamped(spec, decoded, routed));

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::analysis::routing::Resolves;
@@ -47,7 +48,7 @@ pub struct Sourced<T> {
 }
 
 impl<T> Sourced<T> {
-    fn spec(value: T) -> Self {
+    pub(crate) fn spec(value: T) -> Self {
         Sourced {
             value,
             source: Source::Spec,
@@ -79,6 +80,8 @@ pub struct Effective {
     pub events: Vec<Sourced<EventExpectation>>,
     /// Things the spec says that may not mean what it wants (an exempt advertising destination).
     pub warnings: Vec<String>,
+    /// A journey's expectations per phase, as lines (`phase withdrawn: blocked: all (spec)`).
+    pub phase_lines: Vec<String>,
 }
 
 // Long on purpose: one arm per regime, each spelling out that regime's defaults in full.
@@ -100,7 +103,25 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
         exempt: super::exempt::exempted(spec),
         events: expect.events.iter().cloned().map(Sourced::spec).collect(),
         warnings: super::exempt::warnings(spec, resolved),
+        phase_lines: Vec::new(),
     };
+    if !state.phases.is_empty() {
+        // Phase expectations are the spec's own: no regime default completes them.
+        let plain = Spec {
+            regime: Regime::None,
+            destinations: IndexMap::new(),
+            ..spec.clone()
+        };
+        for (phase, expect) in &state.phases {
+            let one = State {
+                expect: expect.clone(),
+                ..Default::default()
+            };
+            for line in effective(&plain, &one, resolved).lines() {
+                eff.phase_lines.push(format!("phase {phase}: {line}"));
+            }
+        }
+    }
     let by = |r: Regime| Source::Regime(r);
     // What a gdpr default blocks: everything, less what the spec allows.
     let not_allowed = || -> Option<DestinationSet> {
@@ -228,6 +249,7 @@ impl Effective {
         for (name, reason) in &self.exempt {
             out.push(format!("exempt: {name}: {reason} (spec)"));
         }
+        out.extend(self.phase_lines.iter().cloned());
         out
     }
 }

@@ -195,10 +195,20 @@ pub fn explain(spec: &Spec) -> String {
             );
         } else {
             for (i, step) in state.steps.iter().enumerate() {
-                let note = if i == 0 {
-                    "   <- the decision: allowed/blocked judge traffic from here on"
-                } else {
-                    ""
+                let decision = state.decisions.iter().find(|d| d.step == i);
+                let note = match decision {
+                    Some(d) if state.decision_step() == Some(i) => match &d.name {
+                        None => "   <- the decision: allowed/blocked judge traffic from here on"
+                            .to_string(),
+                        Some(n) => format!(
+                            "   <- the decision, phase `{n}`: allowed/blocked judge traffic from here on"
+                        ),
+                    },
+                    Some(d) => format!(
+                        "   <- decision, phase `{}` until the next",
+                        d.name.as_deref().unwrap_or_default()
+                    ),
+                    None => String::new(),
                 };
                 let label = if i == 0 { "steps" } else { "" };
                 let _ = writeln!(o, "    {label:11} {}. {}{note}", i + 1, step.describe());

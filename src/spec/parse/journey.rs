@@ -10,9 +10,10 @@ use serde_yaml::Value;
 
 use super::super::locate::{Seg, segs};
 use super::super::types::{
-    Call, Category, DestinationSet, EventExpectation, EventPhase, StampMatch, Word,
+    Call, Category, Decision, Destination, DestinationSet, EventExpectation, EventPhase, Expect,
+    StampMatch, Step, Word,
 };
-use super::{Cx, kind_of, unknown_help};
+use super::{Cx, RawExpect, kind_of, unknown_help};
 
 /// One `expect.events` item as written.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -43,7 +44,140 @@ pub(super) struct RawEvent {
     never: Option<bool>,
 }
 
+/// The phase before a state's first decision, in `phases:`.
+pub(crate) const BEFORE: &str = "before";
+
 impl Cx<'_> {
+    /// `rest` under the expectations being read ([`Cx::expect_at`]).
+    pub(super) fn at(&self, rest: Vec<Seg>) -> Vec<Seg> {
+        let mut p = self.expect_at.clone();
+        p.extend(rest);
+        p
+    }
+
+    /// A state's steps without their `decision: NAME` markers, and its decisions: each marker
+    /// names the step after it; without markers, the first `cmp` step (else the first step) is
+    /// the one unnamed decision.
+    pub(super) fn steps_and_decisions(
+        &mut self,
+        state: &str,
+        raw: Vec<IndexMap<String, Value>>,
+        categories: &IndexMap<String, Category>,
+        cmp_declared: bool,
+    ) -> (Vec<Step>, Vec<Decision>) {
+        let mut steps = Vec::new();
+        let mut decisions: Vec<Decision> = Vec::new();
+        let mut pending: Option<(usize, String)> = None;
+        for (i, step) in raw.into_iter().enumerate() {
+            let p = segs!["states", state, "steps", i, "decision"];
+            if step.len() == 1
+                && let Some(v) = step.get("decision")
+            {
+                let name = match v {
+                    Value::String(n) if !n.trim().is_empty() => n.trim().to_string(),
+                    other => {
+                        self.value_err(
+                            &p,
+                            format!(
+                                "`decision` in step {} of state `{state}` needs a phase name, found {}",
+                                i + 1,
+                                kind_of(other)
+                            ),
+                            Some("write `- decision: withdrawn` before the step that decides".into()),
+                        );
+                        continue;
+                    }
+                };
+                if name == BEFORE {
+                    self.value_err(
+                        &p,
+                        format!("`{BEFORE}` names what comes before the first decision"),
+                        Some("give the decision another name, e.g. `accepted`".into()),
+                    );
+                }
+                if pending.is_some() {
+                    self.key_err(
+                        &p,
+                        format!("two `decision:` markers in a row in state `{state}`"),
+                        Some("a marker names the one step after it".into()),
+                    );
+                }
+                if decisions
+                    .iter()
+                    .any(|d| d.name.as_deref() == Some(name.as_str()))
+                {
+                    self.value_err(
+                        &p,
+                        format!("decision `{name}` is named twice in state `{state}`"),
+                        Some("each phase of a journey has its own name".into()),
+                    );
+                }
+                pending = Some((i, name));
+                continue;
+            }
+            if let Some(s) = self.step(state, i, step, categories, cmp_declared) {
+                steps.push(s);
+                if let Some((_, name)) = pending.take() {
+                    decisions.push(Decision {
+                        step: steps.len() - 1,
+                        name: Some(name),
+                    });
+                }
+            }
+        }
+        if let Some((i, name)) = pending {
+            self.key_err(
+                &segs!["states", state, "steps", i, "decision"],
+                format!("decision `{name}` in state `{state}` is not followed by a step"),
+                Some("put the marker just before the step that makes the decision".into()),
+            );
+        }
+        if decisions.is_empty() && !steps.is_empty() {
+            let step = steps
+                .iter()
+                .position(|s| matches!(s, Step::Cmp(_)))
+                .unwrap_or(0);
+            decisions.push(Decision { step, name: None });
+        }
+        (steps, decisions)
+    }
+
+    /// `phases.<name>`: expectations per named decision.
+    pub(super) fn phases(
+        &mut self,
+        state: &str,
+        raw: IndexMap<String, RawExpect>,
+        decisions: &[Decision],
+        categories: &IndexMap<String, Category>,
+        destinations: &IndexMap<String, Destination>,
+    ) -> IndexMap<String, Expect> {
+        let mut names: Vec<&str> = decisions.iter().filter_map(|d| d.name.as_deref()).collect();
+        if !decisions.is_empty() {
+            // Before the first decision.
+            names.push(BEFORE);
+        }
+        let mut out = IndexMap::new();
+        for (phase, expect) in raw {
+            let p = segs!["states", state, "phases", &phase];
+            if !names.contains(&phase.as_str()) {
+                self.key_err(
+                    &p,
+                    format!("phase `{phase}` of state `{state}` names no decision"),
+                    Some(if names.is_empty() {
+                        "mark the step that decides with `- decision: NAME` just before it".into()
+                    } else {
+                        unknown_help(&phase, &names, "decisions of this state:")
+                    }),
+                );
+                continue;
+            }
+            self.expect_at = p;
+            let e = self.expect(state, Some(expect), categories, destinations);
+            out.insert(phase, e);
+        }
+        out
+    }
+
     /// `destinations.<name>.exempt`: a non-empty reason, and no consent categories beside it.
     pub(super) fn exempt(
         &mut self,
@@ -92,7 +226,7 @@ impl Cx<'_> {
         for (i, n) in names.iter().enumerate() {
             if let Some(reason) = exempt.get(n.as_str()) {
                 self.value_err(
-                    &segs!["states", state, "expect", "blocked", i],
+                    &self.at(segs!["blocked", i]),
                     format!("`{n}` is exempt from consent ({reason}) and cannot be blocked in state `{state}`"),
                     Some("remove it from `blocked`, or drop its `exempt`".into()),
                 );
@@ -109,7 +243,7 @@ impl Cx<'_> {
     ) -> Vec<EventExpectation> {
         let mut out = Vec::new();
         for (i, r) in raw.into_iter().enumerate() {
-            let p = segs!["states", state, "expect", "events", i];
+            let p = self.at(segs!["events", i]);
             let line = self.locate(&p, false).line;
             let key = |k: &str| {
                 let mut kp = p.clone();
