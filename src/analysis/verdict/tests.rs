@@ -110,6 +110,15 @@ pub(crate) fn state(steps: usize, expect: Expect) -> State {
             .collect(),
         expect,
         line: 1,
+        decisions: if steps == 0 {
+            Vec::new()
+        } else {
+            vec![crate::spec::Decision {
+                step: 0,
+                name: None,
+            }]
+        },
+        phases: Default::default(),
     }
 }
 
