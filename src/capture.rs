@@ -199,6 +199,16 @@ pub struct PageEnvironment {
 }
 
 /// Everything one trial recorded.
+/// How a visit's settles went: properties of the page, the same on every run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Settling {
+    /// `controlled` (Playwright's clock, run forward while settling) or `real` (`timing.clock`).
+    pub clock: String,
+    /// Settles after which requests kept coming over many horizons of page time (a heartbeat):
+    /// `after step 1 (cmp reject_all): …`.
+    pub never_idle: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Capture {
     /// In the order the harness saw them.
@@ -231,6 +241,8 @@ pub struct Capture {
     pub environment: Option<PageEnvironment>,
     /// When the visit ended (the storage was read), in milliseconds since the first navigation.
     pub ended_at_ms: u64,
+    /// Which clock the page settled on, and the settles that never found it idle.
+    pub settling: Settling,
     /// The visit stopped before its steps (and pages) were done: a step missed or failed, the
     /// site did not load, the trial ran out of time. What it recorded up to then is still judged,
     /// but nothing can be said to be missing.

@@ -146,8 +146,22 @@ pub struct Recorder {
     /// The step (1-based) running or settling now: a top-level navigation then is its doing.
     step: Mutex<Option<usize>>,
     inner: Mutex<Log>,
-    /// Signalled on every new request; settling waits on it.
+    /// Requests routed to the edge and not yet answered.
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Signalled on every new request and every answer; settling waits on it.
     pub activity: Notify,
+}
+
+/// Counts one request as in flight at the edge until dropped (answered, or the handler gave up).
+struct InFlight<'a>(&'a Recorder);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.activity.notify_waiters();
+    }
 }
 
 struct Log {
@@ -167,8 +181,25 @@ impl Recorder {
                 requests: Vec::new(),
                 last_activity: now,
             }),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
             activity: Notify::new(),
         })
+    }
+
+    fn start_request(&self) -> InFlight<'_> {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    /// Requests routed to the edge and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many requests were recorded so far.
+    pub fn request_count(&self) -> usize {
+        lock(&self.inner).requests.len()
     }
 
     fn ms_since_start(&self, at: Instant) -> u64 {
@@ -268,6 +299,7 @@ pub async fn handle(
     config: Arc<EdgeConfig>,
     recorder: Arc<Recorder>,
 ) -> playwright_rs::Result<()> {
+    let _in_flight = recorder.start_request();
     let request = route.request();
     let url = request.url().to_string();
     let method = request.method().to_string();

@@ -31,6 +31,8 @@ pub struct Snapshot {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<BrowserSeen>,
     pub steps: Vec<String>,
+    /// Which clock the page settled on, and settles that never found it idle.
+    pub settle: SettleSeen,
     /// Each effective expectation with where it came from: `collection: none (regime gdpr)`.
     pub expectations: Vec<String>,
     pub segment: SegmentSeen,
@@ -56,6 +58,15 @@ pub struct Snapshot {
     pub notes: Vec<String>,
     pub verdict: Verdict,
     pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SettleSeen {
+    /// `controlled` (Playwright's clock, run forward while settling) or `real` (`timing.clock`).
+    pub clock: String,
+    /// Settles after which requests kept coming over many horizons of page time (a heartbeat).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub never_idle: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -206,6 +217,10 @@ pub fn build(
             online: e.online,
         }),
         steps: state.steps.iter().map(|s| s.describe()).collect(),
+        settle: SettleSeen {
+            clock: capture.settling.clock.clone(),
+            never_idle: capture.settling.never_idle.clone(),
+        },
         expectations: analysis.effective.lines(),
         segment: SegmentSeen {
             library_loaded: analysis.library.loaded(),
@@ -314,6 +329,7 @@ impl Snapshot {
     /// destination and category names are the spec's own words and stay.
     pub fn redact(&mut self, r: &mut crate::analysis::privacy::Redactor) {
         r.all(&mut self.steps);
+        r.all(&mut self.settle.never_idle);
         r.all(&mut self.expectations);
         r.all(&mut self.segment.destination_code);
         for e in &mut self.events {

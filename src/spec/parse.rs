@@ -120,6 +120,9 @@ struct RawTiming {
     quiet_ms: Option<u64>,
     min_quiet_ms: Option<u64>,
     settle_max_ms: Option<u64>,
+    #[schemars(with = "Option<ClockMode>")]
+    clock: Option<String>,
+    horizon_ms: Option<u64>,
     navigation_ms: Option<u64>,
     trial_ms: Option<u64>,
 }
@@ -1349,7 +1352,20 @@ impl Cx<'_> {
 
     fn timing(&mut self, raw: RawTiming) -> Option<Timing> {
         let d = Timing::default();
-        let mut ok = true;
+        let clock = match &raw.clock {
+            None => Some(d.clock),
+            Some(c) => self.pick(
+                &segs!["timing", "clock"],
+                "timing.clock",
+                c,
+                &[
+                    ("controlled", ClockMode::Controlled),
+                    ("real", ClockMode::Real),
+                ],
+            ),
+        };
+        let mut ok = clock.is_some();
+        let clock = clock.unwrap_or(d.clock);
         let mut take = |cx: &mut Self, key: &str, v: Option<u64>, default: u64| match v {
             Some(0) => {
                 ok = false;
@@ -1370,6 +1386,8 @@ impl Cx<'_> {
                 .min_quiet_ms
                 .map(|v| take(self, "min_quiet_ms", Some(v), 1)),
             settle_max_ms: take(self, "settle_max_ms", raw.settle_max_ms, d.settle_max_ms),
+            clock,
+            horizon_ms: take(self, "horizon_ms", raw.horizon_ms, d.horizon_ms),
             navigation_ms: take(self, "navigation_ms", raw.navigation_ms, d.navigation_ms),
             trial_ms: raw.trial_ms.map(|v| take(self, "trial_ms", Some(v), 1)),
         };

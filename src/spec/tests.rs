@@ -728,6 +728,30 @@ fn timing_overrides_defaults() {
 }
 
 #[test]
+fn timing_clock_and_horizon() {
+    assert_eq!(Timing::default().clock, ClockMode::Controlled);
+    let s = ok(&base(
+        "timing: {clock: real, horizon_ms: 5000}\nstates: {a: {expect: {blocked: all}}}\n",
+    ));
+    assert_eq!(s.timing.clock, ClockMode::Real);
+    assert_eq!(s.timing.horizon_ms, 5000);
+    let e = err(&base(
+        "timing:\n  clock: wall\nstates: {a: {expect: {blocked: all}}}\n",
+    ));
+    assert_eq!(at(&e), (10, 10));
+    assert!(e.message.contains("unknown timing.clock `wall`"), "{}", e.message);
+    assert!(
+        e.help.as_deref().is_some_and(|h| h.contains("controlled")),
+        "{:?}",
+        e.help
+    );
+    let e = err(&base(
+        "timing:\n  horizon_ms: 0\nstates: {a: {expect: {blocked: all}}}\n",
+    ));
+    assert!(e.message.contains("horizon_ms"), "{}", e.message);
+}
+
+#[test]
 fn several_problems_are_all_reported() {
     let e = err(&base(
         "\

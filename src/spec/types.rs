@@ -357,12 +357,32 @@ impl Call {
     }
 }
 
+/// The clock a page settles on (`timing.clock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockMode {
+    /// Playwright's clock, paused while settling: timers are run forward in page time (up to
+    /// `horizon_ms` after the last request), so delayed requests are seen without waiting for them.
+    Controlled,
+    /// The page's own clock: settling waits `quiet_ms` of real time without a request.
+    Real,
+}
+
+impl ClockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockMode::Controlled => "controlled",
+            ClockMode::Real => "real",
+        }
+    }
+}
+
 /// Bounds on waiting, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Timing {
     /// Upper bound for one step (finding its element, running its action).
     pub step_ms: u64,
-    /// Settling ends after this long without a new request.
+    /// Real clock: settling ends after this long without a new request.
     pub quiet_ms: u64,
     /// Smart settling (opt-in): settling may end after only this long without a new request when
     /// the page reports itself idle (no fetch, XHR, inserted script/image/frame or short timer
@@ -370,8 +390,13 @@ pub struct Timing {
     /// chain of promises with no pending work in between sometimes ended it early, so snapshots
     /// were not always identical between runs (BENCHMARKS.md).
     pub min_quiet_ms: Option<u64>,
-    /// Settling ends after this long whatever the network does.
+    /// Wall-time bound of one settle, whatever the page does; running out is reported.
     pub settle_max_ms: u64,
+    /// Which clock the page runs on while settling (`controlled` unless the site needs wall time).
+    pub clock: ClockMode,
+    /// Controlled clock: a settle ends when the page made no request over this much page time,
+    /// run forward timer by timer with the network drained in between.
+    pub horizon_ms: u64,
     /// Upper bound for loading a page.
     pub navigation_ms: u64,
     /// Upper bound for the whole trial; `None`: derived from the other bounds.
@@ -385,6 +410,8 @@ impl Default for Timing {
             quiet_ms: 500,
             min_quiet_ms: None,
             settle_max_ms: 8_000,
+            clock: ClockMode::Controlled,
+            horizon_ms: 30_000,
             navigation_ms: 15_000,
             trial_ms: None,
         }
