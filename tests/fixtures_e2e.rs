@@ -466,9 +466,10 @@ fn late_tags_after_the_decision_are_each_reported() {
 /// is reported before a choice or after a reject, and after accept-all everything passes.
 #[test]
 fn late_tags_gated_twin_passes_every_state() {
-    let (results, _tmp) = common::judge("tests/fixtures/late-tags/specs/late-tags-gated.yaml", |_| {
-        true
-    });
+    let (results, _tmp) = common::judge(
+        "tests/fixtures/late-tags/specs/late-tags-gated.yaml",
+        |_| true,
+    );
     assert_eq!(results.len(), 3, "{results:#?}");
     for r in &results {
         assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());

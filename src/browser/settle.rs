@@ -275,7 +275,8 @@ fn is_page_error(e: &playwright_rs::Error) -> bool {
     !(m.contains("fast-forward to the past")
         || m.contains("closed")
         || m.contains("Target")
-        || m.contains("not installed"))
+        || m.contains("not installed")
+        || m.to_ascii_lowercase().contains("timeout"))
 }
 
 /// Installed in every frame after Playwright's clock: counts pending fetches, XHRs and loads of
@@ -389,12 +390,9 @@ async fn drain(
         let mut known = true;
         for frame in &frames {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let state = tokio::time::timeout(
-                remaining,
-                frame.evaluate::<()>(FRAME_STATE, None),
-            )
-            .await
-            .map_err(|_| ())?;
+            let state = tokio::time::timeout(remaining, frame.evaluate::<()>(FRAME_STATE, None))
+                .await
+                .map_err(|_| ())?;
             // A frame that navigated or went away has nothing to drain.
             let Some(state) = state
                 .ok()

@@ -739,7 +739,11 @@ fn timing_clock_and_horizon() {
         "timing:\n  clock: wall\nstates: {a: {expect: {blocked: all}}}\n",
     ));
     assert_eq!(at(&e), (10, 10));
-    assert!(e.message.contains("unknown timing.clock `wall`"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown timing.clock `wall`"),
+        "{}",
+        e.message
+    );
     assert!(
         e.help.as_deref().is_some_and(|h| h.contains("controlled")),
         "{:?}",
