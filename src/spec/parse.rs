@@ -1354,15 +1354,7 @@ impl Cx<'_> {
         let d = Timing::default();
         let clock = match &raw.clock {
             None => Some(d.clock),
-            Some(c) => self.pick(
-                &segs!["timing", "clock"],
-                "timing.clock",
-                c,
-                &[
-                    ("controlled", ClockMode::Controlled),
-                    ("real", ClockMode::Real),
-                ],
-            ),
+            Some(c) => self.pick::<ClockMode>(&segs!["timing", "clock"], "timing.clock", c),
         };
         let mut ok = clock.is_some();
         let clock = clock.unwrap_or(d.clock);

@@ -358,7 +358,9 @@ impl Call {
 }
 
 /// The clock a page settles on (`timing.clock`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClockMode {
     /// Playwright's clock, paused while settling: timers are run forward in page time (up to
