@@ -25,7 +25,7 @@ const PAGES: &str = "tests/fixtures/faults/pages";
 
 /// Quick bounds: every fault is detected within a few seconds.
 const TIMING: &str =
-    "timing: {navigation_ms: 2500, step_ms: 1000, quiet_ms: 150, settle_max_ms: 1000}";
+    "timing: {navigation_ms: 2500, step_ms: 1000, quiet_ms: 150, settle_max_ms: 10000}";
 
 /// A local site whose paths misbehave on purpose.
 struct FaultSite {

@@ -132,24 +132,23 @@ impl<'a> Settler<'a> {
             return Ok(());
         };
         let horizon = Duration::from_millis(t.horizon_ms);
-        let unwatched = match settle::settle_controlled(page, self.recorder, clock, horizon, max)
-            .await
-        {
-            settle::Settled::Idle => return Ok(()),
-            settle::Settled::NeverIdle { page_ms } => {
-                self.log.never_idle.push(format!(
-                    "after {what}: requests kept coming over {} s of page time",
-                    page_ms / 1000
-                ));
-                return Ok(());
-            }
-            settle::Settled::OutOfTime { page_ms } => format!(
-                "after {what}, timing.settle_max_ms ({} ms) ran out after {page_ms} ms of page \
+        let unwatched =
+            match settle::settle_controlled(page, self.recorder, clock, horizon, max).await {
+                settle::Settled::Idle => return Ok(()),
+                settle::Settled::NeverIdle { page_ms } => {
+                    self.log.never_idle.push(format!(
+                        "after {what}: requests kept coming over {} s of page time",
+                        page_ms / 1000
+                    ));
+                    return Ok(());
+                }
+                settle::Settled::OutOfTime { page_ms } => format!(
+                    "after {what}, timing.settle_max_ms ({} ms) ran out after {page_ms} ms of page \
                  time, before the page was idle for timing.horizon_ms ({} ms)",
-                t.settle_max_ms, t.horizon_ms
-            ),
-            settle::Settled::Uncontrolled(why) => format!("after {what}, {why}"),
-        };
+                    t.settle_max_ms, t.horizon_ms
+                ),
+                settle::Settled::Uncontrolled(why) => format!("after {what}, {why}"),
+            };
         Err(Stop::Error(SessionError::Unwatched(unwatched)))
     }
 }
@@ -398,7 +397,11 @@ async fn run_visit(
         let outcome = steps::run(&page, spec, step, &timing, cmp_state).await;
         if outcome.is_ok() {
             recorder.touch();
-            progress.set(format!("settling after step {} ({})", i + 1, step.describe()));
+            progress.set(format!(
+                "settling after step {} ({})",
+                i + 1,
+                step.describe()
+            ));
             let settled = settler
                 .settle(&page, &format!("step {} ({})", i + 1, step.describe()))
                 .await;
@@ -406,6 +409,10 @@ async fn run_visit(
             settled?;
         }
         recorder.set_step(None);
+        let outcome = match (outcome, cmp_state.banner_check.take()) {
+            (Ok(()), Some(check)) => check.verify(&page, timing.step_ms).await,
+            (outcome, _) => outcome,
+        };
         let stop = match outcome {
             Ok(()) => continue,
             Err(steps::StepError::NoMatch(detail)) => Stop::Miss(StepMiss {

@@ -303,6 +303,21 @@ pub const DRAIN_PROBE: &str = r#"(() => {
       return p;
     };
   }
+  // A response's body arrives after its headers (when fetch resolves): reading it is pending too,
+  // so that a handler starting the next request once the body is in is waited for.
+  if (window.Response) {
+    for (const m of ['json', 'text', 'arrayBuffer', 'blob', 'formData']) {
+      const read = Response.prototype[m];
+      if (typeof read !== 'function') continue;
+      Response.prototype[m] = function (...args) {
+        pending++;
+        let p;
+        try { p = read.apply(this, args); } catch (e) { done(); throw e; }
+        p.then(done, done);
+        return p;
+      };
+    }
+  }
   const send = XMLHttpRequest.prototype.send;
   XMLHttpRequest.prototype.send = function (...args) {
     pending++;
@@ -451,6 +466,9 @@ pub async fn settle_controlled(
     let mut last_activity = clock.at;
     let mut seen = recorder.request_count();
     let mut steps = 0u32;
+    // Page time before the last run forward, and whether that run fired a timer.
+    let mut before_run = clock.at;
+    let mut ran_timer = false;
     loop {
         let next = match drain(page, recorder, deadline).await {
             Ok(n) => n,
@@ -463,7 +481,11 @@ pub async fn settle_controlled(
         let count = recorder.request_count();
         if count != seen {
             seen = count;
-            last_activity = clock.at;
+            // A request that shows up after a run that fired no timer was set off before it (a
+            // beacon still on its way to the edge, a handler that ran late on a loaded machine):
+            // it counts from where the clock stood, so the horizon does not depend on when the
+            // machine got round to it.
+            last_activity = if ran_timer { clock.at } else { before_run };
         }
         let quiet_until = last_activity + horizon;
         if clock.at >= quiet_until {
@@ -474,14 +496,16 @@ pub async fn settle_controlled(
                 page_ms: clock.at - start,
             };
         }
-        let mut target = match next {
-            NextTimer::At(t) if t <= quiet_until => t.max(clock.at),
-            NextTimer::At(_) | NextTimer::None => quiet_until,
-            NextTimer::Unknown => (clock.at + BLIND_STEP_MS).min(quiet_until),
+        let (mut target, timer) = match next {
+            NextTimer::At(t) if t <= quiet_until => (t.max(clock.at), true),
+            NextTimer::At(_) | NextTimer::None => (quiet_until, false),
+            NextTimer::Unknown => ((clock.at + BLIND_STEP_MS).min(quiet_until), true),
         };
         if steps >= FINE_STEPS {
             target = target.max((clock.at + COARSE_STEP_MS).min(quiet_until));
         }
+        before_run = clock.at;
+        ran_timer = timer;
         steps += 1;
         if tokio::time::Instant::now() >= deadline {
             return Settled::OutOfTime {

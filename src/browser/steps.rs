@@ -12,6 +12,37 @@ pub struct CmpState {
     pub detected: Option<String>,
     /// The autoconsent rule that carried out a `cmp: autoconsent` step.
     pub autoconsent_rule: Option<String>,
+    /// On the controlled clock, the adapter's banner must be gone once the step has settled:
+    /// checked then, in page time, rather than within `step_ms` of wall time.
+    pub banner_check: Option<BannerCheck>,
+}
+
+/// A condition on the page that must hold after a step settled, and what a miss says.
+#[derive(Debug, Clone)]
+pub struct BannerCheck {
+    condition: String,
+    miss: String,
+}
+
+impl BannerCheck {
+    /// Evaluates the condition once (bounded by `ms` of wall time); `NoMatch` when it does not
+    /// hold. Its timers have run by then (the settle ran page time forward to the horizon), so
+    /// the answer is the page's, not the machine's.
+    pub async fn verify(&self, page: &Page, ms: u64) -> Result<(), StepError> {
+        let script = format!(
+            "(() => {{ try {{ return !!({}); }} catch (e) {{ return false; }} }})()",
+            self.condition
+        );
+        let holds = page.evaluate::<(), bool>(&script, None);
+        match tokio::time::timeout(std::time::Duration::from_millis(ms), holds).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(StepError::NoMatch(self.miss.clone())),
+            Ok(Err(e)) => Err(StepError::Failed(e.to_string())),
+            Err(_) => Err(StepError::Failed(format!(
+                "the page did not answer within {ms} ms whether the banner was gone"
+            ))),
+        }
+    }
 }
 
 pub enum StepError {
@@ -60,9 +91,9 @@ pub async fn run(
                         None => detect(page, timing.step_ms).await?,
                     };
                     cmp_state.detected = Some(name.clone());
-                    adapter_action(page, &name, action, spec, timing).await
+                    adapter_action(page, &name, action, spec, timing, cmp_state).await
                 }
-                name => adapter_action(page, name, action, spec, timing).await,
+                name => adapter_action(page, name, action, spec, timing, cmp_state).await,
             }
         }
     }
@@ -85,6 +116,7 @@ async fn adapter_action(
     action: &CmpAction,
     spec: &Spec,
     timing: &Timing,
+    cmp_state: &mut CmpState,
 ) -> Result<(), StepError> {
     let ms = timing.step_ms as f64;
     if *action == CmpAction::Reopen {
@@ -125,6 +157,19 @@ async fn adapter_action(
         }
     }
     let closed = format!("!{}", plan.banner);
+    if timing.clock == crate::spec::ClockMode::Controlled {
+        // Closing may wait on the CMP's timers (an animation, a deferred save): judged once the
+        // step has settled, after page time ran forward, not against wall time.
+        cmp_state.banner_check = Some(BannerCheck {
+            condition: closed,
+            miss: format!(
+                "the {adapter} adapter's {} ran, but its banner was still shown once the page \
+                 had settled",
+                action_name(action)
+            ),
+        });
+        return Ok(());
+    }
     match wait_condition(page, &closed, timing.step_ms).await {
         Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(format!(
             "the {adapter} adapter's {} ran, but its banner was still shown {} ms later",

@@ -1377,7 +1377,12 @@ impl Cx<'_> {
             min_quiet_ms: raw
                 .min_quiet_ms
                 .map(|v| take(self, "min_quiet_ms", Some(v), 1)),
-            settle_max_ms: take(self, "settle_max_ms", raw.settle_max_ms, d.settle_max_ms),
+            settle_max_ms: take(
+                self,
+                "settle_max_ms",
+                raw.settle_max_ms,
+                Timing::default_settle_max_ms(clock),
+            ),
             clock,
             horizon_ms: take(self, "horizon_ms", raw.horizon_ms, d.horizon_ms),
             navigation_ms: take(self, "navigation_ms", raw.navigation_ms, d.navigation_ms),

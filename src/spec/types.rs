@@ -392,7 +392,8 @@ pub struct Timing {
     /// chain of promises with no pending work in between sometimes ended it early, so snapshots
     /// were not always identical between runs (BENCHMARKS.md).
     pub min_quiet_ms: Option<u64>,
-    /// Wall-time bound of one settle, whatever the page does; running out is reported.
+    /// Wall-time bound of one settle, whatever the page does; running out is reported. A safety
+    /// net for a slow machine, not a participant: see [`Timing::default_settle_max_ms`].
     pub settle_max_ms: u64,
     /// Which clock the page runs on while settling (`controlled` unless the site needs wall time).
     pub clock: ClockMode,
@@ -405,13 +406,26 @@ pub struct Timing {
     pub trial_ms: Option<u64>,
 }
 
+impl Timing {
+    /// The default `settle_max_ms` for `clock`. The controlled clock decides in page time and on
+    /// network events; its wall bound only catches a machine too loaded to run the page (a settle
+    /// that is idle takes well under a second, a page load under load several), so it is generous.
+    /// On the real clock the bound also ends the quiet rule for a page that never goes quiet.
+    pub fn default_settle_max_ms(clock: ClockMode) -> u64 {
+        match clock {
+            ClockMode::Controlled => 60_000,
+            ClockMode::Real => 8_000,
+        }
+    }
+}
+
 impl Default for Timing {
     fn default() -> Self {
         Timing {
             step_ms: 5_000,
             quiet_ms: 500,
             min_quiet_ms: None,
-            settle_max_ms: 8_000,
+            settle_max_ms: Timing::default_settle_max_ms(ClockMode::Controlled),
             clock: ClockMode::Controlled,
             horizon_ms: 30_000,
             navigation_ms: 15_000,
