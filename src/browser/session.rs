@@ -444,7 +444,6 @@ async fn run_visit(
         let url = join_url(&spec.site.url, p);
         leave(&page, settler, "leaving the page").await?;
         progress.set(format!("loading page {url}"));
-        settler.act().await;
         goto(&page, &url, timing.navigation_ms)
             .await
             .map_err(Stop::Error)?;
