@@ -410,7 +410,10 @@ async fn run_visit(
         }
         recorder.set_step(None);
         let outcome = match (outcome, cmp_state.banner_check.take()) {
-            (Ok(()), Some(check)) => check.verify(&page, timing.step_ms).await,
+            (Ok(()), Some(check)) => {
+                settler.act().await;
+                check.verify(&page, timing.step_ms).await
+            }
             (outcome, _) => outcome,
         };
         let stop = match outcome {

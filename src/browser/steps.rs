@@ -25,22 +25,14 @@ pub struct BannerCheck {
 }
 
 impl BannerCheck {
-    /// Evaluates the condition once (bounded by `ms` of wall time); `NoMatch` when it does not
-    /// hold. Its timers have run by then (the settle ran page time forward to the horizon), so
-    /// the answer is the page's, not the machine's.
+    /// Waits (bounded by `ms`) until the condition holds; `NoMatch` when it never did. Called once
+    /// the step has settled, with the clock running again: the CMP's timers have run by then (page
+    /// time was run forward to the horizon), so the bound only covers what the clock does not
+    /// control, such as a CSS transition hiding the banner.
     pub async fn verify(&self, page: &Page, ms: u64) -> Result<(), StepError> {
-        let script = format!(
-            "(() => {{ try {{ return !!({}); }} catch (e) {{ return false; }} }})()",
-            self.condition
-        );
-        let holds = page.evaluate::<(), bool>(&script, None);
-        match tokio::time::timeout(std::time::Duration::from_millis(ms), holds).await {
-            Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => Err(StepError::NoMatch(self.miss.clone())),
-            Ok(Err(e)) => Err(StepError::Failed(e.to_string())),
-            Err(_) => Err(StepError::Failed(format!(
-                "the page did not answer within {ms} ms whether the banner was gone"
-            ))),
+        match wait_condition(page, &self.condition, ms).await {
+            Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(self.miss.clone())),
+            other => other,
         }
     }
 }
