@@ -115,7 +115,7 @@ impl<'a> Settler<'a> {
     /// Before an action (a step, reading the CMP): the page's clock runs in real time.
     async fn act(&mut self) {
         if let Some(c) = &mut self.clock {
-            c.resume().await;
+            c.resume(Duration::from_millis(self.timing.step_ms)).await;
         }
     }
 
@@ -282,7 +282,9 @@ async fn visit_in(
     }
     // The storage above while the clock stands still (what analytics-next keeps there changes
     // with its timers); the CMP's answers may need its timers.
-    settler.act().await;
+    if stop.is_none() {
+        settler.act().await;
+    }
     if stop.is_none()
         && let Some(page) = context.pages().into_iter().next()
         && let Ok(cmp) = tokio::time::timeout(bound, read_cmp(&page, spec, cmp_state)).await

@@ -215,19 +215,21 @@ impl PageClock {
     }
 
     /// Lets page time flow with real time (for steps and reads).
-    pub async fn resume(&mut self) {
+    /// Bounded by `bound`: a page stuck in a navigation does not answer.
+    pub async fn resume(&mut self, bound: Duration) {
         if self.running_since.is_some() {
             return;
         }
         // Taken before resuming, so that page time never runs ahead of the estimate in `pause`.
         self.running_since = Some(std::time::Instant::now());
-        // A page that closed has no clock to run; the next pause says so.
-        let _ = self.clock.resume().await;
+        // A page that closed (or hangs) has no clock to run; the next pause says so.
+        let _ = tokio::time::timeout(bound, self.clock.resume()).await;
     }
 
     /// Pauses the clock a little ahead of where real time took it (Playwright pauses at an
     /// absolute time, which must not lie in the page's past).
-    async fn pause(&mut self) -> Result<(), String> {
+    /// `deadline` bounds the wall time: a page stuck in a navigation does not answer.
+    async fn pause(&mut self, deadline: tokio::time::Instant) -> Result<(), String> {
         let Some(since) = self.running_since else {
             return Ok(());
         };
@@ -235,7 +237,11 @@ impl PageClock {
         let mut last = String::new();
         for _ in 0..5 {
             let target = self.at + since.elapsed().as_millis() as u64 + margin;
-            match self.clock.pause_at(target).await {
+            let Ok(paused) = tokio::time::timeout_at(deadline, self.clock.pause_at(target)).await
+            else {
+                return Err("the page clock did not answer (pause) before the bound".to_string());
+            };
+            match paused {
                 Ok(()) => {
                     self.at = target;
                     self.running_since = None;
@@ -257,8 +263,11 @@ impl PageClock {
     }
 
     /// Runs page time forward by `ms`, firing every timer due on the way.
-    async fn run(&mut self, ms: u64) -> Result<(), String> {
-        match self.clock.fast_forward(ms).await {
+    async fn run(&mut self, ms: u64, deadline: tokio::time::Instant) -> Result<(), String> {
+        let Ok(ran) = tokio::time::timeout_at(deadline, self.clock.fast_forward(ms)).await else {
+            return Err("the page clock did not answer (run) before the bound".to_string());
+        };
+        match ran {
             Ok(()) => {}
             // The page's own timer threw: the clock still moved on, as a browser would.
             Err(e) if is_page_error(&e) => {}
@@ -457,8 +466,9 @@ pub async fn settle_controlled(
     max: Duration,
 ) -> Settled {
     let deadline = tokio::time::Instant::now() + max;
-    if let Err(e) = clock.pause().await {
-        edge::settle(recorder, Duration::from_millis(500), max).await;
+    if let Err(e) = clock.pause(deadline).await {
+        let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+        edge::settle(recorder, Duration::from_millis(500), remaining).await;
         return Settled::Uncontrolled(e);
     }
     let horizon = horizon.as_millis() as u64;
@@ -512,7 +522,7 @@ pub async fn settle_controlled(
                 page_ms: clock.at - start,
             };
         }
-        if let Err(e) = clock.run(target - clock.at).await {
+        if let Err(e) = clock.run(target - clock.at, deadline).await {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             edge::settle(recorder, Duration::from_millis(500), remaining).await;
             return Settled::Uncontrolled(e);
