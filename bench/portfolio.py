@@ -8,7 +8,7 @@ script (bench/plain-playwright.mjs) with equal semantics: waiting the controlled
 (30 s without a request) in real time after each action, which is what a plain script must do to see
 the same delayed requests; and, for reference, with the old 500 ms quiet rule.
 
-Usage: bench/portfolio.py [--sizes 1,10,50] [--horizon-sizes 1,10,50] [--threads 2]
+Usage: bench/portfolio.py [--sizes 1,10,50] [--horizon-sizes 1,10,50] [--threads 2] [--debug]
 (run ./scripts/setup first). --horizon-sizes limits the plain script waiting the horizon (about
 2.5 min of waiting per trial) to the sizes given. Prints a Markdown section for BENCHMARKS.md.
 """
@@ -26,9 +26,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORK = ROOT / "target" / "bench"
 
 
-def build_binary():
+def build_binary(release=True):
     out = subprocess.run(
-        ["cargo", "test", "--release", "--test", "specs", "--no-run", "--message-format=json"],
+        ["cargo", "test", *(["--release"] if release else []), "--test", "specs", "--no-run",
+         "--message-format=json"],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
     for line in out.splitlines():
@@ -133,8 +134,9 @@ def main():
     ap.add_argument("--sizes", default="1,10,50")
     ap.add_argument("--horizon-sizes", default="1,10,50")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--debug", action="store_true", help="use the debug build (no release build)")
     args = ap.parse_args()
-    binary = build_binary()
+    binary = build_binary(release=not args.debug)
     env = dict(os.environ, CI="true")
     env.setdefault("PLAYWRIGHT_DRIVER_PATH", str(ROOT / "node_modules" / ".playwright-driver"))
     horizon_sizes = {int(s) for s in args.horizon_sizes.split(",") if s}
@@ -169,7 +171,8 @@ def main():
     list_s = time.monotonic() - started
     count = sum(1 for line in listed.splitlines() if line.endswith(": test"))
 
-    print(f"Threads: {args.threads}; release build; every trial offline; snapshots not committed "
+    build = "debug" if args.debug else "release"
+    print(f"Threads: {args.threads}; {build} build; every trial offline; snapshots not committed "
           "(each trial's snapshot is `new`, its consent verdict is what counts).\n")
     print("| specs | trials | verdicts | load avg at start | wall (s) | trial median / p95 (ms) "
           "| harness peak RSS (MB) | Chromium peak PSS (MB) "
