@@ -104,6 +104,15 @@ impl TargetKind {
     }
 }
 
+/// Where one decision step began in a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DecisionMark {
+    /// The first request recorded from the decision on.
+    pub first_seq: u64,
+    /// Milliseconds since the trial's first navigation started.
+    pub at_ms: u64,
+}
+
 /// One request as the browser issued it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CapturedRequest {
@@ -326,6 +335,16 @@ pub struct PageEnvironment {
 }
 
 /// Everything one trial recorded.
+/// How a visit's settles went: properties of the page, the same on every run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Settling {
+    /// `controlled` (Playwright's clock, run forward while settling) or `real` (`timing.clock`).
+    pub clock: String,
+    /// Settles after which requests kept coming over many horizons of page time (a heartbeat):
+    /// `after step 1 (cmp reject_all): …`.
+    pub never_idle: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Capture {
     /// In the order the harness saw them, WebSocket handshakes included.
@@ -336,6 +355,10 @@ pub struct Capture {
     pub unrecorded: Vec<Unrecorded>,
     /// When the first step started (ms since navigation), `None` for a state without steps.
     pub decision_at_ms: Option<u64>,
+    /// Where each decision of the state began, in order (the first is the decision): the
+    /// requests with `seq >= first_seq` were sent from it on. Only the decisions the visit
+    /// reached.
+    pub decisions: Vec<DecisionMark>,
     pub cookies: Vec<StoredCookie>,
     pub local_storage: Vec<StoredKey>,
     /// The CMP's own recorded choice at the end of the visit, by stamp category id, read through
@@ -358,6 +381,8 @@ pub struct Capture {
     pub environment: Option<PageEnvironment>,
     /// When the visit ended (the storage was read), in milliseconds since the first navigation.
     pub ended_at_ms: u64,
+    /// Which clock the page settled on, and the settles that never found it idle.
+    pub settling: Settling,
     /// The visit stopped before its steps (and pages) were done: a step missed or failed, the
     /// site did not load, the trial ran out of time. What it recorded up to then is still judged,
     /// but nothing can be said to be missing.

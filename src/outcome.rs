@@ -39,6 +39,8 @@ pub enum CheckId {
     Collection,
     Calls,
     ConsentMismatch,
+    EventMissing,
+    EventUnexpected,
     UndeclaredDestination,
     UngatedDestination,
     UnstampedEvents,

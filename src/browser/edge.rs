@@ -143,11 +143,27 @@ pub fn find_installed(spec_dir: &Path, rel: &str, markers: &[&str]) -> Option<Pa
 pub struct Recorder {
     t0: Instant,
     decision: Mutex<Option<Instant>>,
+    /// Where each decision step began.
+    phases: Mutex<Vec<crate::capture::DecisionMark>>,
     /// The step (1-based) running or settling now: a top-level navigation then is its doing.
     step: Mutex<Option<usize>>,
     inner: Mutex<Log>,
-    /// Signalled on every new request; settling waits on it.
+    /// Requests routed to the edge and not yet answered.
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Signalled on every new request and every answer; settling waits on it.
     pub activity: Notify,
+}
+
+/// Counts one request as in flight at the edge until dropped (answered, or the handler gave up).
+struct InFlight<'a>(&'a Recorder);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.activity.notify_waiters();
+    }
 }
 
 struct Log {
@@ -166,6 +182,7 @@ impl Recorder {
         Arc::new(Recorder {
             t0: now,
             decision: Mutex::new(None),
+            phases: Mutex::new(Vec::new()),
             step: Mutex::new(None),
             inner: Mutex::new(Log {
                 requests: Vec::new(),
@@ -174,12 +191,43 @@ impl Recorder {
                 socket_reports: Vec::new(),
                 last_activity: now,
             }),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
             activity: Notify::new(),
         })
     }
 
+    fn start_request(&self) -> InFlight<'_> {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    /// Requests routed to the edge and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many requests were recorded so far.
+    pub fn request_count(&self) -> usize {
+        lock(&self.inner).requests.len()
+    }
+
     fn ms_since_start(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.t0).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Marks a decision step (every one of a journey, the first included) as starting now.
+    pub fn mark_phase(&self) {
+        let now = Instant::now();
+        let first_seq = lock(&self.inner).requests.len() as u64;
+        lock(&self.phases).push(crate::capture::DecisionMark {
+            first_seq,
+            at_ms: self.ms_since_start(now),
+        });
+    }
+
+    pub fn decision_marks(&self) -> Vec<crate::capture::DecisionMark> {
+        lock(&self.phases).clone()
     }
 
     /// Marks the consent decision (the first step) as happening now.
@@ -338,6 +386,7 @@ pub async fn handle(
     config: Arc<EdgeConfig>,
     recorder: Arc<Recorder>,
 ) -> playwright_rs::Result<()> {
+    let _in_flight = recorder.start_request();
     let request = route.request();
     let url = request.url().to_string();
     let method = request.method().to_string();

@@ -103,6 +103,68 @@ impl Trace {
     }
 }
 
+/// Settles a visit after each action, on the spec's clock, and logs how each settle ended.
+struct Settler<'a> {
+    recorder: &'a Arc<Recorder>,
+    timing: crate::spec::Timing,
+    clock: Option<settle::PageClock>,
+    log: crate::capture::Settling,
+}
+
+impl<'a> Settler<'a> {
+    fn new(recorder: &'a Arc<Recorder>, timing: crate::spec::Timing) -> Self {
+        Settler {
+            recorder,
+            timing,
+            clock: None,
+            log: crate::capture::Settling {
+                clock: timing.clock.as_str().to_string(),
+                never_idle: Vec::new(),
+            },
+        }
+    }
+
+    /// Before an action (a step, reading the CMP): the page's clock runs in real time.
+    async fn act(&mut self) {
+        if let Some(c) = &mut self.clock {
+            c.resume(Duration::from_millis(self.timing.step_ms)).await;
+        }
+    }
+
+    /// After `what` (`the first page loaded`, `step 1 (cmp reject_all)`): settles and logs. A
+    /// settle that ran out of wall time, or lost control of the clock, stops the visit: what the
+    /// page did later was not seen.
+    async fn settle(&mut self, page: &playwright_rs::Page, what: &str) -> Result<(), Stop> {
+        let t = self.timing;
+        let max = Duration::from_millis(t.settle_max_ms);
+        let Some(clock) = &mut self.clock else {
+            let quiet = Duration::from_millis(t.quiet_ms);
+            let min_quiet = Duration::from_millis(t.min_quiet_ms.unwrap_or(t.quiet_ms));
+            settle::settle(page, self.recorder, quiet, min_quiet, max).await;
+            return Ok(());
+        };
+        let horizon = Duration::from_millis(t.horizon_ms);
+        let unwatched =
+            match settle::settle_controlled(page, self.recorder, clock, horizon, max).await {
+                settle::Settled::Idle => return Ok(()),
+                settle::Settled::NeverIdle { page_ms } => {
+                    self.log.never_idle.push(format!(
+                        "after {what}: requests kept coming over {} s of page time",
+                        page_ms / 1000
+                    ));
+                    return Ok(());
+                }
+                settle::Settled::OutOfTime { page_ms } => format!(
+                    "after {what}, timing.settle_max_ms ({} ms) ran out after {page_ms} ms of page \
+                 time, before the page was idle for timing.horizon_ms ({} ms)",
+                    t.settle_max_ms, t.horizon_ms
+                ),
+                settle::Settled::Uncontrolled(why) => format!("after {what}, {why}"),
+            };
+        Err(Stop::Error(SessionError::Unwatched(unwatched)))
+    }
+}
+
 /// Evidence a visit collects beside its capture, for the report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EvidenceOptions {
@@ -194,6 +256,7 @@ async fn visit_in(
     let mut shots = crate::outcome::Screenshots::default();
     let mut cmp_state = steps::CmpState::default();
     let mut network_layer = NetworkLayer::NotStarted;
+    let mut settler = Settler::new(&recorder, spec.timing);
     let stop = run_visit(
         NetworkSlot {
             browser,
@@ -203,7 +266,7 @@ async fn visit_in(
         spec,
         state,
         config,
-        &recorder,
+        &mut settler,
         screenshots.then_some(&mut shots),
         &mut cmp_state,
     )
@@ -219,16 +282,6 @@ async fn visit_in(
         ended_at_ms: recorder.elapsed_ms(),
         ..Capture::default()
     };
-    if stop.is_none()
-        && let Some(page) = context.pages().into_iter().next()
-        && let Ok(cmp) = tokio::time::timeout(bound, read_cmp(&page, spec, cmp_state)).await
-    {
-        capture.cmp_choice = cmp.choice;
-        capture.cmp_detected = cmp.detected;
-        capture.autoconsent_rule = cmp.autoconsent_rule;
-        capture.tcf = cmp.signals.tcf;
-        capture.gpp = cmp.signals.gpp;
-    }
     let browser_alive = !matches!(stop, Some(Stop::Error(SessionError::Browser(_))));
     if browser_alive
         && let Some(page) = context.pages().into_iter().next()
@@ -254,6 +307,22 @@ async fn visit_in(
         capture.local_storage = stored.local_storage;
         capture.held_queues = stored.held_queues;
     }
+    // The storage above while the clock stands still (what analytics-next keeps there changes
+    // with its timers); the CMP's answers may need its timers.
+    if stop.is_none() {
+        settler.act().await;
+    }
+    if stop.is_none()
+        && let Some(page) = context.pages().into_iter().next()
+        && let Ok(cmp) = tokio::time::timeout(bound, read_cmp(&page, spec, cmp_state)).await
+    {
+        capture.cmp_choice = cmp.choice;
+        capture.cmp_detected = cmp.detected;
+        capture.autoconsent_rule = cmp.autoconsent_rule;
+        capture.tcf = cmp.signals.tcf;
+        capture.gpp = cmp.signals.gpp;
+    }
+    capture.settling = settler.log;
     // Requests the reads above provoked belong to the visit too.
     capture.requests = recorder.requests();
     capture.sockets = recorder.sockets();
@@ -272,6 +341,7 @@ async fn visit_in(
         NetworkLayer::NotStarted => {}
     }
     capture.decision_at_ms = recorder.decision_at_ms();
+    capture.decisions = recorder.decision_marks();
     capture.cookie_values = secrets.values();
     Visit {
         capture,
@@ -289,12 +359,13 @@ async fn run_visit(
     spec: &Spec,
     state: &State,
     config: Arc<EdgeConfig>,
-    recorder: &Arc<Recorder>,
+    settler: &mut Settler<'_>,
     mut shots: Option<&mut crate::outcome::Screenshots>,
     cmp_state: &mut steps::CmpState,
 ) -> Result<(), Stop> {
     let context = network.context;
     let timing = spec.timing;
+    let recorder = settler.recorder;
     let browser_error = |e: playwright_rs::Error| Stop::Error(e.into());
     // One init script (one round trip): the machine pins, then what the spec asks for.
     let mut init = pinned::init_script();
@@ -304,9 +375,23 @@ async fn run_visit(
              { get: () => true, configurable: true });",
         );
     }
-    if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {
-        init.push('\n');
-        init.push_str(&settle::idle_probe_script(timing.quiet_ms));
+    // The clock before the scripts, so that the drain probe sees the page's (controlled) timers.
+    match timing.clock {
+        crate::spec::ClockMode::Controlled => {
+            settler.clock = Some(
+                settle::PageClock::install(context)
+                    .await
+                    .map_err(browser_error)?,
+            );
+            init.push('\n');
+            init.push_str(settle::DRAIN_PROBE);
+        }
+        crate::spec::ClockMode::Real => {
+            if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {
+                init.push('\n');
+                init.push_str(&settle::idle_probe_script(timing.quiet_ms));
+            }
+        }
     }
     context
         .add_init_script(&init)
@@ -314,7 +399,7 @@ async fn run_visit(
         .map_err(browser_error)?;
     let progress = config.progress.clone();
     {
-        let recorder = recorder.clone();
+        let recorder = Arc::clone(recorder);
         let config = config.clone();
         context
             .route("**/*", move |route| {
@@ -365,37 +450,55 @@ async fn run_visit(
     page.set_default_navigation_timeout(timing.navigation_ms as f64)
         .await;
 
-    let quiet = Duration::from_millis(timing.quiet_ms);
-    // Smart settling only when the spec asks for it (`timing.min_quiet_ms`).
-    let min_quiet = Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms));
-    let settle_max = Duration::from_millis(timing.settle_max_ms);
     progress.set(format!("loading {}", spec.site.url));
     goto(&page, &spec.site.url, timing.navigation_ms)
         .await
         .map_err(Stop::Error)?;
     recorder.touch();
     progress.set("settling after the first page loaded");
-    settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
+    settler.settle(&page, "the first page loaded").await?;
     if let Some(shots) = shots.as_deref_mut() {
         shots.before = screenshot(&page).await;
     }
 
     for (i, step) in state.steps.iter().enumerate() {
-        if i == 0 {
-            recorder.mark_decision();
+        // The decision is the state's first decision step (the first `cmp` step, else the
+        // first step, unless `decision:` markers say otherwise); every decision starts a phase.
+        if state.decisions.iter().any(|d| d.step == i) {
+            if state.decision_step() == Some(i) {
+                recorder.mark_decision();
+            }
+            recorder.mark_phase();
         }
         if matches!(step, crate::spec::Step::Visit(_)) {
-            leave(&page, recorder, quiet, min_quiet, settle_max).await;
+            leave(&page, settler, "leaving before the step").await?;
         }
         progress.set(format!("running step {} ({})", i + 1, step.describe()));
         // A top-level navigation from now until the step has settled is the step's doing.
         recorder.set_step(Some(i + 1));
+        settler.act().await;
         let outcome = steps::run(&page, spec, step, &timing, cmp_state).await;
         if outcome.is_ok() {
             recorder.touch();
-            settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
+            progress.set(format!(
+                "settling after step {} ({})",
+                i + 1,
+                step.describe()
+            ));
+            let settled = settler
+                .settle(&page, &format!("step {} ({})", i + 1, step.describe()))
+                .await;
+            recorder.set_step(None);
+            settled?;
         }
         recorder.set_step(None);
+        let outcome = match (outcome, cmp_state.banner_check.take()) {
+            (Ok(()), Some(check)) => {
+                settler.act().await;
+                check.verify(&page, timing.step_ms).await
+            }
+            (outcome, _) => outcome,
+        };
         let stop = match outcome {
             Ok(()) => continue,
             Err(steps::StepError::NoMatch(detail)) => Stop::Miss(StepMiss {
@@ -414,7 +517,8 @@ async fn run_visit(
         }
         // What the page queued before the step stopped it is still delivered, and judged.
         progress.set("leaving the page (flushing batched deliveries)");
-        leave(&page, recorder, quiet, min_quiet, settle_max).await;
+        // The step's own stop says more than a settle that ran out after it.
+        let _ = leave(&page, settler, "leaving the page").await;
         return Err(stop);
     }
     if let Some(shots) = shots
@@ -424,17 +528,17 @@ async fn run_visit(
     }
     for p in &spec.site.pages {
         let url = join_url(&spec.site.url, p);
-        leave(&page, recorder, quiet, min_quiet, settle_max).await;
+        leave(&page, settler, "leaving the page").await?;
         progress.set(format!("loading page {url}"));
         goto(&page, &url, timing.navigation_ms)
             .await
             .map_err(Stop::Error)?;
         recorder.touch();
-        settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
+        settler.settle(&page, &format!("page {p} loaded")).await?;
     }
     progress.set("leaving the page (flushing batched deliveries)");
-    leave(&page, recorder, quiet, min_quiet, settle_max).await;
-    progress.set("reading the CMP's choice and the storage");
+    leave(&page, settler, "leaving the page").await?;
+    progress.set("reading the storage and the CMP's choice");
     Ok(())
 }
 
@@ -545,11 +649,10 @@ async fn depart(page: &playwright_rs::Page, recorder: &Recorder, timing: &crate:
 /// the keepalive fetches a page sends while it is really unloading.
 async fn leave(
     page: &playwright_rs::Page,
-    recorder: &Recorder,
-    quiet: Duration,
-    min_quiet: Duration,
-    max: Duration,
-) {
+    settler: &mut Settler<'_>,
+    what: &str,
+) -> Result<(), Stop> {
+    let max = Duration::from_millis(settler.timing.step_ms);
     // A page that already navigated away or closed has nothing left to flush; one stuck in a
     // navigation does not answer (bounded).
     let _ = tokio::time::timeout(
@@ -562,8 +665,8 @@ async fn leave(
         ),
     )
     .await;
-    recorder.touch();
-    settle::settle(page, recorder, quiet, min_quiet, max).await;
+    settler.recorder.touch();
+    settler.settle(page, what).await
 }
 
 /// What the context stored at the end of the visit.

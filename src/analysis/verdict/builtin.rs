@@ -117,6 +117,7 @@ pub(super) fn ungated(spec: &Spec, routed: &Routing) -> Vec<Failure> {
         .destinations
         .iter()
         .filter(|(_, o)| o.resolved.categories.is_empty())
+        .filter(|(name, _)| !super::exempt::is_exempt(spec, name))
         .map(|(name, o)| {
             let why = match o.resolved.categories_source {
                 CategorySource::Spec => "the spec declares `categories: []` for it".to_string(),

@@ -13,6 +13,9 @@
 //! code load is then not a reception for `blocked`; a request to the vendor's hosts still is.
 
 mod builtin;
+mod events;
+pub mod exempt;
+pub mod journey;
 pub mod pii;
 pub mod regime;
 
@@ -65,7 +68,7 @@ pub fn judge_with(
 
     if let Some(blocked) = &eff.blocked {
         for (name, outcome) in &routed.destinations {
-            if !blocked.value.contains(name) {
+            if !blocked.value.contains(name) || exempt::is_exempt(spec, name) {
                 continue;
             }
             let seen: Vec<&Reception> = outcome
@@ -232,6 +235,8 @@ pub fn judge_with(
         _ => BTreeSet::new(),
     };
 
+    failures.extend(events::check(&eff.events, decoded, capture.interrupted));
+    failures.extend(journey::check(spec, state, capture, decoded, routed));
     failures.extend(builtin::undeclared(decoded, routed, capture));
     failures.extend(builtin::ungated(spec, routed));
     failures.extend(builtin::unstamped(spec, decoded, routed));

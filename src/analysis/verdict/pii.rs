@@ -70,7 +70,10 @@ pub fn check(
 ) -> Vec<Failure> {
     let scanner = Scanner::new(&spec.pii);
     let in_window = |phase: Phase| state.steps.is_empty() || phase == Phase::After;
-    let blocked = |name: &str| eff.blocked.as_ref().is_some_and(|b| b.value.contains(name));
+    let blocked = |name: &str| {
+        eff.blocked.as_ref().is_some_and(|b| b.value.contains(name))
+            && !super::exempt::is_exempt(spec, name)
+    };
     let blocked_all = eff
         .blocked
         .as_ref()

@@ -59,6 +59,7 @@ pub(crate) fn cloud(cats: &[&str]) -> Destination {
         mode: Some(Mode::Cloud),
         categories: Some(cats.iter().map(|s| s.to_string()).collect()),
         hosts: Vec::new(),
+        exempt: None,
     }
 }
 
@@ -67,6 +68,7 @@ pub(crate) fn chat() -> Destination {
         mode: None,
         categories: Some(vec!["C0004".into()]),
         hosts: vec!["chat.example.net".into()],
+        exempt: None,
     }
 }
 
@@ -108,6 +110,15 @@ pub(crate) fn state(steps: usize, expect: Expect) -> State {
             .collect(),
         expect,
         line: 1,
+        decisions: if steps == 0 {
+            Vec::new()
+        } else {
+            vec![crate::spec::Decision {
+                step: 0,
+                name: None,
+            }]
+        },
+        phases: Default::default(),
     }
 }
 
