@@ -1,6 +1,10 @@
 // The baseline for bench/portfolio.py: the same visits as consent-gates runs for the example shop
-// (same routes, steps, settle rule and page leave), written as a plain playwright-core script with
-// no decoding, judging or snapshots. Usage: node bench/plain-playwright.mjs <copies> <parallel>
+// (same routes, steps and page leave), written as a plain playwright-core script with no decoding,
+// judging or snapshots. It settles after each action by waiting <quiet_ms> of real time without a
+// request (bounded by ten times that, as consent-gates bounds a page that is never idle): 500 is the
+// old quiet rule; 30000 waits the controlled clock's horizon in real time, which is what a plain
+// script must do to see the same delayed requests (it cannot run the page's timers forward safely).
+// Usage: node bench/plain-playwright.mjs <copies> <parallel> [quiet_ms]
 import { chromium } from 'playwright-core'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -9,7 +13,8 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const copies = Number(process.argv[2] || 1)
 const parallel = Number(process.argv[3] || 2)
-const QUIET = 500, SETTLE_MAX = 8000
+const QUIET = Number(process.argv[4] || 500)
+const SETTLE_MAX = Math.max(8000, QUIET * 10)
 
 const site = path.join(root, 'examples/sites/shop')
 const serve = {
@@ -56,6 +61,7 @@ async function answer(route) {
 
 async function visit(browser) {
   return async (state) => {
+    const began = Date.now()
     const context = await browser.newContext()
     let last = Date.now()
     context.on('request', () => { last = Date.now() })
@@ -88,9 +94,11 @@ async function visit(browser) {
     await leave()
     await context.storageState()
     await context.close()
+    durations.push(Date.now() - began)
   }
 }
 
+const durations = []
 const started = Date.now()
 const browser = await chromium.launch({
   executablePath: process.env.CONSENT_GATES_CHROMIUM || '/usr/bin/chromium',
@@ -106,4 +114,4 @@ await Promise.all(Array.from({ length: parallel }, async () => {
   while (queue.length) await run(queue.shift())
 }))
 await browser.close()
-console.log(JSON.stringify({ trials: total, wall_ms: Date.now() - started }))
+console.log(JSON.stringify({ trials: total, wall_ms: Date.now() - started, durations_ms: durations }))

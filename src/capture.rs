@@ -3,6 +3,7 @@
 //! The session fills a [`Capture`]; everything downstream (Segment decoding, routing, verdicts,
 //! snapshots) reads it and never talks to the browser.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -71,6 +72,46 @@ pub enum Initiator {
     /// A top-level document navigation made while step `step` (1-based) ran or settled: the
     /// visitor followed a link or sent a form (or a `visit` step).
     StepNavigation { step: usize },
+    /// Sent past every Playwright route and recorded by the network layer behind them
+    /// (`browser/backstop.rs`): by a shared or service worker, by a page while it really unloaded
+    /// (beacons, keepalive fetches), or by the browser for a page (its icon). `target` is the
+    /// kind of sender.
+    Unrouted { target: TargetKind },
+}
+
+/// The kind of browser target that sent an unrouted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    Page,
+    Iframe,
+    Worker,
+    SharedWorker,
+    ServiceWorker,
+    Other,
+}
+
+impl TargetKind {
+    /// From the DevTools protocol's target type (`page`, `shared_worker`, ...).
+    pub fn of(cdp_type: &str) -> TargetKind {
+        match cdp_type {
+            "page" => TargetKind::Page,
+            "iframe" => TargetKind::Iframe,
+            "worker" => TargetKind::Worker,
+            "shared_worker" => TargetKind::SharedWorker,
+            "service_worker" => TargetKind::ServiceWorker,
+            _ => TargetKind::Other,
+        }
+    }
+}
+
+/// Where one decision step began in a visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DecisionMark {
+    /// The first request recorded from the decision on.
+    pub first_seq: u64,
+    /// Milliseconds since the trial's first navigation started.
+    pub at_ms: u64,
 }
 
 /// One request as the browser issued it.
@@ -87,11 +128,24 @@ pub struct CapturedRequest {
     pub resource_type: String,
     /// Header names lower-cased.
     pub headers: BTreeMap<String, String>,
-    /// Request body, lossily decoded as UTF-8.
-    pub body: Option<String>,
+    /// Request body, byte for byte as the browser sent it (still compressed when it says
+    /// `Content-Encoding`); [`CapturedRequest::content`] undoes the encoding.
+    #[serde(serialize_with = "lossy_body")]
+    pub body: Option<Vec<u8>>,
     pub answer: Answer,
     pub initiator: Initiator,
 }
+
+fn lossy_body<S: serde::Serializer>(body: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match body {
+        Some(b) => s.serialize_some(&String::from_utf8_lossy(b)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Decoded bodies larger than this are cut here: enough to read any Segment batch (Segment caps
+/// one at 500 KB), and a bound against decompression bombs.
+pub const MAX_CONTENT_BYTES: usize = 5 * 1024 * 1024;
 
 impl CapturedRequest {
     /// Host of the URL, lower-cased, without port; empty when the URL has none.
@@ -103,6 +157,72 @@ impl CapturedRequest {
     pub fn path(&self) -> &str {
         url_path(&self.url)
     }
+
+    /// Whether this is a WebSocket handshake (its frames are in [`Capture::sockets`]).
+    pub fn is_socket(&self) -> bool {
+        self.resource_type == "websocket"
+    }
+
+    /// The body with its `Content-Encoding` (gzip, deflate, br, in the order applied) undone and
+    /// cut at [`MAX_CONTENT_BYTES`]; `Ok(None)` without a body, `Err` naming the encoding that
+    /// could not be undone.
+    pub fn content(&self) -> Result<Option<Cow<'_, [u8]>>, String> {
+        let Some(body) = self.body.as_deref() else {
+            return Ok(None);
+        };
+        let encodings: Vec<String> = self
+            .headers
+            .get("content-encoding")
+            .map(|v| {
+                v.split(',')
+                    .map(|e| e.trim().to_ascii_lowercase())
+                    .filter(|e| !e.is_empty() && e != "identity")
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut data = Cow::Borrowed(body);
+        // Encodings are listed in the order they were applied: undo the last first.
+        for enc in encodings.iter().rev() {
+            data = Cow::Owned(decompress(enc, &data)?);
+        }
+        Ok(Some(data))
+    }
+
+    /// The decoded body as text (invalid UTF-8 replaced); when the encoding cannot be undone, the
+    /// raw body so that nothing is hidden.
+    pub fn body_text(&self) -> Option<String> {
+        match self.content() {
+            Ok(c) => c.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            Err(_) => self
+                .body
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+        }
+    }
+}
+
+/// Undoes one content coding, reading at most [`MAX_CONTENT_BYTES`].
+fn decompress(encoding: &str, data: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let limit = MAX_CONTENT_BYTES as u64;
+    let mut out = Vec::new();
+    let read = |r: &mut dyn Read, out: &mut Vec<u8>| r.take(limit).read_to_end(out).map(|_| ());
+    let result = match encoding {
+        "gzip" | "x-gzip" => read(&mut flate2::read::MultiGzDecoder::new(data), &mut out),
+        // HTTP's "deflate" is zlib-wrapped; some clients send raw deflate.
+        "deflate" => read(&mut flate2::read::ZlibDecoder::new(data), &mut out).or_else(|_| {
+            out.clear();
+            read(&mut flate2::read::DeflateDecoder::new(data), &mut out)
+        }),
+        "br" => read(
+            &mut brotli_decompressor::Decompressor::new(data, 4096),
+            &mut out,
+        ),
+        other => return Err(format!("unknown Content-Encoding `{other}`")),
+    };
+    result
+        .map(|()| out)
+        .map_err(|e| format!("Content-Encoding `{encoding}` could not be undone: {e}"))
 }
 
 /// Host part of `url`, lower-cased and without port.
@@ -127,6 +247,31 @@ pub fn url_path(url: &str) -> &str {
     };
     let end = path.find(['?', '#']).unwrap_or(path.len());
     if end == 0 { "/" } else { &path[..end] }
+}
+
+/// What one WebSocket carried from the page, by the `seq` of its handshake (recorded as a
+/// [`CapturedRequest`] with resource type `websocket`). Counts and sizes only: frame values may be
+/// personal data and are never kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SocketFrames {
+    pub seq: u64,
+    /// Frames the page sent.
+    pub sent: u64,
+    /// Their total size as Playwright hands them over (text, or base64 for binary frames).
+    pub sent_bytes: u64,
+}
+
+/// A request or WebSocket the browser reported for this trial that the recorder never saw: it
+/// went past every route and the network layer, so nothing judged it (check
+/// `unrecorded-traffic`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unrecorded {
+    pub at_ms: u64,
+    pub phase: Phase,
+    pub method: String,
+    pub url: String,
+    /// Who sent it, in words.
+    pub initiator: String,
 }
 
 /// A cookie the page left behind (values are never kept: they may be personal data).
@@ -191,12 +336,30 @@ pub struct PageEnvironment {
 }
 
 /// Everything one trial recorded.
+/// How a visit's settles went: properties of the page, the same on every run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Settling {
+    /// `controlled` (Playwright's clock, run forward while settling) or `real` (`timing.clock`).
+    pub clock: String,
+    /// Settles after which requests kept coming over many horizons of page time (a heartbeat):
+    /// `after step 1 (cmp reject_all): …`.
+    pub never_idle: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Capture {
-    /// In the order the harness saw them.
+    /// In the order the harness saw them, WebSocket handshakes included.
     pub requests: Vec<CapturedRequest>,
+    /// Frame counts of each WebSocket, by handshake `seq`.
+    pub sockets: Vec<SocketFrames>,
+    /// What the browser reported and the recorder did not see (judged by `unrecorded-traffic`).
+    pub unrecorded: Vec<Unrecorded>,
     /// When the first step started (ms since navigation), `None` for a state without steps.
     pub decision_at_ms: Option<u64>,
+    /// Where each decision of the state began, in order (the first is the decision): the
+    /// requests with `seq >= first_seq` were sent from it on. Only the decisions the visit
+    /// reached.
+    pub decisions: Vec<DecisionMark>,
     pub cookies: Vec<StoredCookie>,
     pub local_storage: Vec<StoredKey>,
     /// The CMP's own recorded choice at the end of the visit, by stamp category id, read through
@@ -219,6 +382,8 @@ pub struct Capture {
     pub environment: Option<PageEnvironment>,
     /// When the visit ended (the storage was read), in milliseconds since the first navigation.
     pub ended_at_ms: u64,
+    /// Which clock the page settled on, and the settles that never found it idle.
+    pub settling: Settling,
     /// The visit stopped before its steps (and pages) were done: a step missed or failed, the
     /// site did not load, the trial ran out of time. What it recorded up to then is still judged,
     /// but nothing can be said to be missing.
@@ -229,9 +394,83 @@ pub struct Capture {
     pub cookie_values: Vec<String>,
 }
 
+impl Capture {
+    /// The frames of the WebSocket whose handshake is request `seq`.
+    pub fn socket(&self, seq: u64) -> Option<&SocketFrames> {
+        self.sockets.iter().find(|s| s.seq == seq)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
+    fn with_body(encoding: Option<&str>, body: Vec<u8>) -> CapturedRequest {
+        CapturedRequest {
+            seq: 0,
+            at_ms: 0,
+            phase: Phase::Before,
+            method: "POST".into(),
+            url: "https://x.example/collect".into(),
+            resource_type: "fetch".into(),
+            headers: encoding
+                .map(|e| ("content-encoding".to_string(), e.to_string()))
+                .into_iter()
+                .collect(),
+            body: Some(body),
+            answer: Answer::Sinkhole,
+            initiator: Initiator::Page,
+        }
+    }
+
+    #[test]
+    fn content_undoes_gzip_deflate_and_brotli() {
+        let text = br#"{"batch":[]}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(text).unwrap();
+        let gz = gz.finish().unwrap();
+        let mut zl = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zl.write_all(text).unwrap();
+        let zl = zl.finish().unwrap();
+        let mut raw =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        raw.write_all(text).unwrap();
+        let raw = raw.finish().unwrap();
+        let mut br = Vec::new();
+        brotli::BrotliCompress(
+            &mut &text[..],
+            &mut br,
+            &brotli::enc::BrotliEncoderParams::default(),
+        )
+        .unwrap();
+        for (enc, body) in [
+            ("gzip", gz.clone()),
+            ("GZIP", gz.clone()),
+            ("deflate", zl),
+            ("deflate", raw),
+            ("br", br),
+        ] {
+            let r = with_body(Some(enc), body);
+            assert_eq!(r.content().unwrap().as_deref(), Some(&text[..]), "{enc}");
+            assert_eq!(r.body_text().as_deref(), Some(r#"{"batch":[]}"#));
+        }
+        let r = with_body(Some("gzip"), b"not gzip".to_vec());
+        assert!(r.content().unwrap_err().contains("gzip"));
+        assert_eq!(r.body_text().as_deref(), Some("not gzip"));
+        let r = with_body(Some("zstd-unknown"), b"x".to_vec());
+        assert!(r.content().is_err());
+        let r = with_body(Some("identity"), b"x".to_vec());
+        assert_eq!(r.content().unwrap().as_deref(), Some(&b"x"[..]));
+    }
+
+    #[test]
+    fn content_is_bounded() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&vec![b'a'; MAX_CONTENT_BYTES + 10]).unwrap();
+        let r = with_body(Some("gzip"), gz.finish().unwrap());
+        assert_eq!(r.content().unwrap().unwrap().len(), MAX_CONTENT_BYTES);
+    }
 
     #[test]
     fn host_and_path() {

@@ -39,12 +39,16 @@ pub enum CheckId {
     Collection,
     Calls,
     ConsentMismatch,
+    EventMissing,
+    EventUnexpected,
     UndeclaredDestination,
     UngatedDestination,
     UnstampedEvents,
     PiiLeak,
     UnknownRecipient,
     EventsHeld,
+    UndecodableSegment,
+    UnrecordedTraffic,
     StepDidNotMatch,
     /// The spec file could not be read or parsed: none of its states ran.
     InvalidSpec,
@@ -155,12 +159,15 @@ impl Verdict {
         self.into()
     }
 
-    /// `error` when any failure is an error (or an invalid spec), else `fail` when any, else `pass`.
+    /// `error` when any failure is an error (an invalid spec, or traffic the recorder could not
+    /// account for: the trial's evidence is incomplete), else `fail` when any, else `pass`.
     pub fn of(failures: &[Failure]) -> Verdict {
-        if failures
-            .iter()
-            .any(|f| matches!(f.check, CheckId::Error | CheckId::InvalidSpec))
-        {
+        if failures.iter().any(|f| {
+            matches!(
+                f.check,
+                CheckId::Error | CheckId::InvalidSpec | CheckId::UnrecordedTraffic
+            )
+        }) {
             Verdict::Error
         } else if failures.is_empty() {
             Verdict::Pass

@@ -435,6 +435,34 @@ fn termly_accept_all() {
     assert_choice(&visit("cmp-termly", "accept-all"), "termly", &ALL3);
 }
 
+/// A banner that closes on its own timer 10 s after Accept (longer than `step_ms`): on the controlled
+/// clock the step is judged once it settled, in page time, so the choice is recorded.
+#[test]
+fn a_banner_closing_on_a_timer_after_the_action_counts_as_closed() {
+    assert_choice(&visit("cmp-termly-slow", "accept-all"), "termly", &ALL3);
+}
+
+/// The same banner on the real clock: 10 s of wall time exceed `step_ms`, so the step misses.
+#[test]
+fn on_the_real_clock_the_same_banner_misses_within_step_ms() {
+    assert_misses(
+        "cmp-termly-slow-real",
+        "accept-all",
+        &["termly adapter", "still shown 3000 ms later"],
+    );
+}
+
+/// A Decline button that does nothing: the banner is still there once the page settled, and the
+/// step misses, naming the adapter.
+#[test]
+fn a_banner_still_shown_once_settled_misses() {
+    assert_misses(
+        "cmp-termly-slow",
+        "reject-all",
+        &["termly adapter", "still shown once the page had settled"],
+    );
+}
+
 #[test]
 fn termly_reject_all() {
     assert_choice(&visit("cmp-termly", "reject-all"), "termly", &REJECT3);

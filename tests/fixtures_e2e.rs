@@ -413,3 +413,65 @@ fn a_step_that_misses_after_a_leak_does_not_hide_it() {
     );
     assert!(r.failures[0].message.contains("step 3"), "{r:#?}");
 }
+
+/// The beacons of `late-tags` that reached Facebook in `r`, by the timer that sent them
+/// (`load-3s`, `decision-25s`), from the blocked-received evidence.
+fn late_beacons(r: &TrialResult) -> BTreeSet<String> {
+    evidence_of(r, CheckId::BlockedReceived, Some(FACEBOOK))
+        .iter()
+        .filter_map(|e| e.split("/tr/late-").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// `late-tags`: a vendor tag sends beacons to Meta 3 s, 8 s and 25 s after load, whatever the
+/// choice. In no-choice each of the three is reported (blocked-received), though the visit never
+/// waits 25 s of wall time: the controlled clock runs page time forward.
+#[test]
+fn late_tags_after_load_are_each_reported() {
+    let r = assert_fails_with(
+        "tests/fixtures/late-tags/specs/late-tags.yaml",
+        "late-tags::no-choice",
+        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
+    );
+    assert_eq!(
+        late_beacons(&r),
+        set(&["load-3s", "load-8s", "load-25s"]),
+        "{r:#?}"
+    );
+}
+
+/// `late-tags`, reject-all: the three beacons the tag sends 3 s, 8 s and 25 s after the reject are
+/// each reported; the load beacons came before the decision, which a state with steps does not
+/// judge for blocked destinations.
+#[test]
+fn late_tags_after_the_decision_are_each_reported() {
+    let r = assert_fails_with(
+        "tests/fixtures/late-tags/specs/late-tags.yaml",
+        "late-tags::reject-all",
+        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
+    );
+    assert_eq!(
+        late_beacons(&r),
+        set(&["decision-3s", "decision-8s", "decision-25s"]),
+        "{r:#?}"
+    );
+}
+
+/// The correct twin of `late-tags`: the same waiting tag asks the CMP before each beacon. Nothing
+/// is reported before a choice or after a reject, and after accept-all everything passes.
+#[test]
+fn late_tags_gated_twin_passes_every_state() {
+    let (results, _tmp) = common::judge(
+        "tests/fixtures/late-tags/specs/late-tags-gated.yaml",
+        |_| true,
+    );
+    assert_eq!(results.len(), 3, "{results:#?}");
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}

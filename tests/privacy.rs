@@ -46,7 +46,7 @@ fn request(
         url,
         resource_type: "fetch".into(),
         headers: BTreeMap::new(),
-        body,
+        body: body.map(String::into_bytes),
         answer: Answer::Sinkhole,
         initiator: Default::default(),
     }

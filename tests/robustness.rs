@@ -213,7 +213,7 @@ fn request(method: &str, url: String, body: Option<String>) -> CapturedRequest {
         url,
         resource_type: "fetch".into(),
         headers: BTreeMap::new(),
-        body,
+        body: body.map(String::into_bytes),
         answer: Answer::Sinkhole,
         initiator: Default::default(),
     }

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         .next()
         .unwrap_or("https://api.segment.io/v1/t")
         .to_string();
-    let body = parts.next().map(str::to_string);
+    let body = parts.next().map(|b| b.as_bytes().to_vec());
     let req = CapturedRequest {
         seq: 0,
         at_ms: 0,

@@ -22,6 +22,10 @@ pub struct Analysis {
     pub effective: Effective,
     /// Every failed expectation and built-in check (not yet redacted).
     pub failures: Vec<Failure>,
+    /// How analytics.js showed itself (by URL or by behaviour).
+    pub library: segment::LibrarySeen,
+    /// Warnings that are not failures: spec keys that had no effect, exemptions to check.
+    pub notes: Vec<String>,
 }
 
 /// Decodes, routes and judges `capture`, a visit of `state`. `settings` is the spec's
@@ -39,11 +43,16 @@ pub fn analyse(
     let failures = verdict::judge_with(
         spec, state, capture, &decoded, &routing, settings, &effective,
     );
+    let library = segment::library::recognise(&decoded);
+    let mut notes = effective.warnings.clone();
+    notes.extend(segment::library::ineffective_keys(spec, &library, &decoded));
     Analysis {
         decoded,
         routing,
         effective,
         failures,
+        library,
+        notes,
     }
 }
 
@@ -109,7 +118,8 @@ pub fn identifiers(req: &CapturedRequest, ids: &[String], scanner: &Scanner) -> 
         .url
         .split_once('?')
         .map(|(_, q)| q.split('#').next().unwrap_or(q));
-    let body = req.body.as_deref().unwrap_or("");
+    let body = req.body_text().unwrap_or_default();
+    let body = body.as_str();
     let form = !body.is_empty() && body.contains('=') && !body.contains(char::is_whitespace);
     let pairs = query
         .into_iter()

@@ -12,19 +12,25 @@ pub const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// The binary behind Debian's `/usr/bin/chromium` launcher, which adds flags from the machine's
 /// `/etc/chromium.d/` (extensions, GPU and shared-memory settings): launched directly when present.
 const DEBIAN_CHROMIUM_BINARY: &str = "/usr/lib/chromium/chromium";
-/// Extra Chromium flags, separated by white space (diagnostics such as `--log-net-log=<file>`).
+/// Extra Chromium flags, split like a POSIX shell splits words, so that a flag holding spaces can
+/// be quoted (`'--host-resolver-rules=MAP * ~NOTFOUND'`; diagnostics such as `--log-net-log=<file>`).
 pub const EXTRA_ARGS_ENV: &str = "CONSENT_GATES_CHROMIUM_ARGS";
 
 /// Chromium flags for a hermetic, visitor-like browser. The sandbox is not among them: see
-/// [`sandbox`].
-pub fn chromium_args(offline_only: bool) -> Vec<String> {
+/// [`sandbox`]. An unbalanced quote in [`EXTRA_ARGS_ENV`] is a set-up error naming the variable.
+pub fn chromium_args(offline_only: bool) -> Result<Vec<String>, SessionError> {
     let extra = std::env::var(EXTRA_ARGS_ENV).unwrap_or_default();
     chromium_args_with(offline_only, &extra)
 }
 
 /// [`chromium_args`] with `extra` as the value of [`EXTRA_ARGS_ENV`].
-fn chromium_args_with(offline_only: bool, extra: &str) -> Vec<String> {
-    let extra: Vec<String> = extra.split_whitespace().map(str::to_string).collect();
+fn chromium_args_with(offline_only: bool, extra: &str) -> Result<Vec<String>, SessionError> {
+    let extra = shell_words::split(extra).map_err(|e| {
+        SessionError::Setup(format!(
+            "{EXTRA_ARGS_ENV} cannot be split into flags ({e}): quote a flag holding spaces \
+             like a shell would, e.g. '--host-resolver-rules=MAP * ~NOTFOUND'"
+        ))
+    })?;
     let mut args: Vec<String> = [
         // The browser's own language (the context pins the page's locale on top).
         "--lang=en-US",
@@ -50,7 +56,7 @@ fn chromium_args_with(offline_only: bool, extra: &str) -> Vec<String> {
         args.push("--no-proxy-server".to_string());
     }
     args.extend(extra);
-    args
+    Ok(args)
 }
 
 /// Whether Chromium runs with its sandbox, decided once per process.
@@ -202,7 +208,7 @@ mod tests {
 
     #[test]
     fn flags_pin_language_and_proxy_and_leave_the_sandbox_alone() {
-        let args = chromium_args_with(true, "--log-net-log=n.json");
+        let args = chromium_args_with(true, "--log-net-log=n.json").unwrap();
         assert!(args.contains(&"--lang=en-US".to_string()));
         assert!(args.contains(&"--no-proxy-server".to_string()), "{args:?}");
         assert!(args.contains(&"--host-resolver-rules=MAP * ~NOTFOUND".to_string()));
@@ -212,8 +218,26 @@ mod tests {
         );
         assert!(!args.iter().any(|a| a.contains("sandbox")), "{args:?}");
         // A proxy given on purpose wins over the pin.
-        let args = chromium_args_with(false, "--proxy-server=http://proxy:3128");
+        let args = chromium_args_with(false, "--proxy-server=http://proxy:3128").unwrap();
         assert!(!args.contains(&"--no-proxy-server".to_string()), "{args:?}");
         assert!(!args.iter().any(|a| a.starts_with("--host-resolver-rules")));
+    }
+
+    #[test]
+    fn extra_flags_split_like_a_shell() {
+        let args = chromium_args_with(
+            false,
+            r#"--log-net-log=/tmp/n.json '--host-resolver-rules=MAP * ~NOTFOUND' --a="b c""#,
+        )
+        .unwrap();
+        assert!(args.ends_with(&[
+            "--log-net-log=/tmp/n.json".to_string(),
+            "--host-resolver-rules=MAP * ~NOTFOUND".to_string(),
+            "--a=b c".to_string(),
+        ]));
+        let e = chromium_args_with(false, "'--unbalanced")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CONSENT_GATES_CHROMIUM_ARGS"), "{e}");
     }
 }

@@ -12,7 +12,9 @@ use tokio::sync::Notify;
 
 use crate::analysis::privacy::percent_decode_strict;
 use crate::analysis::segment::{self, RequestKind};
-use crate::capture::{Answer, CapturedRequest, Initiator, Phase, url_host, url_path};
+use crate::capture::{
+    Answer, CapturedRequest, Initiator, Phase, SocketFrames, Unrecorded, url_host, url_path,
+};
 use crate::spec::{Library, Spec};
 
 /// Bodies above this size are recorded truncated: enough for decoding, bounded in memory.
@@ -141,15 +143,36 @@ pub fn find_installed(spec_dir: &Path, rel: &str, markers: &[&str]) -> Option<Pa
 pub struct Recorder {
     t0: Instant,
     decision: Mutex<Option<Instant>>,
+    /// Where each decision step began.
+    phases: Mutex<Vec<crate::capture::DecisionMark>>,
     /// The step (1-based) running or settling now: a top-level navigation then is its doing.
     step: Mutex<Option<usize>>,
     inner: Mutex<Log>,
-    /// Signalled on every new request; settling waits on it.
+    /// Requests routed to the edge and not yet answered.
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Signalled on every new request and every answer; settling waits on it.
     pub activity: Notify,
+}
+
+/// Counts one request as in flight at the edge until dropped (answered, or the handler gave up).
+struct InFlight<'a>(&'a Recorder);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.activity.notify_waiters();
+    }
 }
 
 struct Log {
     requests: Vec<CapturedRequest>,
+    sockets: BTreeMap<u64, SocketFrames>,
+    /// Requests a route let through to the network that the backstop has seen go by.
+    passed: std::collections::BTreeSet<u64>,
+    /// WebSocket URLs the page reported opening (the cross-check of the socket route).
+    socket_reports: Vec<(u64, Phase, String)>,
     last_activity: Instant,
 }
 
@@ -159,17 +182,52 @@ impl Recorder {
         Arc::new(Recorder {
             t0: now,
             decision: Mutex::new(None),
+            phases: Mutex::new(Vec::new()),
             step: Mutex::new(None),
             inner: Mutex::new(Log {
                 requests: Vec::new(),
+                sockets: BTreeMap::new(),
+                passed: std::collections::BTreeSet::new(),
+                socket_reports: Vec::new(),
                 last_activity: now,
             }),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
             activity: Notify::new(),
         })
     }
 
+    fn start_request(&self) -> InFlight<'_> {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight(self)
+    }
+
+    /// Requests routed to the edge and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many requests were recorded so far.
+    pub fn request_count(&self) -> usize {
+        lock(&self.inner).requests.len()
+    }
+
     fn ms_since_start(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.t0).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Marks a decision step (every one of a journey, the first included) as starting now.
+    pub fn mark_phase(&self) {
+        let now = Instant::now();
+        let first_seq = lock(&self.inner).requests.len() as u64;
+        lock(&self.phases).push(crate::capture::DecisionMark {
+            first_seq,
+            at_ms: self.ms_since_start(now),
+        });
+    }
+
+    pub fn decision_marks(&self) -> Vec<crate::capture::DecisionMark> {
+        lock(&self.phases).clone()
     }
 
     /// Marks the consent decision (the first step) as happening now.
@@ -208,7 +266,8 @@ impl Recorder {
         lock(&self.inner).last_activity
     }
 
-    fn record(&self, mut req: CapturedRequest) {
+    /// Records `req` and returns its `seq`.
+    fn record(&self, mut req: CapturedRequest) -> u64 {
         let now = Instant::now();
         req.at_ms = self.ms_since_start(now);
         req.phase = match *lock(&self.decision) {
@@ -216,15 +275,91 @@ impl Recorder {
             _ => Phase::Before,
         };
         let mut log = lock(&self.inner);
-        req.seq = log.requests.len() as u64;
+        let seq = log.requests.len() as u64;
+        req.seq = seq;
         log.requests.push(req);
         log.last_activity = now;
         drop(log);
         self.activity.notify_waiters();
+        seq
+    }
+
+    /// Whether `method url` is a request a route recorded and let through to the network that
+    /// the backstop has not seen go by yet; marks it seen.
+    pub(super) fn claim_routed(&self, method: &str, url: &str) -> bool {
+        let mut log = lock(&self.inner);
+        let found = log
+            .requests
+            .iter()
+            .find(|r| {
+                r.answer == Answer::Network
+                    && r.url == url
+                    && r.method.eq_ignore_ascii_case(method)
+                    && !log.passed.contains(&r.seq)
+            })
+            .map(|r| r.seq);
+        match found {
+            Some(seq) => log.passed.insert(seq),
+            None => false,
+        }
+    }
+
+    /// Records a request that went past every route (see `backstop.rs`).
+    pub(super) fn record_unrouted(&self, req: CapturedRequest) {
+        self.record(req);
+    }
+
+    /// Notes that the page reported opening a WebSocket to `url`.
+    pub(super) fn socket_reported(&self, url: &str) {
+        let now = Instant::now();
+        let phase = match *lock(&self.decision) {
+            Some(d) if now >= d => Phase::After,
+            _ => Phase::Before,
+        };
+        let at = self.ms_since_start(now);
+        lock(&self.inner)
+            .socket_reports
+            .push((at, phase, url.to_string()));
+    }
+
+    /// WebSockets the page reported that the socket route never recorded.
+    pub fn unrecorded_sockets(&self) -> Vec<Unrecorded> {
+        let log = lock(&self.inner);
+        let mut out: Vec<Unrecorded> = Vec::new();
+        for (at_ms, phase, url) in &log.socket_reports {
+            let recorded = log.requests.iter().any(|r| r.is_socket() && &r.url == url);
+            if !recorded && !out.iter().any(|u| &u.url == url) {
+                out.push(Unrecorded {
+                    at_ms: *at_ms,
+                    phase: *phase,
+                    method: "GET".into(),
+                    url: url.clone(),
+                    initiator: "a WebSocket the page opened".into(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Counts one frame the page sent on the WebSocket whose handshake is `seq`. Frames do not
+    /// count as activity for settling: a socket's heartbeat would keep every settle from quiet.
+    fn socket_frame(&self, seq: u64, len: usize) {
+        let mut log = lock(&self.inner);
+        let f = log.sockets.entry(seq).or_insert_with(|| SocketFrames {
+            seq,
+            ..SocketFrames::default()
+        });
+        f.sent += 1;
+        f.sent_bytes += len as u64;
     }
 
     pub fn requests(&self) -> Vec<CapturedRequest> {
         lock(&self.inner).requests.clone()
+    }
+
+    /// Frame counts of every WebSocket that sent something, by handshake `seq`.
+    pub fn sockets(&self) -> Vec<SocketFrames> {
+        lock(&self.inner).sockets.values().cloned().collect()
     }
 }
 
@@ -251,6 +386,7 @@ pub async fn handle(
     config: Arc<EdgeConfig>,
     recorder: Arc<Recorder>,
 ) -> playwright_rs::Result<()> {
+    let _in_flight = recorder.start_request();
     let request = route.request();
     let url = request.url().to_string();
     let method = request.method().to_string();
@@ -260,9 +396,10 @@ pub async fn handle(
         .into_iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
         .collect();
+    // Bytes as sent: a compressed or binary body must not be mangled before decoding.
     let body = request.post_data_buffer().map(|mut b| {
         b.truncate(MAX_BODY);
-        String::from_utf8_lossy(&b).into_owned()
+        b
     });
     let origin = headers.get("origin").cloned();
     let initiator = if resource_type == "document" {
@@ -306,24 +443,7 @@ pub async fn handle(
             body,
             ..
         } => {
-            let mut h = HashMap::new();
-            h.insert("content-type".to_string(), content_type.to_string());
-            // Canned answers to cross-origin fetches need CORS; credentialed ones need the origin.
-            match origin {
-                Some(o) if o != "null" => {
-                    h.insert("access-control-allow-origin".into(), o);
-                    h.insert("access-control-allow-credentials".into(), "true".into());
-                }
-                _ => {
-                    h.insert("access-control-allow-origin".into(), "*".into());
-                }
-            }
-            h.insert("access-control-allow-headers".into(), "*".into());
-            h.insert(
-                "access-control-allow-methods".into(),
-                "GET, POST, OPTIONS".into(),
-            );
-            h.insert("cache-control".into(), "no-store".into());
+            let h = canned_headers(content_type, origin);
             let options = FulfillOptions::builder()
                 .status(status)
                 .headers(h)
@@ -331,6 +451,111 @@ pub async fn handle(
                 .build();
             route.fulfill(options).await
         }
+    }
+}
+
+/// The headers of a canned answer.
+fn canned_headers(content_type: &str, origin: Option<String>) -> HashMap<String, String> {
+    let mut h = HashMap::new();
+    h.insert("content-type".to_string(), content_type.to_string());
+    // Canned answers to cross-origin fetches need CORS; credentialed ones need the origin.
+    match origin {
+        Some(o) if o != "null" => {
+            h.insert("access-control-allow-origin".into(), o);
+            h.insert("access-control-allow-credentials".into(), "true".into());
+        }
+        _ => {
+            h.insert("access-control-allow-origin".into(), "*".into());
+        }
+    }
+    h.insert("access-control-allow-headers".into(), "*".into());
+    h.insert(
+        "access-control-allow-methods".into(),
+        "GET, POST, OPTIONS".into(),
+    );
+    h.insert("cache-control".into(), "no-store".into());
+    h
+}
+
+/// A canned answer for a request no route saw (see `backstop.rs`).
+pub(super) struct Canned {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// How the edge answers a request that went past every route: the answer to record, and the
+/// canned reply (`None`: it goes on to the network).
+pub(super) async fn answer_unrouted(
+    config: &EdgeConfig,
+    request: &CapturedRequest,
+) -> (Answer, Option<Canned>) {
+    match decide(config, request).await {
+        Reply::Network => (Answer::Network, None),
+        Reply::Body {
+            status,
+            content_type,
+            body,
+            answer,
+        } => {
+            let mut headers: Vec<(String, String)> =
+                canned_headers(content_type, request.headers.get("origin").cloned())
+                    .into_iter()
+                    .collect();
+            headers.sort();
+            (
+                answer,
+                Some(Canned {
+                    status,
+                    headers,
+                    body,
+                }),
+            )
+        }
+    }
+}
+
+/// Handles one WebSocket the page opens (context-level WebSocket routing): records the handshake
+/// like a request and counts the frames the page sends. Offline, the socket is answered locally
+/// (Playwright opens it against nothing: the page sees an open socket whose frames go nowhere);
+/// otherwise it is connected to the real server.
+pub async fn handle_socket(
+    ws: playwright_rs::protocol::WebSocketRoute,
+    config: Arc<EdgeConfig>,
+    recorder: Arc<Recorder>,
+) -> playwright_rs::Result<()> {
+    let protocols = ws.protocols();
+    let mut headers = BTreeMap::new();
+    if !protocols.is_empty() {
+        headers.insert("sec-websocket-protocol".to_string(), protocols.join(", "));
+    }
+    let seq = recorder.record(CapturedRequest {
+        seq: 0,
+        at_ms: 0,
+        phase: Phase::Before,
+        method: "GET".into(),
+        url: ws.url().to_string(),
+        resource_type: "websocket".into(),
+        headers,
+        body: None,
+        answer: if config.offline {
+            Answer::Sinkhole
+        } else {
+            Answer::Network
+        },
+        initiator: Initiator::Page,
+    });
+    if config.offline {
+        let recorder = recorder.clone();
+        ws.on_message(move |message| {
+            recorder.socket_frame(seq, message.len());
+            Box::pin(async { Ok(()) })
+        })
+        .await
+    } else {
+        // A message handler would stop Playwright forwarding frames: online sockets are recorded
+        // by their handshake only.
+        ws.connect_to_server().await
     }
 }
 
@@ -637,7 +862,7 @@ mod tests {
                                 url: url.to_string(),
                                 resource_type: "fetch".into(),
                                 headers: BTreeMap::new(),
-                                body: body.clone(),
+                                body: body.as_ref().map(|b| b.as_bytes().to_vec()),
                                 answer: Answer::Unrouted,
                                 initiator: Initiator::Page,
                             };

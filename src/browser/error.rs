@@ -19,6 +19,13 @@ pub enum SessionError {
         step: String,
         message: String,
     },
+    /// A settle ran out of `timing.settle_max_ms` of wall time (or lost control of the page's
+    /// clock): what the page did later was not seen, so the visit cannot be judged whole.
+    #[error(
+        "the visit was not watched to the end: {0}; raise timing.settle_max_ms (a safety net \
+         for a slow machine) or lower timing.horizon_ms"
+    )]
+    Unwatched(String),
     #[error("browser: {0}")]
     Browser(String),
 }

@@ -232,12 +232,13 @@ async fn launch(offline_only: bool) -> Result<(Playwright, Browser), SessionErro
             "cannot start the Playwright driver: {e}; run `{SETUP_COMMAND}`"
         ))
     })?;
+    let args = chromium_args(offline_only)?;
     let options = |sandboxed: bool| {
         LaunchOptions::new()
             .executable_path(chromium.display().to_string())
             .headless(true)
             .chromium_sandbox(sandboxed)
-            .args(chromium_args(offline_only))
+            .args(args.clone())
     };
     let failed = |e: playwright_rs::Error| {
         SessionError::Setup(format!(

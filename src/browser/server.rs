@@ -166,13 +166,13 @@ pub async fn connect(
 }
 
 /// The launch options a remote server gets in [`LAUNCH_OPTIONS_HEADER`]: our Chromium and flags.
-pub fn launch_options(offline_only: bool) -> serde_json::Value {
-    serde_json::json!({
+pub fn launch_options(offline_only: bool) -> Result<serde_json::Value, SessionError> {
+    Ok(serde_json::json!({
         "executablePath": chromium_path().display().to_string(),
-        "args": chromium_args(offline_only),
+        "args": chromium_args(offline_only)?,
         "headless": true,
         "chromiumSandbox": false,
-    })
+    }))
 }
 
 /// Whether to send [`launch_options`] to `endpoint` (see [`REMOTE_LAUNCH_ENV`]).
@@ -189,12 +189,14 @@ pub fn sends_launch_options(endpoint: &str, setting: Option<&str>) -> bool {
 /// Connects to the remote server of [`REMOTE_ENV`].
 pub async fn connect_remote(endpoint: &str, offline_only: bool) -> Result<Connected, SessionError> {
     let setting = std::env::var(REMOTE_LAUNCH_ENV).ok();
-    let headers = sends_launch_options(endpoint, setting.as_deref()).then(|| {
-        HashMap::from([(
+    let headers = if sends_launch_options(endpoint, setting.as_deref()) {
+        Some(HashMap::from([(
             LAUNCH_OPTIONS_HEADER.to_string(),
-            launch_options(offline_only).to_string(),
-        )])
-    });
+            launch_options(offline_only)?.to_string(),
+        )]))
+    } else {
+        None
+    };
     connect(endpoint, headers).await
 }
 
@@ -307,7 +309,7 @@ impl ServerConfig {
             package: std::path::absolute(driver.join("package"))
                 .unwrap_or_else(|_| driver.join("package")),
             executable_path: chromium,
-            args: chromium_args(offline_only),
+            args: chromium_args(offline_only)?,
             chromium_sandbox: sandbox().is_on(),
             offline_only,
             idle_ms: std::env::var(IDLE_ENV)

@@ -6,14 +6,26 @@ use std::time::Duration;
 
 use playwright_rs::{Browser, BrowserContextOptions};
 
+use super::backstop::{self, Backstop};
 use super::edge::{self, EdgeConfig, Recorder};
 use super::{pinned, settle, steps, visitor};
-use crate::capture::{Capture, HeldQueue, PageEnvironment, StoredCookie, StoredKey};
+use crate::capture::{Capture, HeldQueue, PageEnvironment, StoredCookie, StoredKey, Unrecorded};
 use crate::spec::{Spec, State};
 
 pub use super::error::SessionError;
 pub use super::launch::Shared;
 use super::navigate::{goto, join_url};
+
+/// Test and benchmark hook, a comma-separated list: `websocket` makes the recorder ignore
+/// WebSockets, so that tests can prove the completeness check (`unrecorded-traffic`) catches a
+/// channel the recorder misses; `network-layer` and `departure` leave out the network layer
+/// behind the routes and the real unload, so that a benchmark can measure what they cost.
+pub const RECORDER_IGNORE_ENV: &str = "CONSENT_GATES_RECORDER_IGNORE";
+
+/// Whether [`RECORDER_IGNORE_ENV`] names `what`.
+fn ignored(what: &str) -> bool {
+    std::env::var(RECORDER_IGNORE_ENV).is_ok_and(|v| v.split(',').any(|w| w.trim() == what))
+}
 
 /// A step that found nothing to act on: the trial fails with `step-did-not-match`.
 #[derive(Debug, Clone)]
@@ -91,6 +103,68 @@ impl Trace {
     }
 }
 
+/// Settles a visit after each action, on the spec's clock, and logs how each settle ended.
+struct Settler<'a> {
+    recorder: &'a Arc<Recorder>,
+    timing: crate::spec::Timing,
+    clock: Option<settle::PageClock>,
+    log: crate::capture::Settling,
+}
+
+impl<'a> Settler<'a> {
+    fn new(recorder: &'a Arc<Recorder>, timing: crate::spec::Timing) -> Self {
+        Settler {
+            recorder,
+            timing,
+            clock: None,
+            log: crate::capture::Settling {
+                clock: timing.clock.as_str().to_string(),
+                never_idle: Vec::new(),
+            },
+        }
+    }
+
+    /// Before an action (a step, reading the CMP): the page's clock runs in real time.
+    async fn act(&mut self) {
+        if let Some(c) = &mut self.clock {
+            c.resume(Duration::from_millis(self.timing.step_ms)).await;
+        }
+    }
+
+    /// After `what` (`the first page loaded`, `step 1 (cmp reject_all)`): settles and logs. A
+    /// settle that ran out of wall time, or lost control of the clock, stops the visit: what the
+    /// page did later was not seen.
+    async fn settle(&mut self, page: &playwright_rs::Page, what: &str) -> Result<(), Stop> {
+        let t = self.timing;
+        let max = Duration::from_millis(t.settle_max_ms);
+        let Some(clock) = &mut self.clock else {
+            let quiet = Duration::from_millis(t.quiet_ms);
+            let min_quiet = Duration::from_millis(t.min_quiet_ms.unwrap_or(t.quiet_ms));
+            settle::settle(page, self.recorder, quiet, min_quiet, max).await;
+            return Ok(());
+        };
+        let horizon = Duration::from_millis(t.horizon_ms);
+        let unwatched =
+            match settle::settle_controlled(page, self.recorder, clock, horizon, max).await {
+                settle::Settled::Idle => return Ok(()),
+                settle::Settled::NeverIdle { page_ms } => {
+                    self.log.never_idle.push(format!(
+                        "after {what}: requests kept coming over {} s of page time",
+                        page_ms / 1000
+                    ));
+                    return Ok(());
+                }
+                settle::Settled::OutOfTime { page_ms } => format!(
+                    "after {what}, timing.settle_max_ms ({} ms) ran out after {page_ms} ms of page \
+                 time, before the page was idle for timing.horizon_ms ({} ms)",
+                    t.settle_max_ms, t.horizon_ms
+                ),
+                settle::Settled::Uncontrolled(why) => format!("after {what}, {why}"),
+            };
+        Err(Stop::Error(SessionError::Unwatched(unwatched)))
+    }
+}
+
 /// Evidence a visit collects beside its capture, for the report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EvidenceOptions {
@@ -149,6 +223,7 @@ pub async fn visit_with(
         None
     };
     let mut visit = visit_in(
+        browser,
         &context,
         spec,
         state,
@@ -168,6 +243,7 @@ pub async fn visit_with(
 }
 
 async fn visit_in(
+    browser: &Browser,
     context: &playwright_rs::BrowserContext,
     spec: &Spec,
     state: &State,
@@ -176,14 +252,21 @@ async fn visit_in(
     recorder: Arc<Recorder>,
 ) -> Visit {
     let secrets = config.secrets.clone();
+    let progress = config.progress.clone();
     let mut shots = crate::outcome::Screenshots::default();
     let mut cmp_state = steps::CmpState::default();
+    let mut network_layer = NetworkLayer::NotStarted;
+    let mut settler = Settler::new(&recorder, spec.timing);
     let stop = run_visit(
-        context,
+        NetworkSlot {
+            browser,
+            context,
+            layer: &mut network_layer,
+        },
         spec,
         state,
         config,
-        &recorder,
+        &mut settler,
         screenshots.then_some(&mut shots),
         &mut cmp_state,
     )
@@ -199,16 +282,6 @@ async fn visit_in(
         ended_at_ms: recorder.elapsed_ms(),
         ..Capture::default()
     };
-    if stop.is_none()
-        && let Some(page) = context.pages().into_iter().next()
-        && let Ok(cmp) = tokio::time::timeout(bound, read_cmp(&page, spec, cmp_state)).await
-    {
-        capture.cmp_choice = cmp.choice;
-        capture.cmp_detected = cmp.detected;
-        capture.autoconsent_rule = cmp.autoconsent_rule;
-        capture.tcf = cmp.signals.tcf;
-        capture.gpp = cmp.signals.gpp;
-    }
     let browser_alive = !matches!(stop, Some(Stop::Error(SessionError::Browser(_))));
     if browser_alive
         && let Some(page) = context.pages().into_iter().next()
@@ -220,6 +293,28 @@ async fn visit_in(
     {
         capture.environment = environment.ok();
     }
+    // The CMP's answers, while the page is still there (they may need its timers: the clock runs).
+    if stop.is_none() {
+        settler.act().await;
+    }
+    if stop.is_none()
+        && let Some(page) = context.pages().into_iter().next()
+        && let Ok(cmp) = tokio::time::timeout(bound, read_cmp(&page, spec, cmp_state)).await
+    {
+        capture.cmp_choice = cmp.choice;
+        capture.cmp_detected = cmp.detected;
+        capture.autoconsent_rule = cmp.autoconsent_rule;
+        capture.tcf = cmp.signals.tcf;
+        capture.gpp = cmp.signals.gpp;
+    }
+    if browser_alive
+        && !ignored("departure")
+        && let Some(page) = context.pages().into_iter().next()
+    {
+        progress.set("leaving the page for real (pagehide, visibilitychange, unload)");
+        depart(&page, &recorder, &spec.timing).await;
+    }
+    // The storage once the page is gone: nothing of the site's runs any more to change it.
     if browser_alive
         && let Ok(Ok(stored)) = tokio::time::timeout(bound, storage(context, &secrets)).await
     {
@@ -227,9 +322,26 @@ async fn visit_in(
         capture.local_storage = stored.local_storage;
         capture.held_queues = stored.held_queues;
     }
+    capture.settling = settler.log;
     // Requests the reads above provoked belong to the visit too.
     capture.requests = recorder.requests();
+    capture.sockets = recorder.sockets();
+    capture.unrecorded = recorder.unrecorded_sockets();
+    match network_layer {
+        NetworkLayer::Running(b) => b.stop().await,
+        NetworkLayer::Failed => capture.unrecorded.push(Unrecorded {
+            at_ms: 0,
+            phase: crate::capture::Phase::Before,
+            method: "*".into(),
+            url: "(whatever no route saw)".into(),
+            initiator: "the browser offers no DevTools session, so nothing records what goes \
+                        past Playwright's routes (shared workers, beacons sent while unloading)"
+                .into(),
+        }),
+        NetworkLayer::NotStarted => {}
+    }
     capture.decision_at_ms = recorder.decision_at_ms();
+    capture.decisions = recorder.decision_marks();
     capture.cookie_values = secrets.values();
     Visit {
         capture,
@@ -243,15 +355,17 @@ async fn visit_in(
 /// function (over 80 lines) because it is one sequence a reader follows top to bottom, sharing
 /// the same bounds and settling at every turn.
 async fn run_visit(
-    context: &playwright_rs::BrowserContext,
+    network: NetworkSlot<'_>,
     spec: &Spec,
     state: &State,
     config: Arc<EdgeConfig>,
-    recorder: &Arc<Recorder>,
+    settler: &mut Settler<'_>,
     mut shots: Option<&mut crate::outcome::Screenshots>,
     cmp_state: &mut steps::CmpState,
 ) -> Result<(), Stop> {
+    let context = network.context;
     let timing = spec.timing;
+    let recorder = settler.recorder;
     let browser_error = |e: playwright_rs::Error| Stop::Error(e.into());
     // One init script (one round trip): the machine pins, then what the spec asks for.
     let mut init = pinned::init_script();
@@ -261,9 +375,23 @@ async fn run_visit(
              { get: () => true, configurable: true });",
         );
     }
-    if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {
-        init.push('\n');
-        init.push_str(&settle::idle_probe_script(timing.quiet_ms));
+    // The clock before the scripts, so that the drain probe sees the page's (controlled) timers.
+    match timing.clock {
+        crate::spec::ClockMode::Controlled => {
+            settler.clock = Some(
+                settle::PageClock::install(context)
+                    .await
+                    .map_err(browser_error)?,
+            );
+            init.push('\n');
+            init.push_str(settle::DRAIN_PROBE);
+        }
+        crate::spec::ClockMode::Real => {
+            if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {
+                init.push('\n');
+                init.push_str(&settle::idle_probe_script(timing.quiet_ms));
+            }
+        }
     }
     context
         .add_init_script(&init)
@@ -271,7 +399,8 @@ async fn run_visit(
         .map_err(browser_error)?;
     let progress = config.progress.clone();
     {
-        let recorder = recorder.clone();
+        let recorder = Arc::clone(recorder);
+        let config = config.clone();
         context
             .route("**/*", move |route| {
                 edge::handle(route, config.clone(), recorder.clone())
@@ -279,57 +408,104 @@ async fn run_visit(
             .await
             .map_err(browser_error)?;
     }
+    // `CONSENT_GATES_RECORDER_IGNORE=websocket` leaves WebSockets unrouted: only for proving that
+    // the page's own report of its sockets catches what the recorder misses.
+    if !ignored("websocket") {
+        let recorder = recorder.clone();
+        let config = config.clone();
+        context
+            .route_web_socket("**", move |ws| {
+                edge::handle_socket(ws, config.clone(), recorder.clone())
+            })
+            .await
+            .map_err(browser_error)?;
+    }
     let page = context.new_page().await.map_err(browser_error)?;
+    {
+        let recorder = recorder.clone();
+        page.on_websocket(move |ws| {
+            recorder.socket_reported(ws.url());
+            async { Ok(()) }
+        })
+        .await
+        .map_err(browser_error)?;
+    }
+    // What goes past the routes (shared workers, beacons of a real unload) meets the network
+    // layer behind them; started before the first navigation so that nothing precedes it.
+    if !ignored("network-layer") {
+        *network.layer = match backstop::start(
+            network.browser,
+            context,
+            &page,
+            config.clone(),
+            recorder.clone(),
+        )
+        .await
+        {
+            Some(b) => NetworkLayer::Running(b),
+            None => NetworkLayer::Failed,
+        };
+    }
     page.set_default_timeout(timing.step_ms as f64).await;
     page.set_default_navigation_timeout(timing.navigation_ms as f64)
         .await;
 
-    let quiet = Duration::from_millis(timing.quiet_ms);
-    // Smart settling only when the spec asks for it (`timing.min_quiet_ms`).
-    let min_quiet = Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms));
-    let settle_max = Duration::from_millis(timing.settle_max_ms);
     progress.set(format!("loading {}", spec.site.url));
     goto(&page, &spec.site.url, timing.navigation_ms)
         .await
         .map_err(Stop::Error)?;
     recorder.touch();
     progress.set("settling after the first page loaded");
-    settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
-    let browse = async |page: &playwright_rs::Page| {
-        let bound = Duration::from_millis(timing.step_ms);
-        if spec.visitor.scroll || spec.visitor.pointer {
-            progress.set("the visitor scrolls and moves the pointer");
-            visitor::browse(page, spec.visitor, bound).await;
-            recorder.touch();
-            settle::settle(page, recorder, quiet, min_quiet, settle_max).await;
-        }
-    };
-    browse(&page).await;
+    settler.settle(&page, "the first page loaded").await?;
+    browse(&page, spec, settler, "the first page").await?;
     if let Some(shots) = shots.as_deref_mut() {
         shots.before = screenshot(&page).await;
     }
 
     for (i, step) in state.steps.iter().enumerate() {
-        // The first step is the decision; it marks the instant the decision lands.
+        // The decision is the state's first decision step (the first `cmp` step, else the
+        // first step, unless `decision:` markers say otherwise); every decision starts a phase.
+        // The decision instant itself is marked by the step when the decision lands (the press
+        // on the control, after hovering settled; see `steps`).
+        if state.decisions.iter().any(|d| d.step == i) {
+            recorder.mark_phase();
+        }
         let decision = steps::Decision {
-            recorder: (i == 0).then_some(&**recorder),
-            quiet,
-            min_quiet,
-            settle_max,
+            recorder: (state.decision_step() == Some(i)).then_some(&**recorder),
+            quiet: Duration::from_millis(timing.quiet_ms),
+            min_quiet: Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms)),
+            settle_max: Duration::from_millis(timing.settle_max_ms),
         };
         if matches!(step, crate::spec::Step::Visit(_)) {
-            leave(&page, recorder, quiet, min_quiet, settle_max).await;
+            leave(&page, settler, "leaving before the step").await?;
         }
         progress.set(format!("running step {} ({})", i + 1, step.describe()));
         // A top-level navigation from now until the step has settled is the step's doing.
         recorder.set_step(Some(i + 1));
+        settler.act().await;
         let outcome = steps::run(&page, spec, step, &timing, cmp_state, decision).await;
         if outcome.is_ok() {
             recorder.touch();
-            settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
-            browse(&page).await;
+            progress.set(format!(
+                "settling after step {} ({})",
+                i + 1,
+                step.describe()
+            ));
+            let settled = settler
+                .settle(&page, &format!("step {} ({})", i + 1, step.describe()))
+                .await;
+            recorder.set_step(None);
+            settled?;
+            browse(&page, spec, settler, &format!("step {}", i + 1)).await?;
         }
         recorder.set_step(None);
+        let outcome = match (outcome, cmp_state.banner_check.take()) {
+            (Ok(()), Some(check)) => {
+                settler.act().await;
+                check.verify(&page, timing.step_ms).await
+            }
+            (outcome, _) => outcome,
+        };
         let stop = match outcome {
             Ok(()) => continue,
             Err(steps::StepError::NoMatch(detail)) => Stop::Miss(StepMiss {
@@ -348,7 +524,8 @@ async fn run_visit(
         }
         // What the page queued before the step stopped it is still delivered, and judged.
         progress.set("leaving the page (flushing batched deliveries)");
-        leave(&page, recorder, quiet, min_quiet, settle_max).await;
+        // The step's own stop says more than a settle that ran out after it.
+        let _ = leave(&page, settler, "leaving the page").await;
         return Err(stop);
     }
     if let Some(shots) = shots
@@ -358,19 +535,43 @@ async fn run_visit(
     }
     for p in &spec.site.pages {
         let url = join_url(&spec.site.url, p);
-        leave(&page, recorder, quiet, min_quiet, settle_max).await;
+        leave(&page, settler, "leaving the page").await?;
         progress.set(format!("loading page {url}"));
         goto(&page, &url, timing.navigation_ms)
             .await
             .map_err(Stop::Error)?;
         recorder.touch();
-        settle::settle(&page, recorder, quiet, min_quiet, settle_max).await;
-        browse(&page).await;
+        settler.settle(&page, &format!("page {p} loaded")).await?;
+        browse(&page, spec, settler, &format!("page {p}")).await?;
     }
     progress.set("leaving the page (flushing batched deliveries)");
-    leave(&page, recorder, quiet, min_quiet, settle_max).await;
-    progress.set("reading the CMP's choice and the storage");
+    leave(&page, settler, "leaving the page").await?;
+    progress.set("reading the storage and the CMP's choice");
     Ok(())
+}
+
+/// The visitor browses (scrolls, moves the pointer: never a choice, see `visitor`) at a settled
+/// point, and the page settles again on what that set off.
+async fn browse(
+    page: &playwright_rs::Page,
+    spec: &Spec,
+    settler: &mut Settler<'_>,
+    after: &str,
+) -> Result<(), Stop> {
+    if !(spec.visitor.scroll || spec.visitor.pointer) {
+        return Ok(());
+    }
+    settler.act().await;
+    visitor::browse(
+        page,
+        spec.visitor,
+        Duration::from_millis(spec.timing.step_ms),
+    )
+    .await;
+    settler.recorder.touch();
+    settler
+        .settle(page, &format!("the visitor browsed ({after})"))
+        .await
 }
 
 /// Starts a Playwright trace of `context` (screenshots and DOM snapshots); `None` when tracing is
@@ -440,16 +641,50 @@ async fn read_cmp(page: &playwright_rs::Page, spec: &Spec, state: steps::CmpStat
     }
 }
 
+/// Where the visit runs: the browser and its context, and the slot of the network layer (started
+/// by the visit, stopped by the caller).
+struct NetworkSlot<'a> {
+    browser: &'a Browser,
+    context: &'a playwright_rs::BrowserContext,
+    layer: &'a mut NetworkLayer,
+}
+
+/// The network layer behind the routes, for one visit.
+enum NetworkLayer {
+    NotStarted,
+    Running(Backstop),
+    /// The browser offered no DevTools session: reported as unrecorded traffic.
+    Failed,
+}
+
+/// The visitor leaves for real at the end of the visit: a navigation to `about:blank` makes the
+/// browser fire the real `beforeunload`, `visibilitychange`, `pagehide` and `unload` (handlers
+/// that check `event.isTrusted` ignore [`leave`]'s synthetic ones); what they send goes past the
+/// routes to the network layer, which records it. Bounded by the navigation timeout.
+async fn depart(page: &playwright_rs::Page, recorder: &Recorder, timing: &crate::spec::Timing) {
+    let options = playwright_rs::GotoOptions::new()
+        .timeout(Duration::from_millis(timing.navigation_ms))
+        .wait_until(playwright_rs::WaitUntil::Load);
+    let _ = tokio::time::timeout(
+        Duration::from_millis(timing.navigation_ms),
+        page.goto("about:blank", options),
+    )
+    .await;
+    recorder.touch();
+    let quiet = Duration::from_millis(timing.quiet_ms);
+    crate::browser::edge::settle(recorder, quiet, Duration::from_millis(timing.settle_max_ms))
+        .await;
+}
+
 /// The visitor leaves the page: batched and keepalive deliveries flush on these events. Done
 /// before every navigation as well as at the end, because Playwright neither routes nor reports
 /// the keepalive fetches a page sends while it is really unloading.
 async fn leave(
     page: &playwright_rs::Page,
-    recorder: &Recorder,
-    quiet: Duration,
-    min_quiet: Duration,
-    max: Duration,
-) {
+    settler: &mut Settler<'_>,
+    what: &str,
+) -> Result<(), Stop> {
+    let max = Duration::from_millis(settler.timing.step_ms);
     // A page that already navigated away or closed has nothing left to flush; one stuck in a
     // navigation does not answer (bounded).
     let _ = tokio::time::timeout(
@@ -462,8 +697,8 @@ async fn leave(
         ),
     )
     .await;
-    recorder.touch();
-    settle::settle(page, recorder, quiet, min_quiet, max).await;
+    settler.recorder.touch();
+    settler.settle(page, what).await
 }
 
 /// What the context stored at the end of the visit.

@@ -57,6 +57,29 @@ pub struct CmpState {
     pub detected: Option<String>,
     /// The autoconsent rule that carried out a `cmp: autoconsent` step.
     pub autoconsent_rule: Option<String>,
+    /// On the controlled clock, the adapter's banner must be gone once the step has settled:
+    /// checked then, in page time, rather than within `step_ms` of wall time.
+    pub banner_check: Option<BannerCheck>,
+}
+
+/// A condition on the page that must hold after a step settled, and what a miss says.
+#[derive(Debug, Clone)]
+pub struct BannerCheck {
+    condition: String,
+    miss: String,
+}
+
+impl BannerCheck {
+    /// Waits (bounded by `ms`) until the condition holds; `NoMatch` when it never did. Called once
+    /// the step has settled, with the clock running again: the CMP's timers have run by then (page
+    /// time was run forward to the horizon), so the bound only covers what the clock does not
+    /// control, such as a CSS transition hiding the banner.
+    pub async fn verify(&self, page: &Page, ms: u64) -> Result<(), StepError> {
+        match wait_condition(page, &self.condition, ms).await {
+            Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(self.miss.clone())),
+            other => other,
+        }
+    }
 }
 
 pub enum StepError {
@@ -112,9 +135,9 @@ pub async fn run(
                         None => detect(page, timing.step_ms).await?,
                     };
                     cmp_state.detected = Some(name.clone());
-                    adapter_action(page, &name, action, spec, timing, decision).await
+                    adapter_action(page, &name, action, spec, timing, cmp_state, decision).await
                 }
-                name => adapter_action(page, name, action, spec, timing, decision).await,
+                name => adapter_action(page, name, action, spec, timing, cmp_state, decision).await,
             }
         }
     }
@@ -125,6 +148,7 @@ fn action_name(action: &CmpAction) -> &'static str {
         CmpAction::AcceptAll => "accept_all",
         CmpAction::RejectAll => "reject_all",
         CmpAction::Categories(_) => "categories",
+        CmpAction::Reopen => "reopen",
     }
 }
 
@@ -136,9 +160,13 @@ async fn adapter_action(
     action: &CmpAction,
     spec: &Spec,
     timing: &Timing,
+    cmp_state: &mut CmpState,
     decision: Decision<'_>,
 ) -> Result<(), StepError> {
     let ms = timing.step_ms as f64;
+    if *action == CmpAction::Reopen {
+        return reopen(page, adapter, timing).await;
+    }
     let plan = cmp::plan(adapter, action, spec).map_err(StepError::Failed)?;
     let miss = |e| adapter_miss(e, adapter, &plan.looked_for);
     if let Some(reopen) = &plan.reopen {
@@ -178,11 +206,51 @@ async fn adapter_action(
         }
     }
     let closed = format!("!{}", plan.banner);
+    if timing.clock == crate::spec::ClockMode::Controlled {
+        // Closing may wait on the CMP's timers (an animation, a deferred save): judged once the
+        // step has settled, after page time ran forward, not against wall time.
+        cmp_state.banner_check = Some(BannerCheck {
+            condition: closed,
+            miss: format!(
+                "the {adapter} adapter's {} ran, but its banner was still shown once the page \
+                 had settled",
+                action_name(action)
+            ),
+        });
+        return Ok(());
+    }
     match wait_condition(page, &closed, timing.step_ms).await {
         Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(format!(
             "the {adapter} adapter's {} ran, but its banner was still shown {} ms later",
             action_name(action),
             timing.step_ms
+        ))),
+        other => other,
+    }
+}
+
+/// `cmp: reopen`: re-opens the CMP's preference centre through its documented API; the banner
+/// (or preference layer) must then be shown. An adapter without such an API, or a CMP that is
+/// not there, is `step-did-not-match`.
+async fn reopen(page: &Page, adapter: &str, timing: &Timing) -> Result<(), StepError> {
+    let Some((ready, script)) = cmp::reopen::reopen(adapter) else {
+        return Err(StepError::NoMatch(format!(
+            "the {adapter} adapter has no documented way to re-open the CMP's preferences \
+             (`cmp: reopen` works with vanilla-cookieconsent and klaro); use `click:` steps on \
+             the site's own \"cookie settings\" link"
+        )));
+    };
+    let a = cmp::adapter(adapter)
+        .ok_or_else(|| StepError::Failed(format!("no built-in CMP adapter named `{adapter}`")))?;
+    wait_condition(page, &cmp::with_prelude(ready), timing.step_ms)
+        .await
+        .map_err(|e| adapter_miss(e, adapter, &format!("its API ({ready})")))?;
+    eval_bounded(page, script, timing.step_ms).await?;
+    match wait_condition(page, &cmp::with_prelude(a.banner), timing.step_ms).await {
+        Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(format!(
+            "the {adapter} adapter re-opened the preferences ({script}), but no banner or \
+             preference layer ({}) was shown within {} ms",
+            a.banner, timing.step_ms
         ))),
         other => other,
     }
@@ -210,6 +278,13 @@ async fn autoconsent(
     let auto_action = match action {
         CmpAction::AcceptAll => "optIn",
         CmpAction::RejectAll => "optOut",
+        CmpAction::Reopen => {
+            return Err(StepError::NoMatch(
+                "the autoconsent adapter has no way to re-open a CMP's preferences (autoconsent \
+                 only opts in or out); name the CMP's own adapter or use `click:` steps"
+                    .into(),
+            ));
+        }
         CmpAction::Categories(_) => {
             return Err(StepError::Failed(
                 "the autoconsent adapter only accepts or rejects all (autoconsent has no custom                  choices); name the CMP's own adapter or use `click:` steps"

@@ -16,7 +16,6 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::analysis::segment::LoadKind;
 use crate::analysis::verdict::describe_event;
 use crate::capture::{Capture, Phase};
 use crate::outcome::{Failure, SnapshotStatus, Verdict};
@@ -32,11 +31,17 @@ pub struct Snapshot {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<BrowserSeen>,
     pub steps: Vec<String>,
+    /// Which clock the page settled on, and settles that never found it idle.
+    pub settle: SettleSeen,
     /// Each effective expectation with where it came from: `collection: none (regime gdpr)`.
     pub expectations: Vec<String>,
     pub segment: SegmentSeen,
     pub events: Vec<EventRow>,
     pub destinations: IndexMap<String, DestinationRow>,
+    /// A journey's phases in order (a state with `decision:` markers): each phase's events and
+    /// the destinations that received data in it; absent for other states.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseRow>,
     pub other_hosts: Vec<String>,
     /// Hosts the visitor left the site for through a step (a plain link or form carrying nothing
     /// that identifies them); absent when there were none.
@@ -47,8 +52,21 @@ pub struct Snapshot {
     /// TCF or GPP string.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmp: Option<CmpSeen>,
+    /// Warnings that are not failures (a spec key that had no effect, an exemption to check);
+    /// absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub verdict: Verdict,
     pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SettleSeen {
+    /// `controlled` (Playwright's clock, run forward while settling) or `real` (`timing.clock`).
+    pub clock: String,
+    /// Settles after which requests kept coming over many horizons of page time (a heartbeat).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub never_idle: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +81,12 @@ pub struct BrowserSeen {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SegmentSeen {
+    /// analytics.js ran: loaded by URL, or recognised by its behaviour.
     pub library_loaded: bool,
+    /// How a library the site bundles itself was recognised (no snippet load by URL); absent
+    /// for a snippet load.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recognised_by: Vec<String>,
     pub settings_fetched: bool,
     /// Destination code Segment loaded (classic slugs, action folders).
     pub destination_code: Vec<String>,
@@ -81,11 +104,28 @@ pub struct EventRow {
     pub reaches: Vec<String>,
 }
 
+/// One phase of a journey.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRow {
+    /// `before`, or the decision's name.
+    pub phase: String,
+    /// The decision step (1-based); absent for `before`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_step: Option<usize>,
+    /// `track "Product Added" · C0001=true C0002=false`, sorted.
+    pub events: Vec<String>,
+    /// Each declared destination: `received` or `nothing`, with its distinct evidence.
+    pub destinations: IndexMap<String, Vec<String>>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DestinationRow {
     pub mode: Mode,
     pub categories: Vec<String>,
     pub received: bool,
+    /// The spec's reason when it declares the destination as needing no consent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exempt: Option<String>,
     /// Distinct evidence, sorted: `code /next-integrations/…`, `host www.facebook.com/tr/`, `event page`.
     pub evidence: Vec<String>,
 }
@@ -156,6 +196,7 @@ pub fn build(
                     mode: o.resolved.mode,
                     categories: o.resolved.categories.clone(),
                     received: !o.receptions.is_empty(),
+                    exempt: spec.destinations.get(name).and_then(|d| d.exempt.clone()),
                     evidence: evidence.into_iter().collect(),
                 },
             )
@@ -176,17 +217,28 @@ pub fn build(
             online: e.online,
         }),
         steps: state.steps.iter().map(|s| s.describe()).collect(),
+        settle: SettleSeen {
+            clock: capture.settling.clock.clone(),
+            never_idle: capture.settling.never_idle.clone(),
+        },
         expectations: analysis.effective.lines(),
         segment: SegmentSeen {
-            library_loaded: decoded
-                .library_loads
-                .iter()
-                .any(|l| matches!(l.kind, LoadKind::Library { .. })),
+            library_loaded: analysis.library.loaded(),
+            recognised_by: if analysis.library.bundled_by_site() {
+                analysis.library.by_behaviour.clone()
+            } else {
+                Vec::new()
+            },
             settings_fetched: decoded.settings_fetched,
             destination_code: destination_code.into_iter().collect(),
         },
         events,
         destinations,
+        phases: if state.is_journey() {
+            phase_rows(state, capture, analysis)
+        } else {
+            Vec::new()
+        },
         other_hosts: routed.other_hosts.iter().cloned().collect(),
         left_for: routed
             .departures
@@ -218,9 +270,51 @@ pub fn build(
                 gpp: capture.gpp.clone(),
             }
         }),
+        notes: analysis.notes.clone(),
         verdict: Verdict::of(failures),
         failures: failure_rows,
     }
+}
+
+/// A journey's phases in order, each with its events and what each destination received.
+fn phase_rows(state: &State, capture: &Capture, analysis: &Analysis) -> Vec<PhaseRow> {
+    crate::analysis::verdict::journey::windows(state, capture)
+        .into_iter()
+        .map(|(name, w)| {
+            let mut events: Vec<String> = analysis
+                .decoded
+                .events
+                .iter()
+                .filter(|e| w.contains(e.seq))
+                .map(|e| format!("{} · {}", describe_event(e), e.consent))
+                .collect();
+            events.sort();
+            let destinations = analysis
+                .routing
+                .destinations
+                .iter()
+                .map(|(d, o)| {
+                    let seen: BTreeSet<String> = o
+                        .receptions
+                        .iter()
+                        .filter(|r| w.contains(r.seq))
+                        .map(|r| r.normalised())
+                        .collect();
+                    (d.clone(), seen.into_iter().collect())
+                })
+                .collect();
+            PhaseRow {
+                from_step: state
+                    .decisions
+                    .iter()
+                    .find(|d| d.name.as_deref() == Some(name.as_str()))
+                    .map(|d| d.step + 1),
+                phase: name,
+                events,
+                destinations,
+            }
+        })
+        .collect()
 }
 
 /// analytics-next's persisted queue (`persisted-queue:v1:<write key>:items`, `:seen`, `:lock`):
@@ -235,6 +329,7 @@ impl Snapshot {
     /// destination and category names are the spec's own words and stay.
     pub fn redact(&mut self, r: &mut crate::analysis::privacy::Redactor) {
         r.all(&mut self.steps);
+        r.all(&mut self.settle.never_idle);
         r.all(&mut self.expectations);
         r.all(&mut self.segment.destination_code);
         for e in &mut self.events {
@@ -245,10 +340,19 @@ impl Snapshot {
             r.all(&mut d.evidence);
             d.evidence.sort();
         }
+        for p in &mut self.phases {
+            r.all(&mut p.events);
+            p.events.sort();
+            for e in p.destinations.values_mut() {
+                r.all(e);
+                e.sort();
+            }
+        }
         r.all(&mut self.other_hosts);
         r.all(&mut self.storage.cookies);
         r.all(&mut self.storage.local_storage);
         r.all(&mut self.failures);
+        r.all(&mut self.notes);
     }
 }
 

@@ -347,7 +347,12 @@ impl<'a> Trial<'a> {
                 capture,
                 &analysis.decoded,
                 &analysis.routing,
-                analysis.effective.lines(),
+                analysis
+                    .effective
+                    .lines()
+                    .into_iter()
+                    .chain(analysis.notes.iter().map(|n| format!("warning: {n}")))
+                    .collect(),
             );
             ev.redact(&mut redactor);
             ev.screenshots = screenshots;

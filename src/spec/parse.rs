@@ -12,6 +12,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+mod journey;
+
 use super::error::SpecError;
 use super::host_globs::HostGlobs;
 use super::locate::{self, Seg, Span, Spanned, dotted, segs};
@@ -89,6 +91,9 @@ struct RawDestination {
     mode: Option<String>,
     categories: Option<Vec<String>>,
     hosts: Option<Vec<String>>,
+    /// Needs no consent (a fraud or security tool, a strictly necessary service): the reason,
+    /// required. Judged as always allowed; never `ungated-destination`.
+    exempt: Option<String>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -98,6 +103,9 @@ struct RawState {
     #[schemars(with = "Option<Vec<super::schema_shapes::StepSchema>>")]
     steps: Option<Vec<IndexMap<String, Value>>>,
     expect: Option<RawExpect>,
+    /// Expectations per decision named by a `decision:` marker, judged from that decision until
+    /// the next.
+    phases: Option<IndexMap<String, RawExpect>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -112,6 +120,8 @@ struct RawExpect {
     #[schemars(with = "Option<super::schema_shapes::CallsSchema>")]
     calls: Option<IndexMap<String, String>>,
     consent: Option<IndexMap<String, bool>>,
+    /// Segment events that must (or must not) be sent.
+    events: Option<Vec<journey::RawEvent>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -121,6 +131,9 @@ struct RawTiming {
     quiet_ms: Option<u64>,
     min_quiet_ms: Option<u64>,
     settle_max_ms: Option<u64>,
+    #[schemars(with = "Option<ClockMode>")]
+    clock: Option<String>,
+    horizon_ms: Option<u64>,
     navigation_ms: Option<u64>,
     trial_ms: Option<u64>,
 }
@@ -134,6 +147,7 @@ pub fn parse_spec(text: &str, file: &Path) -> Result<Spec, SpecError> {
         text,
         tree: locate::parse(text),
         errors: Vec::new(),
+        expect_at: Vec::new(),
     };
 
     // Duplicate keys first: serde would keep the last one silently (maps) or point at the
@@ -206,6 +220,9 @@ struct Cx<'a> {
     text: &'a str,
     tree: Spanned,
     errors: Vec<SpecError>,
+    /// Where the expectations being read are written: `states.<name>.expect`, or
+    /// `states.<name>.phases.<phase>` (positions of their errors).
+    expect_at: Vec<Seg>,
 }
 
 impl Cx<'_> {
@@ -790,12 +807,14 @@ impl Cx<'_> {
                 }
                 hosts.push(h);
             }
+            let exempt = self.exempt(&name, d.exempt, d.categories.as_ref());
             out.insert(
                 name,
                 Destination {
                     mode,
                     categories: d.categories,
                     hosts,
+                    exempt,
                 },
             );
         }
@@ -845,14 +864,28 @@ impl Cx<'_> {
                 gpc: None,
                 steps: None,
                 expect: None,
+                phases: None,
             });
-            let mut steps = Vec::new();
-            for (i, step) in st.steps.unwrap_or_default().into_iter().enumerate() {
-                if let Some(s) = self.step(&name, i, step, categories, cmp_declared) {
-                    steps.push(s);
-                }
-            }
-            let expect = self.expect(&name, st.expect, categories, destinations);
+            let (steps, decisions) = self.steps_and_decisions(
+                &name,
+                st.steps.unwrap_or_default(),
+                categories,
+                cmp_declared,
+            );
+            self.expect_at = segs!["states", &name, "expect"];
+            let expect = if st.expect.is_none() && st.phases.as_ref().is_some_and(|p| !p.is_empty())
+            {
+                Expect::default()
+            } else {
+                self.expect(&name, st.expect, categories, destinations)
+            };
+            let phases = self.phases(
+                &name,
+                st.phases.unwrap_or_default(),
+                &decisions,
+                categories,
+                destinations,
+            );
             out.insert(
                 name,
                 State {
@@ -860,6 +893,8 @@ impl Cx<'_> {
                     steps,
                     expect,
                     line,
+                    decisions,
+                    phases,
                 },
             );
         }
@@ -1038,6 +1073,15 @@ impl Cx<'_> {
                 }
                 ok.then_some(Step::Fill(pairs))
             }
+            StepKind::Decision => {
+                // Markers are taken out before steps are read (`steps_and_decisions`).
+                self.key_err(
+                    &kp,
+                    format!("{label}: a `decision:` marker must be followed by a step"),
+                    None,
+                );
+                None
+            }
             StepKind::Cmp => {
                 let mut ok = true;
                 if !cmp_declared {
@@ -1059,6 +1103,7 @@ impl Cx<'_> {
                         &[
                             ("accept_all", CmpAction::AcceptAll),
                             ("reject_all", CmpAction::RejectAll),
+                            ("reopen", CmpAction::Reopen),
                         ],
                     ),
                     Value::Mapping(map) => {
@@ -1155,9 +1200,9 @@ impl Cx<'_> {
         destinations: &IndexMap<String, Destination>,
     ) -> Expect {
         let sp = segs!["states", state];
-        let ep = segs!["states", state, "expect"];
+        let ep = self.expect_at.clone();
         let nothing_help = "a state with no expectations tests nothing; add `expect:` with `allowed`, \
-                            `blocked`, `collection`, `calls` or `consent`";
+                            `blocked`, `collection`, `calls`, `consent` or `events`";
         let Some(raw) = raw else {
             let at: &[Seg] = if self.tree.get(&ep).is_some() {
                 &ep
@@ -1177,18 +1222,31 @@ impl Cx<'_> {
             || raw.blocked.is_some()
             || raw.collection.is_some()
             || raw.calls.as_ref().is_some_and(|c| !c.is_empty())
-            || raw.consent.as_ref().is_some_and(|c| !c.is_empty());
+            || raw.consent.as_ref().is_some_and(|c| !c.is_empty())
+            || raw.events.as_ref().is_some_and(|e| !e.is_empty());
         let allowed = raw
             .allowed
             .and_then(|v| self.destination_set(state, "allowed", v, destinations));
         let blocked = raw
             .blocked
             .and_then(|v| self.destination_set(state, "blocked", v, destinations));
+        if let Some(b) = &blocked {
+            let exempt: BTreeMap<&str, &str> = destinations
+                .iter()
+                .filter_map(|(n, d)| d.exempt.as_deref().map(|r| (n.as_str(), r)))
+                .collect();
+            self.check_not_exempt(state, b, &exempt);
+        }
         if let (Some(a), Some(b)) = (&allowed, &blocked) {
             let both: Vec<String> = match (a, b) {
                 (DestinationSet::All, DestinationSet::All) => vec!["all".into()],
-                (DestinationSet::All, DestinationSet::Some(v))
-                | (DestinationSet::Some(v), DestinationSet::All) => v.clone(),
+                // `blocked: all` never covers a consent-exempt destination.
+                (DestinationSet::Some(v), DestinationSet::All) => v
+                    .iter()
+                    .filter(|n| destinations.get(*n).is_none_or(|d| d.exempt.is_none()))
+                    .cloned()
+                    .collect(),
+                (DestinationSet::All, DestinationSet::Some(v)) => v.clone(),
                 (DestinationSet::Some(x), DestinationSet::Some(y)) => {
                     x.iter().filter(|n| y.contains(n)).cloned().collect()
                 }
@@ -1197,9 +1255,9 @@ impl Cx<'_> {
                 let bp = match b {
                     DestinationSet::Some(v) => {
                         let idx = v.iter().position(|n| *n == name).unwrap_or(0);
-                        segs!["states", state, "expect", "blocked", idx]
+                        self.at(segs!["blocked", idx])
                     }
-                    DestinationSet::All => segs!["states", state, "expect", "blocked"],
+                    DestinationSet::All => self.at(segs!["blocked"]),
                 };
                 self.value_err(
                     &bp,
@@ -1211,16 +1269,12 @@ impl Cx<'_> {
                 );
             }
         }
-        let collection = raw.collection.and_then(|c| {
-            self.pick(
-                &segs!["states", state, "expect", "collection"],
-                "collection level",
-                &c,
-            )
-        });
+        let collection = raw
+            .collection
+            .and_then(|c| self.pick(&self.at(segs!["collection"]), "collection level", &c));
         let mut calls = BTreeMap::new();
         for (call, level) in raw.calls.unwrap_or_default() {
-            let cp = segs!["states", state, "expect", "calls", &call];
+            let cp = self.at(segs!["calls", &call]);
             let Some(c) = Call::from_word(&call) else {
                 let words = Call::words();
                 let names: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -1238,12 +1292,13 @@ impl Cx<'_> {
         let consent = raw.consent.map(|m| {
             let mut out = BTreeMap::new();
             for (id, v) in m {
-                let cp = segs!["states", state, "expect", "consent", &id];
+                let cp = self.at(segs!["consent", &id]);
                 self.check_category(&cp, &id, categories, true);
                 out.insert(id, v);
             }
             out
         });
+        let events = self.events(state, raw.events.unwrap_or_default(), categories);
         if !written {
             self.key_err(
                 &ep,
@@ -1257,6 +1312,7 @@ impl Cx<'_> {
             collection,
             calls,
             consent,
+            events,
         }
     }
 
@@ -1267,7 +1323,7 @@ impl Cx<'_> {
         v: Value,
         destinations: &IndexMap<String, Destination>,
     ) -> Option<DestinationSet> {
-        let p = segs!["states", state, "expect", which];
+        let p = self.at(segs![which]);
         let names: Vec<&str> = destinations.keys().map(String::as_str).collect();
         match v {
             Value::String(s) if s == "all" => Some(DestinationSet::All),
@@ -1288,7 +1344,7 @@ impl Cx<'_> {
                 let mut out = Vec::new();
                 let mut ok = true;
                 for (i, item) in items.into_iter().enumerate() {
-                    let ip = segs!["states", state, "expect", which, i];
+                    let ip = self.at(segs![which, i]);
                     let Value::String(name) = item else {
                         ok = false;
                         self.value_err(
@@ -1334,7 +1390,12 @@ impl Cx<'_> {
 
     fn timing(&mut self, raw: RawTiming) -> Option<Timing> {
         let d = Timing::default();
-        let mut ok = true;
+        let clock = match &raw.clock {
+            None => Some(d.clock),
+            Some(c) => self.pick::<ClockMode>(&segs!["timing", "clock"], "timing.clock", c),
+        };
+        let mut ok = clock.is_some();
+        let clock = clock.unwrap_or(d.clock);
         let mut take = |cx: &mut Self, key: &str, v: Option<u64>, default: u64| match v {
             Some(0) => {
                 ok = false;
@@ -1354,7 +1415,14 @@ impl Cx<'_> {
             min_quiet_ms: raw
                 .min_quiet_ms
                 .map(|v| take(self, "min_quiet_ms", Some(v), 1)),
-            settle_max_ms: take(self, "settle_max_ms", raw.settle_max_ms, d.settle_max_ms),
+            settle_max_ms: take(
+                self,
+                "settle_max_ms",
+                raw.settle_max_ms,
+                Timing::default_settle_max_ms(clock),
+            ),
+            clock,
+            horizon_ms: take(self, "horizon_ms", raw.horizon_ms, d.horizon_ms),
             navigation_ms: take(self, "navigation_ms", raw.navigation_ms, d.navigation_ms),
             trial_ms: raw.trial_ms.map(|v| take(self, "trial_ms", Some(v), 1)),
         };

@@ -44,6 +44,8 @@ pub(crate) enum StepSchema {
     WaitFor(String),
     /// Type text into fields: `{SELECTOR: TEXT}`.
     Fill(IndexMap<String, String>),
+    /// Not an action: the next step is a decision, starting the phase of this name.
+    Decision(String),
 }
 
 /// `cmp:` step values.
@@ -61,6 +63,8 @@ pub(crate) enum CmpStepSchema {
 pub(crate) enum CmpActionName {
     AcceptAll,
     RejectAll,
+    /// Re-open the preference centre to change one's mind.
+    Reopen,
 }
 
 #[derive(JsonSchema)]
@@ -114,4 +118,33 @@ impl JsonSchema for CmpAdapterName {
             "enum": super::cmp_names::ADAPTERS,
         })
     }
+}
+
+/// `expect.events[].call`: a Segment call type.
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum CallName {
+    Page,
+    Identify,
+    Track,
+    Group,
+    Alias,
+    Screen,
+}
+
+/// `expect.events[].stamp`: category → value, or `unstamped`.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum StampSchema {
+    Categories(IndexMap<String, bool>),
+    Word(UnstampedWord),
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(crate) enum UnstampedWord {
+    Unstamped,
 }

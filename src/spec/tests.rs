@@ -115,6 +115,7 @@ fn design_example_parses() {
             mode: Some(Mode::Cloud),
             categories: Some(vec!["C0002".into()]),
             hosts: vec![],
+            exempt: None,
         }
     );
     assert_eq!(
@@ -123,6 +124,7 @@ fn design_example_parses() {
             mode: None,
             categories: Some(vec!["C0002".into()]),
             hosts: vec!["chat.example.net".into()],
+            exempt: None,
         }
     );
 
@@ -723,6 +725,34 @@ fn timing_overrides_defaults() {
         "timing:\n  quiet: 1\nstates: {a: {expect: {blocked: all}}}\n",
     ));
     assert_eq!(e.help.as_deref(), Some("did you mean `quiet_ms`?"));
+}
+
+#[test]
+fn timing_clock_and_horizon() {
+    assert_eq!(Timing::default().clock, ClockMode::Controlled);
+    let s = ok(&base(
+        "timing: {clock: real, horizon_ms: 5000}\nstates: {a: {expect: {blocked: all}}}\n",
+    ));
+    assert_eq!(s.timing.clock, ClockMode::Real);
+    assert_eq!(s.timing.horizon_ms, 5000);
+    let e = err(&base(
+        "timing:\n  clock: wall\nstates: {a: {expect: {blocked: all}}}\n",
+    ));
+    assert_eq!(at(&e), (10, 10));
+    assert!(
+        e.message.contains("unknown timing.clock `wall`"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.help.as_deref().is_some_and(|h| h.contains("controlled")),
+        "{:?}",
+        e.help
+    );
+    let e = err(&base(
+        "timing:\n  horizon_ms: 0\nstates: {a: {expect: {blocked: all}}}\n",
+    ));
+    assert!(e.message.contains("horizon_ms"), "{}", e.message);
 }
 
 #[test]

@@ -132,6 +132,9 @@ pub struct Destination {
     pub categories: Option<Vec<String>>,
     /// Extra hosts that count as this destination (beside the catalog's).
     pub hosts: Vec<String>,
+    /// Declared as needing no consent (`exempt: <reason>`): judged as always allowed, never
+    /// `ungated-destination`. The reason is shown in snapshots, the report and `explain`.
+    pub exempt: Option<String>,
 }
 
 #[derive(
@@ -160,6 +163,34 @@ pub struct State {
     pub expect: Expect,
     /// 1-based line of the state's key in the spec file.
     pub line: usize,
+    /// The steps that are decisions, in order. Without `decision:` markers, one unnamed decision:
+    /// the first `cmp` step, else the first step (none in a state without steps). Steps before
+    /// the first are "before the decision".
+    pub decisions: Vec<Decision>,
+    /// Expectations per named decision (`phases.<name>`): judged on what was sent from that
+    /// decision until the next one.
+    pub phases: IndexMap<String, Expect>,
+}
+
+/// One decision of a state: the step (0-based index into `steps`) that makes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub step: usize,
+    /// The `decision: NAME` marker's name; `None` for the default decision.
+    pub name: Option<String>,
+}
+
+impl State {
+    /// The first decision's step (0-based), where "after the decision" begins.
+    pub fn decision_step(&self) -> Option<usize> {
+        self.decisions.first().map(|d| d.step)
+    }
+
+    /// Whether the state marks its decisions itself (a journey): its snapshot then shows each
+    /// phase in order.
+    pub fn is_journey(&self) -> bool {
+        self.decisions.iter().any(|d| d.name.is_some())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -185,6 +216,8 @@ pub enum StepKind {
     Visit,
     WaitFor,
     Fill,
+    /// Not an action: marks the next step as a decision and names the phase it starts.
+    Decision,
 }
 
 impl StepKind {
@@ -197,6 +230,7 @@ impl StepKind {
             StepKind::Visit => "`visit: PATH`",
             StepKind::WaitFor => "`wait_for: SELECTOR`",
             StepKind::Fill => "`fill: {SELECTOR: TEXT}`",
+            StepKind::Decision => "`decision: NAME` (marks the next step as a decision)",
         }
     }
 
@@ -226,6 +260,7 @@ impl Step {
             Step::Click(s) => format!("click {s:?}"),
             Step::Cmp(CmpAction::AcceptAll) => "cmp accept_all".to_string(),
             Step::Cmp(CmpAction::RejectAll) => "cmp reject_all".to_string(),
+            Step::Cmp(CmpAction::Reopen) => "cmp reopen".to_string(),
             Step::Cmp(CmpAction::Categories(ids)) => format!("cmp categories {ids:?}"),
             Step::Eval(js) => {
                 let short: String = js.chars().take(60).collect();
@@ -248,6 +283,9 @@ pub enum CmpAction {
     RejectAll,
     /// Accept exactly these category ids (stamp ids), reject the rest.
     Categories(Vec<String>),
+    /// Re-open the CMP's preference centre (its documented API) to change one's mind; the next
+    /// `cmp` step chooses again in it.
+    Reopen,
 }
 
 /// Expectations of one state; `None` means "not judged".
@@ -259,6 +297,8 @@ pub struct Expect {
     pub calls: BTreeMap<Call, Collection>,
     /// Category id → the value every event after the decision must carry.
     pub consent: Option<BTreeMap<String, bool>>,
+    /// Segment events that must (or must not) be sent, in file order.
+    pub events: Vec<EventExpectation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -344,12 +384,34 @@ impl Default for Visitor {
     }
 }
 
+/// The clock a page settles on (`timing.clock`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockMode {
+    /// Playwright's clock, paused while settling: timers are run forward in page time (up to
+    /// `horizon_ms` after the last request), so delayed requests are seen without waiting for them.
+    Controlled,
+    /// The page's own clock: settling waits `quiet_ms` of real time without a request.
+    Real,
+}
+
+impl ClockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockMode::Controlled => "controlled",
+            ClockMode::Real => "real",
+        }
+    }
+}
+
 /// Bounds on waiting, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Timing {
     /// Upper bound for one step (finding its element, running its action).
     pub step_ms: u64,
-    /// Settling ends after this long without a new request.
+    /// Real clock: settling ends after this long without a new request.
     pub quiet_ms: u64,
     /// Smart settling (opt-in): settling may end after only this long without a new request when
     /// the page reports itself idle (no fetch, XHR, inserted script/image/frame or short timer
@@ -357,12 +419,31 @@ pub struct Timing {
     /// chain of promises with no pending work in between sometimes ended it early, so snapshots
     /// were not always identical between runs (BENCHMARKS.md).
     pub min_quiet_ms: Option<u64>,
-    /// Settling ends after this long whatever the network does.
+    /// Wall-time bound of one settle, whatever the page does; running out is reported. A safety
+    /// net for a slow machine, not a participant: see [`Timing::default_settle_max_ms`].
     pub settle_max_ms: u64,
+    /// Which clock the page runs on while settling (`controlled` unless the site needs wall time).
+    pub clock: ClockMode,
+    /// Controlled clock: a settle ends when the page made no request over this much page time,
+    /// run forward timer by timer with the network drained in between.
+    pub horizon_ms: u64,
     /// Upper bound for loading a page.
     pub navigation_ms: u64,
     /// Upper bound for the whole trial; `None`: derived from the other bounds.
     pub trial_ms: Option<u64>,
+}
+
+impl Timing {
+    /// The default `settle_max_ms` for `clock`. The controlled clock decides in page time and on
+    /// network events; its wall bound only catches a machine too loaded to run the page (a settle
+    /// that is idle takes well under a second, a page load under load several), so it is generous.
+    /// On the real clock the bound also ends the quiet rule for a page that never goes quiet.
+    pub fn default_settle_max_ms(clock: ClockMode) -> u64 {
+        match clock {
+            ClockMode::Controlled => 60_000,
+            ClockMode::Real => 8_000,
+        }
+    }
 }
 
 impl Default for Timing {
@@ -371,7 +452,9 @@ impl Default for Timing {
             step_ms: 5_000,
             quiet_ms: 500,
             min_quiet_ms: None,
-            settle_max_ms: 8_000,
+            settle_max_ms: Timing::default_settle_max_ms(ClockMode::Controlled),
+            clock: ClockMode::Controlled,
+            horizon_ms: 30_000,
             navigation_ms: 15_000,
             trial_ms: None,
         }
@@ -402,6 +485,98 @@ pub trait Word: Copy + Serialize + strum::VariantArray + 'static {
 }
 
 impl<T: Copy + Serialize + strum::VariantArray + 'static> Word for T {}
+
+// ---------------------------------------------------------------------------------------------
+// Event expectations (`expect.events`): Segment events a state must or must not send, matched by
+// call type, event name, phase and consent stamp, and by the presence or absence of field names
+// (never their values), with a count.
+
+/// When an event was sent, relative to the state's decision.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventPhase {
+    /// Before the decision step ran (in a state without steps: the whole visit).
+    Before,
+    /// From the decision step on.
+    After,
+}
+
+/// The consent stamp an event must carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StampMatch {
+    /// `context.consent.categoryPreferences` holds each of these categories with this value
+    /// (other categories may be present).
+    Categories(BTreeMap<String, bool>),
+    /// No `categoryPreferences` at all.
+    Unstamped,
+}
+
+/// One `expect.events` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventExpectation {
+    pub call: Option<Call>,
+    /// Track `event`, page/screen `name`.
+    pub event: Option<String>,
+    pub phase: Option<EventPhase>,
+    pub stamp: Option<StampMatch>,
+    /// Dotted field paths every matching event carries (`properties.product_id`).
+    pub has: Vec<String>,
+    /// Dotted field paths no matching event carries (`traits.email`).
+    pub lacks: Vec<String>,
+    /// At least this many matching events.
+    pub min: u32,
+    /// At most this many (`never: true` is 0).
+    pub max: Option<u32>,
+    /// 1-based line of the item in the spec file.
+    pub line: usize,
+}
+
+impl EventExpectation {
+    /// The matcher in words: `track "Segment Consent Preference Updated" after the decision
+    /// stamped C0002=true`.
+    pub fn describe(&self) -> String {
+        let mut out = match (&self.call, &self.event) {
+            (Some(c), Some(e)) => format!("{} {e:?}", c.as_str()),
+            (Some(c), None) => c.as_str().to_string(),
+            (None, Some(e)) => format!("event {e:?}"),
+            (None, None) => "any event".to_string(),
+        };
+        match self.phase {
+            Some(EventPhase::Before) => out.push_str(" before the decision"),
+            Some(EventPhase::After) => out.push_str(" after the decision"),
+            None => {}
+        }
+        match &self.stamp {
+            Some(StampMatch::Categories(c)) => {
+                let s: Vec<String> = c.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                out.push_str(&format!(" stamped {}", s.join(" ")));
+            }
+            Some(StampMatch::Unstamped) => out.push_str(" unstamped"),
+            None => {}
+        }
+        if !self.has.is_empty() {
+            out.push_str(&format!(" with {}", self.has.join(", ")));
+        }
+        if !self.lacks.is_empty() {
+            out.push_str(&format!(" without {}", self.lacks.join(", ")));
+        }
+        out
+    }
+
+    /// The count in words: `never`, `exactly 1`, `at least 1`, `1 to 3`.
+    pub fn count_words(&self) -> String {
+        match (self.min, self.max) {
+            (_, Some(0)) => "never".to_string(),
+            (a, Some(b)) if a == b => format!("exactly {a}"),
+            (0, Some(b)) => format!("at most {b}"),
+            (a, Some(b)) => format!("{a} to {b}"),
+            (a, None) => format!("at least {a}"),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -24,7 +24,7 @@ fn step_navigation(seq: u64, method: &str, url: &str, body: Option<&str>) -> Cap
     let mut r = req(seq, 1500, method, url, None);
     r.resource_type = "document".into();
     r.initiator = Initiator::StepNavigation { step: 2 };
-    r.body = body.map(str::to_string);
+    r.body = body.map(|b| b.as_bytes().to_vec());
     r
 }
 

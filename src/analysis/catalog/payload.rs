@@ -59,7 +59,7 @@ impl PayloadSignature {
         if !self.params.is_empty() {
             let query = req.url.split_once('?').map_or("", |(_, q)| q);
             let query = query.split('#').next().unwrap_or(query);
-            let body = req.body.as_deref().unwrap_or("");
+            let body = req.body_text().unwrap_or_default();
             // GA4 batches several hits in one body, one query string per line.
             let in_query = all_match(&self.params, &form_pairs(query));
             let in_body = || {
@@ -76,9 +76,8 @@ impl PayloadSignature {
         }
         if !self.json.is_empty() {
             let Some(value) = req
-                .body
-                .as_deref()
-                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+                .body_text()
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
             else {
                 return false;
             };
@@ -151,7 +150,7 @@ mod tests {
             url: url.into(),
             resource_type: "fetch".into(),
             headers: Default::default(),
-            body: body.map(str::to_string),
+            body: body.map(|b| b.as_bytes().to_vec()),
             answer: Answer::Sinkhole,
             initiator: Initiator::Page,
         }

@@ -301,8 +301,8 @@ impl Scanner {
         if let Some(q) = query {
             self.form(q, "query", out, 0);
         }
-        if let Some(body) = req.body.as_deref().filter(|b| !b.is_empty()) {
-            self.body(body, "body", out, 0);
+        if let Some(body) = req.body_text().filter(|b| !b.is_empty()) {
+            self.body(&body, "body", out, 0);
         }
         for (name, value) in &req.headers {
             if name == "user-agent" || name.starts_with("sec-ch-ua") {

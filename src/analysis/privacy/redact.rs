@@ -248,7 +248,7 @@ fn bounded_request(req: &CapturedRequest) -> std::borrow::Cow<'_, CapturedReques
     let mut r = req.clone();
     r.url.truncate(floor_char_boundary(&r.url, max));
     if let Some(b) = &mut r.body {
-        b.truncate(floor_char_boundary(b, max));
+        b.truncate(max);
     }
     std::borrow::Cow::Owned(r)
 }

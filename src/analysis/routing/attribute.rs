@@ -12,7 +12,7 @@ use crate::analysis::catalog::{Catalog, Entry, host_matches};
 use crate::analysis::segment::base64_unpadded;
 use crate::analysis::segment::decode::{Decoded, LoadKind, RequestKind, classify};
 use crate::analysis::segment::settings::CdnSettings;
-use crate::capture::{Capture, CapturedRequest, Initiator, Phase, url_host};
+use crate::capture::{Capture, CapturedRequest, Initiator, Phase, SocketFrames, url_host};
 use crate::spec::types::{Call, Mode, Spec};
 
 use super::cloud::cloud_delivers_any;
@@ -38,6 +38,14 @@ pub enum ReceptionKind {
         path: String,
         signature: String,
         first_party: bool,
+    },
+    /// A WebSocket to one of its hosts was opened; frames the page sent on it, counted (values
+    /// are never recorded).
+    SocketOpened {
+        host: String,
+        path: String,
+        frames_sent: u64,
+        bytes_sent: u64,
     },
     /// A step sent the visitor to one of its hosts (a link, a form) with a URL or form that
     /// carries something identifying the visitor: `identifiers` names the parameters (never their
@@ -89,6 +97,16 @@ impl Reception {
                 signature,
                 first_party,
             } => payload_words(signature, host, path, *first_party),
+            ReceptionKind::SocketOpened {
+                host,
+                path,
+                frames_sent,
+                bytes_sent,
+            } => format!(
+                "WebSocket to {host}{path} ({frames_sent} frame{} sent, {bytes_sent} bytes; \
+                 values not recorded)",
+                if *frames_sent == 1 { "" } else { "s" }
+            ),
             ReceptionKind::Navigated {
                 host,
                 path,
@@ -134,6 +152,7 @@ impl Reception {
                     ""
                 }
             ),
+            ReceptionKind::SocketOpened { host, .. } => format!("socket {host}"),
             ReceptionKind::Navigated {
                 host, identifiers, ..
             } => format!("navigation to {host} carrying {}", identifiers.join(", ")),
@@ -217,6 +236,13 @@ impl UnknownRequest {
             Initiator::Frame => "an iframe's document".to_string(),
             Initiator::Navigation => "a top-level navigation no step caused".to_string(),
             Initiator::StepNavigation { step } => format!("a navigation step {step} caused"),
+            Initiator::Unrouted { target } => {
+                let kind = serde_json::to_value(target)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                format!("sent past the routes by a {kind} target")
+            }
         };
         format!("{} {}{} ({by})", self.method, self.host, self.path)
     }
@@ -316,7 +342,7 @@ fn attribute_carried(
         {
             a.code_loaded(req, load);
         } else if !kind.is_segment() {
-            a.host_contacted(req, carried);
+            a.host_contacted(req, carried, capture.socket(req.seq));
         }
     }
     let event_destinations = a.events(decoded);
@@ -461,7 +487,13 @@ impl<'a> Attribution<'a> {
     /// most specific) it matches, else an undeclared catalog destination, else an other host.
     /// A navigation a step caused is the visitor leaving (a [`Departure`]) when it carries
     /// nothing and goes off the site, and [`ReceptionKind::Navigated`] when it carries something.
-    fn host_contacted(&mut self, req: &CapturedRequest, carried: Option<&Carried>) {
+    /// A WebSocket handshake is contact like any request, with its `frames` counted.
+    fn host_contacted(
+        &mut self,
+        req: &CapturedRequest,
+        carried: Option<&Carried>,
+        frames: Option<&SocketFrames>,
+    ) {
         let host = req.host();
         if host.is_empty() {
             return;
@@ -491,6 +523,12 @@ impl<'a> Attribution<'a> {
                 host: host.clone(),
                 path: path.clone(),
                 identifiers: names.clone(),
+            },
+            _ if req.is_socket() => ReceptionKind::SocketOpened {
+                host: host.clone(),
+                path: path.clone(),
+                frames_sent: frames.map_or(0, |f| f.sent),
+                bytes_sent: frames.map_or(0, |f| f.sent_bytes),
             },
             _ => ReceptionKind::HostContacted {
                 host: host.clone(),
@@ -750,9 +788,12 @@ fn most_specific<'c>(cands: Vec<&'c Entry>, host: &str) -> Vec<&'c Entry> {
         .collect()
 }
 
+/// HTTP(S) and WebSocket URLs: what can reach a vendor.
 fn is_web_url(url: &str) -> bool {
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .any(|s| lower.starts_with(s))
 }
 
 fn strip_www(h: &str) -> &str {

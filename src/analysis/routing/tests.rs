@@ -62,7 +62,7 @@ fn req(seq: u64, method: &str, url: &str, body: Option<String>) -> CapturedReque
         url: url.into(),
         resource_type: "other".into(),
         headers: BTreeMap::new(),
-        body,
+        body: body.map(String::into_bytes),
         answer: Answer::Sinkhole,
         initiator: Default::default(),
     }

@@ -10,7 +10,7 @@ use crate::spec::types::{Call, Word};
 
 /// Bodies larger than this are not parsed; a Segment-looking request carrying one is recorded as
 /// malformed. (Segment itself caps a batch at 500 KB.)
-pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = crate::capture::MAX_CONTENT_BYTES;
 
 /// What a request loads from Segment's CDN (or a proxy of it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,7 +44,8 @@ pub enum RequestKind {
     Telemetry,
     /// CORS preflight (`OPTIONS`): carries no data, ignored.
     Preflight,
-    /// A POST to a Segment API path (`/v1/<t|p|i|g|a|s|b|m|batch|…>`) whose body could not be read.
+    /// A request to Segment's API hosts, or to a Segment API path (`/v1/<t|p|i|g|a|s|b|m|batch|…>`)
+    /// on any host, whose payload could not be decoded: judged by `undecodable-segment`.
     Malformed {
         reason: String,
     },
@@ -252,7 +253,16 @@ pub fn decode(capture: &Capture) -> Decoded {
             }
             RequestKind::Event { call } => {
                 if let Some(body) = body {
-                    let ev = event_from(req, &host, &path, body, Some(call), false, None);
+                    let basic_wk = basic_auth_write_key(req);
+                    let ev = event_from(
+                        req,
+                        &host,
+                        &path,
+                        body,
+                        Some(call),
+                        false,
+                        basic_wk.as_deref(),
+                    );
                     match ev {
                         Ok(ev) => {
                             if let Some(wk) = &ev.write_key {
@@ -271,7 +281,8 @@ pub fn decode(capture: &Capture) -> Decoded {
                 let envelope_wk = envelope
                     .get("writeKey")
                     .and_then(Value::as_str)
-                    .map(str::to_string);
+                    .map(str::to_string)
+                    .or_else(|| basic_auth_write_key(req));
                 let Some(Value::Array(items)) = envelope.remove("batch") else {
                     continue;
                 };
@@ -392,7 +403,109 @@ fn is_event_shape(obj: &Map<String, Value>) -> bool {
             && (obj.contains_key("messageId") || obj.contains_key("anonymousId")))
 }
 
-/// Classify, returning the parsed body when it was parsed (events and batches).
+/// Whether `host` is one of Segment's own API hosts (`api.segment.io`,
+/// `events.eu1.segmentapis.com`, …). Anything sent there that cannot be decoded is reported.
+pub fn is_segment_api_host(host: &str) -> bool {
+    ["segment.io", "segmentapis.com"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+}
+
+/// The write key of an `Authorization: Basic base64(writeKey:)` header (Segment's HTTP API).
+fn basic_auth_write_key(req: &CapturedRequest) -> Option<String> {
+    use base64::Engine as _;
+    let value = req.headers.get("authorization")?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let wk = text.split(':').next().unwrap_or("");
+    (!wk.is_empty()).then(|| wk.to_string())
+}
+
+/// The value of query parameter `name`, percent-decoded (`+` as space).
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| percent_decode_lossy(&v.replace('+', " ")))
+    })
+}
+
+fn percent_decode_lossy(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The JSON object a Pixel API `data` parameter carries (base64, standard or URL-safe, padded or
+/// not): `GET /v1/pixel/<call>?data=<base64 JSON>`.
+fn pixel_data(data: &str) -> Option<Value> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let trimmed = data.trim().trim_end_matches('=');
+    let bytes = STANDARD_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(trimmed))
+        .ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    value.is_object().then_some(value)
+}
+
+/// What the last path segments suggest (only a hint: the body decides).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PathShape {
+    Event(Call),
+    Batch,
+    Telemetry,
+}
+
+fn path_shape(segs: &[&str]) -> Option<PathShape> {
+    let last = *segs.last()?;
+    let after_v1 = segs.len() >= 2 && segs[segs.len() - 2] == "v1";
+    let after_pixel = segs.len() >= 2 && segs[segs.len() - 2] == "pixel";
+    if let Some(call) = call_from_letter(last) {
+        Some(PathShape::Event(call))
+    } else if (after_v1 || after_pixel)
+        && let Some(call) = call_from_word(last)
+    {
+        Some(PathShape::Event(call))
+    } else if last == "b" || (after_v1 && (last == "batch" || last == "import")) {
+        Some(PathShape::Batch)
+    } else if last == "m" {
+        Some(PathShape::Telemetry)
+    } else {
+        None
+    }
+}
+
+/// Classify, returning the parsed payload when it was parsed (events and batches).
+///
+/// Segment traffic is recognised by what it carries, on any host, path and method: a JSON body
+/// (any content type, `sendBeacon`'s `text/plain` included, after undoing `Content-Encoding`)
+/// shaped like one event or a batch, or a Pixel API `data` parameter. The path only breaks ties
+/// (the call of an event without `type`). A request that cannot be decoded is `Malformed` when it
+/// went to Segment's API hosts or to a `/v1/<call>` path (a proxy of the API); elsewhere it is
+/// someone else's traffic.
 fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
     if req.method.eq_ignore_ascii_case("OPTIONS") {
         return (RequestKind::Preflight, None);
@@ -401,67 +514,109 @@ fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
     if let Some(load) = load_kind(&segs) {
         return (RequestKind::Load(load), None);
     }
-    if !req.method.eq_ignore_ascii_case("POST") {
-        return (RequestKind::Other, None);
-    }
-    let Some(last) = segs.last().copied() else {
-        return (RequestKind::Other, None);
-    };
+    let hint = path_shape(&segs);
     let after_v1 = segs.len() >= 2 && segs[segs.len() - 2] == "v1";
-    #[derive(PartialEq)]
-    enum Shape {
-        Event(Call),
-        Batch,
-        Telemetry,
-    }
-    let shape = if let Some(call) = call_from_letter(last) {
-        Shape::Event(call)
-    } else if after_v1 && let Some(call) = call_from_word(last) {
-        Shape::Event(call)
-    } else if last == "b" || (after_v1 && (last == "batch" || last == "import")) {
-        Shape::Batch
-    } else if last == "m" {
-        Shape::Telemetry
-    } else {
-        return (RequestKind::Other, None);
-    };
-    // A bare `/t` or `/b` on some site is only Segment's when the body says so; `/v1/…` is
-    // Segment's API shape, so an unreadable body there is worth reporting.
-    let suspect = |reason: String| {
-        if after_v1 {
+    let suspect = is_segment_api_host(&req.host()) || (after_v1 && hint.is_some());
+    let bad = |reason: String| {
+        if suspect {
             (RequestKind::Malformed { reason }, None)
         } else {
             (RequestKind::Other, None)
         }
     };
-    let body = match req.body.as_deref() {
-        None | Some("") => return suspect("empty body".into()),
-        Some(b) if b.len() > MAX_BODY_BYTES => {
-            return suspect(format!(
-                "body of {} bytes exceeds the {} byte limit",
+    let basic_wk = basic_auth_write_key(req);
+    let hinted_call = match hint {
+        Some(PathShape::Event(c)) => Some(c),
+        _ => None,
+    };
+
+    // The Pixel API: the event rides base64-encoded in the query.
+    if let Some(data) = query_param(&req.url, "data")
+        && let Some(value) = pixel_data(&data)
+        && let Some(obj) = value.as_object()
+        && is_event_shape(obj)
+    {
+        let call = obj
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(call_from_word)
+            .or(hinted_call);
+        return match call {
+            Some(call) => (RequestKind::Event { call }, Some(value)),
+            None => bad("Pixel API `data` has no known `type`".into()),
+        };
+    }
+
+    let content = match req.content() {
+        Ok(c) => c,
+        Err(e) => return bad(format!("body could not be read: {e}")),
+    };
+    let body = match content.as_deref() {
+        None | Some([]) => {
+            // A bare GET of a `/v1/t` path on some site carries nothing; on Segment's API hosts
+            // and in a POST to such a path, nothing is still not a Segment payload.
+            let reason = if req.body.is_none() {
+                "no body and no Pixel API `data` parameter"
+            } else {
+                "empty body"
+            };
+            if is_segment_api_host(&req.host()) || req.method.eq_ignore_ascii_case("POST") {
+                return bad(reason.into());
+            }
+            return (RequestKind::Other, None);
+        }
+        Some(b) if b.len() >= MAX_BODY_BYTES => {
+            return bad(format!(
+                "body of {}{} bytes exceeds the {} byte limit",
+                if b.len() == MAX_BODY_BYTES {
+                    "at least "
+                } else {
+                    ""
+                },
                 b.len(),
                 MAX_BODY_BYTES
             ));
         }
         Some(b) => b,
     };
-    let value: Value = match serde_json::from_str(body) {
+    let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return suspect(format!("body is not JSON: {e}")),
+        Err(e) => return bad(format!("body is not JSON: {e}")),
     };
     let Some(obj) = value.as_object() else {
-        return suspect("body is not a JSON object".into());
+        return bad("body is not a JSON object".into());
     };
-    match shape {
-        Shape::Event(call) if is_event_shape(obj) => (RequestKind::Event { call }, Some(value)),
-        Shape::Batch if obj.get("batch").is_some_and(Value::is_array) => {
-            (RequestKind::Batch, Some(value))
+    if let Some(items) = obj.get("batch").and_then(Value::as_array) {
+        let segment_like = hint == Some(PathShape::Batch)
+            || suspect
+            || obj.contains_key("writeKey")
+            || basic_wk.is_some()
+            || items
+                .iter()
+                .any(|i| i.as_object().is_some_and(is_event_shape));
+        if segment_like {
+            return (RequestKind::Batch, Some(value));
         }
-        Shape::Telemetry if obj.get("series").is_some_and(Value::is_array) => {
-            (RequestKind::Telemetry, None)
-        }
-        _ => (RequestKind::Other, None),
     }
+    if obj.get("series").is_some_and(Value::is_array)
+        && (hint == Some(PathShape::Telemetry) || suspect)
+    {
+        return (RequestKind::Telemetry, None);
+    }
+    // The HTTP API sends the write key as Basic auth and may leave out `type` (the path says it).
+    let has_id = obj.contains_key("userId") || obj.contains_key("anonymousId");
+    if is_event_shape(obj) || (basic_wk.is_some() && has_id) {
+        let call = obj
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(call_from_word)
+            .or(hinted_call);
+        return match call {
+            Some(call) => (RequestKind::Event { call }, Some(value)),
+            None => bad("event has no known `type`".into()),
+        };
+    }
+    bad("body is neither a Segment event nor a batch".into())
 }
 
 /// A string or number id as a string (`userId` may be numeric in hand-written calls).
@@ -548,7 +703,7 @@ pub(crate) mod tests {
             url: url.into(),
             resource_type: if method == "GET" { "script" } else { "fetch" }.into(),
             headers: BTreeMap::new(),
-            body: body.map(str::to_string),
+            body: body.map(|b| b.as_bytes().to_vec()),
             answer: Answer::Sinkhole,
             initiator: Default::default(),
         }
@@ -667,10 +822,10 @@ pub(crate) mod tests {
             kind("POST", "https://collect.example.test/v1/t", Some(&body)),
             RequestKind::Event { call: Call::Track }
         );
-        // Classic 1.0 / proxy without /v1: the body decides.
+        // Classic 1.0 / proxy without /v1: the body decides, its `type` over the path letter.
         assert_eq!(
             kind("POST", "https://collect.example.test/p", Some(&body)),
-            RequestKind::Event { call: Call::Page }
+            RequestKind::Event { call: Call::Track }
         );
         assert_eq!(
             kind("POST", "https://site.example/t", Some(r#"{"foo":1}"#)),
@@ -680,19 +835,29 @@ pub(crate) mod tests {
             kind("POST", "https://site.example/t", Some("x=1")),
             RequestKind::Other
         );
-        // HTTP API words.
+        // HTTP API words name the call of a body without `type`.
         assert_eq!(
-            kind("POST", "https://api.segment.io/v1/identify", Some(&body)),
+            kind(
+                "POST",
+                "https://api.segment.io/v1/identify",
+                Some(r#"{"writeKey":"W","userId":"u"}"#)
+            ),
             RequestKind::Event {
                 call: Call::Identify
             }
         );
+        // The body decides, not the path: a track body to `/identify` is a track.
         assert_eq!(
             kind("POST", "https://site.example/identify", Some(&body)),
-            RequestKind::Other
+            RequestKind::Event { call: Call::Track }
         );
-        assert_eq!(
+        // Nothing to decode on Segment's own API host is a finding.
+        assert!(matches!(
             kind("GET", "https://api.segment.io/v1/t", None),
+            RequestKind::Malformed { .. }
+        ));
+        assert_eq!(
+            kind("GET", "https://site.example/v1/t", None),
             RequestKind::Other
         );
         assert_eq!(
@@ -723,6 +888,140 @@ pub(crate) mod tests {
             kind("OPTIONS", "https://api.segment.io/v1/t", None),
             RequestKind::Preflight
         );
+    }
+
+    fn with_headers(mut r: CapturedRequest, headers: &[(&str, &str)]) -> CapturedRequest {
+        for (k, v) in headers {
+            r.headers.insert(k.to_string(), v.to_string());
+        }
+        r
+    }
+
+    #[test]
+    fn segment_by_content_on_any_path_and_method() {
+        let batch = json!({"writeKey": "WK", "batch": [
+            {"type": "track", "event": "E", "messageId": "m1", "anonymousId": "a"}]})
+        .to_string();
+        // A first-party collector path, POST or PUT, and a beacon (text/plain).
+        for (method, url) in [
+            ("POST", "https://shop.example/collect/x"),
+            ("PUT", "https://shop.example/anything"),
+            ("POST", "https://shop.example/"),
+        ] {
+            let r = with_headers(
+                req(1, method, url, Some(&batch)),
+                &[("content-type", "text/plain;charset=UTF-8")],
+            );
+            assert_eq!(classify(&r), RequestKind::Batch, "{method} {url}");
+        }
+        // A single call without a writeKey but with Basic auth (the HTTP API).
+        let call = json!({"userId": "u1", "event": "E"}).to_string();
+        let basic = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "WKB:")
+        );
+        let r = with_headers(
+            req(2, "POST", "https://first.example/v1/track", Some(&call)),
+            &[("authorization", basic.as_str())],
+        );
+        assert_eq!(classify(&r), RequestKind::Event { call: Call::Track });
+        let d = decode(&Capture {
+            requests: vec![r],
+            ..Default::default()
+        });
+        assert_eq!(d.events[0].write_key.as_deref(), Some("WKB"));
+        // Other JSON elsewhere is someone else's.
+        assert_eq!(
+            kind(
+                "POST",
+                "https://shop.example/collect",
+                Some(r#"{"batch":[1]}"#)
+            ),
+            RequestKind::Other
+        );
+        assert_eq!(
+            kind("POST", "https://shop.example/api", Some(r#"{"type":"x"}"#)),
+            RequestKind::Other
+        );
+    }
+
+    #[test]
+    fn pixel_api_data_parameter() {
+        use base64::Engine as _;
+        let ev = json!({"writeKey": "WKP", "type": "track", "event": "Pixel", "userId": "u"});
+        let data = base64::engine::general_purpose::STANDARD.encode(ev.to_string());
+        let url = format!("https://api.segment.io/v1/pixel/track?data={data}");
+        assert_eq!(
+            kind("GET", &url, None),
+            RequestKind::Event { call: Call::Track }
+        );
+        let d = decode(&Capture {
+            requests: vec![req(1, "GET", &url, None)],
+            ..Default::default()
+        });
+        assert_eq!(d.events.len(), 1);
+        assert_eq!(d.events[0].name.as_deref(), Some("Pixel"));
+        assert_eq!(d.events[0].write_key.as_deref(), Some("WKP"));
+        // URL-safe, unpadded, percent-encoded, on a proxy; the path names the call.
+        let ev = json!({"writeKey": "WKP", "userId": "u", "traits": {"a": "??>>"}});
+        let data = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ev.to_string());
+        let url = format!("https://p.example/v1/pixel/identify?x=1&data={data}");
+        assert_eq!(
+            kind("GET", &url, None),
+            RequestKind::Event {
+                call: Call::Identify
+            }
+        );
+        // Garbage `data` to Segment's API host is a finding, on a site it is nothing.
+        assert!(matches!(
+            kind(
+                "GET",
+                "https://api.segment.io/v1/pixel/track?data=%%%",
+                None
+            ),
+            RequestKind::Malformed { .. }
+        ));
+        assert_eq!(
+            kind("GET", "https://shop.example/search?data=abc", None),
+            RequestKind::Other
+        );
+    }
+
+    #[test]
+    fn compressed_bodies_are_decoded_and_broken_ones_reported() {
+        use std::io::Write;
+        let batch = json!({"writeKey": "WK", "batch": [
+            {"type": "page", "messageId": "m1", "anonymousId": "a"}]})
+        .to_string();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(batch.as_bytes()).unwrap();
+        let mut r = req(1, "POST", "https://shop.example/collect/x", None);
+        r.body = Some(gz.finish().unwrap());
+        let r = with_headers(r, &[("content-encoding", "gzip")]);
+        assert_eq!(classify(&r), RequestKind::Batch);
+        let d = decode(&Capture {
+            requests: vec![r],
+            ..Default::default()
+        });
+        assert_eq!(d.events.len(), 1);
+        // Segment's EU host with a body that says gzip but is not.
+        let r = with_headers(
+            req(
+                2,
+                "POST",
+                "https://events.eu1.segmentapis.com/v1/b",
+                Some("xx"),
+            ),
+            &[("content-encoding", "gzip")],
+        );
+        assert!(matches!(
+            classify(&r),
+            RequestKind::Malformed { reason } if reason.contains("gzip")
+        ));
+        // Binary junk to the API host.
+        let mut r = req(3, "POST", "https://api.segment.io/v1/b", None);
+        r.body = Some(vec![0xff, 0x00, 0x80]);
+        assert!(matches!(classify(&r), RequestKind::Malformed { .. }));
     }
 
     #[test]

@@ -5,12 +5,14 @@
 //! and API are routinely proxied (docs/segment.md §1.1, §6.2).
 
 pub mod decode;
+pub mod library;
 pub mod settings;
 
 pub use decode::{
     ConsentStamp, Decoded, LibraryLoad, LoadKind, MAX_BODY_BYTES, Malformed, RequestKind,
     SegmentEvent, classify, decode,
 };
+pub use library::LibrarySeen;
 pub use settings::{CdnSettings, IntegrationSettings, RemotePlugin, SettingsError};
 
 /// Standard base64 (with the `=` padding stripped), as `btoa(s).replace(/=/g, '')` produces it:

@@ -135,6 +135,7 @@ pub(super) fn ungated(spec: &Spec, routed: &Routing) -> Vec<Failure> {
         .destinations
         .iter()
         .filter(|(_, o)| o.resolved.categories.is_empty())
+        .filter(|(name, _)| !super::exempt::is_exempt(spec, name))
         .map(|(name, o)| {
             let why = match o.resolved.categories_source {
                 CategorySource::Spec => "the spec declares `categories: []` for it".to_string(),
@@ -384,4 +385,69 @@ pub(super) fn held(state: &State, capture: &Capture, decoded: &Decoded) -> Vec<F
         });
     }
     failures
+}
+
+/// Requests to Segment's API (its hosts, or a `/v1/<call>` path on a proxy) whose payload could
+/// not be decoded: what they carried cannot be judged, so they are a finding of their own, in
+/// every state and phase.
+pub(super) fn undecodable(decoded: &Decoded) -> Vec<Failure> {
+    if decoded.malformed.is_empty() {
+        return Vec::new();
+    }
+    let n = decoded.malformed.len();
+    vec![Failure {
+        check: CheckId::UndecodableSegment,
+        destination: None,
+        message: format!(
+            "{n} request{} to Segment's tracking API could not be decoded, so what {} carried \
+             cannot be judged; send Segment's documented JSON (optionally gzip, deflate or br \
+             encoded) or keep such traffic from Segment's API",
+            plural(n),
+            if n == 1 { "it" } else { "they" }
+        ),
+        evidence: decoded
+            .malformed
+            .iter()
+            .map(|m| Evidence {
+                at_ms: m.at_ms,
+                phase: m.phase,
+                what: format!("{}{}: {}", m.host, m.path, m.reason),
+            })
+            .collect(),
+    }]
+}
+
+/// Connections the browser reported and the recorder never saw: the trial cannot vouch for what
+/// it did not see, so it does not pass.
+pub(super) fn unrecorded(capture: &Capture) -> Vec<Failure> {
+    if capture.unrecorded.is_empty() {
+        return Vec::new();
+    }
+    let n = capture.unrecorded.len();
+    vec![Failure {
+        check: CheckId::UnrecordedTraffic,
+        destination: None,
+        message: format!(
+            "the browser made {n} connection{} the recorder never saw, so this trial cannot \
+             vouch for what {} carried: {}",
+            plural(n),
+            if n == 1 { "it" } else { "they" },
+            capture
+                .unrecorded
+                .iter()
+                .take(5)
+                .map(|u| format!("{} {} (from {})", u.method, u.url, u.initiator))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        evidence: capture
+            .unrecorded
+            .iter()
+            .map(|u| Evidence {
+                at_ms: u.at_ms,
+                phase: u.phase,
+                what: format!("{} {} from {}", u.method, u.url, u.initiator),
+            })
+            .collect(),
+    }]
 }

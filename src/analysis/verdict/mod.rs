@@ -13,6 +13,9 @@
 //! code load is then not a reception for `blocked`; a request to the vendor's hosts still is.
 
 mod builtin;
+mod events;
+pub mod exempt;
+pub mod journey;
 pub mod pii;
 pub mod recipients;
 pub mod regime;
@@ -31,7 +34,8 @@ use crate::spec::{Collection, ConsentModel, Spec, State};
 // the spec's keys; splitting it would scatter the checks' order, which the failures keep.
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
-/// unstamped, CMP consent mismatch, pii, unknown recipients, events held).
+/// unstamped, CMP consent mismatch, pii, unknown recipients, events held, undecodable Segment
+/// traffic).
 pub fn judge(
     spec: &Spec,
     state: &State,
@@ -66,7 +70,7 @@ pub fn judge_with(
 
     if let Some(blocked) = &eff.blocked {
         for (name, outcome) in &routed.destinations {
-            if !blocked.value.contains(name) {
+            if !blocked.value.contains(name) || exempt::is_exempt(spec, name) {
                 continue;
             }
             let seen: Vec<&Reception> = outcome
@@ -233,6 +237,8 @@ pub fn judge_with(
         _ => BTreeSet::new(),
     };
 
+    failures.extend(events::check(&eff.events, decoded, capture.interrupted));
+    failures.extend(journey::check(spec, state, capture, decoded, routed));
     failures.extend(builtin::undeclared(decoded, routed, capture));
     failures.extend(builtin::ungated(spec, routed));
     failures.extend(builtin::unstamped(spec, decoded, routed));
@@ -249,6 +255,8 @@ pub fn judge_with(
     failures.extend(pii::check(spec, state, eff, capture, decoded, routed));
     failures.extend(recipients::unknown(spec, state, eff, routed));
     failures.extend(builtin::held(state, capture, decoded));
+    failures.extend(builtin::undecodable(decoded));
+    failures.extend(builtin::unrecorded(capture));
     failures
 }
 

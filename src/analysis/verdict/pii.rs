@@ -70,7 +70,10 @@ pub fn check(
 ) -> Vec<Failure> {
     let scanner = Scanner::new(&spec.pii);
     let in_window = |phase: Phase| state.steps.is_empty() || phase == Phase::After;
-    let blocked = |name: &str| eff.blocked.as_ref().is_some_and(|b| b.value.contains(name));
+    let blocked = |name: &str| {
+        eff.blocked.as_ref().is_some_and(|b| b.value.contains(name))
+            && !super::exempt::is_exempt(spec, name)
+    };
     let blocked_all = eff
         .blocked
         .as_ref()
@@ -171,7 +174,9 @@ pub fn check(
     for (name, o) in &routed.destinations {
         let mut seen = std::collections::BTreeSet::new();
         for r in &o.receptions {
-            if let ReceptionKind::HostContacted { .. } | ReceptionKind::Navigated { .. } = r.kind
+            if let ReceptionKind::HostContacted { .. }
+            | ReceptionKind::Navigated { .. }
+            | ReceptionKind::SocketOpened { .. } = r.kind
                 && seen.insert(r.seq)
                 && let Some(req) = request(r.seq)
             {

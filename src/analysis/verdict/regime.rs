@@ -13,10 +13,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::analysis::routing::Resolves;
-use crate::spec::{Call, Collection, DestinationSet, Purpose, Regime, Spec, State, Word};
+use crate::spec::{
+    Call, Collection, DestinationSet, EventExpectation, Purpose, Regime, Spec, State, Word,
+};
 
 /// Where an effective expectation came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,7 +48,7 @@ pub struct Sourced<T> {
 }
 
 impl<T> Sourced<T> {
-    fn spec(value: T) -> Self {
+    pub(crate) fn spec(value: T) -> Self {
         Sourced {
             value,
             source: Source::Spec,
@@ -71,6 +74,14 @@ pub struct Effective {
     pub consent: Option<Sourced<BTreeMap<String, bool>>>,
     /// `pii-leak` also covers every payload sent before the decision (gdpr).
     pub pii_before_decision: Option<Source>,
+    /// Destinations the spec declares as needing no consent, with the reason (never blocked).
+    pub exempt: Vec<(String, String)>,
+    /// Segment events expected, from the spec.
+    pub events: Vec<Sourced<EventExpectation>>,
+    /// Things the spec says that may not mean what it wants (an exempt advertising destination).
+    pub warnings: Vec<String>,
+    /// A journey's expectations per phase, as lines (`phase withdrawn: blocked: all (spec)`).
+    pub phase_lines: Vec<String>,
 }
 
 // Long on purpose: one arm per regime, each spelling out that regime's defaults in full.
@@ -89,7 +100,28 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
             .collect(),
         consent: expect.consent.clone().map(Sourced::spec),
         pii_before_decision: None,
+        exempt: super::exempt::exempted(spec),
+        events: expect.events.iter().cloned().map(Sourced::spec).collect(),
+        warnings: super::exempt::warnings(spec, resolved),
+        phase_lines: Vec::new(),
     };
+    if !state.phases.is_empty() {
+        // Phase expectations are the spec's own: no regime default completes them.
+        let plain = Spec {
+            regime: Regime::None,
+            destinations: IndexMap::new(),
+            ..spec.clone()
+        };
+        for (phase, expect) in &state.phases {
+            let one = State {
+                expect: expect.clone(),
+                ..Default::default()
+            };
+            for line in effective(&plain, &one, resolved).lines() {
+                eff.phase_lines.push(format!("phase {phase}: {line}"));
+            }
+        }
+    }
     let by = |r: Regime| Source::Regime(r);
     // What a gdpr default blocks: everything, less what the spec allows.
     let not_allowed = || -> Option<DestinationSet> {
@@ -100,6 +132,7 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
                 spec.destinations
                     .keys()
                     .filter(|n| !allowed.contains(n))
+                    .filter(|n| !super::exempt::is_exempt(spec, n))
                     .cloned()
                     .collect(),
             )),
@@ -150,6 +183,7 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
                         spec.destinations
                             .keys()
                             .filter(|n| advertising(n))
+                            .filter(|n| !super::exempt::is_exempt(spec, n))
                             .filter(|n| !allowed.as_ref().is_some_and(|a| a.contains(n)))
                             .cloned()
                             .collect(),
@@ -204,6 +238,18 @@ impl Effective {
         if let Some(s) = &self.pii_before_decision {
             out.push(format!("pii: none before the decision ({s})"));
         }
+        for e in &self.events {
+            out.push(format!(
+                "events: {}: {} ({})",
+                e.value.describe(),
+                e.value.count_words(),
+                e.source
+            ));
+        }
+        for (name, reason) in &self.exempt {
+            out.push(format!("exempt: {name}: {reason} (spec)"));
+        }
+        out.extend(self.phase_lines.iter().cloned());
         out
     }
 }

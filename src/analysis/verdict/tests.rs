@@ -62,6 +62,7 @@ pub(crate) fn cloud(cats: &[&str]) -> Destination {
         mode: Some(Mode::Cloud),
         categories: Some(cats.iter().map(|s| s.to_string()).collect()),
         hosts: Vec::new(),
+        exempt: None,
     }
 }
 
@@ -70,6 +71,7 @@ pub(crate) fn chat() -> Destination {
         mode: None,
         categories: Some(vec!["C0004".into()]),
         hosts: vec!["chat.example.net".into()],
+        exempt: None,
     }
 }
 
@@ -111,6 +113,15 @@ pub(crate) fn state(steps: usize, expect: Expect) -> State {
             .collect(),
         expect,
         line: 1,
+        decisions: if steps == 0 {
+            Vec::new()
+        } else {
+            vec![crate::spec::Decision {
+                step: 0,
+                name: None,
+            }]
+        },
+        phases: Default::default(),
     }
 }
 
@@ -134,7 +145,7 @@ pub(crate) fn req(
         url: url.into(),
         resource_type: "other".into(),
         headers: BTreeMap::new(),
-        body: body.map(|b| b.to_string()),
+        body: body.map(|b| b.to_string().into_bytes()),
         answer: Answer::Sinkhole,
         initiator: Default::default(),
     }

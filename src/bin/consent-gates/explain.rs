@@ -134,9 +134,15 @@ pub fn explain(spec: &Spec) -> String {
         },
         None => None,
     };
+    let library_note = if spec.segment.library == spec::Library::Bundled {
+        "\n                (answers requests for analytics.js by URL, a snippet's load; a site that \
+         bundles analytics-next from npm makes none, and a run then says the key had no effect)"
+    } else {
+        ""
+    };
     let _ = writeln!(
         o,
-        "  segment       settings {}, library {}",
+        "  segment       settings {}, library {}{library_note}",
         spec.segment
             .settings
             .as_ref()
@@ -187,6 +193,13 @@ pub fn explain(spec: &Spec) -> String {
                     outcome.categories.join(", ")
                 )
             }
+            CategorySource::None if verdict::exempt::is_exempt(spec, name) => format!(
+                "exempt from consent: {}",
+                spec.destinations[name]
+                    .exempt
+                    .as_deref()
+                    .unwrap_or_default()
+            ),
             CategorySource::None => {
                 if spec.categories.is_empty() {
                     "no categories".to_string()
@@ -224,10 +237,20 @@ pub fn explain(spec: &Spec) -> String {
             );
         } else {
             for (i, step) in state.steps.iter().enumerate() {
-                let note = if i == 0 {
-                    "   <- the decision: allowed/blocked judge traffic from here on"
-                } else {
-                    ""
+                let decision = state.decisions.iter().find(|d| d.step == i);
+                let note = match decision {
+                    Some(d) if state.decision_step() == Some(i) => match &d.name {
+                        None => "   <- the decision: allowed/blocked judge traffic from here on"
+                            .to_string(),
+                        Some(n) => format!(
+                            "   <- the decision, phase `{n}`: allowed/blocked judge traffic from here on"
+                        ),
+                    },
+                    Some(d) => format!(
+                        "   <- decision, phase `{}` until the next",
+                        d.name.as_deref().unwrap_or_default()
+                    ),
+                    None => String::new(),
                 };
                 let label = if i == 0 { "steps" } else { "" };
                 let _ = writeln!(o, "    {label:11} {}. {}{note}", i + 1, step.describe());
@@ -242,6 +265,9 @@ pub fn explain(spec: &Spec) -> String {
             let label = if i == 0 { "expect" } else { "" };
             let _ = writeln!(o, "    {label:11} {line}");
         }
+        for w in &eff.warnings {
+            let _ = writeln!(o, "    warning     {w}");
+        }
         // `all` spelled out, so a reader sees exactly which destinations it covers.
         for (which, set) in [("allowed", &eff.allowed), ("blocked", &eff.blocked)] {
             if let Some(s) = set
@@ -253,6 +279,7 @@ pub fn explain(spec: &Spec) -> String {
                     "                {which}: all = {}{}",
                     spec.destinations
                         .keys()
+                        .filter(|n| which == "allowed" || !verdict::exempt::is_exempt(spec, n))
                         .cloned()
                         .collect::<Vec<_>>()
                         .join(", "),
@@ -269,7 +296,8 @@ pub fn explain(spec: &Spec) -> String {
     let _ = writeln!(
         o,
         "  built-in checks in every state: undeclared-destination, ungated-destination, \
-         unstamped-events, consent-mismatch, pii-leak{}, events-held, step-did-not-match",
+         unstamped-events, consent-mismatch, pii-leak{}, events-held, undecodable-segment, \
+         unrecorded-traffic, step-did-not-match; expect.events: event-missing, event-unexpected",
         if spec.pii.is_empty() {
             String::new()
         } else {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use consent_gates::analysis::routing::{self, Evidence, Routing};
-use consent_gates::analysis::segment::{self, CdnSettings, Decoded, LoadKind};
+use consent_gates::analysis::segment::{self, CdnSettings, Decoded, LibrarySeen};
 use consent_gates::browser::edge;
 use consent_gates::browser::error::SETUP_COMMAND;
 use consent_gates::browser::session::{self, Shared};
@@ -133,12 +133,20 @@ pub fn main(args: Args) -> ExitCode {
     };
     let decoded = segment::decode(&capture);
     let mut routed = routing::route(&spec, settings.as_ref(), &capture, &decoded);
+    let mut library = library_words(&segment::library::recognise(&decoded));
     // With a CMP recognised, a second visit accepts everything: what the network shows then
     // names the destinations an opt-in site holds back until consent.
     if let Some(cmp) = &capture.cmp_detected {
         match probe(&args, &out_dir, Some(cmp)) {
             Ok((accepted, _, spec2)) => {
                 let decoded2 = segment::decode(&accepted);
+                let seen2 = segment::library::recognise(&decoded2);
+                if !segment::library::recognise(&decoded).loaded() && seen2.loaded() {
+                    library = format!(
+                        "not loaded before any choice, {} after accepting all",
+                        library_words(&seen2)
+                    );
+                }
                 let routed2 = routing::route(&spec2, settings.as_ref(), &accepted, &decoded2);
                 for u in routed2.undeclared {
                     match routed.undeclared.iter_mut().find(|x| x.name == u.name) {
@@ -165,6 +173,7 @@ pub fn main(args: Args) -> ExitCode {
         settings.as_ref(),
         &decoded,
         &routed,
+        &library,
     );
     match &args.out {
         Some(path) => {
@@ -436,6 +445,7 @@ fn render(
     settings: Option<&CdnSettings>,
     decoded: &Decoded,
     routed: &Routing,
+    library: &str,
 ) -> String {
     let found = destinations(settings, routed);
     let mut o = String::new();
@@ -460,10 +470,6 @@ fn render(
     );
     o.push_str("# Fill in every TODO, then: `consent-gates explain <this file>`, `consent-gates test <this file>`.\n#\n");
     o.push_str("# What the visit loaded:\n");
-    let library = decoded
-        .library_loads
-        .iter()
-        .any(|l| matches!(l.kind, LoadKind::Library { .. }));
     let before: Vec<String> = decoded
         .events
         .iter()
@@ -472,7 +478,7 @@ fn render(
     let _ = writeln!(
         o,
         "#   Segment: analytics.js {}, settings {}, {} event{} before any choice{}",
-        if library { "loaded" } else { "not loaded" },
+        library,
         if decoded.settings_fetched {
             "fetched"
         } else {
@@ -639,6 +645,22 @@ fn render(
         );
     }
     o
+}
+
+/// How analytics.js showed itself, for the spec's header: `loaded (snippet)`, `loaded (bundled
+/// in the site's own code: settings fetch, …; --library bundled answers nothing there)`.
+fn library_words(seen: &LibrarySeen) -> String {
+    if seen.by_url {
+        "loaded (snippet)".to_string()
+    } else if seen.loaded() {
+        format!(
+            "loaded (bundled in the site's own code, recognised by {}; `segment.library: \
+             bundled` has no effect there)",
+            seen.by_behaviour.join(", ")
+        )
+    } else {
+        "not loaded".to_string()
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod orejime;
 pub mod osano;
 pub mod osano_cookieconsent;
 pub mod quantcast;
+pub mod reopen;
 pub mod signals;
 pub mod sourcepoint;
 pub mod tarteaucitron;
@@ -154,6 +155,12 @@ pub fn plan(name: &str, action: &CmpAction, spec: &Spec) -> Result<Plan, String>
         )
     })?;
     let act = match action {
+        CmpAction::Reopen => {
+            return Err(format!(
+                "`cmp: reopen` is not an adapter action of {name}: the session re-opens the \
+                 preference centre itself (cmp::reopen)"
+            ));
+        }
         CmpAction::AcceptAll => a.accept_all.act(),
         CmpAction::RejectAll => a.reject_all.act(),
         CmpAction::Categories(ids) => {

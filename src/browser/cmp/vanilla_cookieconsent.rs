@@ -9,8 +9,15 @@ pub const ADAPTER: Adapter = Adapter {
     name: "vanilla-cookieconsent",
     detect: "window.CookieConsent || document.querySelector('#cc-main')",
     banner: "visible('#cc-main .cm') || visible('#cc-main .pm')",
-    accept_all: Do::Click("#cc-main .cm__btn[data-role=all]"),
-    reject_all: Do::Click("#cc-main .cm__btn[data-role=necessary]"),
+    // The preferences modal's buttons too: after `cmp: reopen` the choice is made there (the
+    // hidden consent modal stays in the DOM, so only a visible match counts).
+    accept_all: Do::Click(
+        "#cc-main .cm__btn[data-role=all]:visible, #cc-main .pm__btn[data-role=all]:visible",
+    ),
+    reject_all: Do::Click(
+        "#cc-main .cm__btn[data-role=necessary]:visible, \
+         #cc-main .pm__btn[data-role=necessary]:visible",
+    ),
     categories: Some(categories),
     // `show(true)` renders the consent modal again (api.js), whose buttons the actions click.
     reopen: Some(Do::Script {

@@ -130,7 +130,8 @@ pub fn build(
     for o in routed.destinations.values() {
         for r in &o.receptions {
             let (host, path, carried) = match &r.kind {
-                ReceptionKind::HostContacted { host, path } => (host, path, None),
+                ReceptionKind::HostContacted { host, path }
+                | ReceptionKind::SocketOpened { host, path, .. } => (host, path, None),
                 ReceptionKind::Navigated {
                     host,
                     path,

@@ -1,0 +1,234 @@
+//! End-to-end tests of the consent-journey spec language (issue 14) on real Chromium, the real
+//! Segment library and the real CMP: consent-exempt destinations, analytics-next bundled from npm,
+//! event expectations. Each test runs one trial through the real harness and asserts the exact set
+//! of (check, destination) pairs that fail, or that it passes.
+
+use std::collections::BTreeSet;
+
+mod common;
+
+use common::result;
+use consent_gates::browser::session::Shared;
+use consent_gates::outcome::{CheckId, TrialResult, Verdict};
+use consent_gates::runner::trial::{self, EvidenceOptions};
+
+type Pair = (CheckId, Option<String>);
+
+fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
+    r.failures
+        .iter()
+        .map(|f| (f.check, f.destination.clone()))
+        .collect()
+}
+
+fn pair(check: CheckId, destination: Option<&str>) -> Pair {
+    (check, destination.map(str::to_string))
+}
+
+/// Runs the one trial `name` of `specs`; returns its result and the text of its snapshot.
+fn run(specs: &str, name: &str) -> (TrialResult, String) {
+    let (results, tmp) = common::judge(specs, |n| n == name);
+    let r = result(&results, name).clone();
+    let stem = name.replace("::", ".");
+    let dir = tmp.path().join("snapshots");
+    let snap = ["snap.new", "snap"]
+        .iter()
+        .find_map(|ext| std::fs::read_to_string(dir.join(format!("{stem}.{ext}"))).ok())
+        .unwrap_or_default();
+    (r, snap)
+}
+
+fn assert_passes(r: &TrialResult) {
+    assert_eq!(r.verdict, Verdict::Pass, "{} must pass: {r:#}", r.name());
+}
+
+fn assert_fails_with(r: &TrialResult, expected: &[Pair]) {
+    let expected: BTreeSet<Pair> = expected.iter().cloned().collect();
+    assert_eq!(r.verdict, Verdict::Fail, "{} must fail: {r:#}", r.name());
+    assert_eq!(
+        pairs(r),
+        expected,
+        "{}: exactly these checks must fire (left: fired, right: expected): {r:#}",
+        r.name()
+    );
+}
+
+const EXEMPT: &str = "tests/fixtures/exempt/specs/*.yaml";
+const SIFT: &str = "Sift";
+
+/// `exempt`: after "Reject all" Segment still delivers every (all-denied) event to the unmapped
+/// cloud destination Sift. Declared exempt with a reason, it is judged as always allowed: the
+/// state passes, and the reason is in the snapshot and the report's expectations.
+#[test]
+fn an_exempt_destination_is_always_allowed_and_shows_its_reason() {
+    let (r, snap) = run(EXEMPT, "shop-exempt::reject-all");
+    assert_passes(&r);
+    assert!(
+        snap.contains("fraud prevention on checkout (legitimate interest"),
+        "the snapshot shows the reason: {snap}"
+    );
+    assert!(
+        snap.contains("received: true"),
+        "Sift received the events: {snap}"
+    );
+    // The report's expectations list, from a trial run with report evidence.
+    let spec = consent_gates::spec::load(std::path::Path::new(
+        "tests/fixtures/exempt/specs/shop-exempt.yaml",
+    ))
+    .expect("spec");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = EvidenceOptions {
+        report: true,
+        screenshots: false,
+        traces: None,
+    };
+    let r = trial::run_with(Shared::get(true), &spec, "reject-all", tmp.path(), &options);
+    let ev = r.evidence.as_ref().expect("report evidence");
+    assert!(
+        ev.expectations
+            .iter()
+            .any(|e| e.starts_with("exempt: Sift: fraud prevention")),
+        "the report lists the exemption: {:?}",
+        ev.expectations
+    );
+}
+
+/// The twin, as a v1 spec had to write it: Sift without `exempt` fails ungated-destination and
+/// blocked-received.
+#[test]
+fn the_same_destination_without_exempt_is_ungated_and_blocked_received() {
+    let (r, _) = run(EXEMPT, "shop-exempt-missing::reject-all");
+    assert_fails_with(
+        &r,
+        &[
+            pair(CheckId::UngatedDestination, Some(SIFT)),
+            pair(CheckId::BlockedReceived, Some(SIFT)),
+        ],
+    );
+}
+
+/// `expect.events` both ways on one site: an identify carrying `traits.email` after "Reject all"
+/// fails event-unexpected naming the matcher and when; browsing on without it passes, its
+/// `Product Added` counted once with the all-denied stamp.
+#[test]
+fn an_event_that_must_never_be_sent_fails_event_unexpected() {
+    let (r, _) = run(EXEMPT, "shop-exempt::reject-then-identify");
+    assert_fails_with(&r, &[pair(CheckId::EventUnexpected, None)]);
+    let f = &r.failures[0];
+    assert!(
+        f.message.contains("never identify with traits.email")
+            && f.message.contains("after the decision"),
+        "the message names the matcher and when: {}",
+        f.message
+    );
+    assert_eq!(f.evidence.len(), 1, "{f}");
+    let (twin, _) = run(EXEMPT, "shop-exempt::reject-then-browse");
+    assert_passes(&twin);
+}
+
+const UNREGISTERED: &str = "tests/fixtures/consent-unregistered/specs/*.yaml";
+
+/// `consent-unregistered`: the wrapper never gets `registerOnConsentChanged`, so consent-tools
+/// never sends "Segment Consent Preference Updated": event-missing, and nothing else (the stamp
+/// itself is read fresh on every event). The example shop, its correct twin, passes.
+#[test]
+fn a_site_that_forgets_register_on_consent_changed_fails_event_missing() {
+    let (r, _) = run(UNREGISTERED, "shop-unregistered::accept-all");
+    assert_fails_with(&r, &[pair(CheckId::EventMissing, None)]);
+    let m = &r.failures[0].message;
+    assert!(
+        m.contains("exactly 1 track \"Segment Consent Preference Updated\"")
+            && m.contains("0 events matched")
+            && m.contains("seen instead: track \"Product Viewed\""),
+        "the message names the matcher and what was seen instead: {m}"
+    );
+    let (twin, _) = run(UNREGISTERED, "shop-registered::accept-all");
+    assert_passes(&twin);
+}
+
+/// Withdrawal through the CMP's API: with the callback registered the wrapper sends the consent
+/// event twice (accept, withdraw) and "Product Added" carries the withdrawn stamp; without it,
+/// event-missing.
+#[test]
+fn a_withdrawal_sends_the_consent_event_again_only_when_registered() {
+    let (r, _) = run(UNREGISTERED, "shop-unregistered::accept-then-withdraw");
+    assert_fails_with(&r, &[pair(CheckId::EventMissing, None)]);
+    let (twin, _) = run(UNREGISTERED, "shop-registered::accept-then-withdraw");
+    assert_passes(&twin);
+}
+
+/// `bundled-next`: analytics-next compiled into the site's own bundle from npm. The library is
+/// recognised by its behaviour (settings fetch, the npm build's `context.library` on its events),
+/// the snapshot says how, and that `segment.library: bundled` had no effect.
+#[test]
+fn analytics_next_bundled_from_npm_is_recognised_by_its_behaviour() {
+    let (r, snap) = run(
+        "tests/fixtures/bundled-next/specs/*.yaml",
+        "shop-bundled::accept-all",
+    );
+    assert_passes(&r);
+    for want in [
+        "library_loaded: true",
+        "recognised_by:\n    - settings fetch\n    - \"events from the npm build (npm:next)\"",
+        "`segment.library: bundled` had no effect",
+    ] {
+        assert!(snap.contains(want), "the snapshot says {want:?}: {snap}");
+    }
+}
+
+const WITHDRAW: &str = "tests/fixtures/withdraw/specs/*.yaml";
+
+/// A withdrawal journey on the unchanged example shop: the preferences re-open through
+/// vanilla-cookieconsent's API and the withdrawal is made there. The consent event and the flipped
+/// stamp are there (the phase's events and consent pass), but the device-mode destinations loaded
+/// on the first decision keep receiving under the opt-in model: blocked-received for exactly those
+/// two, in the `withdrawn` phase. The snapshot shows each phase in order.
+#[test]
+fn a_withdrawal_on_the_opt_in_shop_is_judged_per_phase() {
+    let (r, snap) = run(WITHDRAW, "shop-withdraw::accept-then-withdraw");
+    assert_fails_with(
+        &r,
+        &[
+            pair(CheckId::BlockedReceived, Some("Google Analytics 4 Web")),
+            pair(
+                CheckId::BlockedReceived,
+                Some("Facebook Conversions Api Web"),
+            ),
+        ],
+    );
+    for f in &r.failures {
+        assert!(
+            f.message.contains("in phase `withdrawn` (from step 4"),
+            "the message names the phase: {}",
+            f.message
+        );
+    }
+    let before = snap.find("- phase: before").expect("phase before");
+    let accepted = snap.find("- phase: accepted").expect("phase accepted");
+    let withdrawn = snap.find("- phase: withdrawn").expect("phase withdrawn");
+    assert!(before < accepted && accepted < withdrawn, "{snap}");
+    assert!(
+        snap[withdrawn..].contains(
+            "Segment Consent Preference Updated\\\" · C0001=true C0002=false C0004=false"
+        ),
+        "the withdrawn phase shows the consent event with the new stamp: {snap}"
+    );
+}
+
+/// `cmp: reopen` where the adapter knows no documented way: step-did-not-match naming it.
+#[test]
+fn reopen_without_a_documented_api_is_step_did_not_match() {
+    let (r, _) = run(WITHDRAW, "onetrust-reopen::accept-then-reopen");
+    assert_eq!(
+        pairs(&r),
+        [pair(CheckId::StepDidNotMatch, None)].into_iter().collect(),
+        "{r:#}"
+    );
+    assert!(
+        r.failures[0]
+            .message
+            .contains("onetrust adapter has no documented way"),
+        "{}",
+        r.failures[0].message
+    );
+}

@@ -1,0 +1,210 @@
+//! End-to-end tests of what the recorder sees (issue "nothing leaves unseen"): each channel has a
+//! fixture site under `tests/fixtures/` that leaks after "Reject" (the trial fails with exactly the
+//! expected checks) and a correct twin that does not (the trial passes).
+
+use std::collections::BTreeSet;
+
+mod common;
+
+use consent_gates::outcome::TrialResult;
+use consent_gates::outcome::{CheckId, Verdict};
+
+type Pair = (CheckId, Option<String>);
+
+fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
+    r.failures
+        .iter()
+        .map(|f| (f.check, f.destination.clone()))
+        .collect()
+}
+
+/// Runs the trials of `specs` whose names `select` accepts.
+fn run(specs: &str, select: impl Fn(&str) -> bool) -> Vec<TrialResult> {
+    common::judge(specs, select).0
+}
+
+fn evidence(r: &TrialResult, check: CheckId) -> Vec<String> {
+    r.failures
+        .iter()
+        .filter(|f| f.check == check)
+        .flat_map(|f| f.evidence.iter().map(|e| e.what.clone()))
+        .collect()
+}
+
+const SHAPES_LEAKY: &str = "tests/fixtures/segment-shapes/specs/shapes-leaky.yaml";
+const SHAPES_CORRECT: &str = "tests/fixtures/segment-shapes/specs/shapes-correct.yaml";
+
+/// Segment traffic that does not look like analytics.js — a batch to a first-party path, a
+/// sendBeacon, the Pixel API, a gzip body — is decoded as collection wherever it goes; bytes to
+/// Segment's API that are no Segment payload are `undecodable-segment`.
+#[test]
+fn segment_is_recognised_by_what_it_carries() {
+    let results = run(SHAPES_LEAKY, |_| true);
+    let expect: [(&str, CheckId, &str); 5] = [
+        (
+            "collect-path",
+            CheckId::Collection,
+            "shapes.example/collect/x",
+        ),
+        (
+            "beacon",
+            CheckId::Collection,
+            "shapes.example/collect/beacon",
+        ),
+        (
+            "pixel",
+            CheckId::Collection,
+            "api.segment.io/v1/pixel/track",
+        ),
+        ("gzip", CheckId::Collection, "shapes.example/collect/gz"),
+        ("opaque", CheckId::UndecodableSegment, "api.segment.io/v1/b"),
+    ];
+    for (state, check, where_) in expect {
+        let r = common::result(&results, &format!("shapes-leaky::{state}"));
+        assert_eq!(r.verdict, Verdict::Fail, "{state} must fail: {r:#?}");
+        assert_eq!(
+            pairs(r),
+            BTreeSet::from([(check, None)]),
+            "{state}: exactly {check} fires: {r:#?}"
+        );
+        let ev = evidence(r, check);
+        assert!(
+            ev.iter().any(|e| e.contains(where_)),
+            "{state}: evidence names {where_}: {ev:?}"
+        );
+    }
+}
+
+/// The twin checks consent before sending: every channel stays silent after "Reject".
+#[test]
+fn segment_shapes_twin_passes() {
+    let results = run(SHAPES_CORRECT, |_| true);
+    assert_eq!(results.len(), 5);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}
+
+const SOCKETS_LEAKY: &str = "tests/fixtures/sockets/specs/sockets-leaky.yaml";
+const SOCKETS_CORRECT: &str = "tests/fixtures/sockets/specs/sockets-correct.yaml";
+const CHAT: &str = "Support Chat";
+const FEED: &str = "Live Feed";
+
+/// A chat vendor reached only over a WebSocket and a feed only over EventSource, both opened
+/// after "Reject": each is `blocked-received`, the socket's evidence counting frames, no values.
+#[test]
+fn websocket_and_eventsource_after_reject_are_blocked_received() {
+    let results = run(SOCKETS_LEAKY, |n| n == "sockets-leaky::reject-all");
+    let r = common::result(&results, "sockets-leaky::reject-all");
+    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
+    assert_eq!(
+        pairs(r),
+        BTreeSet::from([
+            (CheckId::BlockedReceived, Some(CHAT.to_string())),
+            (CheckId::BlockedReceived, Some(FEED.to_string())),
+        ]),
+        "{r:#?}"
+    );
+    let ev = evidence(r, CheckId::BlockedReceived);
+    assert!(
+        ev.iter()
+            .any(|e| e.starts_with("WebSocket to chat.example.net/socket (")),
+        "the socket is named as a WebSocket: {ev:?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e.contains("request to feed.example.net/stream")),
+        "the EventSource stream is named: {ev:?}"
+    );
+    let text = format!("{r:?}");
+    assert!(!text.contains("hello"), "frame values never appear: {text}");
+}
+
+/// The twin opens chat and feed only after "Accept": reject passes, and accept passes too — a
+/// vendor reached only over a WebSocket or EventSource has received something (`allowed`).
+#[test]
+fn sockets_twin_passes_both_ways() {
+    let results = run(SOCKETS_CORRECT, |_| true);
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}
+
+const WORKER_LEAKY: &str = "tests/fixtures/shared-worker/specs/shared-worker-leaky.yaml";
+const WORKER_CORRECT: &str = "tests/fixtures/shared-worker/specs/shared-worker-correct.yaml";
+
+/// A SharedWorker's fetch after "Reject" (which no Playwright route sees) is recorded by the
+/// network layer behind the routes and judged: `blocked-received`.
+#[test]
+fn shared_worker_fetch_after_reject_is_blocked_received() {
+    let results = run(WORKER_LEAKY, |n| n == "shared-worker-leaky::reject-all");
+    let r = common::result(&results, "shared-worker-leaky::reject-all");
+    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
+    assert_eq!(
+        pairs(r),
+        BTreeSet::from([(
+            CheckId::BlockedReceived,
+            Some("Worker Analytics".to_string())
+        )]),
+        "{r:#?}"
+    );
+    let ev = evidence(r, CheckId::BlockedReceived);
+    assert!(
+        ev.iter()
+            .any(|e| e.contains("collect.worker-vendor.example/v1/hit")),
+        "{ev:?}"
+    );
+}
+
+/// The twin's worker sends only after "Accept": reject passes, and accept passes because the
+/// worker's request counts as reception.
+#[test]
+fn shared_worker_twin_passes_both_ways() {
+    let results = run(WORKER_CORRECT, |_| true);
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}
+
+const UNLOAD_LEAKY: &str = "tests/fixtures/unload/specs/unload-leaky.yaml";
+const UNLOAD_CORRECT: &str = "tests/fixtures/unload/specs/unload-correct.yaml";
+
+/// An exit tracker whose pagehide / visibilitychange handler checks `event.isTrusted` sends a
+/// beacon and a keepalive fetch when the visitor really leaves: at the end of the state and at a
+/// `visit` step. After "Reject" both are `blocked-received`.
+#[test]
+fn beacons_of_a_real_unload_after_reject_are_blocked_received() {
+    let results = run(UNLOAD_LEAKY, |n| n != "unload-leaky::accept-all");
+    for state in ["reject-all", "visit-after-reject"] {
+        let r = common::result(&results, &format!("unload-leaky::{state}"));
+        assert_eq!(r.verdict, Verdict::Fail, "{state}: {r:#?}");
+        assert_eq!(
+            pairs(r),
+            BTreeSet::from([(CheckId::BlockedReceived, Some("Exit Analytics".to_string()))]),
+            "{state}: {r:#?}"
+        );
+        let ev = evidence(r, CheckId::BlockedReceived);
+        for what in [
+            "exit.vendor.example/beacon",
+            "exit.vendor.example/keepalive",
+        ] {
+            assert!(
+                ev.iter().any(|e| e.contains(what)),
+                "{state}: {what} in {ev:?}"
+            );
+        }
+    }
+}
+
+/// The twin sends only after "Accept": both reject states pass, and accept passes because what
+/// the real unload sent counts as reception.
+#[test]
+fn unload_twin_passes_every_way() {
+    let results = run(UNLOAD_CORRECT, |_| true);
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
+    }
+}
