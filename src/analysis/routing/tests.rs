@@ -43,6 +43,7 @@ fn spec(dests: Vec<(&str, Destination)>) -> Spec {
         states: IndexMap::new(),
         timing: Timing::default(),
         retries: 0,
+        tcf: IndexMap::new(),
     }
 }
 

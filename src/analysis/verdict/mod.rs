@@ -18,6 +18,7 @@ pub mod exempt;
 pub mod journey;
 pub mod pii;
 pub mod regime;
+mod tcf;
 
 pub use regime::{Effective, Source, Sourced, effective};
 
@@ -250,6 +251,7 @@ pub fn judge_with(
             &consent_skip,
         ));
     }
+    failures.extend(tcf::judge(spec, state, capture, decoded));
     failures.extend(pii::check(spec, state, eff, capture, decoded, routed));
     failures.extend(builtin::held(state, capture, decoded));
     failures
