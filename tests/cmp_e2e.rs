@@ -219,6 +219,25 @@ fn osano_cookieconsent_states_pass() {
     judge_all_pass("cmp-osano-cookieconsent");
 }
 
+// IAB TCF v2.2 on the IAB's own @iabtcf/cmpapi + @iabtcf/core (tests/fixtures/cmp/tcf/site/): real
+// __tcfapi, real TC strings, decoded in Rust; the stamp agrees with the purposes signalled.
+
+#[test]
+fn tcf_states_pass_against_the_decoded_signal() {
+    judge_all_pass("cmp-tcf");
+}
+
+#[test]
+fn tcf_reject_all_signals_legitimate_interest_only() {
+    let c = visit("cmp-tcf", "reject-all");
+    let tc = c.tcf.as_deref().expect("the CMP gave a TC string");
+    let s = consent_gates::analysis::tcf::decode(tc).expect("decodes");
+    assert_eq!(s.cmp_id, 2);
+    assert!(s.purposes_consent.is_empty(), "{s:?}");
+    assert_eq!(s.purposes_legitimate_interest, vec![2, 7, 8, 9, 10, 11]);
+    assert!(s.special_features.is_empty());
+}
+
 /// Through the harness: the categories action on the real library passes its expectations, so the
 /// consent stamp agrees with `expect.consent` and with the choice the adapter reads.
 #[test]

@@ -165,6 +165,35 @@ fn gpc_ignored_fires_blocked_received_for_the_advertising_destination() {
     );
 }
 
+/// `tcf-stamp`: a TCF v2.2 site (real `@iabtcf/cmpapi` + `@iabtcf/core`) stamps advertising from
+/// purpose 2's legitimate interest. After "Reject all" the TC string signals no consent to purposes
+/// 1, 3, 4, yet Segment stamps C0004: true and TikTok receives data: `consent-mismatch` names the
+/// purposes, and `blocked-received` the destination. Its correct twin is `cmp-tcf::reject-all`.
+#[test]
+fn tcf_stamp_fires_consent_mismatch_against_the_tc_string() {
+    let r = assert_fails_with(
+        "tests/fixtures/tcf-stamp/specs/*.yaml",
+        "tcf-stamp::reject-all",
+        &[
+            pair(CheckId::ConsentMismatch, None),
+            pair(CheckId::BlockedReceived, Some(TIKTOK)),
+        ],
+    );
+    let messages: Vec<&str> = r
+        .failures
+        .iter()
+        .filter(|f| f.check == CheckId::ConsentMismatch)
+        .map(|f| f.message.as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("no consent to purposes [1, 3, 4]")
+                && m.contains("stamped C0004=true")),
+        "the stamp is judged against the TC string's purposes: {messages:?}"
+    );
+}
+
 /// `identify-after-reject`: Segment keeps sending after "Reject all" (unmapped destinations), and the
 /// page identifies the visitor with an email address. The identify reaching Segment is `calls`; no
 /// declared destination receives the email (stamp all-false, no destination code), so no pii-leak.
@@ -223,6 +252,7 @@ fn fixture_specs_are_not_example_specs() {
             "identify-after-reject",
             "probe",
             "outbound",
+            "tcf-stamp",
         ] {
             assert!(
                 !name.contains(fixture),

@@ -11,4 +11,5 @@ pub mod catalog;
 pub mod privacy;
 pub mod routing;
 pub mod segment;
+pub mod tcf;
 pub mod verdict;

@@ -156,6 +156,10 @@ pub struct CmpSeen {
     pub tcf: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpp: Option<String>,
+    /// The TC string decoded: the purposes (consent, legitimate interest), special features and
+    /// vendors it signals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcf_decoded: Option<crate::analysis::tcf::TcfSignal>,
 }
 
 /// The normalised snapshot of one trial.
@@ -268,6 +272,10 @@ pub fn build(
                 choice: capture.cmp_choice.clone(),
                 tcf: capture.tcf.clone(),
                 gpp: capture.gpp.clone(),
+                tcf_decoded: capture
+                    .tcf
+                    .as_deref()
+                    .and_then(|t| crate::analysis::tcf::decode(t).ok()),
             }
         }),
         notes: analysis.notes.clone(),

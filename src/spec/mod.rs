@@ -15,6 +15,7 @@ pub(crate) mod locate;
 mod parse;
 pub mod schema;
 mod schema_shapes;
+pub mod signals;
 pub mod types;
 
 use std::path::Path;

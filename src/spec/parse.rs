@@ -48,6 +48,7 @@ pub(super) struct RawSpec {
     timing: Option<RawTiming>,
     visitor: Option<RawVisitor>,
     retries: Option<u32>,
+    tcf: Option<IndexMap<String, Vec<u8>>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -122,6 +123,7 @@ struct RawExpect {
     consent: Option<IndexMap<String, bool>>,
     /// Segment events that must (or must not) be sent.
     events: Option<Vec<journey::RawEvent>>,
+    tcf: Option<super::signals::TcfExpect>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -448,6 +450,7 @@ impl Cx<'_> {
             scroll: v.scroll.unwrap_or(true),
             pointer: v.pointer.unwrap_or(true),
         });
+        let tcf = self.tcf_purposes(raw.tcf.unwrap_or_default(), &categories);
         let retries = raw.retries.unwrap_or(0);
         if retries > MAX_RETRIES {
             self.value_err(
@@ -476,6 +479,7 @@ impl Cx<'_> {
             timing: timing?,
             visitor,
             retries,
+            tcf,
         })
     }
 
@@ -1223,7 +1227,8 @@ impl Cx<'_> {
             || raw.collection.is_some()
             || raw.calls.as_ref().is_some_and(|c| !c.is_empty())
             || raw.consent.as_ref().is_some_and(|c| !c.is_empty())
-            || raw.events.as_ref().is_some_and(|e| !e.is_empty());
+            || raw.events.as_ref().is_some_and(|e| !e.is_empty())
+            || raw.tcf.is_some();
         let allowed = raw
             .allowed
             .and_then(|v| self.destination_set(state, "allowed", v, destinations));
@@ -1306,6 +1311,27 @@ impl Cx<'_> {
                 Some(nothing_help.into()),
             );
         }
+        let tcf = raw.tcf.inspect(|t| {
+            for (field, i, n) in t.out_of_range() {
+                let range = if field == "special_features" {
+                    "1 to 2"
+                } else {
+                    "1 to 11"
+                };
+                self.value_err(
+                    &segs!["states", state, "expect", "tcf", field, i],
+                    format!(
+                        "TCF v2.2 has no {} {n}",
+                        if field == "special_features" {
+                            "special feature"
+                        } else {
+                            "purpose"
+                        }
+                    ),
+                    Some(format!("`{field}` lists numbers from {range}")),
+                );
+            }
+        });
         Expect {
             allowed,
             blocked,
@@ -1313,7 +1339,39 @@ impl Cx<'_> {
             calls,
             consent,
             events,
+            tcf,
         }
+    }
+
+    /// The top-level `tcf:` map: declared categories → TCF purposes 1 to 11, none empty.
+    fn tcf_purposes(
+        &mut self,
+        raw: IndexMap<String, Vec<u8>>,
+        categories: &IndexMap<String, Category>,
+    ) -> IndexMap<String, Vec<u8>> {
+        let mut out = IndexMap::new();
+        for (id, purposes) in raw {
+            let p = segs!["tcf", &id];
+            self.check_category(&p, &id, categories, true);
+            if purposes.is_empty() {
+                self.value_err(
+                    &p,
+                    format!("`tcf.{id}` lists no purposes"),
+                    Some("list the TCF purposes (1 to 11) the category needs consent to, e.g. `[1, 3, 4]`".into()),
+                );
+            }
+            for (i, n) in purposes.iter().enumerate() {
+                if !super::signals::TCF_PURPOSES.contains(n) {
+                    self.value_err(
+                        &segs!["tcf", &id, i],
+                        format!("TCF v2.2 has no purpose {n}"),
+                        Some("TCF purposes are numbered 1 to 11".into()),
+                    );
+                }
+            }
+            out.insert(id, purposes);
+        }
+        out
     }
 
     fn destination_set(

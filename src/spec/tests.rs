@@ -853,3 +853,34 @@ fn allow_hosts_first_party_and_visitor() {
     ));
     assert!(e.message.contains("scrol"), "{e}");
 }
+
+#[test]
+fn tcf_purposes_and_expectations_parse() {
+    let s = ok(&base(
+        "tcf:\n  C0002: [1, 8, 9]\nstates:\n  s:\n    steps: [{click: '#ok'}]\n    expect:\n      tcf: {consent: [1, 8, 9], legitimate_interest: [], special_features: [2]}\n",
+    ));
+    assert_eq!(s.tcf.get("C0002"), Some(&vec![1, 8, 9]));
+    let t = s.states["s"].expect.tcf.clone().expect("expect.tcf");
+    assert_eq!(t.consent, Some(vec![1, 8, 9]));
+    assert_eq!(t.legitimate_interest, Some(vec![]));
+    assert_eq!(t.special_features, Some(vec![2]));
+}
+
+#[test]
+fn tcf_numbers_out_of_range_and_unknown_categories_are_errors() {
+    let e = err(&base(
+        "tcf:\n  C0002: [1, 12]\nstates:\n  s: {expect: {collection: any}}\n",
+    ));
+    assert!(e.to_string().contains("TCF v2.2 has no purpose 12"), "{e}");
+    let e = err(&base(
+        "tcf:\n  C0009: [1]\nstates:\n  s: {expect: {collection: any}}\n",
+    ));
+    assert!(e.to_string().contains("unknown category `C0009`"), "{e}");
+    let e = err(&base(
+        "states:\n  s: {expect: {tcf: {special_features: [3]}}}\n",
+    ));
+    assert!(
+        e.to_string().contains("TCF v2.2 has no special feature 3"),
+        "{e}"
+    );
+}

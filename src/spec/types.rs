@@ -35,6 +35,8 @@ pub struct Spec {
     /// How often a failed trial is re-run (`retries:`, live sites); a trial that passes on a
     /// retry is reported as flaky.
     pub retries: u32,
+    /// `tcf:` stamp category id → the IAB TCF purposes it stands for.
+    pub tcf: indexmap::IndexMap<String, Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -299,6 +301,8 @@ pub struct Expect {
     pub consent: Option<BTreeMap<String, bool>>,
     /// Segment events that must (or must not) be sent, in file order.
     pub events: Vec<EventExpectation>,
+    /// What the IAB TCF TC string must signal at the end of the state.
+    pub tcf: Option<super::signals::TcfExpect>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -46,6 +46,7 @@ fn spec(dests: Vec<(&str, Destination)>) -> Spec {
         timing: Timing::default(),
         visitor: Default::default(),
         retries: 0,
+        tcf: IndexMap::new(),
     }
 }
 

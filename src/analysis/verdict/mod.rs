@@ -19,6 +19,7 @@ pub mod journey;
 pub mod pii;
 pub mod recipients;
 pub mod regime;
+mod tcf;
 
 pub use regime::{Effective, Source, Sourced, effective};
 
@@ -252,6 +253,7 @@ pub fn judge_with(
             &consent_skip,
         ));
     }
+    failures.extend(tcf::judge(spec, state, capture, decoded));
     failures.extend(pii::check(spec, state, eff, capture, decoded, routed));
     failures.extend(recipients::unknown(spec, state, eff, routed));
     failures.extend(builtin::held(state, capture, decoded));

@@ -54,6 +54,7 @@ pub(crate) fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
         timing: Timing::default(),
         visitor: Default::default(),
         retries: 0,
+        tcf: IndexMap::new(),
     }
 }
 
@@ -1139,4 +1140,68 @@ fn unknown_recipients_in_blocking_states() {
             .count(),
         2
     );
+}
+
+/// `tcf:` and `expect.tcf` against a real TC string (CMP 6, consent to purposes 1–10, no legitimate
+/// interest, no special features) on hand-made events.
+#[test]
+fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
+    const TC_ALL: &str = "CP1R2oAP1R2oAAGABBENBkEgAP_AAAAAADLIAAAAAAAA";
+    const TC_NONE: &str = "CP1R2oAP1R2oAAGABBENBkEgAAAAAAAAADLIAAAAAAAA";
+    let mut s = shop(Regime::Gdpr);
+    s.tcf = [
+        ("C0002".to_string(), vec![1, 8, 9]),
+        ("C0004".to_string(), vec![1, 3, 4]),
+    ]
+    .into_iter()
+    .collect();
+    let set = settings(json!({}));
+    let events = |pairs: &[(&str, bool)]| {
+        capture(vec![event(2, 1300, "page", stamp(pairs), json!({}))], true)
+    };
+    let tcf_failures = |c: &Capture, e: Expect| -> Vec<Failure> {
+        run(&s, &state(1, e), c, Some(&set))
+            .into_iter()
+            .filter(|f| f.check == CheckId::ConsentMismatch)
+            .collect()
+    };
+    // Agreeing stamp: nothing.
+    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    c.tcf = Some(TC_ALL.into());
+    assert!(tcf_failures(&c, Expect::default()).is_empty());
+    // The string withdraws consent, the stamp keeps advertising on.
+    c.tcf = Some(TC_NONE.into());
+    let f = tcf_failures(&c, Expect::default());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(
+        f[0].message.contains(
+            "no consent to purposes [1, 3, 4], so C0004=false, but Segment stamped C0004=true"
+        ),
+        "{}",
+        f[0].message
+    );
+    assert!(f[0].message.contains("C0002=false"));
+    assert_eq!(f[0].evidence.len(), 1);
+    // expect.tcf: the lists that differ are named; the ones that agree are not.
+    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    c.tcf = Some(TC_ALL.into());
+    let want = crate::spec::signals::TcfExpect {
+        consent: Some((1..=11).collect()),
+        legitimate_interest: Some(vec![]),
+        special_features: None,
+    };
+    let f = tcf_failures(
+        &c,
+        Expect {
+            tcf: Some(want),
+            ..Default::default()
+        },
+    );
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(f[0].message.contains("consent: expected [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], signalled [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"), "{}", f[0].message);
+    assert!(!f[0].message.contains("legitimate_interest"));
+    // No TC string at all while the spec judges one.
+    c.tcf = None;
+    let f = tcf_failures(&c, Expect::default());
+    assert!(f[0].message.contains("no TC string"), "{f:#?}");
 }

@@ -171,6 +171,14 @@ impl Cx<'_> {
                 );
                 continue;
             }
+            if expect.tcf.is_some() {
+                // The TC string is read once, at the end of the visit: only a state can judge it.
+                self.key_err(
+                    &segs!["states", state, "phases", &phase, "tcf"],
+                    format!("`tcf` cannot be judged per phase (phase `{phase}` of state `{state}`)"),
+                    Some("the TC string is read at the end of the state: move it to the state's `expect.tcf`".into()),
+                );
+            }
             self.expect_at = p;
             let e = self.expect(state, Some(expect), categories, destinations);
             out.insert(phase, e);

@@ -1,0 +1,144 @@
+//! The IAB TCF signal judged (`consent-mismatch`): a state's `expect.tcf` against the purposes and
+//! special features the page's TC string signals, and Segment's consent stamp against the purposes
+//! each category stands for under the spec's `tcf:` (a category is signalled as accepted when
+//! every one of its purposes has consent). Both need the visit's end (the TC string is read then),
+//! so an interrupted visit is not judged here.
+
+use std::collections::BTreeMap;
+
+use super::{event_evidence, plural};
+use crate::analysis::segment::{Decoded, SegmentEvent};
+use crate::analysis::tcf::{self, TcfSignal};
+use crate::capture::{Capture, Phase};
+use crate::outcome::{CheckId, Failure};
+use crate::spec::{Spec, State};
+
+pub(super) fn judge(
+    spec: &Spec,
+    state: &State,
+    capture: &Capture,
+    decoded: &Decoded,
+) -> Vec<Failure> {
+    let expect = state.expect.tcf.as_ref();
+    let mapped = !spec.tcf.is_empty() && !state.steps.is_empty();
+    if (expect.is_none() && !mapped) || capture.interrupted {
+        return Vec::new();
+    }
+    let signal = match capture.tcf.as_deref().map(tcf::decode) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return vec![failure(format!("expect.tcf / tcf: {e}"), Vec::new())],
+        None => {
+            return vec![failure(
+                "the page gave vendors no TC string (no `__tcfapi`, or `getTCData` did not answer \
+                 with one), so the TCF signal the spec judges is missing"
+                    .into(),
+                Vec::new(),
+            )];
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(e) = expect {
+        let diffs: Vec<String> = [
+            ("consent", &e.consent, &signal.purposes_consent),
+            (
+                "legitimate_interest",
+                &e.legitimate_interest,
+                &signal.purposes_legitimate_interest,
+            ),
+            (
+                "special_features",
+                &e.special_features,
+                &signal.special_features,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(field, want, got)| {
+            let want = sorted(want.as_ref()?);
+            (want != *got).then(|| format!("{field}: expected {want:?}, signalled {got:?}"))
+        })
+        .collect();
+        if !diffs.is_empty() {
+            out.push(failure(
+                format!(
+                    "the TC string disagrees with expect.tcf ({})",
+                    diffs.join("; ")
+                ),
+                Vec::new(),
+            ));
+        }
+    }
+    if mapped {
+        out.extend(stamp_against_signal(spec, decoded, &signal));
+    }
+    out
+}
+
+/// The final stamp (the run of identical stamps that ends the visit, as for the CMP's own choice)
+/// against the categories the TC string signals.
+fn stamp_against_signal(spec: &Spec, decoded: &Decoded, signal: &TcfSignal) -> Option<Failure> {
+    let stamped: Vec<(&SegmentEvent, &BTreeMap<String, bool>)> = decoded
+        .events
+        .iter()
+        .filter(|e| e.phase == Phase::After)
+        .filter_map(|e| e.consent.preferences().map(|p| (e, p)))
+        .collect();
+    let (_, last) = stamped.last()?;
+    let run_start = stamped
+        .iter()
+        .rposition(|(_, p)| p != last)
+        .map_or(0, |i| i + 1);
+    let run = &stamped[run_start..];
+    let diffs: Vec<String> = spec
+        .tcf
+        .iter()
+        .filter_map(|(cat, purposes)| {
+            let missing: Vec<u8> = purposes
+                .iter()
+                .copied()
+                .filter(|p| !signal.purposes_consent.contains(p))
+                .collect();
+            let signalled = missing.is_empty();
+            let got = last.get(cat).copied();
+            (got != Some(signalled)).then(|| {
+                let why = if signalled {
+                    format!("consent to all of purposes {purposes:?}")
+                } else {
+                    format!("no consent to purposes {missing:?}")
+                };
+                format!(
+                    "the TC string signals {why}, so {cat}={signalled}, but Segment stamped {cat}={}",
+                    got.map_or("nothing".to_string(), |g| g.to_string())
+                )
+            })
+        })
+        .collect();
+    if diffs.is_empty() {
+        return None;
+    }
+    Some(failure(
+        format!(
+            "{} on the {} event{} after the decision: Segment routes by the stamp, vendors by the \
+             TC string, and the two disagree",
+            diffs.join("; "),
+            run.len(),
+            plural(run.len())
+        ),
+        run.iter().map(|(e, _)| event_evidence(e)).collect(),
+    ))
+}
+
+fn sorted(v: &[u8]) -> Vec<u8> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn failure(message: String, evidence: Vec<crate::outcome::Evidence>) -> Failure {
+    Failure {
+        check: CheckId::ConsentMismatch,
+        destination: None,
+        message,
+        evidence,
+    }
+}
