@@ -291,6 +291,18 @@ fn init_writes_a_valid_starting_spec_for_the_example_shop() {
     );
     assert!(text.contains("  C0004: advertising"), "{text}");
     assert!(text.contains("  no-choice:"), "{text}");
+    // The CMP can be re-opened: init proposes the change-of-mind journey, and says how the
+    // library was recognised.
+    assert!(
+        text.contains("  # accept-then-withdraw:") && text.contains("#     - cmp: reopen"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "analytics.js not loaded before any choice, loaded (snippet) after accepting all"
+        ) || text.contains("analytics.js loaded"),
+        "{text}"
+    );
     let spec = consent_gates::spec::load(&file).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(spec.destinations.len(), 2);
     assert_eq!(spec.cmp.as_deref(), Some("vanilla-cookieconsent"));

@@ -635,16 +635,34 @@ fn render(
     o.push_str(
         "states:\n  no-choice:            # no steps: the visitor has not decided; the whole visit is judged\n    expect:\n      collection: none   # TODO: under an opt-out model (consentModel: opt-out), `any`\n      blocked: all\n",
     );
-    if capture.cmp_detected.is_some() {
+    if let Some(cmp) = &capture.cmp_detected {
         o.push_str(
             "  # TODO: one state per choice, e.g.\n  # reject-all:\n  #   steps: [{cmp: reject_all}]\n  #   expect: {blocked: all}\n  # accept-all:\n  #   steps: [{cmp: accept_all}]\n  #   expect: {allowed: all}\n",
         );
+        o.push_str(&journey_proposal(cmp));
     } else {
         o.push_str(
             "  # TODO: one state per choice, e.g.\n  # reject-all:\n  #   steps: [{click: \"#reject-button\"}]\n  #   expect: {blocked: all}\n",
         );
     }
     o
+}
+
+/// The change-of-mind journey the detected CMP supports: accept, then withdraw through
+/// `cmp: reopen` where the adapter knows the CMP's documented way to re-open its preferences.
+fn journey_proposal(cmp: &str) -> String {
+    use consent_gates::browser::cmp as adapters;
+    let can_reopen = adapters::reopen::reopen(cmp).is_some()
+        || adapters::adapter(cmp).is_some_and(|a| a.reopen.is_some());
+    if can_reopen {
+        "  # accept-then-withdraw:     # the CMP can be re-opened: a change of mind\n           #   steps:\n  #     - decision: accepted\n  #     - cmp: accept_all\n           #     - cmp: reopen\n  #     - decision: withdrawn\n  #     - cmp: reject_all\n           #   phases:\n  #     accepted: {allowed: all}\n           #     withdrawn: {blocked: all, events: [{call: track, event: Segment Consent Preference Updated, count: 1}]}\n"
+            .to_string()
+    } else {
+        format!(
+            "  # (no withdrawal journey: the {cmp} adapter knows no documented way to re-open the \
+             CMP; use `click:` steps on the site's own cookie-settings link)\n"
+        )
+    }
 }
 
 /// How analytics.js showed itself, for the spec's header: `loaded (snippet)`, `loaded (bundled
