@@ -474,7 +474,9 @@ async fn run_visit(
             recorder: (state.decision_step() == Some(i)).then_some(&**recorder),
             quiet: Duration::from_millis(timing.quiet_ms),
             min_quiet: Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms)),
-            settle_max: Duration::from_millis(timing.settle_max_ms),
+            // What hovering sets off is waited for at most a step's bound: a page that never
+            // goes quiet (polling, a session recorder) must not hold the press for settle_max_ms.
+            settle_max: Duration::from_millis(timing.step_ms.min(timing.settle_max_ms)),
         };
         if matches!(step, crate::spec::Step::Visit(_)) {
             leave(&page, settler, "leaving before the step").await?;
