@@ -560,7 +560,7 @@ async fn browse(
     settler: &mut Settler<'_>,
     after: &str,
 ) -> Result<(), Stop> {
-    if !(spec.visitor.scroll || spec.visitor.pointer) {
+    if !(spec.visitor.scroll || spec.visitor.pointer) || !on_site(&page.url(), spec) {
         return Ok(());
     }
     settler.act().await;
@@ -574,6 +574,18 @@ async fn browse(
     settler
         .settle(page, &format!("the visitor browsed ({after})"))
         .await
+}
+
+/// The page is the site's (its URL's or a web page's host, or a subdomain): a visitor a step sent
+/// elsewhere (a vendor's form target, a shared link) has left, and does not browse there.
+fn on_site(url: &str, spec: &Spec) -> bool {
+    let bare = |h: String| h.strip_prefix("www.").map(str::to_string).unwrap_or(h);
+    let here = bare(crate::capture::url_host(url));
+    std::iter::once(spec.site.url.as_str())
+        .chain(spec.site.pages.iter().map(String::as_str))
+        .map(|u| bare(crate::capture::url_host(u)))
+        .filter(|h| !h.is_empty())
+        .any(|site| here == site || here.ends_with(&format!(".{site}")))
 }
 
 /// Starts a Playwright trace of `context` (screenshots and DOM snapshots); `None` when tracing is
