@@ -47,6 +47,11 @@ fn start_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
 fn serve(mut stream: TcpStream, log: &Mutex<Vec<String>>) {
     let mut buf = [0u8; 16384];
     let Ok(n) = stream.read(&mut buf) else { return };
+    // A connection that closes without a request (Chromium preconnects speculatively) carried
+    // nothing: it is not a request the recorder could have missed.
+    if n == 0 {
+        return;
+    }
     let head = String::from_utf8_lossy(&buf[..n]).into_owned();
     let mut words = head.split_whitespace();
     let (method, path) = (
