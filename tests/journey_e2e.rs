@@ -14,6 +14,60 @@ use consent_gates::runner::trial::{self, EvidenceOptions};
 
 type Pair = (CheckId, Option<String>);
 
+/// A harness of its own: these tests read what each trial recorded from its snapshot in a
+/// temporary folder, and under `CI` insta writes no new snapshot unless asked. `INSTA_UPDATE=new`
+/// asks (a `.snap.new` beside nothing accepted); it is set here, before any thread exists, because
+/// changing the environment is only sound while the process is single-threaded.
+fn main() -> std::process::ExitCode {
+    // SAFETY: no other thread has started yet.
+    unsafe { std::env::set_var("INSTA_UPDATE", "new") };
+    let args = libtest_mimic::Arguments::from_args();
+    let tests: Vec<(&str, fn())> = vec![
+        (
+            "an_exempt_destination_is_always_allowed_and_shows_its_reason",
+            an_exempt_destination_is_always_allowed_and_shows_its_reason,
+        ),
+        (
+            "the_same_destination_without_exempt_is_ungated_and_blocked_received",
+            the_same_destination_without_exempt_is_ungated_and_blocked_received,
+        ),
+        (
+            "an_event_that_must_never_be_sent_fails_event_unexpected",
+            an_event_that_must_never_be_sent_fails_event_unexpected,
+        ),
+        (
+            "a_site_that_forgets_register_on_consent_changed_fails_event_missing",
+            a_site_that_forgets_register_on_consent_changed_fails_event_missing,
+        ),
+        (
+            "a_withdrawal_sends_the_consent_event_again_only_when_registered",
+            a_withdrawal_sends_the_consent_event_again_only_when_registered,
+        ),
+        (
+            "analytics_next_bundled_from_npm_is_recognised_by_its_behaviour",
+            analytics_next_bundled_from_npm_is_recognised_by_its_behaviour,
+        ),
+        (
+            "a_withdrawal_on_the_opt_in_shop_is_judged_per_phase",
+            a_withdrawal_on_the_opt_in_shop_is_judged_per_phase,
+        ),
+        (
+            "reopen_without_a_documented_api_is_step_did_not_match",
+            reopen_without_a_documented_api_is_step_did_not_match,
+        ),
+    ];
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            libtest_mimic::Trial::test(name, move || {
+                test();
+                Ok(())
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
 fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
     r.failures
         .iter()
@@ -59,7 +113,6 @@ const SIFT: &str = "Sift";
 /// `exempt`: after "Reject all" Segment still delivers every (all-denied) event to the unmapped
 /// cloud destination Sift. Declared exempt with a reason, it is judged as always allowed: the
 /// state passes, and the reason is in the snapshot and the report's expectations.
-#[test]
 fn an_exempt_destination_is_always_allowed_and_shows_its_reason() {
     let (r, snap) = run(EXEMPT, "shop-exempt::reject-all");
     assert_passes(&r);
@@ -95,7 +148,6 @@ fn an_exempt_destination_is_always_allowed_and_shows_its_reason() {
 
 /// The twin, as a v1 spec had to write it: Sift without `exempt` fails ungated-destination and
 /// blocked-received.
-#[test]
 fn the_same_destination_without_exempt_is_ungated_and_blocked_received() {
     let (r, _) = run(EXEMPT, "shop-exempt-missing::reject-all");
     assert_fails_with(
@@ -110,7 +162,6 @@ fn the_same_destination_without_exempt_is_ungated_and_blocked_received() {
 /// `expect.events` both ways on one site: an identify carrying `traits.email` after "Reject all"
 /// fails event-unexpected naming the matcher and when; browsing on without it passes, its
 /// `Product Added` counted once with the all-denied stamp.
-#[test]
 fn an_event_that_must_never_be_sent_fails_event_unexpected() {
     let (r, _) = run(EXEMPT, "shop-exempt::reject-then-identify");
     assert_fails_with(&r, &[pair(CheckId::EventUnexpected, None)]);
@@ -131,7 +182,6 @@ const UNREGISTERED: &str = "tests/fixtures/consent-unregistered/specs/*.yaml";
 /// `consent-unregistered`: the wrapper never gets `registerOnConsentChanged`, so consent-tools
 /// never sends "Segment Consent Preference Updated": event-missing, and nothing else (the stamp
 /// itself is read fresh on every event). The example shop, its correct twin, passes.
-#[test]
 fn a_site_that_forgets_register_on_consent_changed_fails_event_missing() {
     let (r, _) = run(UNREGISTERED, "shop-unregistered::accept-all");
     assert_fails_with(&r, &[pair(CheckId::EventMissing, None)]);
@@ -149,7 +199,6 @@ fn a_site_that_forgets_register_on_consent_changed_fails_event_missing() {
 /// Withdrawal through the CMP's API: with the callback registered the wrapper sends the consent
 /// event twice (accept, withdraw) and "Product Added" carries the withdrawn stamp; without it,
 /// event-missing.
-#[test]
 fn a_withdrawal_sends_the_consent_event_again_only_when_registered() {
     let (r, _) = run(UNREGISTERED, "shop-unregistered::accept-then-withdraw");
     assert_fails_with(&r, &[pair(CheckId::EventMissing, None)]);
@@ -160,7 +209,6 @@ fn a_withdrawal_sends_the_consent_event_again_only_when_registered() {
 /// `bundled-next`: analytics-next compiled into the site's own bundle from npm. The library is
 /// recognised by its behaviour (settings fetch, the npm build's `context.library` on its events),
 /// the snapshot says how, and that `segment.library: bundled` had no effect.
-#[test]
 fn analytics_next_bundled_from_npm_is_recognised_by_its_behaviour() {
     let (r, snap) = run(
         "tests/fixtures/bundled-next/specs/*.yaml",
@@ -183,7 +231,6 @@ const WITHDRAW: &str = "tests/fixtures/withdraw/specs/*.yaml";
 /// stamp are there (the phase's events and consent pass), but the device-mode destinations loaded
 /// on the first decision keep receiving under the opt-in model: blocked-received for exactly those
 /// two, in the `withdrawn` phase. The snapshot shows each phase in order.
-#[test]
 fn a_withdrawal_on_the_opt_in_shop_is_judged_per_phase() {
     let (r, snap) = run(WITHDRAW, "shop-withdraw::accept-then-withdraw");
     assert_fails_with(
@@ -216,7 +263,6 @@ fn a_withdrawal_on_the_opt_in_shop_is_judged_per_phase() {
 }
 
 /// `cmp: reopen` where the adapter knows no documented way: step-did-not-match naming it.
-#[test]
 fn reopen_without_a_documented_api_is_step_did_not_match() {
     let (r, _) = run(WITHDRAW, "onetrust-reopen::accept-then-reopen");
     assert_eq!(
