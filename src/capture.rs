@@ -225,6 +225,14 @@ fn decompress(encoding: &str, data: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("Content-Encoding `{encoding}` could not be undone: {e}"))
 }
 
+/// HTTP(S) and WebSocket URLs: what can reach a vendor (not a path, `data:` or `about:`).
+pub fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .any(|s| lower.starts_with(s))
+}
+
 /// Host part of `url`, lower-cased and without port.
 pub fn url_host(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -377,6 +385,9 @@ pub struct Capture {
     pub gpp: Option<String>,
     /// analytics-next queues that still held events at the end of the visit.
     pub held_queues: Vec<HeldQueue>,
+    /// Page globals (window properties) holding a loaded analytics.js instance at the end of
+    /// the visit, sorted: `analytics` for the snippet's, any other name a site gave its own.
+    pub segment_globals: Vec<String>,
     /// The page's own view of its environment at the end of the visit (`None`: it could not be
     /// read, e.g. the page had closed).
     pub environment: Option<PageEnvironment>,

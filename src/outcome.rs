@@ -73,19 +73,23 @@ impl fmt::Display for CheckId {
 pub struct Evidence {
     /// Milliseconds since the first navigation started.
     pub at_ms: u64,
-    pub phase: Phase,
+    /// Before or after the decision; `None` in a state that has no decision (no steps), where
+    /// the words would mean nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
     /// `POST https://api.segment.io/v1/t (track "Order Completed")`, `GET https://…/fbevents.js`.
     pub what: String,
 }
 
 impl fmt::Display for Evidence {
-    /// `GET https://…/fbevents.js at 812 ms, after the decision`.
+    /// `GET https://…/fbevents.js at 812 ms, after the decision` (`at 812 ms` alone in a state
+    /// without a decision).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} at {} ms, {} the decision",
-            self.what, self.at_ms, self.phase
-        )
+        write!(f, "{} at {} ms", self.what, self.at_ms)?;
+        match self.phase {
+            Some(p) => write!(f, ", {p} the decision"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -417,7 +421,7 @@ mod tests {
             evidence: (0..evidence as u64)
                 .map(|i| Evidence {
                     at_ms: i,
-                    phase: Phase::After,
+                    phase: Some(Phase::After),
                     what: format!("GET https://v.example/{i}"),
                 })
                 .collect(),

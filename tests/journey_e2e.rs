@@ -22,39 +22,22 @@ fn main() -> std::process::ExitCode {
     // SAFETY: no other thread has started yet.
     unsafe { std::env::set_var("INSTA_UPDATE", "new") };
     let args = libtest_mimic::Arguments::from_args();
-    let tests: Vec<(&str, fn())> = vec![
-        (
-            "an_exempt_destination_is_always_allowed_and_shows_its_reason",
-            an_exempt_destination_is_always_allowed_and_shows_its_reason,
-        ),
-        (
-            "the_same_destination_without_exempt_is_ungated_and_blocked_received",
-            the_same_destination_without_exempt_is_ungated_and_blocked_received,
-        ),
-        (
-            "an_event_that_must_never_be_sent_fails_event_unexpected",
-            an_event_that_must_never_be_sent_fails_event_unexpected,
-        ),
-        (
-            "a_site_that_forgets_register_on_consent_changed_fails_event_missing",
-            a_site_that_forgets_register_on_consent_changed_fails_event_missing,
-        ),
-        (
-            "a_withdrawal_sends_the_consent_event_again_only_when_registered",
-            a_withdrawal_sends_the_consent_event_again_only_when_registered,
-        ),
-        (
-            "analytics_next_bundled_from_npm_is_recognised_by_its_behaviour",
-            analytics_next_bundled_from_npm_is_recognised_by_its_behaviour,
-        ),
-        (
-            "a_withdrawal_on_the_opt_in_shop_is_judged_per_phase",
-            a_withdrawal_on_the_opt_in_shop_is_judged_per_phase,
-        ),
-        (
-            "reopen_without_a_documented_api_is_step_did_not_match",
-            reopen_without_a_documented_api_is_step_did_not_match,
-        ),
+    // Each test by its function's name.
+    macro_rules! named {
+        ($($test:ident),* $(,)?) => {
+            vec![$((stringify!($test), $test as fn())),*]
+        };
+    }
+    let tests: Vec<(&str, fn())> = named![
+        an_exempt_destination_is_always_allowed_and_shows_its_reason,
+        the_same_destination_without_exempt_is_ungated_and_blocked_received,
+        an_event_that_must_never_be_sent_fails_event_unexpected,
+        a_site_that_forgets_register_on_consent_changed_fails_event_missing,
+        a_withdrawal_sends_the_consent_event_again_only_when_registered,
+        analytics_next_bundled_from_npm_is_recognised_by_its_behaviour,
+        a_withdrawal_on_the_opt_in_shop_is_judged_per_phase,
+        a_withdrawal_on_a_shop_that_gates_per_event_passes,
+        reopen_without_a_documented_api_is_step_did_not_match,
     ];
     let trials = tests
         .into_iter()
@@ -207,8 +190,9 @@ fn a_withdrawal_sends_the_consent_event_again_only_when_registered() {
 }
 
 /// `bundled-next`: analytics-next compiled into the site's own bundle from npm. The library is
-/// recognised by its behaviour (settings fetch, the npm build's `context.library` on its events),
-/// the snapshot says how, and that `segment.library: bundled` had no effect.
+/// recognised by its behaviour (settings fetch, the npm build's `context.library` on its events,
+/// the loaded instance the site keeps in a global of its own naming), the snapshot says how, and
+/// that `segment.library: bundled` had no effect.
 fn analytics_next_bundled_from_npm_is_recognised_by_its_behaviour() {
     let (r, snap) = run(
         "tests/fixtures/bundled-next/specs/*.yaml",
@@ -219,6 +203,8 @@ fn analytics_next_bundled_from_npm_is_recognised_by_its_behaviour() {
         "library_loaded: true",
         "recognised_by:\n    - settings fetch\n    - \"events from the npm build (npm:next)\"",
         "`segment.library: bundled` had no effect",
+        // The instance the site exposes under its own name, once loaded.
+        "page global window.shopAnalytics",
     ] {
         assert!(snap.contains(want), "the snapshot says {want:?}: {snap}");
     }
@@ -256,6 +242,33 @@ fn a_withdrawal_on_the_opt_in_shop_is_judged_per_phase() {
     assert!(before < accepted && accepted < withdrawn, "{snap}");
     assert!(
         snap[withdrawn..].contains(
+            "Segment Consent Preference Updated\\\" · C0001=true C0002=false C0004=false"
+        ),
+        "the withdrawn phase shows the consent event with the new stamp: {snap}"
+    );
+}
+
+/// The correct twin: the same journey on the shop that gates its loaded device-mode destinations
+/// per event by the consent stamp (analytics-next's `addDestinationMiddleware`). The withdrawn phase
+/// passes; its snapshot shows the consent event with the new stamp and nothing reaching Google's or
+/// Meta's code. Both outcomes are confirmed with the browser alone by
+/// `tests/fixtures/withdraw/confirm.mjs [gated]`.
+fn a_withdrawal_on_a_shop_that_gates_per_event_passes() {
+    let (r, snap) = run(WITHDRAW, "shop-withdraw-gated::accept-then-withdraw");
+    assert_passes(&r);
+    let withdrawn = snap.find("- phase: withdrawn").expect("phase withdrawn");
+    let phase = &snap[withdrawn..];
+    for quiet in [
+        "Google Analytics 4 Web: []",
+        "Facebook Conversions Api Web: []",
+    ] {
+        assert!(
+            phase.contains(quiet),
+            "the withdrawn phase shows {quiet:?}: {snap}"
+        );
+    }
+    assert!(
+        phase.contains(
             "Segment Consent Preference Updated\\\" · C0001=true C0002=false C0004=false"
         ),
         "the withdrawn phase shows the consent event with the new stamp: {snap}"

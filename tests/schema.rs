@@ -164,7 +164,7 @@ mod results_json {
                 message: "`Facebook Pixel` must be blocked".into(),
                 evidence: vec![Evidence {
                     at_ms: 812,
-                    phase: Phase::After,
+                    phase: Some(Phase::After),
                     what: "GET https://connect.facebook.net/en_US/fbevents.js".into(),
                 }],
             },
@@ -174,7 +174,7 @@ mod results_json {
                 message: "an e-mail address reached Segment before the decision".into(),
                 evidence: vec![Evidence {
                     at_ms: 5,
-                    phase: Phase::Before,
+                    phase: Some(Phase::Before),
                     what: "POST https://api.segment.io/v1/t (track \"Signup\")".into(),
                 }],
             },
@@ -325,7 +325,7 @@ mod results_json {
         assert_eq!(t.name(), "shop::reject-all");
         assert_eq!(t.verdict, Verdict::Fail);
         assert_eq!(t.failures[0].check, CheckId::BlockedReceived);
-        assert_eq!(t.failures[0].evidence[0].phase, Phase::After);
+        assert_eq!(t.failures[0].evidence[0].phase, Some(Phase::After));
         assert_eq!(t.failures[0].label(), "blocked-received (Facebook Pixel)");
         assert!(t.trace.is_some());
         assert_eq!(file.run_id.as_deref(), Some("3f0c"));

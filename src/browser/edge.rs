@@ -218,19 +218,34 @@ impl Recorder {
 
     /// Marks a decision step (every one of a journey, the first included) as starting now.
     pub fn mark_phase(&self) {
+        let mark = self.mark_now();
+        lock(&self.phases).push(mark);
+    }
+
+    /// The latest decision step's decision lands now: its phase starts here rather than at the
+    /// step's start (traffic the pointer's approach caused belongs to the phase before).
+    pub fn land_phase(&self) {
+        let mark = self.mark_now();
+        if let Some(last) = lock(&self.phases).last_mut() {
+            *last = mark;
+        }
+    }
+
+    fn mark_now(&self) -> crate::capture::DecisionMark {
         let now = Instant::now();
         let first_seq = lock(&self.inner).requests.len() as u64;
-        lock(&self.phases).push(crate::capture::DecisionMark {
+        crate::capture::DecisionMark {
             first_seq,
             at_ms: self.ms_since_start(now),
-        });
+        }
     }
 
     pub fn decision_marks(&self) -> Vec<crate::capture::DecisionMark> {
         lock(&self.phases).clone()
     }
 
-    /// Marks the consent decision (the first step) as happening now.
+    /// Marks the consent decision (the first decision step) as happening now; later calls (the
+    /// journey's later decisions) leave it.
     pub fn mark_decision(&self) {
         let mut d = lock(&self.decision);
         if d.is_none() {

@@ -293,6 +293,16 @@ async fn visit_in(
     {
         capture.environment = environment.ok();
     }
+    if browser_alive
+        && let Some(page) = context.pages().into_iter().next()
+        && let Ok(Ok(globals)) = tokio::time::timeout(
+            bound,
+            page.evaluate::<(), Vec<String>>(SEGMENT_GLOBALS_SCRIPT, None),
+        )
+        .await
+    {
+        capture.segment_globals = globals;
+    }
     // The CMP's answers, while the page is still there (they may need its timers: the clock runs).
     if stop.is_none() {
         settler.act().await;
@@ -465,13 +475,15 @@ async fn run_visit(
     for (i, step) in state.steps.iter().enumerate() {
         // The decision is the state's first decision step (the first `cmp` step, else the
         // first step, unless `decision:` markers say otherwise); every decision starts a phase.
-        // The decision instant itself is marked by the step when the decision lands (the press
-        // on the control, after hovering settled; see `steps`).
-        if state.decisions.iter().any(|d| d.step == i) {
+        // Marked here, at the step's start, so that a step that never lands still has its
+        // phase; the step moves the mark to when the decision lands (the press on the control,
+        // after hovering settled; see `steps`), the first decision's instant with it.
+        let is_decision = state.decisions.iter().any(|d| d.step == i);
+        if is_decision {
             recorder.mark_phase();
         }
         let decision = steps::Decision {
-            recorder: (state.decision_step() == Some(i)).then_some(&**recorder),
+            recorder: is_decision.then_some(&**recorder),
             quiet: Duration::from_millis(timing.quiet_ms),
             min_quiet: Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms)),
             // What hovering sets off is waited for at most a step's bound: a page that never
@@ -579,13 +591,11 @@ async fn browse(
 /// The page is the site's (its URL's or a web page's host, or a subdomain): a visitor a step sent
 /// elsewhere (a vendor's form target, a shared link) has left, and does not browse there.
 fn on_site(url: &str, spec: &Spec) -> bool {
-    let bare = |h: String| h.strip_prefix("www.").map(str::to_string).unwrap_or(h);
-    let here = bare(crate::capture::url_host(url));
-    std::iter::once(spec.site.url.as_str())
-        .chain(spec.site.pages.iter().map(String::as_str))
-        .map(|u| bare(crate::capture::url_host(u)))
-        .filter(|h| !h.is_empty())
-        .any(|site| here == site || here.ends_with(&format!(".{site}")))
+    let here = crate::capture::url_host(url);
+    spec.site
+        .own_hosts()
+        .iter()
+        .any(|site| crate::analysis::catalog::host_matches(&here, site))
 }
 
 /// Starts a Playwright trace of `context` (screenshots and DOM snapshots); `None` when tracing is
@@ -612,6 +622,23 @@ struct CmpRead {
     autoconsent_rule: Option<String>,
     signals: super::cmp::signals::Signals,
 }
+
+/// The window properties that hold a loaded analytics.js: an initialised `Analytics` (the
+/// snippet's `window.analytics`, classic analytics.js too: methods, a `VERSION`, `initialized`) or
+/// an npm `AnalyticsBrowser` whose instance has loaded. The snippet's stub (a queue array with no
+/// `VERSION`) is not one. Reading a property can run a getter; one that throws is skipped.
+const SEGMENT_GLOBALS_SCRIPT: &str = "(() => { \
+    const loaded = (a) => a !== null && typeof a === 'object' && typeof a.track === 'function' \
+        && typeof a.identify === 'function' && typeof a.VERSION === 'string' && a.initialized === true; \
+    const found = []; \
+    for (const key of Object.getOwnPropertyNames(window)) { \
+        try { \
+            const v = window[key]; \
+            if (v === window || v === null || typeof v !== 'object') continue; \
+            if (loaded(v) || loaded(v.instance)) found.push(key); \
+        } catch (e) { continue; } \
+    } \
+    return found.sort(); })()";
 
 /// At the end of the visit: which CMP is on the page (when the spec names one), its recorded
 /// choice (through the named or detected adapter) and the TCF / GPP strings (bounded).

@@ -229,14 +229,20 @@ impl PageClock {
     /// Pauses the clock a little ahead of where real time took it (Playwright pauses at an
     /// absolute time, which must not lie in the page's past).
     /// `deadline` bounds the wall time: a page stuck in a navigation does not answer.
-    async fn pause(&mut self, deadline: tokio::time::Instant) -> Result<(), String> {
+    ///
+    /// The estimate is this side's count of page time; a document that replaced the page while
+    /// the clock ran can be ahead of it (Playwright replays the clock's history into each new
+    /// document). When the pause lands in the page's past, the page's own clock (`Date.now()`,
+    /// the installed fake) says where it is, and the next attempt starts from there.
+    async fn pause(&mut self, page: &Page, deadline: tokio::time::Instant) -> Result<(), String> {
         let Some(since) = self.running_since else {
             return Ok(());
         };
         let mut margin = 50;
         let mut last = String::new();
+        let mut floor = 0u64;
         for _ in 0..5 {
-            let target = self.at + since.elapsed().as_millis() as u64 + margin;
+            let target = (self.at + since.elapsed().as_millis() as u64).max(floor) + margin;
             let Ok(paused) = tokio::time::timeout_at(deadline, self.clock.pause_at(target)).await
             else {
                 return Err("the page clock did not answer (pause) before the bound".to_string());
@@ -256,6 +262,15 @@ impl PageClock {
                 Err(e) => {
                     last = e.to_string();
                     margin *= 4;
+                    if last.contains("fast-forward to the past")
+                        && let Ok(Ok(now)) = tokio::time::timeout_at(
+                            deadline,
+                            page.evaluate::<(), f64>("Date.now()", None),
+                        )
+                        .await
+                    {
+                        floor = now as u64;
+                    }
                 }
             }
         }
@@ -466,7 +481,7 @@ pub async fn settle_controlled(
     max: Duration,
 ) -> Settled {
     let deadline = tokio::time::Instant::now() + max;
-    if let Err(e) = clock.pause(deadline).await {
+    if let Err(e) = clock.pause(page, deadline).await {
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
         edge::settle(recorder, Duration::from_millis(500), remaining).await;
         return Settled::Uncontrolled(e);

@@ -13,8 +13,9 @@ use super::settle;
 use crate::browser::cmp::{self, Act};
 use crate::spec::{CmpAction, Spec, Step, Timing};
 
-/// Where a step marks the decision instant: `Some` for the step that is the decision, with the
-/// settle bounds to wait out what hovering its control set off; `None` for the others.
+/// Where a step marks the decision instant: `Some` for a step that is a decision (the first sets
+/// the state's decision instant, each starts its phase), with the settle bounds to wait out what
+/// hovering its control set off; `None` for the others.
 #[derive(Clone, Copy)]
 pub struct Decision<'a> {
     pub recorder: Option<&'a Recorder>,
@@ -42,10 +43,12 @@ impl Decision<'_> {
         }
     }
 
-    /// The decision lands now.
+    /// The decision lands now: the state's decision instant (the first decision's) and the
+    /// start of this decision's phase.
     fn lands(&self) {
         if let Some(r) = self.recorder {
             r.mark_decision();
+            r.land_phase();
         }
     }
 }
@@ -233,24 +236,27 @@ async fn adapter_action(
 /// (or preference layer) must then be shown. An adapter without such an API, or a CMP that is
 /// not there, is `step-did-not-match`.
 async fn reopen(page: &Page, adapter: &str, timing: &Timing) -> Result<(), StepError> {
-    let Some((ready, script)) = cmp::reopen::reopen(adapter) else {
+    let Some((reopen, banner)) = cmp::reopen(adapter).map_err(StepError::Failed)? else {
         return Err(StepError::NoMatch(format!(
             "the {adapter} adapter has no documented way to re-open the CMP's preferences \
-             (`cmp: reopen` works with vanilla-cookieconsent and klaro); use `click:` steps on \
-             the site's own \"cookie settings\" link"
+             (`cmp: reopen` works with {}); use `click:` steps on the site's own \
+             \"cookie settings\" link",
+            cmp::reopenable().join(", ")
         )));
     };
-    let a = cmp::adapter(adapter)
-        .ok_or_else(|| StepError::Failed(format!("no built-in CMP adapter named `{adapter}`")))?;
-    wait_condition(page, &cmp::with_prelude(ready), timing.step_ms)
+    reopen_act(page, &reopen.act, timing)
         .await
-        .map_err(|e| adapter_miss(e, adapter, &format!("its API ({ready})")))?;
-    eval_bounded(page, script, timing.step_ms).await?;
-    match wait_condition(page, &cmp::with_prelude(a.banner), timing.step_ms).await {
+        .map_err(|e| match e {
+            StepError::NoMatch(m) => StepError::NoMatch(format!(
+                "the {adapter} adapter could not re-open the CMP's preferences: {m}"
+            )),
+            other => other,
+        })?;
+    match wait_condition(page, &banner, timing.step_ms).await {
         Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(format!(
-            "the {adapter} adapter re-opened the preferences ({script}), but no banner or \
-             preference layer ({}) was shown within {} ms",
-            a.banner, timing.step_ms
+            "the {adapter} adapter re-opened the preferences, but no banner or preference layer \
+             was shown within {} ms",
+            timing.step_ms
         ))),
         other => other,
     }
@@ -373,18 +379,21 @@ async fn reopen_if_decided(
         )),
         other => other,
     };
-    match &reopen.act {
-        // Reopening is the approach to the choice, not the choice: no decision instant here.
-        Act::Click(sel) => click(page, sel, timing.step_ms as f64, Decision::none())
-            .await
-            .map_err(failed),
+    reopen_act(page, &reopen.act, timing).await.map_err(failed)
+}
+
+/// Carries out an adapter's way of re-opening its CMP. Reopening is the approach to the choice,
+/// not the choice: no decision instant here.
+async fn reopen_act(page: &Page, act: &Act, timing: &Timing) -> Result<(), StepError> {
+    match act {
+        Act::Click(sel) => click(page, sel, timing.step_ms as f64, Decision::none()).await,
         Act::Script { ready, script } => {
-            wait_condition(page, ready, timing.step_ms)
-                .await
-                .map_err(failed)?;
+            wait_condition(page, ready, timing.step_ms).await?;
             eval_bounded(page, script, timing.step_ms).await
         }
-        Act::ClickInFrame { .. } => Ok(()),
+        Act::ClickInFrame { .. } => Err(StepError::Failed(
+            "re-opening a CMP inside a frame is not supported".into(),
+        )),
     }
 }
 

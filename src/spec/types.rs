@@ -58,6 +58,28 @@ pub struct Site {
     pub first_party: super::HostGlobs,
 }
 
+impl Site {
+    /// The site's own hosts, `www.` stripped: its URL's and its web pages' (not the origins it
+    /// serves offline: those stand in for whoever owns them).
+    pub fn own_hosts(&self) -> Vec<String> {
+        std::iter::once(self.url.as_str())
+            .chain(
+                self.pages
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|p| crate::capture::is_web_url(p)),
+            )
+            .map(|u| {
+                let host = crate::capture::url_host(u);
+                host.strip_prefix("www.")
+                    .map(str::to_string)
+                    .unwrap_or(host)
+            })
+            .filter(|h| !h.is_empty())
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SegmentOptions {
     /// Answer the settings request with this JSON file.

@@ -12,7 +12,9 @@ use crate::analysis::catalog::{Catalog, Entry, host_matches};
 use crate::analysis::segment::base64_unpadded;
 use crate::analysis::segment::decode::{Decoded, LoadKind, RequestKind, classify};
 use crate::analysis::segment::settings::CdnSettings;
-use crate::capture::{Capture, CapturedRequest, Initiator, Phase, SocketFrames, url_host};
+use crate::capture::{
+    Capture, CapturedRequest, Initiator, Phase, SocketFrames, is_web_url, url_host,
+};
 use crate::spec::types::{Call, Mode, Spec};
 
 use super::cloud::cloud_delivers_any;
@@ -403,7 +405,7 @@ impl<'a> Attribution<'a> {
             declared_entry_ids,
             undeclared: r.undeclared,
             site_hosts: site_hosts(r.spec),
-            own_hosts: own_hosts(r.spec),
+            own_hosts: r.spec.site.own_hosts(),
             first_party: &r.spec.site.first_party,
             segment_hosts,
             other_hosts: BTreeSet::new(),
@@ -723,33 +725,15 @@ fn reception(req: &CapturedRequest, kind: ReceptionKind) -> Reception {
 
 /// The site's own hosts, `www.` stripped: its URL, served origins and web pages.
 fn site_hosts(spec: &Spec) -> Vec<String> {
-    std::iter::once(spec.site.url.as_str())
-        .chain(spec.site.serve.keys().map(String::as_str))
-        .chain(
-            spec.site
-                .pages
-                .iter()
-                .map(String::as_str)
-                .filter(|p| is_web_url(p)),
-        )
-        .map(|u| strip_www(&url_host(u)).to_string())
-        .filter(|h| !h.is_empty())
-        .collect()
-}
-
-/// The site's own hosts, `www.` stripped: its URL's and its web pages' (not the origins it serves
-/// offline: those stand in for whoever owns them).
-fn own_hosts(spec: &Spec) -> Vec<String> {
-    std::iter::once(spec.site.url.as_str())
-        .chain(
-            spec.site
-                .pages
-                .iter()
-                .map(String::as_str)
-                .filter(|p| is_web_url(p)),
-        )
-        .map(|u| strip_www(&url_host(u)).to_string())
-        .filter(|h| !h.is_empty())
+    let served = spec
+        .site
+        .serve
+        .keys()
+        .map(|u| strip_www(&url_host(u)).to_string());
+    spec.site
+        .own_hosts()
+        .into_iter()
+        .chain(served.filter(|h| !h.is_empty()))
         .collect()
 }
 
@@ -786,14 +770,6 @@ fn most_specific<'c>(cands: Vec<&'c Entry>, host: &str) -> Vec<&'c Entry> {
         .into_iter()
         .filter(|e| e.host_match_len(host) == Some(best))
         .collect()
-}
-
-/// HTTP(S) and WebSocket URLs: what can reach a vendor.
-fn is_web_url(url: &str) -> bool {
-    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    ["http://", "https://", "ws://", "wss://"]
-        .iter()
-        .any(|s| lower.starts_with(s))
 }
 
 fn strip_www(h: &str) -> &str {

@@ -189,6 +189,8 @@ pub struct Decoded {
     /// Number of telemetry (`/v1/m`) requests.
     pub telemetry: usize,
     pub malformed: Vec<Malformed>,
+    /// Page globals holding a loaded analytics.js instance ([`Capture::segment_globals`]).
+    pub globals: Vec<String>,
 }
 
 impl Decoded {
@@ -213,7 +215,10 @@ pub fn classify(req: &CapturedRequest) -> RequestKind {
 // Long on purpose: one pass over the capture in request order, one short arm per request kind.
 /// Decode every request of a capture.
 pub fn decode(capture: &Capture) -> Decoded {
-    let mut out = Decoded::default();
+    let mut out = Decoded {
+        globals: capture.segment_globals.clone(),
+        ..Decoded::default()
+    };
     let mut reqs: Vec<&CapturedRequest> = capture.requests.iter().collect();
     reqs.sort_by_key(|r| (r.at_ms, r.seq));
     for req in reqs {

@@ -4,7 +4,9 @@
 //! fetches its CDN settings (`/v1/projects/<writeKey>/settings`), may load its chunks
 //! (`/analytics-next/bundles/…`), and stamps every event with `context.library`
 //! (`{name: "analytics.js", version: "npm:next-<v>"}` for the npm build, `"next-<v>"` for the
-//! snippet's web build: analytics-next's env-enrichment plugin).
+//! snippet's web build: analytics-next's env-enrichment plugin). A library that sent nothing
+//! (settings inlined, every event held) still shows itself as a page global holding an
+//! initialised instance.
 
 use serde::Serialize;
 
@@ -17,7 +19,8 @@ pub struct LibrarySeen {
     /// Loaded by a snippet: a request for `/analytics.js/v1/<writeKey>/analytics(.min).js`.
     pub by_url: bool,
     /// What else showed it, in a fixed order: `settings fetch`, `analytics-next chunks`,
-    /// `events from the npm build (npm:next)`, `events from the web build (next)`.
+    /// `events from the npm build (npm:next)`, `events from the web build (next)`,
+    /// `page global window.<name>`.
     pub by_behaviour: Vec<String>,
 }
 
@@ -59,6 +62,9 @@ pub fn recognise(decoded: &Decoded) -> LibrarySeen {
     if version("next-") {
         by_behaviour.push("events from the web build (next)".to_string());
     }
+    for g in &decoded.globals {
+        by_behaviour.push(format!("page global window.{g}"));
+    }
     LibrarySeen {
         by_url: has(|k| matches!(k, LoadKind::Library { .. })),
         by_behaviour,
@@ -85,4 +91,22 @@ pub fn ineffective_keys(spec: &Spec, seen: &LibrarySeen, decoded: &Decoded) -> V
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A library that sent nothing still shows itself by the loaded instance a page global holds;
+    /// without one (nor any other sign) it is not loaded.
+    #[test]
+    fn a_page_global_alone_recognises_the_library() {
+        assert!(!recognise(&Decoded::default()).loaded());
+        let seen = recognise(&Decoded {
+            globals: vec!["shopAnalytics".into()],
+            ..Decoded::default()
+        });
+        assert!(seen.loaded() && seen.bundled_by_site());
+        assert_eq!(seen.by_behaviour, vec!["page global window.shopAnalytics"]);
+    }
 }

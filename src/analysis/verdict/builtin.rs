@@ -30,7 +30,7 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
                     routing::Evidence::Settings { detail } => match settings_load {
                         Some(l) => Evidence {
                             at_ms: l.at_ms,
-                            phase: l.phase,
+                            phase: Some(l.phase),
                             what: format!(
                                 "{detail} in the settings fetched from {}{}",
                                 l.host, l.path
@@ -38,7 +38,7 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
                         },
                         None => Evidence {
                             at_ms: 0,
-                            phase: Phase::Before,
+                            phase: Some(Phase::Before),
                             what: format!("{detail} in the spec's segment.settings file"),
                         },
                     },
@@ -46,7 +46,7 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
                         let r = request(*seq);
                         Evidence {
                             at_ms: r.map_or(0, |r| r.at_ms),
-                            phase: r.map_or(Phase::Before, |r| r.phase),
+                            phase: Some(r.map_or(Phase::Before, |r| r.phase)),
                             what: format!("destination code loaded ({path})"),
                         }
                     }
@@ -59,7 +59,7 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
                         let r = request(*seq);
                         Evidence {
                             at_ms: r.map_or(0, |r| r.at_ms),
-                            phase: r.map_or(Phase::Before, |r| r.phase),
+                            phase: Some(r.map_or(Phase::Before, |r| r.phase)),
                             what: routing::payload_words(
                                 signature,
                                 host,
@@ -72,7 +72,7 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
                         let r = request(*seq);
                         Evidence {
                             at_ms: r.map_or(0, |r| r.at_ms),
-                            phase: r.map_or(Phase::Before, |r| r.phase),
+                            phase: Some(r.map_or(Phase::Before, |r| r.phase)),
                             what: format!(
                                 "request to {host}{}",
                                 r.map_or(String::new(), |r| r.path().to_string())
@@ -331,7 +331,7 @@ pub(super) fn held(state: &State, capture: &Capture, decoded: &Decoded) -> Vec<F
     };
     let at = |what: String| Evidence {
         at_ms: capture.ended_at_ms,
-        phase,
+        phase: Some(phase),
         what,
     };
     let mut failures = Vec::new();
@@ -410,7 +410,7 @@ pub(super) fn undecodable(decoded: &Decoded) -> Vec<Failure> {
             .iter()
             .map(|m| Evidence {
                 at_ms: m.at_ms,
-                phase: m.phase,
+                phase: Some(m.phase),
                 what: format!("{}{}: {}", m.host, m.path, m.reason),
             })
             .collect(),
@@ -445,7 +445,7 @@ pub(super) fn unrecorded(capture: &Capture) -> Vec<Failure> {
             .iter()
             .map(|u| Evidence {
                 at_ms: u.at_ms,
-                phase: u.phase,
+                phase: Some(u.phase),
                 what: format!("{} {} from {}", u.method, u.url, u.initiator),
             })
             .collect(),

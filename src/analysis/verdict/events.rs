@@ -20,6 +20,7 @@ pub(super) fn check(
     expected: &[Sourced<EventExpectation>],
     decoded: &Decoded,
     partial: bool,
+    when: impl Fn(Phase) -> &'static str,
 ) -> Vec<Failure> {
     let mut out = Vec::new();
     for x in expected {
@@ -44,10 +45,10 @@ pub(super) fn check(
                 check: CheckId::EventUnexpected,
                 destination: None,
                 message: format!(
-                    "{what}, but {n} event{} matched; the first at {} ms, {} the decision",
+                    "{what}, but {n} event{} matched; the first at {} ms, {}",
                     plural(matched.len()),
                     first.at_ms,
-                    first.phase
+                    when(first.phase)
                 ),
                 evidence: matched.iter().map(|e| event_evidence(e)).collect(),
             });

@@ -225,7 +225,9 @@ fn phase(
         let mut scoped = decoded.clone();
         scoped.events.retain(|e| window.contains(e.seq));
         let items: Vec<Sourced<_>> = expect.events.iter().cloned().map(Sourced::spec).collect();
-        for mut f in super::events::check(&items, &scoped, capture.interrupted) {
+        // A journey has decisions.
+        let when = |p| super::phase_words(true, p);
+        for mut f in super::events::check(&items, &scoped, capture.interrupted, when) {
             f.message = format!("{label}: {}", f.message);
             out.push(f);
         }

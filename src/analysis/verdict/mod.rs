@@ -141,7 +141,7 @@ pub fn judge_with(
                         bad.len(),
                         describe_event(first),
                         first.at_ms,
-                        phase_words(first.phase)
+                        phase_words(!state.decisions.is_empty(), first.phase)
                     ),
                     _ => format!(
                         "only anonymous events may reach Segment in this state{}, but {} carried a userId or traits",
@@ -221,9 +221,14 @@ pub fn judge_with(
                 check: CheckId::ConsentMismatch,
                 destination: None,
                 message: format!(
-                    "{} event{} after the decision disagree with expect.consent ({})",
+                    "{} event{}{} disagree with expect.consent ({})",
                     bad.len(),
                     plural(bad.len()),
+                    if state.decisions.is_empty() {
+                        ""
+                    } else {
+                        " after the decision"
+                    },
                     diffs.into_iter().collect::<Vec<_>>().join("; ")
                 ),
                 evidence: bad.iter().map(|e| event_evidence(e)).collect(),
@@ -238,7 +243,12 @@ pub fn judge_with(
         _ => BTreeSet::new(),
     };
 
-    failures.extend(events::check(&eff.events, decoded, capture.interrupted));
+    failures.extend(events::check(
+        &eff.events,
+        decoded,
+        capture.interrupted,
+        |p| phase_words(!state.decisions.is_empty(), p),
+    ));
     failures.extend(journey::check(spec, state, capture, decoded, routed));
     failures.extend(builtin::undeclared(decoded, routed, capture));
     failures.extend(builtin::ungated(spec, routed));
@@ -259,6 +269,12 @@ pub fn judge_with(
     failures.extend(builtin::held(state, capture, decoded));
     failures.extend(builtin::undecodable(decoded));
     failures.extend(builtin::unrecorded(capture));
+    if state.decisions.is_empty() {
+        // No decision in this state: "before the decision" would mean nothing to the reader.
+        for e in failures.iter_mut().flat_map(|f| f.evidence.iter_mut()) {
+            e.phase = None;
+        }
+    }
     failures
 }
 
@@ -266,8 +282,11 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn phase_words(p: Phase) -> &'static str {
+/// When something was sent, in words: relative to the decision, or the whole visit in a state
+/// that has none (`decided` false).
+fn phase_words(decided: bool, p: Phase) -> &'static str {
     match p {
+        _ if !decided => "in a state without a decision",
         Phase::Before => "before the decision",
         Phase::After => "after the decision",
     }
@@ -293,7 +312,7 @@ pub fn describe_event(e: &SegmentEvent) -> String {
 fn event_evidence(e: &SegmentEvent) -> Evidence {
     Evidence {
         at_ms: e.at_ms,
-        phase: e.phase,
+        phase: Some(e.phase),
         what: format!(
             "{} sent to {}{}{}",
             describe_event(e),
@@ -307,7 +326,7 @@ fn event_evidence(e: &SegmentEvent) -> Evidence {
 fn reception_evidence(r: &Reception) -> Evidence {
     Evidence {
         at_ms: r.at_ms,
-        phase: r.phase,
+        phase: Some(r.phase),
         what: r.describe(),
     }
 }

@@ -247,7 +247,7 @@ fn event_evidence(e: &SegmentEvent, findings: &[Finding]) -> Evidence {
     };
     Evidence {
         at_ms: e.at_ms,
-        phase: e.phase,
+        phase: Some(e.phase),
         what: format!(
             "{what} sent to {}{}: {}",
             e.host,
@@ -266,7 +266,7 @@ fn request_evidence(req: &CapturedRequest, findings: &[Finding]) -> Evidence {
     };
     Evidence {
         at_ms: req.at_ms,
-        phase: req.phase,
+        phase: Some(req.phase),
         what: format!(
             "{} {}{path}: {}",
             req.method,

@@ -74,7 +74,7 @@ pub(super) fn unknown(
                 .iter()
                 .map(|u| Evidence {
                     at_ms: u.at_ms,
-                    phase: u.phase,
+                    phase: Some(u.phase),
                     what: u.describe(),
                 })
                 .collect(),

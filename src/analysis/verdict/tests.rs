@@ -353,9 +353,16 @@ fn gdpr_no_choice_collection_names_first_event_time() {
         f[0].message
     );
     assert_eq!(f[0].evidence.len(), 2);
+    // No steps, no decision: the time alone.
     assert_eq!(
         (f[0].evidence[0].at_ms, f[0].evidence[0].phase),
-        (420, Phase::Before)
+        (420, None)
+    );
+    assert!(
+        f[0].message
+            .contains("at 420 ms (in a state without a decision)"),
+        "{}",
+        f[0].message
     );
 }
 
@@ -846,7 +853,7 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
     assert!(
         leaks
             .iter()
-            .all(|l| l.evidence.len() == 1 && l.evidence[0].phase == Phase::Before)
+            .all(|l| l.evidence.len() == 1 && l.evidence[0].phase == Some(Phase::Before))
     );
     assert!(!text.contains("a@b"));
     // Without gdpr: nothing before the decision is a leak.
@@ -1051,7 +1058,7 @@ fn events_held_when_the_page_believed_it_was_offline() {
     let f = run(&s, &st, &c, None);
     assert_eq!(ids(&f), vec![(CheckId::EventsHeld, None)]);
     assert!(f[0].message.contains("believed it was offline"));
-    assert_eq!(f[0].evidence[0].phase, Phase::After);
+    assert_eq!(f[0].evidence[0].phase, Some(Phase::After));
     // Online, or not readable (the page had closed): nothing to report.
     c.environment = environment(true);
     assert!(run(&s, &st, &c, None).is_empty());
@@ -1105,7 +1112,19 @@ fn unknown_recipients_in_blocking_states() {
             ),
         ]
     );
-    assert!(all_text(&f).contains("GET px.trk-relay.example/p.gif (requested by the page: other) at 100 ms, before the decision"), "{}", all_text(&f));
+    // A state without steps has no decision: the evidence says when, not "before the decision".
+    assert!(
+        all_text(&f)
+            .contains("GET px.trk-relay.example/p.gif (requested by the page: other) at 100 ms"),
+        "{}",
+        all_text(&f)
+    );
+    assert!(!all_text(&f).contains("the decision"), "{}", all_text(&f));
+    assert!(
+        f.iter()
+            .flat_map(|f| &f.evidence)
+            .all(|e| e.phase.is_none())
+    );
     // Allowed hosts pass; globs.
     let mut allowing = s.clone();
     allowing.site.allow_hosts =
@@ -1123,7 +1142,12 @@ fn unknown_recipients_in_blocking_states() {
     let f = unknown(run(&allowing, &state(1, blocked.clone()), &c2, None));
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].evidence.len(), 1);
-    assert_eq!(f[0].evidence[0].phase, Phase::After);
+    assert_eq!(f[0].evidence[0].phase, Some(Phase::After));
+    assert!(
+        all_text(&f).contains("at 1500 ms, after the decision"),
+        "{}",
+        all_text(&f)
+    );
     // A state that blocks nothing: not judged.
     let f = run(&allowing, &state(1, Expect::default()), &c2, None);
     assert!(!ids(&f).iter().any(|(c, _)| *c == CheckId::UnknownRecipient));

@@ -652,11 +652,22 @@ fn render(
 /// `cmp: reopen` where the adapter knows the CMP's documented way to re-open its preferences.
 fn journey_proposal(cmp: &str) -> String {
     use consent_gates::browser::cmp as adapters;
-    let can_reopen = adapters::reopen::reopen(cmp).is_some()
-        || adapters::adapter(cmp).is_some_and(|a| a.reopen.is_some());
+    let can_reopen = adapters::reopenable().contains(&cmp);
     if can_reopen {
-        "  # accept-then-withdraw:     # the CMP can be re-opened: a change of mind\n           #   steps:\n  #     - decision: accepted\n  #     - cmp: accept_all\n           #     - cmp: reopen\n  #     - decision: withdrawn\n  #     - cmp: reject_all\n           #   phases:\n  #     accepted: {allowed: all}\n           #     withdrawn: {blocked: all, events: [{call: track, event: Segment Consent Preference Updated, count: 1}]}\n"
-            .to_string()
+        [
+            "  # accept-then-withdraw:     # the CMP can be re-opened: a change of mind",
+            "  #   steps:",
+            "  #     - decision: accepted",
+            "  #     - cmp: accept_all",
+            "  #     - cmp: reopen",
+            "  #     - decision: withdrawn",
+            "  #     - cmp: reject_all",
+            "  #   phases:",
+            "  #     accepted: {allowed: all}",
+            "  #     withdrawn: {blocked: all, events: [{call: track, event: Segment Consent Preference Updated, count: 1}]}",
+            "",
+        ]
+        .join("\n")
     } else {
         format!(
             "  # (no withdrawal journey: the {cmp} adapter knows no documented way to re-open the \

@@ -10,11 +10,21 @@ pub const ADAPTER: Adapter = Adapter {
     name: "klaro",
     detect: "window.klaro || window.klaroConfig || document.querySelector('.klaro')",
     banner: "visible('.klaro .cookie-notice') || visible('.klaro .cookie-modal')",
-    accept_all: Do::Click(".klaro .cm-btn-success, .klaro .cm-btn-accept-all"),
+    // The notice's accept button (`.cm-btn-success`, "accept all" whether or not it also has
+    // `.cm-btn-accept-all`), and in the modal only "accept all": the modal's other
+    // `.cm-btn-success` saves the current selection.
+    accept_all: Do::Click(
+        ".klaro .cookie-notice .cm-btn-success, .klaro .cookie-modal .cm-btn-accept-all",
+    ),
+    // `.cn-decline` in the notice and the modal alike.
     reject_all: Do::Click(".klaro .cn-decline"),
     categories: Some(categories),
-    // klaro.show() opens its modal, whose buttons differ from the notice's: not offered yet.
-    reopen: None,
+    // `klaro.show(config, true)` opens its modal (src/klaro.js; the "privacy choices" link of
+    // klaro's own examples does the same).
+    reopen: Some(Do::Script {
+        ready: "window.klaro && typeof window.klaro.show === 'function'",
+        script: "window.klaro.show(window.klaroConfig, true);",
+    }),
     // The manager's `confirmed` says whether a choice was stored; consents are per service, and a
     // purpose counts as accepted when any of its services is.
     choice: "const k = window.klaro; if (!k || !k.getManager) return null; \

@@ -22,7 +22,6 @@ pub mod orejime;
 pub mod osano;
 pub mod osano_cookieconsent;
 pub mod quantcast;
-pub mod reopen;
 pub mod signals;
 pub mod sourcepoint;
 pub mod tarteaucitron;
@@ -191,7 +190,32 @@ pub fn plan(name: &str, action: &CmpAction, spec: &Spec) -> Result<Plan, String>
         },
         other => other,
     };
-    let reopen = a.reopen.map(|r| {
+    Ok(Plan {
+        adapter: a.name,
+        act,
+        banner: with_prelude(a.banner),
+        looked_for,
+        reopen: reopen_of(a),
+    })
+}
+
+/// How the adapter `name` re-opens its CMP (the `cmp: reopen` step and every change of mind), with
+/// its banner expression; `Ok(None)` when the CMP documents no way this adapter can follow.
+pub fn reopen(name: &str) -> Result<Option<(Reopen, String)>, String> {
+    let a = adapter(name).ok_or_else(|| format!("no built-in CMP adapter named `{name}`"))?;
+    Ok(reopen_of(a).map(|r| (r, with_prelude(a.banner))))
+}
+
+/// The adapters that can re-open their CMP.
+pub fn reopenable() -> Vec<&'static str> {
+    ALL.iter()
+        .filter(|a| a.reopen.is_some())
+        .map(|a| a.name)
+        .collect()
+}
+
+fn reopen_of(a: &Adapter) -> Option<Reopen> {
+    a.reopen.map(|r| {
         let choice = a.choice;
         let banner = a.banner;
         Reopen {
@@ -207,13 +231,6 @@ pub fn plan(name: &str, action: &CmpAction, spec: &Spec) -> Result<Plan, String>
                 other => other,
             },
         }
-    });
-    Ok(Plan {
-        adapter: a.name,
-        act,
-        banner: with_prelude(a.banner),
-        looked_for,
-        reopen,
     })
 }
 

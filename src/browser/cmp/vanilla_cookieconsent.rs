@@ -19,10 +19,11 @@ pub const ADAPTER: Adapter = Adapter {
          #cc-main .pm__btn[data-role=necessary]:visible",
     ),
     categories: Some(categories),
-    // `show(true)` renders the consent modal again (api.js), whose buttons the actions click.
+    // `showPreferences()` opens the preferences modal (its `src/core/api.js`), whose buttons the
+    // actions click.
     reopen: Some(Do::Script {
-        ready: "window.CookieConsent && window.CookieConsent.show",
-        script: "window.CookieConsent.show(true);",
+        ready: "window.CookieConsent && typeof window.CookieConsent.showPreferences === 'function'",
+        script: "window.CookieConsent.showPreferences();",
     }),
     // validConsent() is false until the visitor decided.
     choice: "const cc = window.CookieConsent; \

@@ -201,11 +201,13 @@ fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, re
         if !f.evidence.is_empty() {
             h.push_str("<ul class=\"evidence\">");
             for e in &f.evidence {
+                let when = e
+                    .phase
+                    .map_or(String::new(), |p| format!(", {p} the decision"));
                 h.push_str(&format!(
-                    "<li><code>{}</code> at {} ms, {} the decision</li>",
+                    "<li><code>{}</code> at {} ms{when}</li>",
                     text(&e.what),
                     e.at_ms,
-                    e.phase
                 ));
             }
             h.push_str("</ul>");
@@ -317,7 +319,7 @@ mod tests {
                 message: "received data".into(),
                 evidence: vec![Evidence {
                     at_ms: 5,
-                    phase: Phase::After,
+                    phase: Some(Phase::After),
                     what: "GET https://www.facebook.com/tr/?ud[em]=jane@example.com&ev=Lead".into(),
                 }],
             }],

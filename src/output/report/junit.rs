@@ -127,7 +127,7 @@ mod tests {
             message: "`Facebook Pixel` must be blocked".into(),
             evidence: vec![Evidence {
                 at_ms: 812,
-                phase: Phase::After,
+                phase: Some(Phase::After),
                 what: "request to https://www.facebook.com/tr/?id=1&ev=PageView".into(),
             }],
         });
