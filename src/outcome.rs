@@ -382,6 +382,10 @@ pub struct TrialEvidence {
     pub steps: Vec<String>,
     /// Effective expectations with their source: `blocked: all (regime gdpr)`.
     pub expectations: Vec<String>,
+    /// Whether and how Segment's library showed itself: `loaded (snippet)`, `loaded (bundled in
+    /// the site's own code, recognised by …)`, `not loaded`.
+    #[serde(default)]
+    pub library: String,
     pub decision_at_ms: Option<u64>,
     pub timeline: Vec<TimelineEntry>,
     /// Screenshot files, relative to the report folder, once written.

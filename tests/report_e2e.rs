@@ -234,6 +234,12 @@ fn html_report_shows_verdicts_timeline_screenshots_and_evidence_in_chromium() {
         Some("../traces/shop-ungated-reject-all.zip")
     );
 
+    // How Segment's library showed itself, per trial (the shop loads it by the snippet).
+    assert!(
+        raw.contains("<p class=\"library\">Segment's library: loaded (snippet)</p>"),
+        "the report says how Segment's library showed itself"
+    );
+
     // Personal data: the leak is named by its field path, never its value.
     assert!(shown.pii_text.contains("email"), "{}", shown.pii_text);
     assert!(!shown.body_text.contains("jane@example.com"));

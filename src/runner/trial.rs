@@ -354,6 +354,7 @@ impl<'a> Trial<'a> {
                     .chain(analysis.notes.iter().map(|n| format!("warning: {n}")))
                     .collect(),
             );
+            ev.library = analysis.library.describe();
             ev.redact(&mut redactor);
             ev.screenshots = screenshots;
             ev

@@ -30,6 +30,21 @@ impl LibrarySeen {
         self.by_url || !self.by_behaviour.is_empty()
     }
 
+    /// In words (`init`, the report): `loaded (snippet)`, `loaded (bundled in the site's own code,
+    /// recognised by settings fetch, …)` or `not loaded`.
+    pub fn describe(&self) -> String {
+        if self.by_url {
+            "loaded (snippet)".to_string()
+        } else if self.loaded() {
+            format!(
+                "loaded (bundled in the site's own code, recognised by {})",
+                self.by_behaviour.join(", ")
+            )
+        } else {
+            "not loaded".to_string()
+        }
+    }
+
     /// Recognised only by behaviour (a bundled build): the snapshot then says how.
     pub fn bundled_by_site(&self) -> bool {
         !self.by_url && !self.by_behaviour.is_empty()

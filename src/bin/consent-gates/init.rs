@@ -679,16 +679,13 @@ fn journey_proposal(cmp: &str) -> String {
 /// How analytics.js showed itself, for the spec's header: `loaded (snippet)`, `loaded (bundled
 /// in the site's own code: settings fetch, …; --library bundled answers nothing there)`.
 fn library_words(seen: &LibrarySeen) -> String {
-    if seen.by_url {
-        "loaded (snippet)".to_string()
-    } else if seen.loaded() {
+    if seen.bundled_by_site() {
         format!(
-            "loaded (bundled in the site's own code, recognised by {}; `segment.library: \
-             bundled` has no effect there)",
-            seen.by_behaviour.join(", ")
+            "{}; `segment.library: bundled` has no effect there",
+            seen.describe()
         )
     } else {
-        "not loaded".to_string()
+        seen.describe()
     }
 }
 

@@ -57,7 +57,18 @@ pub fn build(
         })
     };
 
-    if let (Some(at), Some(first)) = (capture.decision_at_ms, state.steps.first()) {
+    // Each decision where it landed: the state's one, or each of a journey's (named).
+    for (d, mark) in state.decisions.iter().zip(&capture.decisions) {
+        let Some(step) = state.steps.get(d.step) else {
+            continue;
+        };
+        let at = if Some(d.step) == state.decision_step() {
+            capture.decision_at_ms.unwrap_or(mark.at_ms)
+        } else {
+            mark.at_ms
+        };
+        let name = d.name.as_ref().map_or(String::new(), |n| format!(" `{n}`"));
+        let after = state.steps.len() - d.step - 1;
         rows.push((
             at,
             0,
@@ -65,10 +76,12 @@ pub fn build(
                 at_ms: at,
                 phase: Phase::After,
                 kind: TimelineKind::Decision,
-                what: format!("consent decision: {}", super::step_text(&first.describe())),
+                what: format!(
+                    "consent decision{name}: {}",
+                    super::step_text(&step.describe())
+                ),
                 destination: None,
-                detail: (state.steps.len() > 1)
-                    .then(|| format!("{} more step(s) follow", state.steps.len() - 1)),
+                detail: (after > 0).then(|| format!("{after} more step(s) follow")),
             },
         ));
     }
@@ -201,6 +214,8 @@ pub fn build(
         gpc: state.gpc,
         steps: state.steps.iter().map(|s| s.describe()).collect(),
         expectations,
+        // Filled by the trial, which knows the analysis.
+        library: String::new(),
         decision_at_ms: capture.decision_at_ms,
         timeline: rows.into_iter().map(|(_, _, e)| e).collect(),
         screenshot_before: None,

@@ -181,6 +181,12 @@ fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, re
             h.push_str("<li class=\"none\">none beyond the built-in checks</li>");
         }
         h.push_str("</ul>\n");
+        if !ev.library.is_empty() {
+            h.push_str(&format!(
+                "<p class=\"library\">Segment's library: {}</p>\n",
+                text(&ev.library)
+            ));
+        }
     }
 
     h.push_str("<h3>Failing checks</h3>\n");
