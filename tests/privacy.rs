@@ -3,6 +3,8 @@
 //! address or phone number and whichever way the page sent it (event payload, event name, page
 //! URL, vendor query and path, form body; raw or URL-encoded).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -164,7 +166,7 @@ fn email() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(common::proptest_config(48))]
 
     #[test]
     fn every_flagged_value_is_redacted_everywhere(

@@ -63,6 +63,11 @@ mod tests {
     }
 
     proptest! {
+        // The same inputs every run (a red build names a change, not a draw).
+        #![proptest_config(ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_202),
+            ..ProptestConfig::default()
+        })]
         // A page can hand over any string: decoding never panics.
         #[test]
         fn any_string_decodes_or_errs(s in "\\PC{0,200}") {

@@ -107,3 +107,18 @@ pub fn visit_state(path: &Path, state: &str) -> consent_gates::browser::session:
         .expect("the visit is bounded")
         .unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// The property tests' configuration: `cases` cases from a fixed seed, so that CI runs the same
+/// inputs every time (a red build names a change, not a draw). `PROPTEST_RNG_SEED=<n>` explores
+/// other inputs; a failure found that way becomes a unit test.
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    };
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(20_261_202);
+    }
+    config
+}

@@ -157,9 +157,12 @@ impl Redactor {
             }
         }
         // Emails and phone numbers as the detector sees them: in the `%XX`-decoded text (their
-        // encoded spellings are learnt with them).
+        // encoded spellings are learnt with them), and emails in the text as it is too: a `%XX`
+        // glued to an address (`%4aaa@…`) decodes into a different address than the one shown.
         let plain = percent_decode(&out);
-        let emails: Vec<String> = detect::email_tokens(&plain).collect();
+        let emails: Vec<String> = detect::email_tokens(&plain)
+            .chain(detect::email_tokens(&out))
+            .collect();
         for e in emails {
             self.add(Kind::Email, &e);
         }
@@ -365,6 +368,14 @@ mod tests {
         assert!(!s.contains("123-4567"), "{s}");
         assert!(s.contains("<email:1>") && !s.contains("<email:2>"), "{s}");
         assert!(s.contains("<user-id:1>"), "{s}");
+    }
+
+    /// Found by the property test: `%4a` decodes to `J`, so the decoded text holds another
+    /// address than the one the raw text shows; both are redacted.
+    #[test]
+    fn an_escape_glued_to_an_address_hides_neither() {
+        let s = text("%4aaa@mail.example and %4Aaa@mail.example");
+        assert!(!s.contains("aa@mail.example"), "{s}");
     }
 
     #[test]
