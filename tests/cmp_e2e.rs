@@ -137,11 +137,10 @@ fn orejime_categories() {
 
 #[test]
 fn orejime_change_of_mind() {
-    assert_choice(
-        &visit("cmp-orejime", "accept-then-reject"),
-        "orejime",
-        &REJECT3,
-    );
+    // By itself, and through `cmp: reopen` (the same way of re-opening).
+    for state in ["accept-then-reject", "accept-reopen-reject"] {
+        assert_choice(&visit("cmp-orejime", state), "orejime", &REJECT3);
+    }
 }
 
 #[test]
@@ -219,11 +218,14 @@ fn osano_cookieconsent_reject_all() {
 
 #[test]
 fn osano_cookieconsent_change_of_mind() {
-    assert_choice(
-        &visit("cmp-osano-cookieconsent", "accept-then-reject"),
-        "osano-cookieconsent",
-        &REJECT3,
-    );
+    // By itself, and through `cmp: reopen` (the same way of re-opening).
+    for state in ["accept-then-reject", "accept-reopen-reject"] {
+        assert_choice(
+            &visit("cmp-osano-cookieconsent", state),
+            "osano-cookieconsent",
+            &REJECT3,
+        );
+    }
 }
 
 #[test]
@@ -310,6 +312,28 @@ fn onetrust_categories() {
         "onetrust",
         &ANALYTICS3,
     );
+}
+
+/// `cmp: auto` recognises the adapters of the real libraries from npm too, and reads the choice
+/// through the one it detected.
+#[test]
+fn auto_detects_orejime_tarteaucitron_and_osano_cookieconsent() {
+    for (name, adapter, all) in [
+        ("cmp-orejime", "orejime", &ALL3[..]),
+        ("cmp-tarteaucitron", "tarteaucitron", &TAC_ALL[..]),
+        ("cmp-osano-cookieconsent", "osano-cookieconsent", &ALL3[..]),
+    ] {
+        let path = Path::new(SPECS).join(format!("{name}.yaml"));
+        let mut spec = consent_gates::spec::load(&path).expect("spec");
+        spec.cmp = Some("auto".into());
+        let v = common::visit_spec(&spec, &path, "accept-all");
+        assert!(
+            v.step_miss().is_none(),
+            "{name} with cmp: auto: {:?}",
+            v.step_miss().map(|m| &m.detail)
+        );
+        assert_choice(&v.capture, adapter, all);
+    }
 }
 
 #[test]

@@ -87,20 +87,29 @@ pub fn exited_within(pid: u32, bound: Duration) -> bool {
 /// Visits `state` of the spec at `path` once, through the library's own session (no harness, no
 /// judging), with the pinned Segment build when the spec's folder has it; bounded at 90 s.
 pub fn visit_state(path: &Path, state: &str) -> consent_gates::browser::session::Visit {
+    let spec = consent_gates::spec::load(path).unwrap_or_else(|e| panic!("{e:?}"));
+    visit_spec(&spec, path, state)
+}
+
+/// [`visit_state`] of a spec already loaded (and perhaps changed) from `path`.
+pub fn visit_spec(
+    spec: &consent_gates::spec::Spec,
+    path: &Path,
+    state: &str,
+) -> consent_gates::browser::session::Visit {
     use consent_gates::browser::edge;
     use consent_gates::browser::session::{self, Shared};
-    let spec = consent_gates::spec::load(path).unwrap_or_else(|e| panic!("{e:?}"));
     let shared = Shared::get(true);
     let browser = shared.browser().expect("browser");
     let dist = edge::find_segment_dist(path.parent().expect("folder"));
-    let config = edge::EdgeConfig::from_spec(&spec, dist).expect("edge config");
+    let config = edge::EdgeConfig::from_spec(spec, dist).expect("edge config");
     let st = spec.states.get(state).expect("state");
     shared
         .runtime()
         .block_on(async {
             tokio::time::timeout(
                 Duration::from_secs(90),
-                session::visit(&browser, &spec, st, std::sync::Arc::new(config)),
+                session::visit(&browser, spec, st, std::sync::Arc::new(config)),
             )
             .await
         })

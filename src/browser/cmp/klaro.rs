@@ -12,7 +12,10 @@ pub const ADAPTER: Adapter = Adapter {
     banner: "visible('.klaro .cookie-notice') || visible('.klaro .cookie-modal')",
     // The notice's accept button (`.cm-btn-success`, "accept all" whether or not it also has
     // `.cm-btn-accept-all`), and in the modal only "accept all": the modal's other
-    // `.cm-btn-success` saves the current selection.
+    // `.cm-btn-success` saves the current selection. klaro's modal shows "accept all" and
+    // "decline" only before a choice is stored: after one, a change of mind is made with
+    // `{categories: [...]}` (its API); `accept_all`/`reject_all` find no button
+    // (step-did-not-match).
     accept_all: Do::Click(
         ".klaro .cookie-notice .cm-btn-success, .klaro .cookie-modal .cm-btn-accept-all",
     ),
