@@ -9,49 +9,33 @@ use std::path::PathBuf;
 
 mod common;
 
-use common::result;
-use consent_gates::browser::session::Shared;
+use common::{fails_with, pair};
 use consent_gates::outcome::{CheckId, TimelineKind, TrialResult, Verdict};
-use consent_gates::runner::trial::{self, EvidenceOptions};
 
-/// Runs the single trial `name` of the specs matching `specs` (fixtures have no committed
-/// snapshots).
-fn run_one(specs: &str, name: &str) -> (Vec<TrialResult>, tempfile::TempDir) {
-    common::judge(specs, |n| n == name)
-}
-
-type Pair = (CheckId, Option<String>);
-
-fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
-    r.failures
-        .iter()
-        .map(|f| (f.check, f.destination.clone()))
-        .collect()
-}
-
-fn pair(check: CheckId, destination: Option<&str>) -> Pair {
-    (check, destination.map(str::to_string))
-}
-
-/// Runs `name` from `specs` and asserts that it fails with exactly `expected`.
-fn assert_fails_with(specs: &str, name: &str, expected: &[Pair]) -> TrialResult {
-    let (results, _tmp) = run_one(specs, name);
-    let r = result(&results, name).clone();
-    let expected: BTreeSet<Pair> = expected.iter().cloned().collect();
-    assert_eq!(r.verdict, Verdict::Fail, "{name} must fail: {r:#?}");
-    assert_eq!(
-        pairs(&r),
-        expected,
-        "{name}: exactly these checks must fire (left: fired, right: expected): {r:#?}"
-    );
-    r
-}
-
+/// What was seen (`what`) in the evidence of the failures of `check` on `destination`.
 fn evidence_of(r: &TrialResult, check: CheckId, destination: Option<&str>) -> Vec<String> {
     r.failures
         .iter()
         .filter(|f| f.check == check && f.destination.as_deref() == destination)
         .flat_map(|f| f.evidence.iter().map(|e| e.what.clone()))
+        .collect()
+}
+
+/// Asserts that some evidence of `check` on `destination` contains `needle`.
+fn assert_evidence_names(r: &TrialResult, check: CheckId, destination: Option<&str>, needle: &str) {
+    let evidence = evidence_of(r, check, destination);
+    assert!(
+        evidence.iter().any(|e| e.contains(needle)),
+        "the {check} evidence names {needle}: {evidence:?}"
+    );
+}
+
+/// The failure messages of `check`.
+fn messages_of(r: &TrialResult, check: CheckId) -> Vec<&str> {
+    r.failures
+        .iter()
+        .filter(|f| f.check == check)
+        .map(|f| f.message.as_str())
         .collect()
 }
 
@@ -68,7 +52,7 @@ const OUTBOUND: &str = "tests/fixtures/outbound/specs/*.yaml";
 /// reject-all events reach Segment, stamped all-false (collection).
 #[test]
 fn ungated_fires_ungated_destination_blocked_received_and_collection() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/ungated/specs/*.yaml",
         "shop-ungated::reject-all",
         &[
@@ -77,11 +61,7 @@ fn ungated_fires_ungated_destination_blocked_received_and_collection() {
             pair(CheckId::Collection, None),
         ],
     );
-    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(FACEBOOK));
-    assert!(
-        evidence.iter().any(|e| e.contains("facebook")),
-        "evidence names the Facebook request: {evidence:?}"
-    );
+    assert_evidence_names(&r, CheckId::BlockedReceived, Some(FACEBOOK), "facebook");
 }
 
 /// `collection-before-optin`: the wrapper loads Segment at once and counts "not decided" as analytics
@@ -90,7 +70,7 @@ fn ungated_fires_ungated_destination_blocked_received_and_collection() {
 /// does not.
 #[test]
 fn collection_before_optin_fires_collection_on_no_choice() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/collection-before-optin/specs/*.yaml",
         "shop-soft-optin::no-choice",
         &[
@@ -99,18 +79,14 @@ fn collection_before_optin_fires_collection_on_no_choice() {
             pair(CheckId::BlockedReceived, Some(AMPLITUDE)),
         ],
     );
-    let evidence = evidence_of(&r, CheckId::Collection, None);
-    assert!(
-        evidence.iter().any(|e| e.contains("api.segment.io/v1/")),
-        "collection evidence names the Segment requests: {evidence:?}"
-    );
+    assert_evidence_names(&r, CheckId::Collection, None, "api.segment.io/v1/");
 }
 
 /// `unstamped`: Segment is gated by the site's own code and never stamped. In analytics-only the
 /// browser side is right (Facebook stays off), but the events carry no consent object.
 #[test]
 fn unstamped_fires_unstamped_events_on_analytics_only() {
-    assert_fails_with(
+    fails_with(
         "tests/fixtures/unstamped/specs/*.yaml",
         "shop-unstamped::analytics-only",
         &[pair(CheckId::UnstampedEvents, None)],
@@ -124,7 +100,7 @@ fn unstamped_fires_unstamped_events_on_analytics_only() {
 /// Actions Amplitude (allowed-missing).
 #[test]
 fn wrong_mapping_fires_consent_mismatch_on_analytics_only() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/wrong-mapping/specs/*.yaml",
         "shop-wrong-mapping::analytics-only",
         &[
@@ -134,12 +110,7 @@ fn wrong_mapping_fires_consent_mismatch_on_analytics_only() {
             pair(CheckId::AllowedMissing, Some(AMPLITUDE)),
         ],
     );
-    let messages: Vec<&str> = r
-        .failures
-        .iter()
-        .filter(|f| f.check == CheckId::ConsentMismatch)
-        .map(|f| f.message.as_str())
-        .collect();
+    let messages = messages_of(&r, CheckId::ConsentMismatch);
     assert!(
         messages.iter().any(
             |m| m.contains("CMP recorded C0002=true") && m.contains("CMP recorded C0004=false")
@@ -153,16 +124,12 @@ fn wrong_mapping_fires_consent_mismatch_on_analytics_only() {
 /// analytics destinations are allowed.
 #[test]
 fn gpc_ignored_fires_blocked_received_for_the_advertising_destination() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/gpc-ignored/specs/*.yaml",
         "klaro-us-gpc-ignored::gpc",
         &[pair(CheckId::BlockedReceived, Some(TIKTOK))],
     );
-    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(TIKTOK));
-    assert!(
-        evidence.iter().any(|e| e.contains("tiktok")),
-        "evidence names the TikTok requests: {evidence:?}"
-    );
+    assert_evidence_names(&r, CheckId::BlockedReceived, Some(TIKTOK), "tiktok");
 }
 
 /// `tcf-stamp`: a TCF v2.2 site (real `@iabtcf/cmpapi` + `@iabtcf/core`) stamps advertising from
@@ -171,7 +138,7 @@ fn gpc_ignored_fires_blocked_received_for_the_advertising_destination() {
 /// purposes, and `blocked-received` the destination. Its correct twin is `cmp-tcf::reject-all`.
 #[test]
 fn tcf_stamp_fires_consent_mismatch_against_the_tc_string() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/tcf-stamp/specs/*.yaml",
         "tcf-stamp::reject-all",
         &[
@@ -179,12 +146,7 @@ fn tcf_stamp_fires_consent_mismatch_against_the_tc_string() {
             pair(CheckId::BlockedReceived, Some(TIKTOK)),
         ],
     );
-    let messages: Vec<&str> = r
-        .failures
-        .iter()
-        .filter(|f| f.check == CheckId::ConsentMismatch)
-        .map(|f| f.message.as_str())
-        .collect();
+    let messages = messages_of(&r, CheckId::ConsentMismatch);
     assert!(
         messages
             .iter()
@@ -199,23 +161,19 @@ fn tcf_stamp_fires_consent_mismatch_against_the_tc_string() {
 /// declared destination receives the email (stamp all-false, no destination code), so no pii-leak.
 #[test]
 fn identify_after_reject_fires_calls_only() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/identify-after-reject/specs/*.yaml",
         "shop-identify-after-reject::identify-after-reject",
         &[pair(CheckId::Calls, None)],
     );
-    let evidence = evidence_of(&r, CheckId::Calls, None);
-    assert!(
-        evidence.iter().any(|e| e.contains("identify")),
-        "evidence names the identify call: {evidence:?}"
-    );
+    assert_evidence_names(&r, CheckId::Calls, None, "identify");
 }
 
 /// The proxy-batch example with a wrong expectation (`collection: none` after "Accept all"): the
 /// failure proves batched events to a first-party proxy host are decoded as Segment collection.
 #[test]
 fn proxied_batches_are_decoded_as_collection() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/proxy-batch-probe/specs/*.yaml",
         "proxy-batch-probe::accept-all",
         &[pair(CheckId::Collection, None)],
@@ -267,7 +225,7 @@ fn fixture_specs_are_not_example_specs() {
 /// names the field path, never the address.
 #[test]
 fn ungated_signup_fires_pii_leak_without_showing_the_value() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/ungated/specs/*.yaml",
         "shop-ungated::reject-then-signup",
         &[
@@ -292,7 +250,7 @@ fn ungated_signup_fires_pii_leak_without_showing_the_value() {
 /// `undeclared`: the shop's spec without Facebook; the settings and the network show it.
 #[test]
 fn undeclared_fires_undeclared_destination_naming_it() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/undeclared/specs/*.yaml",
         "shop-undeclared::accept-all",
         &[pair(CheckId::UndeclaredDestination, Some(FACEBOOK))],
@@ -311,7 +269,7 @@ fn undeclared_fires_undeclared_destination_naming_it() {
 /// online twin fails `collection`, above). Google Analytics 4 (device mode) still loads.
 #[test]
 fn events_held_fires_when_the_page_believes_it_is_offline() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/events-held/specs/*.yaml",
         "shop-offline::no-choice",
         &[
@@ -341,22 +299,9 @@ fn events_held_fires_when_the_page_believes_it_is_offline() {
 /// Facebook host is not data received), and the report's timeline says where they went.
 #[test]
 fn a_plain_outbound_link_the_visitor_follows_passes_and_shows_as_leaving() {
-    let spec = consent_gates::spec::load(std::path::Path::new(
+    let r = common::run_reported(
         "tests/fixtures/outbound/specs/shop-outbound.yaml",
-    ))
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let options = EvidenceOptions {
-        report: true,
-        screenshots: false,
-        traces: None,
-    };
-    let r = trial::run_with(
-        Shared::get(true),
-        &spec,
         "follow-after-reject",
-        tmp.path(),
-        &options,
     );
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     let timeline = &r.evidence.as_ref().expect("report evidence").timeline;
@@ -381,7 +326,7 @@ fn a_plain_outbound_link_the_visitor_follows_passes_and_shows_as_leaving() {
 /// parameter, never its value.
 #[test]
 fn a_link_decorated_with_the_visitors_id_fails_blocked_received_naming_the_parameter() {
-    let r = assert_fails_with(
+    let r = fails_with(
         OUTBOUND,
         "shop-outbound::share-after-reject",
         &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
@@ -403,7 +348,7 @@ fn a_link_decorated_with_the_visitors_id_fails_blocked_received_naming_the_param
 /// step completes (the offline edge answers the vendor's page).
 #[test]
 fn a_form_posting_an_email_to_a_vendor_fails_blocked_received_and_pii_leak() {
-    let r = assert_fails_with(
+    let r = fails_with(
         OUTBOUND,
         "shop-outbound::newsletter-after-reject",
         &[
@@ -428,7 +373,7 @@ fn a_form_posting_an_email_to_a_vendor_fails_blocked_received_and_pii_leak() {
 /// before it is still judged and reported beside it.
 #[test]
 fn a_step_that_misses_after_a_leak_does_not_hide_it() {
-    let r = assert_fails_with(
+    let r = fails_with(
         OUTBOUND,
         "shop-outbound::share-then-stale-step",
         &[
@@ -463,7 +408,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// waits 25 s of wall time: the controlled clock runs page time forward.
 #[test]
 fn late_tags_after_load_are_each_reported() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/late-tags/specs/late-tags.yaml",
         "late-tags::no-choice",
         &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
@@ -480,7 +425,7 @@ fn late_tags_after_load_are_each_reported() {
 /// judge for blocked destinations.
 #[test]
 fn late_tags_after_the_decision_are_each_reported() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/late-tags/specs/late-tags.yaml",
         "late-tags::reject-all",
         &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
@@ -500,8 +445,5 @@ fn late_tags_gated_twin_passes_every_state() {
         "tests/fixtures/late-tags/specs/late-tags-gated.yaml",
         |_| true,
     );
-    assert_eq!(results.len(), 3, "{results:#?}");
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
-    }
+    common::assert_all_pass(&results, 3);
 }

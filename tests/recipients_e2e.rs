@@ -5,26 +5,14 @@
 //! (check, destination) pairs, the twin passes. The leaks are confirmed without consent-gates by
 //! `tests/fixtures/recipients/confirm.mjs` (plain playwright-core).
 
-use std::collections::BTreeSet;
-
 mod common;
 
-use consent_gates::browser::session::Shared;
-use consent_gates::outcome::{CheckId, TimelineKind, TrialResult, Verdict};
-use consent_gates::runner::trial;
+use common::{evidence, pairs};
+use consent_gates::outcome::{CheckId, TimelineKind, TrialResult};
 
 const SPECS: &str = "tests/fixtures/recipients/specs/*.yaml";
 const FACEBOOK: &str = "Facebook Conversions Api Web";
 const GA4_WEB: &str = "Google Analytics 4 Web";
-
-type Pair = (CheckId, Option<String>);
-
-fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
-    r.failures
-        .iter()
-        .map(|f| (f.check, f.destination.clone()))
-        .collect()
-}
 
 /// Runs `<scenario>::<state>` and `<scenario>-gated::<state>`; asserts the defect fails with
 /// exactly `expected` and the twin passes; returns the defect's result.
@@ -34,26 +22,13 @@ fn defect_and_twin(scenario: &str, state: &str, expected: &[(CheckId, &str)]) ->
     let (results, _tmp) = common::judge(SPECS, |n| n == defect || n == twin);
     let d = common::result(&results, &defect).clone();
     let t = common::result(&results, &twin);
-    let expected: BTreeSet<Pair> = expected
+    let expected: Vec<common::Pair> = expected
         .iter()
-        .map(|(c, d)| (*c, Some(d.to_string())))
+        .map(|(c, d)| common::pair(*c, Some(d)))
         .collect();
-    assert_eq!(d.verdict, Verdict::Fail, "{defect} must fail: {d:#?}");
-    assert_eq!(
-        pairs(&d),
-        expected,
-        "{defect}: exactly these checks (left: fired, right: expected): {d:#?}"
-    );
-    assert_eq!(t.verdict, Verdict::Pass, "{twin} must pass: {t:#?}");
+    common::assert_fails_with(&d, &expected);
+    common::assert_passes(t);
     d
-}
-
-fn evidence(r: &TrialResult, check: CheckId) -> Vec<String> {
-    r.failures
-        .iter()
-        .filter(|f| f.check == check)
-        .flat_map(|f| f.evidence.iter().map(|e| e.to_string()))
-        .collect()
 }
 
 /// A CNAME'd collector: Meta's pixel event sent to metrics.shop.example (a subdomain of the
@@ -146,10 +121,7 @@ fn a_mousemove_triggered_tag_leaks_after_reject() {
 #[test]
 fn a_correct_site_on_a_vendors_own_domain_passes() {
     let (results, _tmp) = common::judge(SPECS, |n| n.starts_with("recipients-vendor-own::"));
-    assert_eq!(results.len(), 2);
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
-    }
+    common::assert_all_pass(&results, 2);
 }
 
 const REPLAY: &str = "Session Replay";
@@ -163,18 +135,18 @@ fn a_recorder_that_ignores_decline_fails_and_one_that_stops_passes() {
         n.ends_with("::reject-all")
     });
     let d = common::result(&results, "replay::reject-all");
-    let expected: BTreeSet<Pair> = [(CheckId::BlockedReceived, Some(REPLAY.to_string()))]
-        .into_iter()
-        .collect();
-    assert_eq!(pairs(d), expected, "{d:#?}");
+    assert_eq!(
+        pairs(d),
+        [common::pair(CheckId::BlockedReceived, Some(REPLAY))].into(),
+        "{d:#?}"
+    );
     let ev = evidence(d, CheckId::BlockedReceived);
     assert!(
         ev.iter()
             .all(|e| e.contains("rec.replay.example/rec") && e.ends_with("after the decision")),
         "{ev:#?}"
     );
-    let t = common::result(&results, "replay-gated::reject-all");
-    assert_eq!(t.verdict, Verdict::Pass, "{t:#?}");
+    common::assert_passes(common::result(&results, "replay-gated::reject-all"));
 }
 
 /// The decision instant is the press on the Decline button: what the pointer's approach to it set
@@ -182,18 +154,11 @@ fn a_recorder_that_ignores_decline_fails_and_one_that_stops_passes() {
 /// in the report's timeline, and nothing of the recorder's comes after it.
 #[test]
 fn the_decision_instant_is_the_press_not_the_pointers_approach() {
-    let spec = consent_gates::spec::load(std::path::Path::new(
+    let r = common::run_reported(
         "tests/fixtures/replay/specs/replay-gated.yaml",
-    ))
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let options = trial::EvidenceOptions {
-        report: true,
-        screenshots: false,
-        traces: None,
-    };
-    let r = trial::run_with(Shared::get(true), &spec, "reject-all", tmp.path(), &options);
-    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+        "reject-all",
+    );
+    common::assert_passes(&r);
     let timeline = &r.evidence.as_ref().expect("report evidence").timeline;
     let decision = timeline
         .iter()
