@@ -723,32 +723,29 @@ fn reception(req: &CapturedRequest, kind: ReceptionKind) -> Reception {
 
 /// The site's own hosts, `www.` stripped: its URL, served origins and web pages.
 fn site_hosts(spec: &Spec) -> Vec<String> {
-    std::iter::once(spec.site.url.as_str())
-        .chain(spec.site.serve.keys().map(String::as_str))
-        .chain(
-            spec.site
-                .pages
-                .iter()
-                .map(String::as_str)
-                .filter(|p| is_web_url(p)),
-        )
-        .map(|u| strip_www(&url_host(u)).to_string())
-        .filter(|h| !h.is_empty())
-        .collect()
+    hosts(own_urls(spec).chain(spec.site.serve.keys().map(String::as_str)))
 }
 
 /// The site's own hosts, `www.` stripped: its URL's and its web pages' (not the origins it serves
 /// offline: those stand in for whoever owns them).
 fn own_hosts(spec: &Spec) -> Vec<String> {
-    std::iter::once(spec.site.url.as_str())
-        .chain(
-            spec.site
-                .pages
-                .iter()
-                .map(String::as_str)
-                .filter(|p| is_web_url(p)),
-        )
-        .map(|u| strip_www(&url_host(u)).to_string())
+    hosts(own_urls(spec))
+}
+
+/// The site's URL and those of its pages that are web URLs (not paths).
+fn own_urls(spec: &Spec) -> impl Iterator<Item = &str> {
+    std::iter::once(spec.site.url.as_str()).chain(
+        spec.site
+            .pages
+            .iter()
+            .map(String::as_str)
+            .filter(|p| is_web_url(p)),
+    )
+}
+
+/// The hosts of `urls`, `www.` stripped, empty ones left out.
+fn hosts<'a>(urls: impl Iterator<Item = &'a str>) -> Vec<String> {
+    urls.map(|u| strip_www(&url_host(u)).to_string())
         .filter(|h| !h.is_empty())
         .collect()
 }
