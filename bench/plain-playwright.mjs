@@ -5,19 +5,13 @@
 // old quiet rule; 30000 waits the controlled clock's horizon in real time, which is what a plain
 // script must do to see the same delayed requests (it cannot run the page's timers forward safely).
 // Usage: node bench/plain-playwright.mjs <copies> <parallel> [quiet_ms]
-import path from 'node:path'
-import { edge, launch, root, serveSite } from '../tests/fixtures/plain-edge.mjs'
+import { launch, siteContext } from '../tests/fixtures/plain-edge.mjs'
 
 const copies = Number(process.argv[2] || 1)
 const parallel = Number(process.argv[3] || 2)
 const QUIET = Number(process.argv[4] || 500)
 const SETTLE_MAX = Math.max(8000, QUIET * 10)
 
-// The shop as specs/shop.yaml serves it, every request answered offline.
-const answer = await edge(
-  serveSite('shop', { origin: 'https://shop.example' }),
-  path.join(root, 'examples/sites/shop/settings.json'),
-)
 const states = {
   'no-choice': [],
   'accept-all': ['#cc-main .cm__btn[data-role=all]'],
@@ -32,10 +26,10 @@ const states = {
 async function visit(browser) {
   return async (state) => {
     const began = Date.now()
-    const context = await browser.newContext()
+    // The shop as specs/shop.yaml serves it, every request answered offline.
+    const context = await siteContext(browser, 'shop')
     let last = Date.now()
     context.on('request', () => { last = Date.now() })
-    await context.route('**/*', answer)
     const page = await context.newPage()
     const settle = async () => {
       const end = Date.now() + SETTLE_MAX

@@ -3,7 +3,6 @@
 //! address or phone number and whichever way the page sent it (event payload, event name, page
 //! URL, vendor query and path, form body; raw or URL-encoded).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
@@ -11,7 +10,7 @@ use serde_json::json;
 
 use consent_gates::analysis;
 use consent_gates::analysis::privacy::{Redactor, Scanner, percent_encode};
-use consent_gates::capture::{Answer, Capture, CapturedRequest, Phase};
+use consent_gates::capture::{Capture, CapturedRequest, Phase};
 use consent_gates::outcome::{CheckId, Failure, TrialEvidence};
 use consent_gates::output::{report, snapshot};
 use consent_gates::spec;
@@ -42,13 +41,7 @@ fn request(
         seq,
         at_ms: seq * 100,
         phase,
-        method: method.into(),
-        url,
-        resource_type: "fetch".into(),
-        headers: BTreeMap::new(),
-        body: body.map(String::into_bytes),
-        answer: Answer::Sinkhole,
-        initiator: Default::default(),
+        ..CapturedRequest::sent(method, url, body.map(String::into_bytes))
     }
 }
 

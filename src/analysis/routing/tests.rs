@@ -1,6 +1,5 @@
 //! Tests of the whole routing pass (resolution, then attribution) over hand-made captures.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
@@ -9,7 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::analysis::segment::decode;
 use crate::analysis::segment::settings::CdnSettings;
-use crate::capture::{Answer, Capture, CapturedRequest, Phase};
+use crate::capture::{Capture, CapturedRequest, Phase};
 use crate::spec::types::{
     Call, ConsentModel, Destination, Library, Mode, Regime, SegmentOptions, Site, Spec, Timing,
 };
@@ -59,13 +58,8 @@ fn req(seq: u64, method: &str, url: &str, body: Option<String>) -> CapturedReque
         } else {
             Phase::Before
         },
-        method: method.into(),
-        url: url.into(),
         resource_type: "other".into(),
-        headers: BTreeMap::new(),
-        body: body.map(String::into_bytes),
-        answer: Answer::Sinkhole,
-        initiator: Default::default(),
+        ..CapturedRequest::sent(method, url, body.map(String::into_bytes))
     }
 }
 

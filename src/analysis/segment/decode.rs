@@ -687,21 +687,14 @@ fn event_from(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::capture::Answer;
     use serde_json::json;
 
     pub(crate) fn req(seq: u64, method: &str, url: &str, body: Option<&str>) -> CapturedRequest {
         CapturedRequest {
             seq,
             at_ms: seq * 10,
-            phase: Phase::Before,
-            method: method.into(),
-            url: url.into(),
             resource_type: if method == "GET" { "script" } else { "fetch" }.into(),
-            headers: BTreeMap::new(),
-            body: body.map(|b| b.as_bytes().to_vec()),
-            answer: Answer::Sinkhole,
-            initiator: Default::default(),
+            ..CapturedRequest::sent(method, url, body.map(|b| b.as_bytes().to_vec()))
         }
     }
 
