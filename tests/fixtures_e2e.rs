@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 mod common;
 
-use common::{fails_with, pair};
+use common::{assert_evidence_names, fails_with, pair};
 use consent_gates::outcome::{CheckId, TimelineKind, TrialResult, Verdict};
 
 /// What was seen (`what`) in the evidence of the failures of `check` on `destination`.
@@ -19,15 +19,6 @@ fn evidence_of(r: &TrialResult, check: CheckId, destination: Option<&str>) -> Ve
         .filter(|f| f.check == check && f.destination.as_deref() == destination)
         .flat_map(|f| f.evidence.iter().map(|e| e.what.clone()))
         .collect()
-}
-
-/// Asserts that some evidence of `check` on `destination` contains `needle`.
-fn assert_evidence_names(r: &TrialResult, check: CheckId, destination: Option<&str>, needle: &str) {
-    let evidence = evidence_of(r, check, destination);
-    assert!(
-        evidence.iter().any(|e| e.contains(needle)),
-        "the {check} evidence names {needle}: {evidence:?}"
-    );
 }
 
 /// The failure messages of `check`.
@@ -61,7 +52,7 @@ fn ungated_fires_ungated_destination_blocked_received_and_collection() {
             pair(CheckId::Collection, None),
         ],
     );
-    assert_evidence_names(&r, CheckId::BlockedReceived, Some(FACEBOOK), "facebook");
+    assert_evidence_names(&r, CheckId::BlockedReceived, "facebook");
 }
 
 /// `collection-before-optin`: the wrapper loads Segment at once and counts "not decided" as analytics
@@ -79,7 +70,7 @@ fn collection_before_optin_fires_collection_on_no_choice() {
             pair(CheckId::BlockedReceived, Some(AMPLITUDE)),
         ],
     );
-    assert_evidence_names(&r, CheckId::Collection, None, "api.segment.io/v1/");
+    assert_evidence_names(&r, CheckId::Collection, "api.segment.io/v1/");
 }
 
 /// `unstamped`: Segment is gated by the site's own code and never stamped. In analytics-only the
@@ -129,7 +120,7 @@ fn gpc_ignored_fires_blocked_received_for_the_advertising_destination() {
         "klaro-us-gpc-ignored::gpc",
         &[pair(CheckId::BlockedReceived, Some(TIKTOK))],
     );
-    assert_evidence_names(&r, CheckId::BlockedReceived, Some(TIKTOK), "tiktok");
+    assert_evidence_names(&r, CheckId::BlockedReceived, "tiktok");
 }
 
 /// `tcf-stamp`: a TCF v2.2 site (real `@iabtcf/cmpapi` + `@iabtcf/core`) stamps advertising from
@@ -166,7 +157,7 @@ fn identify_after_reject_fires_calls_only() {
         "shop-identify-after-reject::identify-after-reject",
         &[pair(CheckId::Calls, None)],
     );
-    assert_evidence_names(&r, CheckId::Calls, None, "identify");
+    assert_evidence_names(&r, CheckId::Calls, "identify");
 }
 
 /// The proxy-batch example with a wrong expectation (`collection: none` after "Accept all"): the
@@ -389,18 +380,22 @@ fn a_step_that_misses_after_a_leak_does_not_hide_it() {
     assert!(r.failures[0].message.contains("step 3"), "{r:#?}");
 }
 
-/// The beacons of `late-tags` that reached Facebook in `r`, by the timer that sent them
-/// (`load-3s`, `decision-25s`), from the blocked-received evidence.
-fn late_beacons(r: &TrialResult) -> BTreeSet<String> {
-    evidence_of(r, CheckId::BlockedReceived, Some(FACEBOOK))
+/// Runs `late-tags::<state>` and asserts that it fails with exactly blocked-received for Facebook,
+/// its evidence naming each of `beacons` (the timers that sent them: `load-3s`, `decision-25s`)
+/// and no other.
+fn late_tags_report(state: &str, beacons: &[&str]) {
+    let r = fails_with(
+        "tests/fixtures/late-tags/specs/late-tags.yaml",
+        &format!("late-tags::{state}"),
+        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
+    );
+    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(FACEBOOK));
+    let reported: BTreeSet<&str> = evidence
         .iter()
         .filter_map(|e| e.split("/tr/late-").nth(1))
-        .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+        .map(|rest| rest.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(reported, beacons.iter().copied().collect(), "{r:#?}");
 }
 
 /// `late-tags`: a vendor tag sends beacons to Meta 3 s, 8 s and 25 s after load, whatever the
@@ -408,16 +403,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// waits 25 s of wall time: the controlled clock runs page time forward.
 #[test]
 fn late_tags_after_load_are_each_reported() {
-    let r = fails_with(
-        "tests/fixtures/late-tags/specs/late-tags.yaml",
-        "late-tags::no-choice",
-        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
-    );
-    assert_eq!(
-        late_beacons(&r),
-        set(&["load-3s", "load-8s", "load-25s"]),
-        "{r:#?}"
-    );
+    late_tags_report("no-choice", &["load-3s", "load-8s", "load-25s"]);
 }
 
 /// `late-tags`, reject-all: the three beacons the tag sends 3 s, 8 s and 25 s after the reject are
@@ -425,15 +411,9 @@ fn late_tags_after_load_are_each_reported() {
 /// judge for blocked destinations.
 #[test]
 fn late_tags_after_the_decision_are_each_reported() {
-    let r = fails_with(
-        "tests/fixtures/late-tags/specs/late-tags.yaml",
-        "late-tags::reject-all",
-        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
-    );
-    assert_eq!(
-        late_beacons(&r),
-        set(&["decision-3s", "decision-8s", "decision-25s"]),
-        "{r:#?}"
+    late_tags_report(
+        "reject-all",
+        &["decision-3s", "decision-8s", "decision-25s"],
     );
 }
 

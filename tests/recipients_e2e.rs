@@ -8,45 +8,45 @@
 mod common;
 
 use common::{evidence, pairs};
-use consent_gates::outcome::{CheckId, TimelineKind, TrialResult};
+use consent_gates::outcome::{CheckId, TimelineKind};
 
 const SPECS: &str = "tests/fixtures/recipients/specs/*.yaml";
 const FACEBOOK: &str = "Facebook Conversions Api Web";
 const GA4_WEB: &str = "Google Analytics 4 Web";
 
 /// Runs `<scenario>::<state>` and `<scenario>-gated::<state>`; asserts the defect fails with
-/// exactly `expected` and the twin passes; returns the defect's result.
-fn defect_and_twin(scenario: &str, state: &str, expected: &[(CheckId, &str)]) -> TrialResult {
+/// exactly `expected` (one check on one destination), that some line of that check's evidence
+/// `says` what the scenario's leak is, and that the twin passes.
+fn defect_and_twin(
+    scenario: &str,
+    state: &str,
+    expected: (CheckId, &str),
+    says: impl Fn(&str) -> bool,
+) {
     let defect = format!("recipients-{scenario}::{state}");
     let twin = format!("recipients-{scenario}-gated::{state}");
     let (results, _tmp) = common::judge(SPECS, |n| n == defect || n == twin);
     let d = common::result(&results, &defect).clone();
     let t = common::result(&results, &twin);
-    let expected: Vec<common::Pair> = expected
-        .iter()
-        .map(|(c, d)| common::pair(*c, Some(d)))
-        .collect();
-    common::assert_fails_with(&d, &expected);
+    let (check, destination) = expected;
+    common::assert_fails_with(&d, &[common::pair(check, Some(destination))]);
+    let ev = evidence(&d, check);
+    assert!(ev.iter().any(|e| says(e)), "{defect}: {ev:#?}");
     common::assert_passes(t);
-    d
 }
 
 /// A CNAME'd collector: Meta's pixel event sent to metrics.shop.example (a subdomain of the
 /// site) is recognised by its payload and judged as the Facebook destination.
 #[test]
 fn a_cnamed_collector_is_judged_as_its_vendor() {
-    let r = defect_and_twin(
+    defect_and_twin(
         "cname",
         "no-choice",
-        &[(CheckId::BlockedReceived, FACEBOOK)],
-    );
-    let ev = evidence(&r, CheckId::BlockedReceived);
-    assert!(
-        ev.iter().any(
-            |e| e.contains("Meta pixel event sent to metrics.shop.example/tr/")
+        (CheckId::BlockedReceived, FACEBOOK),
+        |e| {
+            e.contains("Meta pixel event sent to metrics.shop.example/tr/")
                 && e.contains("first-party proxy")
-        ),
-        "{ev:#?}"
+        },
     );
 }
 
@@ -54,17 +54,14 @@ fn a_cnamed_collector_is_judged_as_its_vendor() {
 /// any choice: unknown-recipient naming the host, the moment and what sent it.
 #[test]
 fn an_unknown_relay_host_fails_unknown_recipient() {
-    let r = defect_and_twin(
+    defect_and_twin(
         "relay",
         "no-choice",
-        &[(CheckId::UnknownRecipient, "px.trk-relay.example")],
-    );
-    let ev = evidence(&r, CheckId::UnknownRecipient);
-    assert!(
-        ev.iter().any(|e| e
-            .starts_with("POST px.trk-relay.example/collect (requested by the page: ping)")
-            && e.ends_with("before the decision")),
-        "{ev:#?}"
+        (CheckId::UnknownRecipient, "px.trk-relay.example"),
+        |e| {
+            e.starts_with("POST px.trk-relay.example/collect (requested by the page: ping)")
+                && e.ends_with("before the decision")
+        },
     );
 }
 
@@ -72,13 +69,14 @@ fn an_unknown_relay_host_fails_unknown_recipient() {
 /// sgtm.shop.example are judged as the GA4 destination.
 #[test]
 fn a_server_side_tag_manager_on_a_first_party_host_is_judged_as_ga4() {
-    let r = defect_and_twin("sgtm", "no-choice", &[(CheckId::BlockedReceived, GA4_WEB)]);
-    let ev = evidence(&r, CheckId::BlockedReceived);
-    assert!(
-        ev.iter().any(|e| e.contains(
-            "GA4 measurement protocol hit (gtag.js) sent to sgtm.shop.example/g/collect"
-        ) && e.contains("first-party proxy")),
-        "{ev:#?}"
+    defect_and_twin(
+        "sgtm",
+        "no-choice",
+        (CheckId::BlockedReceived, GA4_WEB),
+        |e| {
+            e.contains("GA4 measurement protocol hit (gtag.js) sent to sgtm.shop.example/g/collect")
+                && e.contains("first-party proxy")
+        },
     );
 }
 
@@ -86,33 +84,22 @@ fn a_server_side_tag_manager_on_a_first_party_host_is_judged_as_ga4() {
 /// visitor scrolls after "Reject all", and the Meta event is a leak after the decision.
 #[test]
 fn a_scroll_triggered_tag_leaks_after_reject() {
-    let r = defect_and_twin(
+    defect_and_twin(
         "scroll",
         "reject-all",
-        &[(CheckId::BlockedReceived, FACEBOOK)],
-    );
-    let ev = evidence(&r, CheckId::BlockedReceived);
-    assert!(
-        ev.iter()
-            .any(|e| e.contains("www.facebook.com/tr/") && e.ends_with("after the decision")),
-        "{ev:#?}"
+        (CheckId::BlockedReceived, FACEBOOK),
+        |e| e.contains("www.facebook.com/tr/") && e.ends_with("after the decision"),
     );
 }
 
 /// The same with the first mouse move and a GA4 hit.
 #[test]
 fn a_mousemove_triggered_tag_leaks_after_reject() {
-    let r = defect_and_twin(
+    defect_and_twin(
         "mousemove",
         "reject-all",
-        &[(CheckId::BlockedReceived, GA4_WEB)],
-    );
-    let ev = evidence(&r, CheckId::BlockedReceived);
-    assert!(
-        ev.iter().any(
-            |e| e.contains("region1.google-analytics.com") && e.ends_with("after the decision")
-        ),
-        "{ev:#?}"
+        (CheckId::BlockedReceived, GA4_WEB),
+        |e| e.contains("region1.google-analytics.com") && e.ends_with("after the decision"),
     );
 }
 

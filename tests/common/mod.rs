@@ -92,6 +92,16 @@ pub fn evidence(r: &TrialResult, check: CheckId) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that some line of the evidence of `check` contains `needle`.
+pub fn assert_evidence_names(r: &TrialResult, check: CheckId, needle: &str) {
+    let ev = evidence(r, check);
+    assert!(
+        ev.iter().any(|e| e.contains(needle)),
+        "{}: the {check} evidence names {needle}: {ev:#?}",
+        r.name()
+    );
+}
+
 /// Runs `state` of the spec at `path` as one trial with the report's evidence (the timeline, the
 /// expectations), which the harness keeps only for the HTML report.
 pub fn run_reported(path: &str, state: &str) -> TrialResult {
