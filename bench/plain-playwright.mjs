@@ -5,26 +5,13 @@
 // old quiet rule; 30000 waits the controlled clock's horizon in real time, which is what a plain
 // script must do to see the same delayed requests (it cannot run the page's timers forward safely).
 // Usage: node bench/plain-playwright.mjs <copies> <parallel> [quiet_ms]
-import { chromium } from 'playwright-core'
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { launch, siteContext } from '../tests/fixtures/plain-edge.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const copies = Number(process.argv[2] || 1)
 const parallel = Number(process.argv[3] || 2)
 const QUIET = Number(process.argv[4] || 500)
 const SETTLE_MAX = Math.max(8000, QUIET * 10)
 
-const site = path.join(root, 'examples/sites/shop')
-const serve = {
-  'https://shop.example': path.join(site, 'www'),
-  'https://cdn.segment.com': path.join(site, 'segment-cdn'),
-  'https://www.googletagmanager.com': path.join(site, 'vendors/www.googletagmanager.com'),
-  'https://connect.facebook.net': path.join(site, 'vendors/connect.facebook.net'),
-}
-const dist = path.join(root, 'node_modules/@segment/analytics-next/dist/umd')
-const settings = await readFile(path.join(site, 'settings.json'))
 const states = {
   'no-choice': [],
   'accept-all': ['#cc-main .cm__btn[data-role=all]'],
@@ -36,36 +23,13 @@ const states = {
   ],
 }
 
-async function answer(route) {
-  const req = route.request()
-  const url = new URL(req.url())
-  const cors = { 'access-control-allow-origin': req.headers()['origin'] || '*', 'access-control-allow-credentials': 'true' }
-  const lib = url.pathname.match(/^\/analytics\.js\/v1\/[^/]+\/analytics[^/]*\.js$/)
-  const chunk = url.pathname.match(/^\/analytics-next\/bundles\/([^/]+)$/)
-  try {
-    if (lib) return await route.fulfill({ body: await readFile(path.join(dist, 'standalone.js')), contentType: 'application/javascript' })
-    if (chunk) return await route.fulfill({ body: await readFile(path.join(dist, chunk[1])), contentType: 'application/javascript' })
-    if (/^\/v1\/projects\/[^/]+\/settings$/.test(url.pathname)) return await route.fulfill({ body: settings, contentType: 'application/json', headers: cors })
-    const folder = serve[url.origin]
-    if (folder) {
-      let file = path.join(folder, decodeURIComponent(url.pathname))
-      if (url.pathname.endsWith('/')) file = path.join(file, 'index.html')
-      const type = file.endsWith('.html') ? 'text/html' : file.endsWith('.css') ? 'text/css' : 'application/javascript'
-      return await route.fulfill({ body: await readFile(file), contentType: type })
-    }
-    return await route.fulfill({ status: 204, headers: cors })
-  } catch {
-    return await route.fulfill({ status: 404 })
-  }
-}
-
 async function visit(browser) {
   return async (state) => {
     const began = Date.now()
-    const context = await browser.newContext()
+    // The shop as specs/shop.yaml serves it, every request answered offline.
+    const context = await siteContext(browser, 'shop')
     let last = Date.now()
     context.on('request', () => { last = Date.now() })
-    await context.route('**/*', answer)
     const page = await context.newPage()
     const settle = async () => {
       const end = Date.now() + SETTLE_MAX
@@ -100,12 +64,8 @@ async function visit(browser) {
 
 const durations = []
 const started = Date.now()
-const browser = await chromium.launch({
-  executablePath: process.env.CONSENT_GATES_CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-blink-features=AutomationControlled', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-gpu',
-    '--host-resolver-rules=MAP * ~NOTFOUND'],
-})
+const browser = await launch(['--no-sandbox', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic', '--disable-gpu'])
 const run = await visit(browser)
 const queue = []
 for (let i = 0; i < copies; i++) for (const s of Object.keys(states)) queue.push(s)

@@ -7,7 +7,9 @@
 //   proxy-batch import the example shop's set-up, examples/sites/shop/src/lumen-shop.js): those are
 //   inputs too, so changing one rebuilds every site that imports it.
 // - <site>/pages.mjs default-exports the site's pages as {path under www/: HTML}, written into www/;
-//   the pages share one document and Segment snippet (examples/common/page.mjs).
+//   the pages share one document and Segment snippet (examples/common/page.mjs). So does
+//   tests/fixtures/<defect>/pages.mjs, for a fixture that serves an example site's page with a tag
+//   or a defect added, or correct/leaky twins generated from one source.
 // - <site>/destinations/<dir>.js, a stand-in for a device-mode destination's browser code, is bundled
 //   to where the site's settings.json says Segment's CDN serves it (remotePlugins[].url, answered
 //   from <site>/segment-cdn/); the stand-ins share examples/common/destination.js.
@@ -102,11 +104,13 @@ function writeIfChanged(file, text) {
   fs.writeFileSync(file, text)
 }
 
+// A module may export `base`, the folder (relative to its own) its pages' paths are relative to;
+// by default www/. The correct/leaky twins that serve a folder each use '.'.
 async function writePages(site) {
   const module = path.join(root, site, 'pages.mjs')
   if (!fs.existsSync(module)) return
-  const { default: pages } = await import(pathToFileURL(module).href)
-  for (const [page, html] of Object.entries(pages)) writeIfChanged(path.join(root, site, 'www', page), html)
+  const { default: pages, base = 'www' } = await import(pathToFileURL(module).href)
+  for (const [page, html] of Object.entries(pages)) writeIfChanged(path.join(root, site, base, page), html)
 }
 
 // The CDN path of each destination code bundle the site's settings name, by its folder
@@ -150,7 +154,13 @@ async function buildStandins(site) {
   }
 }
 
-for (const site of sites) {
+// Defect fixtures without a bundle of their own (no site/ folder) that serve pages of an example
+// site with a tag or a defect added: tests/fixtures/<defect>/pages.mjs.
+const fixturePages = subdirs(fixturesDir)
+  .map((name) => path.join('tests', 'fixtures', name))
+  .filter((dir) => fs.existsSync(path.join(root, dir, 'pages.mjs')))
+
+for (const site of [...sites, ...fixturePages]) {
   try {
     await writePages(site)
     await buildStandins(site)

@@ -148,6 +148,24 @@ fn lossy_body<S: serde::Serializer>(body: &Option<Vec<u8>>, s: S) -> Result<S::O
 pub const MAX_CONTENT_BYTES: usize = 5 * 1024 * 1024;
 
 impl CapturedRequest {
+    /// A request made by hand rather than recorded (the unit and property tests' captures): a
+    /// `fetch` from the page, the first of the visit, before the decision, answered by the
+    /// sinkhole. Callers change what differs with struct update syntax.
+    pub fn sent(method: &str, url: impl Into<String>, body: Option<Vec<u8>>) -> CapturedRequest {
+        CapturedRequest {
+            seq: 0,
+            at_ms: 0,
+            phase: Phase::Before,
+            method: method.into(),
+            url: url.into(),
+            resource_type: "fetch".into(),
+            headers: BTreeMap::new(),
+            body,
+            answer: Answer::Sinkhole,
+            initiator: Initiator::Page,
+        }
+    }
+
     /// Host of the URL, lower-cased, without port; empty when the URL has none.
     pub fn host(&self) -> String {
         url_host(&self.url)
@@ -419,19 +437,11 @@ mod tests {
 
     fn with_body(encoding: Option<&str>, body: Vec<u8>) -> CapturedRequest {
         CapturedRequest {
-            seq: 0,
-            at_ms: 0,
-            phase: Phase::Before,
-            method: "POST".into(),
-            url: "https://x.example/collect".into(),
-            resource_type: "fetch".into(),
             headers: encoding
                 .map(|e| ("content-encoding".to_string(), e.to_string()))
                 .into_iter()
                 .collect(),
-            body: Some(body),
-            answer: Answer::Sinkhole,
-            initiator: Initiator::Page,
+            ..CapturedRequest::sent("POST", "https://x.example/collect", Some(body))
         }
     }
 

@@ -29,6 +29,7 @@ use crate::capture::Phase;
     Serialize,
     Deserialize,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
@@ -56,15 +57,10 @@ pub enum CheckId {
 }
 
 impl CheckId {
-    /// The id as results.json writes it (a unit test keeps it equal to the serde name).
+    /// The id as results.json writes it, as `Display` (derived) does too; a unit test keeps both
+    /// equal to the serde name.
     pub fn as_str(self) -> &'static str {
         self.into()
-    }
-}
-
-impl fmt::Display for CheckId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -148,6 +144,7 @@ impl fmt::Display for Failure {
     Serialize,
     Deserialize,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
@@ -181,12 +178,6 @@ impl Verdict {
     }
 }
 
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Whether the trial's snapshot matched the accepted one (recorded apart from the verdict).
 #[derive(
     Debug,
@@ -198,6 +189,7 @@ impl fmt::Display for Verdict {
     Serialize,
     Deserialize,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
@@ -218,12 +210,6 @@ impl SnapshotStatus {
     /// `changed` or `new`: the trial fails under libtest and JUnit although its checks may pass.
     pub fn differs(self) -> bool {
         matches!(self, SnapshotStatus::Changed | SnapshotStatus::New)
-    }
-}
-
-impl fmt::Display for SnapshotStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -320,6 +306,7 @@ pub struct Screenshots {
     Serialize,
     Deserialize,
     strum::IntoStaticStr,
+    strum::Display,
     strum::VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
@@ -343,12 +330,6 @@ pub enum TimelineKind {
 impl TimelineKind {
     pub fn as_str(self) -> &'static str {
         self.into()
-    }
-}
-
-impl fmt::Display for TimelineKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

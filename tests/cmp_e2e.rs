@@ -36,6 +36,20 @@ fn visit_raw(spec: &str, state: &str) -> session::Visit {
     common::visit_state(&Path::new(SPECS).join(format!("{spec}.yaml")), state)
 }
 
+/// One test per CMP and action whose whole assertion is the recorded choice: visits `state` of
+/// `<spec>.yaml` and asserts the choice the adapter reads and that its CMP is the one detected.
+macro_rules! choice_tests {
+    ($($(#[$doc:meta])* $name:ident: $spec:literal, $state:literal => $adapter:literal, $expected:expr;)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                assert_choice(&visit($spec, $state), $adapter, &$expected);
+            }
+        )*
+    };
+}
+
 fn choice(pairs: &[(&str, bool)]) -> Option<BTreeMap<String, bool>> {
     Some(pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect())
 }
@@ -52,46 +66,13 @@ const ANALYTICS3: [(&str, bool); 3] = [("C0001", true), ("C0002", true), ("C0004
 
 // --- real libraries -------------------------------------------------------------------------
 
-#[test]
-fn vanilla_cookieconsent_accept_all() {
-    assert_choice(
-        &visit("cmp-vcc", "accept-all"),
-        "vanilla-cookieconsent",
-        &ALL3,
-    );
-}
-
-#[test]
-fn vanilla_cookieconsent_reject_all() {
-    assert_choice(
-        &visit("cmp-vcc", "reject-all"),
-        "vanilla-cookieconsent",
-        &REJECT3,
-    );
-}
-
-#[test]
-fn vanilla_cookieconsent_categories() {
-    assert_choice(
-        &visit("cmp-vcc", "analytics-only"),
-        "vanilla-cookieconsent",
-        &ANALYTICS3,
-    );
-}
-
-#[test]
-fn klaro_accept_all() {
-    assert_choice(&visit("cmp-klaro", "accept-all"), "klaro", &ALL3);
-}
-
-#[test]
-fn klaro_reject_all() {
-    assert_choice(&visit("cmp-klaro", "reject-all"), "klaro", &REJECT3);
-}
-
-#[test]
-fn klaro_categories() {
-    assert_choice(&visit("cmp-klaro", "analytics-only"), "klaro", &ANALYTICS3);
+choice_tests! {
+    vanilla_cookieconsent_accept_all: "cmp-vcc", "accept-all" => "vanilla-cookieconsent", ALL3;
+    vanilla_cookieconsent_reject_all: "cmp-vcc", "reject-all" => "vanilla-cookieconsent", REJECT3;
+    vanilla_cookieconsent_categories: "cmp-vcc", "analytics-only" => "vanilla-cookieconsent", ANALYTICS3;
+    klaro_accept_all: "cmp-klaro", "accept-all" => "klaro", ALL3;
+    klaro_reject_all: "cmp-klaro", "reject-all" => "klaro", REJECT3;
+    klaro_categories: "cmp-klaro", "analytics-only" => "klaro", ANALYTICS3;
 }
 
 // orejime, tarteaucitron and Osano's cookieconsent: the real libraries from npm on real Segment
@@ -116,31 +97,13 @@ fn judge_all_pass_but(spec: &str, except: &[&str]) {
     }
 }
 
-#[test]
-fn orejime_accept_all() {
-    assert_choice(&visit("cmp-orejime", "accept-all"), "orejime", &ALL3);
-}
-
-#[test]
-fn orejime_reject_all() {
-    assert_choice(&visit("cmp-orejime", "reject-all"), "orejime", &REJECT3);
-}
-
-#[test]
-fn orejime_categories() {
-    assert_choice(
-        &visit("cmp-orejime", "analytics-only"),
-        "orejime",
-        &ANALYTICS3,
-    );
-}
-
-#[test]
-fn orejime_change_of_mind() {
-    // By itself, and through `cmp: reopen` (the same way of re-opening).
-    for state in ["accept-then-reject", "accept-reopen-reject"] {
-        assert_choice(&visit("cmp-orejime", state), "orejime", &REJECT3);
-    }
+choice_tests! {
+    orejime_accept_all: "cmp-orejime", "accept-all" => "orejime", ALL3;
+    orejime_reject_all: "cmp-orejime", "reject-all" => "orejime", REJECT3;
+    orejime_categories: "cmp-orejime", "analytics-only" => "orejime", ANALYTICS3;
+    orejime_change_of_mind: "cmp-orejime", "accept-then-reject" => "orejime", REJECT3;
+    // The same change of mind through `cmp: reopen` (the same way of re-opening).
+    orejime_reopen_then_reject: "cmp-orejime", "accept-reopen-reject" => "orejime", REJECT3;
 }
 
 #[test]
@@ -151,22 +114,9 @@ fn orejime_states_pass() {
 const TAC_ALL: [(&str, bool); 2] = [("C0002", true), ("C0004", true)];
 const TAC_NONE: [(&str, bool); 2] = [("C0002", false), ("C0004", false)];
 
-#[test]
-fn tarteaucitron_accept_all() {
-    assert_choice(
-        &visit("cmp-tarteaucitron", "accept-all"),
-        "tarteaucitron",
-        &TAC_ALL,
-    );
-}
-
-#[test]
-fn tarteaucitron_reject_all() {
-    assert_choice(
-        &visit("cmp-tarteaucitron", "reject-all"),
-        "tarteaucitron",
-        &TAC_NONE,
-    );
+choice_tests! {
+    tarteaucitron_accept_all: "cmp-tarteaucitron", "accept-all" => "tarteaucitron", TAC_ALL;
+    tarteaucitron_reject_all: "cmp-tarteaucitron", "reject-all" => "tarteaucitron", TAC_NONE;
 }
 
 #[test]
@@ -179,13 +129,8 @@ fn tarteaucitron_categories() {
     );
 }
 
-#[test]
-fn tarteaucitron_change_of_mind() {
-    assert_choice(
-        &visit("cmp-tarteaucitron", "accept-then-reject"),
-        "tarteaucitron",
-        &TAC_NONE,
-    );
+choice_tests! {
+    tarteaucitron_change_of_mind: "cmp-tarteaucitron", "accept-then-reject" => "tarteaucitron", TAC_NONE;
 }
 
 /// Without `accept-then-reject`: tarteaucitron reloads the page when a launched service is
@@ -198,34 +143,11 @@ fn tarteaucitron_states_pass() {
     judge_all_pass_but("cmp-tarteaucitron", &["accept-then-reject"]);
 }
 
-#[test]
-fn osano_cookieconsent_accept_all() {
-    assert_choice(
-        &visit("cmp-osano-cookieconsent", "accept-all"),
-        "osano-cookieconsent",
-        &ALL3,
-    );
-}
-
-#[test]
-fn osano_cookieconsent_reject_all() {
-    assert_choice(
-        &visit("cmp-osano-cookieconsent", "reject-all"),
-        "osano-cookieconsent",
-        &REJECT3,
-    );
-}
-
-#[test]
-fn osano_cookieconsent_change_of_mind() {
-    // By itself, and through `cmp: reopen` (the same way of re-opening).
-    for state in ["accept-then-reject", "accept-reopen-reject"] {
-        assert_choice(
-            &visit("cmp-osano-cookieconsent", state),
-            "osano-cookieconsent",
-            &REJECT3,
-        );
-    }
+choice_tests! {
+    osano_cookieconsent_accept_all: "cmp-osano-cookieconsent", "accept-all" => "osano-cookieconsent", ALL3;
+    osano_cookieconsent_reject_all: "cmp-osano-cookieconsent", "reject-all" => "osano-cookieconsent", REJECT3;
+    osano_cookieconsent_change_of_mind: "cmp-osano-cookieconsent", "accept-then-reject" => "osano-cookieconsent", REJECT3;
+    osano_cookieconsent_reopen_then_reject: "cmp-osano-cookieconsent", "accept-reopen-reject" => "osano-cookieconsent", REJECT3;
 }
 
 #[test]
@@ -284,34 +206,16 @@ fn autoconsent_reject_all_through_the_cookieconsent3_rule() {
     assert_choice(&c, "vanilla-cookieconsent", &REJECT3);
 }
 
-#[test]
-fn auto_detects_vanilla_cookieconsent_on_the_shop() {
-    assert_choice(
-        &visit("cmp-auto-shop", "reject-all"),
-        "vanilla-cookieconsent",
-        &REJECT3,
-    );
+choice_tests! {
+    auto_detects_vanilla_cookieconsent_on_the_shop: "cmp-auto-shop", "reject-all" => "vanilla-cookieconsent", REJECT3;
 }
 
 // --- imitations of commercial CMPs --------------------------------------------------------
 
-#[test]
-fn onetrust_accept_all() {
-    assert_choice(&visit("cmp-onetrust", "accept-all"), "onetrust", &ALL3);
-}
-
-#[test]
-fn onetrust_reject_all() {
-    assert_choice(&visit("cmp-onetrust", "reject-all"), "onetrust", &REJECT3);
-}
-
-#[test]
-fn onetrust_categories() {
-    assert_choice(
-        &visit("cmp-onetrust", "analytics-only"),
-        "onetrust",
-        &ANALYTICS3,
-    );
+choice_tests! {
+    onetrust_accept_all: "cmp-onetrust", "accept-all" => "onetrust", ALL3;
+    onetrust_reject_all: "cmp-onetrust", "reject-all" => "onetrust", REJECT3;
+    onetrust_categories: "cmp-onetrust", "analytics-only" => "onetrust", ANALYTICS3;
 }
 
 /// `cmp: auto` recognises the adapters of the real libraries from npm too, and reads the choice
@@ -349,13 +253,8 @@ const COOKIEBOT_ALL: [(&str, bool); 4] = [
     ("C0004", true),
 ];
 
-#[test]
-fn cookiebot_accept_all() {
-    assert_choice(
-        &visit("cmp-cookiebot", "accept-all"),
-        "cookiebot",
-        &COOKIEBOT_ALL,
-    );
+choice_tests! {
+    cookiebot_accept_all: "cmp-cookiebot", "accept-all" => "cookiebot", COOKIEBOT_ALL;
 }
 
 #[test]
@@ -406,31 +305,10 @@ fn didomi_categories() {
     assert_choice(&visit("cmp-didomi", "analytics-only"), "didomi", &expected);
 }
 
-#[test]
-fn usercentrics_accept_all() {
-    assert_choice(
-        &visit("cmp-usercentrics", "accept-all"),
-        "usercentrics",
-        &ALL3,
-    );
-}
-
-#[test]
-fn usercentrics_reject_all() {
-    assert_choice(
-        &visit("cmp-usercentrics", "reject-all"),
-        "usercentrics",
-        &REJECT3,
-    );
-}
-
-#[test]
-fn usercentrics_categories() {
-    assert_choice(
-        &visit("cmp-usercentrics", "analytics-only"),
-        "usercentrics",
-        &ANALYTICS3,
-    );
+choice_tests! {
+    usercentrics_accept_all: "cmp-usercentrics", "accept-all" => "usercentrics", ALL3;
+    usercentrics_reject_all: "cmp-usercentrics", "reject-all" => "usercentrics", REJECT3;
+    usercentrics_categories: "cmp-usercentrics", "analytics-only" => "usercentrics", ANALYTICS3;
 }
 
 #[test]
@@ -475,26 +353,13 @@ fn trustarc_segment_names_read_as_buckets() {
     );
 }
 
-#[test]
-fn osano_accept_all() {
-    assert_choice(&visit("cmp-osano", "accept-all"), "osano", &ALL3);
-}
-
-#[test]
-fn osano_reject_all() {
-    assert_choice(&visit("cmp-osano", "reject-all"), "osano", &REJECT3);
-}
-
-#[test]
-fn termly_accept_all() {
-    assert_choice(&visit("cmp-termly", "accept-all"), "termly", &ALL3);
-}
-
-/// A banner that closes on its own timer 10 s after Accept (longer than `step_ms`): on the controlled
-/// clock the step is judged once it settled, in page time, so the choice is recorded.
-#[test]
-fn a_banner_closing_on_a_timer_after_the_action_counts_as_closed() {
-    assert_choice(&visit("cmp-termly-slow", "accept-all"), "termly", &ALL3);
+choice_tests! {
+    osano_accept_all: "cmp-osano", "accept-all" => "osano", ALL3;
+    osano_reject_all: "cmp-osano", "reject-all" => "osano", REJECT3;
+    termly_accept_all: "cmp-termly", "accept-all" => "termly", ALL3;
+    /// A banner that closes on its own timer 10 s after Accept (longer than `step_ms`): on the controlled
+    /// clock the step is judged once it settled, in page time, so the choice is recorded.
+    a_banner_closing_on_a_timer_after_the_action_counts_as_closed: "cmp-termly-slow", "accept-all" => "termly", ALL3;
 }
 
 /// The same banner on the real clock: 10 s of wall time exceed `step_ms`, so the step misses.
@@ -518,19 +383,10 @@ fn a_banner_still_shown_once_settled_misses() {
     );
 }
 
-#[test]
-fn termly_reject_all() {
-    assert_choice(&visit("cmp-termly", "reject-all"), "termly", &REJECT3);
-}
-
-#[test]
-fn ketch_accept_all() {
-    assert_choice(&visit("cmp-ketch", "accept-all"), "ketch", &ALL3);
-}
-
-#[test]
-fn ketch_reject_all() {
-    assert_choice(&visit("cmp-ketch", "reject-all"), "ketch", &REJECT3);
+choice_tests! {
+    termly_reject_all: "cmp-termly", "reject-all" => "termly", REJECT3;
+    ketch_accept_all: "cmp-ketch", "accept-all" => "ketch", ALL3;
+    ketch_reject_all: "cmp-ketch", "reject-all" => "ketch", REJECT3;
 }
 
 const TCF_ALL: [(&str, bool); 3] = [("P1", true), ("P4", true), ("P8", true)];

@@ -9,49 +9,24 @@ use std::path::PathBuf;
 
 mod common;
 
-use common::result;
-use consent_gates::browser::session::Shared;
+use common::{assert_evidence_names, fails_with, pair};
 use consent_gates::outcome::{CheckId, TimelineKind, TrialResult, Verdict};
-use consent_gates::runner::trial::{self, EvidenceOptions};
 
-/// Runs the single trial `name` of the specs matching `specs` (fixtures have no committed
-/// snapshots).
-fn run_one(specs: &str, name: &str) -> (Vec<TrialResult>, tempfile::TempDir) {
-    common::judge(specs, |n| n == name)
-}
-
-type Pair = (CheckId, Option<String>);
-
-fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
-    r.failures
-        .iter()
-        .map(|f| (f.check, f.destination.clone()))
-        .collect()
-}
-
-fn pair(check: CheckId, destination: Option<&str>) -> Pair {
-    (check, destination.map(str::to_string))
-}
-
-/// Runs `name` from `specs` and asserts that it fails with exactly `expected`.
-fn assert_fails_with(specs: &str, name: &str, expected: &[Pair]) -> TrialResult {
-    let (results, _tmp) = run_one(specs, name);
-    let r = result(&results, name).clone();
-    let expected: BTreeSet<Pair> = expected.iter().cloned().collect();
-    assert_eq!(r.verdict, Verdict::Fail, "{name} must fail: {r:#?}");
-    assert_eq!(
-        pairs(&r),
-        expected,
-        "{name}: exactly these checks must fire (left: fired, right: expected): {r:#?}"
-    );
-    r
-}
-
+/// What was seen (`what`) in the evidence of the failures of `check` on `destination`.
 fn evidence_of(r: &TrialResult, check: CheckId, destination: Option<&str>) -> Vec<String> {
     r.failures
         .iter()
         .filter(|f| f.check == check && f.destination.as_deref() == destination)
         .flat_map(|f| f.evidence.iter().map(|e| e.what.clone()))
+        .collect()
+}
+
+/// The failure messages of `check`.
+fn messages_of(r: &TrialResult, check: CheckId) -> Vec<&str> {
+    r.failures
+        .iter()
+        .filter(|f| f.check == check)
+        .map(|f| f.message.as_str())
         .collect()
 }
 
@@ -68,7 +43,7 @@ const OUTBOUND: &str = "tests/fixtures/outbound/specs/*.yaml";
 /// reject-all events reach Segment, stamped all-false (collection).
 #[test]
 fn ungated_fires_ungated_destination_blocked_received_and_collection() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/ungated/specs/*.yaml",
         "shop-ungated::reject-all",
         &[
@@ -77,11 +52,7 @@ fn ungated_fires_ungated_destination_blocked_received_and_collection() {
             pair(CheckId::Collection, None),
         ],
     );
-    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(FACEBOOK));
-    assert!(
-        evidence.iter().any(|e| e.contains("facebook")),
-        "evidence names the Facebook request: {evidence:?}"
-    );
+    assert_evidence_names(&r, CheckId::BlockedReceived, "facebook");
 }
 
 /// `collection-before-optin`: the wrapper loads Segment at once and counts "not decided" as analytics
@@ -90,7 +61,7 @@ fn ungated_fires_ungated_destination_blocked_received_and_collection() {
 /// does not.
 #[test]
 fn collection_before_optin_fires_collection_on_no_choice() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/collection-before-optin/specs/*.yaml",
         "shop-soft-optin::no-choice",
         &[
@@ -99,18 +70,14 @@ fn collection_before_optin_fires_collection_on_no_choice() {
             pair(CheckId::BlockedReceived, Some(AMPLITUDE)),
         ],
     );
-    let evidence = evidence_of(&r, CheckId::Collection, None);
-    assert!(
-        evidence.iter().any(|e| e.contains("api.segment.io/v1/")),
-        "collection evidence names the Segment requests: {evidence:?}"
-    );
+    assert_evidence_names(&r, CheckId::Collection, "api.segment.io/v1/");
 }
 
 /// `unstamped`: Segment is gated by the site's own code and never stamped. In analytics-only the
 /// browser side is right (Facebook stays off), but the events carry no consent object.
 #[test]
 fn unstamped_fires_unstamped_events_on_analytics_only() {
-    assert_fails_with(
+    fails_with(
         "tests/fixtures/unstamped/specs/*.yaml",
         "shop-unstamped::analytics-only",
         &[pair(CheckId::UnstampedEvents, None)],
@@ -124,7 +91,7 @@ fn unstamped_fires_unstamped_events_on_analytics_only() {
 /// Actions Amplitude (allowed-missing).
 #[test]
 fn wrong_mapping_fires_consent_mismatch_on_analytics_only() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/wrong-mapping/specs/*.yaml",
         "shop-wrong-mapping::analytics-only",
         &[
@@ -134,12 +101,7 @@ fn wrong_mapping_fires_consent_mismatch_on_analytics_only() {
             pair(CheckId::AllowedMissing, Some(AMPLITUDE)),
         ],
     );
-    let messages: Vec<&str> = r
-        .failures
-        .iter()
-        .filter(|f| f.check == CheckId::ConsentMismatch)
-        .map(|f| f.message.as_str())
-        .collect();
+    let messages = messages_of(&r, CheckId::ConsentMismatch);
     assert!(
         messages.iter().any(
             |m| m.contains("CMP recorded C0002=true") && m.contains("CMP recorded C0004=false")
@@ -153,16 +115,12 @@ fn wrong_mapping_fires_consent_mismatch_on_analytics_only() {
 /// analytics destinations are allowed.
 #[test]
 fn gpc_ignored_fires_blocked_received_for_the_advertising_destination() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/gpc-ignored/specs/*.yaml",
         "klaro-us-gpc-ignored::gpc",
         &[pair(CheckId::BlockedReceived, Some(TIKTOK))],
     );
-    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(TIKTOK));
-    assert!(
-        evidence.iter().any(|e| e.contains("tiktok")),
-        "evidence names the TikTok requests: {evidence:?}"
-    );
+    assert_evidence_names(&r, CheckId::BlockedReceived, "tiktok");
 }
 
 /// `tcf-stamp`: a TCF v2.2 site (real `@iabtcf/cmpapi` + `@iabtcf/core`) stamps advertising from
@@ -171,7 +129,7 @@ fn gpc_ignored_fires_blocked_received_for_the_advertising_destination() {
 /// purposes, and `blocked-received` the destination. Its correct twin is `cmp-tcf::reject-all`.
 #[test]
 fn tcf_stamp_fires_consent_mismatch_against_the_tc_string() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/tcf-stamp/specs/*.yaml",
         "tcf-stamp::reject-all",
         &[
@@ -179,12 +137,7 @@ fn tcf_stamp_fires_consent_mismatch_against_the_tc_string() {
             pair(CheckId::BlockedReceived, Some(TIKTOK)),
         ],
     );
-    let messages: Vec<&str> = r
-        .failures
-        .iter()
-        .filter(|f| f.check == CheckId::ConsentMismatch)
-        .map(|f| f.message.as_str())
-        .collect();
+    let messages = messages_of(&r, CheckId::ConsentMismatch);
     assert!(
         messages
             .iter()
@@ -199,23 +152,19 @@ fn tcf_stamp_fires_consent_mismatch_against_the_tc_string() {
 /// declared destination receives the email (stamp all-false, no destination code), so no pii-leak.
 #[test]
 fn identify_after_reject_fires_calls_only() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/identify-after-reject/specs/*.yaml",
         "shop-identify-after-reject::identify-after-reject",
         &[pair(CheckId::Calls, None)],
     );
-    let evidence = evidence_of(&r, CheckId::Calls, None);
-    assert!(
-        evidence.iter().any(|e| e.contains("identify")),
-        "evidence names the identify call: {evidence:?}"
-    );
+    assert_evidence_names(&r, CheckId::Calls, "identify");
 }
 
 /// The proxy-batch example with a wrong expectation (`collection: none` after "Accept all"): the
 /// failure proves batched events to a first-party proxy host are decoded as Segment collection.
 #[test]
 fn proxied_batches_are_decoded_as_collection() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/proxy-batch-probe/specs/*.yaml",
         "proxy-batch-probe::accept-all",
         &[pair(CheckId::Collection, None)],
@@ -267,7 +216,7 @@ fn fixture_specs_are_not_example_specs() {
 /// names the field path, never the address.
 #[test]
 fn ungated_signup_fires_pii_leak_without_showing_the_value() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/ungated/specs/*.yaml",
         "shop-ungated::reject-then-signup",
         &[
@@ -292,7 +241,7 @@ fn ungated_signup_fires_pii_leak_without_showing_the_value() {
 /// `undeclared`: the shop's spec without Facebook; the settings and the network show it.
 #[test]
 fn undeclared_fires_undeclared_destination_naming_it() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/undeclared/specs/*.yaml",
         "shop-undeclared::accept-all",
         &[pair(CheckId::UndeclaredDestination, Some(FACEBOOK))],
@@ -311,7 +260,7 @@ fn undeclared_fires_undeclared_destination_naming_it() {
 /// online twin fails `collection`, above). Google Analytics 4 (device mode) still loads.
 #[test]
 fn events_held_fires_when_the_page_believes_it_is_offline() {
-    let r = assert_fails_with(
+    let r = fails_with(
         "tests/fixtures/events-held/specs/*.yaml",
         "shop-offline::no-choice",
         &[
@@ -341,22 +290,9 @@ fn events_held_fires_when_the_page_believes_it_is_offline() {
 /// Facebook host is not data received), and the report's timeline says where they went.
 #[test]
 fn a_plain_outbound_link_the_visitor_follows_passes_and_shows_as_leaving() {
-    let spec = consent_gates::spec::load(std::path::Path::new(
+    let r = common::run_reported(
         "tests/fixtures/outbound/specs/shop-outbound.yaml",
-    ))
-    .unwrap_or_else(|e| panic!("{e:?}"));
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let options = EvidenceOptions {
-        report: true,
-        screenshots: false,
-        traces: None,
-    };
-    let r = trial::run_with(
-        Shared::get(true),
-        &spec,
         "follow-after-reject",
-        tmp.path(),
-        &options,
     );
     assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
     let timeline = &r.evidence.as_ref().expect("report evidence").timeline;
@@ -381,7 +317,7 @@ fn a_plain_outbound_link_the_visitor_follows_passes_and_shows_as_leaving() {
 /// parameter, never its value.
 #[test]
 fn a_link_decorated_with_the_visitors_id_fails_blocked_received_naming_the_parameter() {
-    let r = assert_fails_with(
+    let r = fails_with(
         OUTBOUND,
         "shop-outbound::share-after-reject",
         &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
@@ -403,7 +339,7 @@ fn a_link_decorated_with_the_visitors_id_fails_blocked_received_naming_the_param
 /// step completes (the offline edge answers the vendor's page).
 #[test]
 fn a_form_posting_an_email_to_a_vendor_fails_blocked_received_and_pii_leak() {
-    let r = assert_fails_with(
+    let r = fails_with(
         OUTBOUND,
         "shop-outbound::newsletter-after-reject",
         &[
@@ -428,7 +364,7 @@ fn a_form_posting_an_email_to_a_vendor_fails_blocked_received_and_pii_leak() {
 /// before it is still judged and reported beside it.
 #[test]
 fn a_step_that_misses_after_a_leak_does_not_hide_it() {
-    let r = assert_fails_with(
+    let r = fails_with(
         OUTBOUND,
         "shop-outbound::share-then-stale-step",
         &[
@@ -444,18 +380,22 @@ fn a_step_that_misses_after_a_leak_does_not_hide_it() {
     assert!(r.failures[0].message.contains("step 3"), "{r:#?}");
 }
 
-/// The beacons of `late-tags` that reached Facebook in `r`, by the timer that sent them
-/// (`load-3s`, `decision-25s`), from the blocked-received evidence.
-fn late_beacons(r: &TrialResult) -> BTreeSet<String> {
-    evidence_of(r, CheckId::BlockedReceived, Some(FACEBOOK))
+/// Runs `late-tags::<state>` and asserts that it fails with exactly blocked-received for Facebook,
+/// its evidence naming each of `beacons` (the timers that sent them: `load-3s`, `decision-25s`)
+/// and no other.
+fn late_tags_report(state: &str, beacons: &[&str]) {
+    let r = fails_with(
+        "tests/fixtures/late-tags/specs/late-tags.yaml",
+        &format!("late-tags::{state}"),
+        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
+    );
+    let evidence = evidence_of(&r, CheckId::BlockedReceived, Some(FACEBOOK));
+    let reported: BTreeSet<&str> = evidence
         .iter()
         .filter_map(|e| e.split("/tr/late-").nth(1))
-        .map(|rest| rest.split_whitespace().next().unwrap_or("").to_string())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+        .map(|rest| rest.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(reported, beacons.iter().copied().collect(), "{r:#?}");
 }
 
 /// `late-tags`: a vendor tag sends beacons to Meta 3 s, 8 s and 25 s after load, whatever the
@@ -463,16 +403,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// waits 25 s of wall time: the controlled clock runs page time forward.
 #[test]
 fn late_tags_after_load_are_each_reported() {
-    let r = assert_fails_with(
-        "tests/fixtures/late-tags/specs/late-tags.yaml",
-        "late-tags::no-choice",
-        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
-    );
-    assert_eq!(
-        late_beacons(&r),
-        set(&["load-3s", "load-8s", "load-25s"]),
-        "{r:#?}"
-    );
+    late_tags_report("no-choice", &["load-3s", "load-8s", "load-25s"]);
 }
 
 /// `late-tags`, reject-all: the three beacons the tag sends 3 s, 8 s and 25 s after the reject are
@@ -480,15 +411,9 @@ fn late_tags_after_load_are_each_reported() {
 /// judge for blocked destinations.
 #[test]
 fn late_tags_after_the_decision_are_each_reported() {
-    let r = assert_fails_with(
-        "tests/fixtures/late-tags/specs/late-tags.yaml",
-        "late-tags::reject-all",
-        &[pair(CheckId::BlockedReceived, Some(FACEBOOK))],
-    );
-    assert_eq!(
-        late_beacons(&r),
-        set(&["decision-3s", "decision-8s", "decision-25s"]),
-        "{r:#?}"
+    late_tags_report(
+        "reject-all",
+        &["decision-3s", "decision-8s", "decision-25s"],
     );
 }
 
@@ -500,8 +425,5 @@ fn late_tags_gated_twin_passes_every_state() {
         "tests/fixtures/late-tags/specs/late-tags-gated.yaml",
         |_| true,
     );
-    assert_eq!(results.len(), 3, "{results:#?}");
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
-    }
+    common::assert_all_pass(&results, 3);
 }

@@ -3,16 +3,10 @@
 //! event expectations. Each test runs one trial through the real harness and asserts the exact set
 //! of (check, destination) pairs that fail, or that it passes.
 
-use std::collections::BTreeSet;
-
 mod common;
 
-use common::result;
-use consent_gates::browser::session::Shared;
-use consent_gates::outcome::{CheckId, TrialResult, Verdict};
-use consent_gates::runner::trial::{self, EvidenceOptions};
-
-type Pair = (CheckId, Option<String>);
+use common::{assert_fails_with, assert_passes, pair, pairs, result};
+use consent_gates::outcome::{CheckId, TrialResult};
 
 /// A harness of its own: these tests read what each trial recorded from its snapshot in a
 /// temporary folder, and under `CI` insta writes no new snapshot unless asked. `INSTA_UPDATE=new`
@@ -51,17 +45,6 @@ fn main() -> std::process::ExitCode {
     libtest_mimic::run(&args, trials).exit_code()
 }
 
-fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
-    r.failures
-        .iter()
-        .map(|f| (f.check, f.destination.clone()))
-        .collect()
-}
-
-fn pair(check: CheckId, destination: Option<&str>) -> Pair {
-    (check, destination.map(str::to_string))
-}
-
 /// Runs the one trial `name` of `specs`; returns its result and the text of its snapshot.
 fn run(specs: &str, name: &str) -> (TrialResult, String) {
     let (results, tmp) = common::judge(specs, |n| n == name);
@@ -73,21 +56,6 @@ fn run(specs: &str, name: &str) -> (TrialResult, String) {
         .find_map(|ext| std::fs::read_to_string(dir.join(format!("{stem}.{ext}"))).ok())
         .unwrap_or_default();
     (r, snap)
-}
-
-fn assert_passes(r: &TrialResult) {
-    assert_eq!(r.verdict, Verdict::Pass, "{} must pass: {r:#}", r.name());
-}
-
-fn assert_fails_with(r: &TrialResult, expected: &[Pair]) {
-    let expected: BTreeSet<Pair> = expected.iter().cloned().collect();
-    assert_eq!(r.verdict, Verdict::Fail, "{} must fail: {r:#}", r.name());
-    assert_eq!(
-        pairs(r),
-        expected,
-        "{}: exactly these checks must fire (left: fired, right: expected): {r:#}",
-        r.name()
-    );
 }
 
 const EXEMPT: &str = "tests/fixtures/exempt/specs/*.yaml";
@@ -108,17 +76,7 @@ fn an_exempt_destination_is_always_allowed_and_shows_its_reason() {
         "Sift received the events: {snap}"
     );
     // The report's expectations list, from a trial run with report evidence.
-    let spec = consent_gates::spec::load(std::path::Path::new(
-        "tests/fixtures/exempt/specs/shop-exempt.yaml",
-    ))
-    .expect("spec");
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let options = EvidenceOptions {
-        report: true,
-        screenshots: false,
-        traces: None,
-    };
-    let r = trial::run_with(Shared::get(true), &spec, "reject-all", tmp.path(), &options);
+    let r = common::run_reported("tests/fixtures/exempt/specs/shop-exempt.yaml", "reject-all");
     let ev = r.evidence.as_ref().expect("report evidence");
     assert!(
         ev.expectations

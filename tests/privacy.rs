@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
@@ -13,7 +12,7 @@ use serde_json::json;
 
 use consent_gates::analysis;
 use consent_gates::analysis::privacy::{Redactor, Scanner, percent_encode};
-use consent_gates::capture::{Answer, Capture, CapturedRequest, Phase};
+use consent_gates::capture::{Capture, CapturedRequest, Phase};
 use consent_gates::outcome::{CheckId, Failure, TrialEvidence};
 use consent_gates::output::{report, snapshot};
 use consent_gates::spec;
@@ -44,13 +43,7 @@ fn request(
         seq,
         at_ms: seq * 100,
         phase,
-        method: method.into(),
-        url,
-        resource_type: "fetch".into(),
-        headers: BTreeMap::new(),
-        body: body.map(String::into_bytes),
-        answer: Answer::Sinkhole,
-        initiator: Default::default(),
+        ..CapturedRequest::sent(method, url, body.map(String::into_bytes))
     }
 }
 

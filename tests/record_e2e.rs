@@ -2,33 +2,14 @@
 //! fixture site under `tests/fixtures/` that leaks after "Reject" (the trial fails with exactly the
 //! expected checks) and a correct twin that does not (the trial passes).
 
-use std::collections::BTreeSet;
-
 mod common;
 
-use consent_gates::outcome::TrialResult;
-use consent_gates::outcome::{CheckId, Verdict};
-
-type Pair = (CheckId, Option<String>);
-
-fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
-    r.failures
-        .iter()
-        .map(|f| (f.check, f.destination.clone()))
-        .collect()
-}
+use common::{evidence, fails_with, pair};
+use consent_gates::outcome::{CheckId, TrialResult};
 
 /// Runs the trials of `specs` whose names `select` accepts.
 fn run(specs: &str, select: impl Fn(&str) -> bool) -> Vec<TrialResult> {
     common::judge(specs, select).0
-}
-
-fn evidence(r: &TrialResult, check: CheckId) -> Vec<String> {
-    r.failures
-        .iter()
-        .filter(|f| f.check == check)
-        .flat_map(|f| f.evidence.iter().map(|e| e.what.clone()))
-        .collect()
 }
 
 const SHAPES_LEAKY: &str = "tests/fixtures/segment-shapes/specs/shapes-leaky.yaml";
@@ -61,28 +42,15 @@ fn segment_is_recognised_by_what_it_carries() {
     ];
     for (state, check, where_) in expect {
         let r = common::result(&results, &format!("shapes-leaky::{state}"));
-        assert_eq!(r.verdict, Verdict::Fail, "{state} must fail: {r:#?}");
-        assert_eq!(
-            pairs(r),
-            BTreeSet::from([(check, None)]),
-            "{state}: exactly {check} fires: {r:#?}"
-        );
-        let ev = evidence(r, check);
-        assert!(
-            ev.iter().any(|e| e.contains(where_)),
-            "{state}: evidence names {where_}: {ev:?}"
-        );
+        common::assert_fails_with(r, &[(check, None)]);
+        common::assert_evidence_names(r, check, where_);
     }
 }
 
 /// The twin checks consent before sending: every channel stays silent after "Reject".
 #[test]
 fn segment_shapes_twin_passes() {
-    let results = run(SHAPES_CORRECT, |_| true);
-    assert_eq!(results.len(), 5);
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
-    }
+    common::assert_all_pass(&run(SHAPES_CORRECT, |_| true), 5);
 }
 
 const SOCKETS_LEAKY: &str = "tests/fixtures/sockets/specs/sockets-leaky.yaml";
@@ -94,18 +62,15 @@ const FEED: &str = "Live Feed";
 /// after "Reject": each is `blocked-received`, the socket's evidence counting frames, no values.
 #[test]
 fn websocket_and_eventsource_after_reject_are_blocked_received() {
-    let results = run(SOCKETS_LEAKY, |n| n == "sockets-leaky::reject-all");
-    let r = common::result(&results, "sockets-leaky::reject-all");
-    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
-    assert_eq!(
-        pairs(r),
-        BTreeSet::from([
-            (CheckId::BlockedReceived, Some(CHAT.to_string())),
-            (CheckId::BlockedReceived, Some(FEED.to_string())),
-        ]),
-        "{r:#?}"
+    let r = fails_with(
+        SOCKETS_LEAKY,
+        "sockets-leaky::reject-all",
+        &[
+            pair(CheckId::BlockedReceived, Some(CHAT)),
+            pair(CheckId::BlockedReceived, Some(FEED)),
+        ],
     );
-    let ev = evidence(r, CheckId::BlockedReceived);
+    let ev = evidence(&r, CheckId::BlockedReceived);
     assert!(
         ev.iter()
             .any(|e| e.starts_with("WebSocket to chat.example.net/socket (")),
@@ -124,11 +89,7 @@ fn websocket_and_eventsource_after_reject_are_blocked_received() {
 /// vendor reached only over a WebSocket or EventSource has received something (`allowed`).
 #[test]
 fn sockets_twin_passes_both_ways() {
-    let results = run(SOCKETS_CORRECT, |_| true);
-    assert_eq!(results.len(), 2);
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
-    }
+    common::assert_all_pass(&run(SOCKETS_CORRECT, |_| true), 2);
 }
 
 const WORKER_LEAKY: &str = "tests/fixtures/shared-worker/specs/shared-worker-leaky.yaml";
@@ -138,22 +99,15 @@ const WORKER_CORRECT: &str = "tests/fixtures/shared-worker/specs/shared-worker-c
 /// network layer behind the routes and judged: `blocked-received`.
 #[test]
 fn shared_worker_fetch_after_reject_is_blocked_received() {
-    let results = run(WORKER_LEAKY, |n| n == "shared-worker-leaky::reject-all");
-    let r = common::result(&results, "shared-worker-leaky::reject-all");
-    assert_eq!(r.verdict, Verdict::Fail, "{r:#?}");
-    assert_eq!(
-        pairs(r),
-        BTreeSet::from([(
-            CheckId::BlockedReceived,
-            Some("Worker Analytics".to_string())
-        )]),
-        "{r:#?}"
+    let r = fails_with(
+        WORKER_LEAKY,
+        "shared-worker-leaky::reject-all",
+        &[pair(CheckId::BlockedReceived, Some("Worker Analytics"))],
     );
-    let ev = evidence(r, CheckId::BlockedReceived);
-    assert!(
-        ev.iter()
-            .any(|e| e.contains("collect.worker-vendor.example/v1/hit")),
-        "{ev:?}"
+    common::assert_evidence_names(
+        &r,
+        CheckId::BlockedReceived,
+        "collect.worker-vendor.example/v1/hit",
     );
 }
 
@@ -161,11 +115,7 @@ fn shared_worker_fetch_after_reject_is_blocked_received() {
 /// worker's request counts as reception.
 #[test]
 fn shared_worker_twin_passes_both_ways() {
-    let results = run(WORKER_CORRECT, |_| true);
-    assert_eq!(results.len(), 2);
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
-    }
+    common::assert_all_pass(&run(WORKER_CORRECT, |_| true), 2);
 }
 
 const UNLOAD_LEAKY: &str = "tests/fixtures/unload/specs/unload-leaky.yaml";
@@ -179,21 +129,12 @@ fn beacons_of_a_real_unload_after_reject_are_blocked_received() {
     let results = run(UNLOAD_LEAKY, |n| n != "unload-leaky::accept-all");
     for state in ["reject-all", "visit-after-reject"] {
         let r = common::result(&results, &format!("unload-leaky::{state}"));
-        assert_eq!(r.verdict, Verdict::Fail, "{state}: {r:#?}");
-        assert_eq!(
-            pairs(r),
-            BTreeSet::from([(CheckId::BlockedReceived, Some("Exit Analytics".to_string()))]),
-            "{state}: {r:#?}"
-        );
-        let ev = evidence(r, CheckId::BlockedReceived);
+        common::assert_fails_with(r, &[pair(CheckId::BlockedReceived, Some("Exit Analytics"))]);
         for what in [
             "exit.vendor.example/beacon",
             "exit.vendor.example/keepalive",
         ] {
-            assert!(
-                ev.iter().any(|e| e.contains(what)),
-                "{state}: {what} in {ev:?}"
-            );
+            common::assert_evidence_names(r, CheckId::BlockedReceived, what);
         }
     }
 }
@@ -202,9 +143,5 @@ fn beacons_of_a_real_unload_after_reject_are_blocked_received() {
 /// the real unload sent counts as reception.
 #[test]
 fn unload_twin_passes_every_way() {
-    let results = run(UNLOAD_CORRECT, |_| true);
-    assert_eq!(results.len(), 3);
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:#?}", r.name());
-    }
+    common::assert_all_pass(&run(UNLOAD_CORRECT, |_| true), 3);
 }

@@ -10,7 +10,7 @@ mod common;
 
 use consent_gates::analysis::privacy::redact;
 use consent_gates::analysis::segment;
-use consent_gates::capture::{Answer, Capture, CapturedRequest, Phase};
+use consent_gates::capture::{Capture, CapturedRequest};
 use consent_gates::outcome::{CheckId, Verdict};
 use consent_gates::spec;
 use proptest::prelude::*;
@@ -205,18 +205,7 @@ fn retries_and_trial_bound_are_spec_keys() {
 const SPEC_SEED: &str = include_str!("fixtures/bad-specs/specs/good.yaml");
 
 fn request(method: &str, url: String, body: Option<String>) -> CapturedRequest {
-    CapturedRequest {
-        seq: 0,
-        at_ms: 0,
-        phase: Phase::Before,
-        method: method.to_string(),
-        url,
-        resource_type: "fetch".into(),
-        headers: BTreeMap::new(),
-        body: body.map(String::into_bytes),
-        answer: Answer::Sinkhole,
-        initiator: Default::default(),
-    }
+    CapturedRequest::sent(method, url, body.map(String::into_bytes))
 }
 
 /// JSON-ish bodies: real event and batch shapes with arbitrary values mixed in.

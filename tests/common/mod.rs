@@ -3,10 +3,11 @@
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use consent_gates::outcome::TrialResult;
+use consent_gates::outcome::{CheckId, TrialResult, Verdict};
 use consent_gates::runner::harness::{self, Options};
 
 /// Runs, quietly, the trials of `specs` that `select` accepts; snapshots go to a temporary
@@ -33,6 +34,87 @@ pub fn result<'a>(results: &'a [TrialResult], name: &str) -> &'a TrialResult {
                 results.iter().map(TrialResult::name).collect::<Vec<_>>()
             )
         })
+}
+
+/// A failure as the end-to-end tests compare them: its check and the destination it names.
+pub type Pair = (CheckId, Option<String>);
+
+/// The (check, destination) pairs that fail in `r`.
+pub fn pairs(r: &TrialResult) -> BTreeSet<Pair> {
+    r.failures
+        .iter()
+        .map(|f| (f.check, f.destination.clone()))
+        .collect()
+}
+
+pub fn pair(check: CheckId, destination: Option<&str>) -> Pair {
+    (check, destination.map(str::to_string))
+}
+
+/// Asserts that `r` fails with exactly `expected`: the right checks fire, on the right
+/// destination, and nothing else does.
+pub fn assert_fails_with(r: &TrialResult, expected: &[Pair]) {
+    let expected: BTreeSet<Pair> = expected.iter().cloned().collect();
+    assert_eq!(r.verdict, Verdict::Fail, "{} must fail: {r:#?}", r.name());
+    assert_eq!(
+        pairs(r),
+        expected,
+        "{}: exactly these checks must fire (left: fired, right: expected): {r:#?}",
+        r.name()
+    );
+}
+
+/// Runs the one trial `name` of `specs` and asserts that it fails with exactly `expected`.
+pub fn fails_with(specs: &str, name: &str, expected: &[Pair]) -> TrialResult {
+    let (results, _tmp) = judge(specs, |n| n == name);
+    let r = result(&results, name).clone();
+    assert_fails_with(&r, expected);
+    r
+}
+
+pub fn assert_passes(r: &TrialResult) {
+    assert_eq!(r.verdict, Verdict::Pass, "{} must pass: {r:#?}", r.name());
+}
+
+/// Asserts that `count` trials ran and every one passed (a correct twin).
+pub fn assert_all_pass(results: &[TrialResult], count: usize) {
+    assert_eq!(results.len(), count, "{results:#?}");
+    results.iter().for_each(assert_passes);
+}
+
+/// The evidence of `r`'s failures of `check` (any destination), each as the report prints it:
+/// what was seen, when, and before or after the decision.
+pub fn evidence(r: &TrialResult, check: CheckId) -> Vec<String> {
+    r.failures
+        .iter()
+        .filter(|f| f.check == check)
+        .flat_map(|f| f.evidence.iter().map(|e| e.to_string()))
+        .collect()
+}
+
+/// Asserts that some line of the evidence of `check` contains `needle`.
+pub fn assert_evidence_names(r: &TrialResult, check: CheckId, needle: &str) {
+    let ev = evidence(r, check);
+    assert!(
+        ev.iter().any(|e| e.contains(needle)),
+        "{}: the {check} evidence names {needle}: {ev:#?}",
+        r.name()
+    );
+}
+
+/// Runs `state` of the spec at `path` as one trial with the report's evidence (the timeline, the
+/// expectations), which the harness keeps only for the HTML report.
+pub fn run_reported(path: &str, state: &str) -> TrialResult {
+    use consent_gates::browser::session::Shared;
+    use consent_gates::runner::trial::{self, EvidenceOptions};
+    let spec = consent_gates::spec::load(Path::new(path)).unwrap_or_else(|e| panic!("{e:?}"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = EvidenceOptions {
+        report: true,
+        screenshots: false,
+        traces: None,
+    };
+    trial::run_with(Shared::get(true), &spec, state, tmp.path(), &options)
 }
 
 /// Every file below `dir` (recursively), in no particular order.

@@ -1,7 +1,7 @@
 // Trailhead Outfitters' pages, a trail guide each: scripts/build-sites.mjs writes them into www/.
 import { page } from '../../common/page.mjs'
 
-const GUIDES = [
+export const GUIDES = [
   {
     file: 'index.html',
     path: '/',
@@ -23,12 +23,17 @@ const GUIDES = [
 ]
 
 const brand = 'Trailhead Outfitters'
-const pages = {}
-for (const g of GUIDES) {
-  pages[g.file] = page({
+
+/**
+ * One guide page (`g`, one of GUIDES). `assets` is the origin the stylesheet and the bundle are
+ * served from ('' for the page's own); the rest (`canonical`, `comment`, `tail`) is passed to page()
+ * and overrides the site's own. The replay fixture serves these pages with a recorder added.
+ */
+export function guidePage({ g = GUIDES[0], assets = '', ...rest } = {}) {
+  return page({
     title: `${g.title} · ${brand}`,
     canonical: 'https://trailhead.example' + g.path,
-    styles: ['/trailhead.css'],
+    styles: [`${assets}/trailhead.css`],
     segment: {
       writeKey: 'trailheadWK1',
       cdn: 'cdn.segment.com',
@@ -37,6 +42,7 @@ for (const g of GUIDES) {
         "through Segment's consent wrapper (opt-out model, klaro as the CMP).",
       ],
     },
+    bundle: `${assets}/dist/site.js`,
     body: `    <header class="top">
       <a class="brand" href="/">${brand}</a>
       <nav><a href="/">Guides</a> <a href="/trails.html">Trails</a> <button type="button" class="link" id="privacy-choices">Your Privacy Choices</button></nav>
@@ -48,6 +54,8 @@ for (const g of GUIDES) {
       <p class="related">${g.related}</p>
     </main>
     <footer>${brand} · an example US site for consent-gates (opt-out, honours Global Privacy Control)</footer>`,
+    ...rest,
   })
 }
-export default pages
+
+export default Object.fromEntries(GUIDES.map((g) => [g.file, guidePage({ g })]))

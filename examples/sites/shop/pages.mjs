@@ -2,7 +2,7 @@
 // proxy-batch serves the same shop under its own name and Segment set-up (its pages.mjs).
 import { page } from '../../common/page.mjs'
 
-const PRODUCTS = [
+export const PRODUCTS = [
   {
     file: 'index.html',
     path: '/',
@@ -23,17 +23,20 @@ const PRODUCTS = [
   },
 ]
 
-/** The shop's pages as {path under www/: HTML}, for a shop named `brand` served at `origin`. */
-export function lumenShopPages({ brand, origin, segment }) {
+/**
+ * One product page (`p`, one of PRODUCTS) of a shop named `brand` served at `origin`. `assets` is the
+ * origin the stylesheets and the bundle are served from ('' for the page's own); the rest (`canonical`,
+ * `styles`, `comment`, `head`, `tail`) is passed to page() and overrides the shop's own.
+ */
+export function productPage({ brand, origin, segment, p = PRODUCTS[0], assets = '', ...rest }) {
   const banner = 'data-cc="show-preferencesModal"'
-  const pages = {}
-  for (const p of PRODUCTS) {
-    pages[p.file] = page({
-      title: `${p.name} · ${brand}`,
-      canonical: origin + p.path,
-      styles: ['/shop.css', '/dist/site.css'],
-      segment,
-      body: `    <header class="top">
+  return page({
+    title: `${p.name} · ${brand}`,
+    canonical: origin + p.path,
+    styles: [`${assets}/shop.css`, `${assets}/dist/site.css`],
+    segment,
+    bundle: `${assets}/dist/site.js`,
+    body: `    <header class="top">
       <a class="brand" href="/">${brand}</a>
       <nav><a href="/">Lamps</a> <a href="/product/2.html">Shades</a> <button type="button" class="link" ${banner}>Cookie settings</button></nav>
       <span class="cart" id="cart-count" aria-live="polite">Cart: 0</span>
@@ -49,12 +52,17 @@ export function lumenShopPages({ brand, origin, segment }) {
       </section>
     </main>
     <footer>${brand} · an example site for consent-gates · <a href="#" ${banner}>Manage cookies</a></footer>`,
-    })
-  }
-  return pages
+    ...rest,
+  })
 }
 
-export default lumenShopPages({
+/** The shop's pages as {path under www/: HTML}, for a shop named `brand` served at `origin`. */
+export function lumenShopPages(shop) {
+  return Object.fromEntries(PRODUCTS.map((p) => [p.file, productPage({ ...shop, p })]))
+}
+
+/** The Lumen Shop itself: what the defect fixtures that copy its pages start from. */
+export const LUMEN_SHOP = {
   brand: 'Lumen Shop',
   origin: 'https://shop.example',
   segment: {
@@ -65,4 +73,6 @@ export default lumenShopPages({
       "through the consent wrapper once the visitor has decided (Segment's consent-tools README).",
     ],
   },
-})
+}
+
+export default lumenShopPages(LUMEN_SHOP)

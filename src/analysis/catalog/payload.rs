@@ -139,20 +139,12 @@ fn value_matches(v: &serde_json::Value, pattern: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::{Answer, Initiator, Phase};
+    use crate::capture::Phase;
 
     fn req(method: &str, url: &str, body: Option<&str>) -> CapturedRequest {
         CapturedRequest {
-            seq: 0,
-            at_ms: 0,
             phase: Phase::After,
-            method: method.into(),
-            url: url.into(),
-            resource_type: "fetch".into(),
-            headers: Default::default(),
-            body: body.map(|b| b.as_bytes().to_vec()),
-            answer: Answer::Sinkhole,
-            initiator: Initiator::Page,
+            ..CapturedRequest::sent(method, url, body.map(|b| b.as_bytes().to_vec()))
         }
     }
 

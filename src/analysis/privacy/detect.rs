@@ -716,18 +716,21 @@ mod tests {
             seq: 1,
             at_ms: 1,
             phase: crate::capture::Phase::After,
-            method: "POST".into(),
-            url: "https://www.facebook.com/tr/?id=1&ev=PageView&ud%5Bem%5D=abc123&ts=1700000000000&dl=https%3A%2F%2Fshop.example%2F%3Fmail%3Djane%2540example.com".into(),
             resource_type: "image".into(),
             headers: [
-                ("user-agent".to_string(), "Mozilla/5.0 Chrome/120.0.6099.109".to_string()),
+                (
+                    "user-agent".to_string(),
+                    "Mozilla/5.0 Chrome/120.0.6099.109".to_string(),
+                ),
                 ("x-contact".to_string(), "jane@example.com".to_string()),
             ]
             .into_iter()
             .collect(),
-            body: Some("v=2&tid=G-1&ep.phone=%2B4915112345678\nv=2&em=&_p=1700000000000".into()),
-            answer: crate::capture::Answer::Sinkhole,
-            initiator: Default::default(),
+            ..CapturedRequest::sent(
+                "POST",
+                "https://www.facebook.com/tr/?id=1&ev=PageView&ud%5Bem%5D=abc123&ts=1700000000000&dl=https%3A%2F%2Fshop.example%2F%3Fmail%3Djane%2540example.com",
+                Some("v=2&tid=G-1&ep.phone=%2B4915112345678\nv=2&em=&_p=1700000000000".into()),
+            )
         };
         let f = s.scan_request(&req);
         assert_eq!(

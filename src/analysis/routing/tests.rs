@@ -1,6 +1,5 @@
 //! Tests of the whole routing pass (resolution, then attribution) over hand-made captures.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
@@ -9,45 +8,22 @@ use serde_json::{Value, json};
 use super::*;
 use crate::analysis::segment::decode;
 use crate::analysis::segment::settings::CdnSettings;
-use crate::capture::{Answer, Capture, CapturedRequest, Phase};
-use crate::spec::types::{
-    Call, ConsentModel, Destination, Library, Mode, Regime, SegmentOptions, Site, Spec, Timing,
-};
+use crate::capture::{Capture, CapturedRequest, Phase};
+use crate::spec::types::{Call, Destination, Mode, Regime, Spec};
 
+/// The verdict tests' spec (gdpr, the shop's URL, no CMP) with a served static host and a page,
+/// and no categories declared.
 fn spec(dests: Vec<(&str, Destination)>) -> Spec {
-    Spec {
-        name: "t".into(),
-        path: PathBuf::from("specs/t.yaml"),
-        site: Site {
-            url: "https://shop.example/".into(),
-            serve: [(
-                "https://static.shop.example".to_string(),
-                PathBuf::from("x"),
-            )]
-            .into_iter()
-            .collect(),
-            offline: true,
-            pages: vec!["/product/1".into()],
-            allow_hosts: None,
-            first_party: Default::default(),
-        },
-        segment: SegmentOptions {
-            settings: None,
-            library: Library::Bundled,
-            deliver: false,
-        },
-        regime: Regime::Gdpr,
-        consent_model: ConsentModel::OptIn,
-        pii: Vec::new(),
-        categories: IndexMap::new(),
-        cmp: None,
-        destinations: dests.into_iter().map(|(n, d)| (n.to_string(), d)).collect(),
-        states: IndexMap::new(),
-        timing: Timing::default(),
-        visitor: Default::default(),
-        retries: 0,
-        tcf: IndexMap::new(),
-    }
+    let mut spec = crate::analysis::verdict::tests::spec(Regime::Gdpr, dests);
+    spec.site.serve = [(
+        "https://static.shop.example".to_string(),
+        PathBuf::from("x"),
+    )]
+    .into_iter()
+    .collect();
+    spec.site.pages = vec!["/product/1".into()];
+    spec.categories = IndexMap::new();
+    spec
 }
 
 fn req(seq: u64, method: &str, url: &str, body: Option<String>) -> CapturedRequest {
@@ -59,13 +35,8 @@ fn req(seq: u64, method: &str, url: &str, body: Option<String>) -> CapturedReque
         } else {
             Phase::Before
         },
-        method: method.into(),
-        url: url.into(),
         resource_type: "other".into(),
-        headers: BTreeMap::new(),
-        body: body.map(String::into_bytes),
-        answer: Answer::Sinkhole,
-        initiator: Default::default(),
+        ..CapturedRequest::sent(method, url, body.map(String::into_bytes))
     }
 }
 

@@ -534,6 +534,18 @@ fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
         Some(PathShape::Event(c)) => Some(c),
         _ => None,
     };
+    // One event: its call is its `type`, else the call its path names; `what` says where it was.
+    let event = |value: Value, what: &str| {
+        let call = value
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(call_from_word)
+            .or(hinted_call);
+        match call {
+            Some(call) => (RequestKind::Event { call }, Some(value)),
+            None => bad(format!("{what} has no known `type`")),
+        }
+    };
 
     // The Pixel API: the event rides base64-encoded in the query.
     if let Some(data) = query_param(&req.url, "data")
@@ -541,15 +553,7 @@ fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
         && let Some(obj) = value.as_object()
         && is_event_shape(obj)
     {
-        let call = obj
-            .get("type")
-            .and_then(Value::as_str)
-            .and_then(call_from_word)
-            .or(hinted_call);
-        return match call {
-            Some(call) => (RequestKind::Event { call }, Some(value)),
-            None => bad("Pixel API `data` has no known `type`".into()),
-        };
+        return event(value, "Pixel API `data`");
     }
 
     let content = match req.content() {
@@ -611,15 +615,7 @@ fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
     // The HTTP API sends the write key as Basic auth and may leave out `type` (the path says it).
     let has_id = obj.contains_key("userId") || obj.contains_key("anonymousId");
     if is_event_shape(obj) || (basic_wk.is_some() && has_id) {
-        let call = obj
-            .get("type")
-            .and_then(Value::as_str)
-            .and_then(call_from_word)
-            .or(hinted_call);
-        return match call {
-            Some(call) => (RequestKind::Event { call }, Some(value)),
-            None => bad("event has no known `type`".into()),
-        };
+        return event(value, "event");
     }
     bad("body is neither a Segment event nor a batch".into())
 }
@@ -696,21 +692,14 @@ fn event_from(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::capture::Answer;
     use serde_json::json;
 
     pub(crate) fn req(seq: u64, method: &str, url: &str, body: Option<&str>) -> CapturedRequest {
         CapturedRequest {
             seq,
             at_ms: seq * 10,
-            phase: Phase::Before,
-            method: method.into(),
-            url: url.into(),
             resource_type: if method == "GET" { "script" } else { "fetch" }.into(),
-            headers: BTreeMap::new(),
-            body: body.map(|b| b.as_bytes().to_vec()),
-            answer: Answer::Sinkhole,
-            initiator: Default::default(),
+            ..CapturedRequest::sent(method, url, body.map(|b| b.as_bytes().to_vec()))
         }
     }
 

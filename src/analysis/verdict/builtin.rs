@@ -251,18 +251,7 @@ pub(super) fn cmp_mismatch(
     if state.steps.is_empty() {
         return None;
     }
-    let stamped: Vec<(&SegmentEvent, &BTreeMap<String, bool>)> = decoded
-        .events
-        .iter()
-        .filter(|e| e.phase == Phase::After)
-        .filter_map(|e| e.consent.preferences().map(|p| (e, p)))
-        .collect();
-    let (_, last) = stamped.last()?;
-    let run_start = stamped
-        .iter()
-        .rposition(|(_, p)| p != last)
-        .map_or(0, |i| i + 1);
-    let run = &stamped[run_start..];
+    let (run, last) = super::final_stamp(decoded)?;
     let decisions = state
         .steps
         .iter()
@@ -300,7 +289,7 @@ pub(super) fn cmp_mismatch(
             run.len(),
             plural(run.len())
         ),
-        evidence: run.iter().map(|(e, _)| event_evidence(e)).collect(),
+        evidence: run.iter().map(|e| event_evidence(e)).collect(),
     })
 }
 

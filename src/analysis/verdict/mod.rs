@@ -23,7 +23,7 @@ mod tcf;
 
 pub use regime::{Effective, Source, Sourced, effective};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analysis::routing::{Reception, ReceptionKind, Routing};
 use crate::analysis::segment::{CdnSettings, ConsentStamp, Decoded, SegmentEvent};
@@ -329,6 +329,24 @@ fn reception_evidence(r: &Reception) -> Evidence {
         phase: Some(r.phase),
         what: r.describe(),
     }
+}
+
+/// The stamp the visit ended on: the run of identical consent stamps that ends the events after
+/// the decision, as (its events, the stamp); `None` when no event after the decision is stamped.
+/// The CMP's recorded choice and a TC string are judged against it.
+fn final_stamp(decoded: &Decoded) -> Option<(Vec<&SegmentEvent>, &BTreeMap<String, bool>)> {
+    let stamped: Vec<(&SegmentEvent, &BTreeMap<String, bool>)> = decoded
+        .events
+        .iter()
+        .filter(|e| e.phase == Phase::After)
+        .filter_map(|e| e.consent.preferences().map(|p| (e, p)))
+        .collect();
+    let &(_, last) = stamped.last()?;
+    let run_start = stamped
+        .iter()
+        .rposition(|(_, p)| *p != last)
+        .map_or(0, |i| i + 1);
+    Some((stamped[run_start..].iter().map(|(e, _)| *e).collect(), last))
 }
 
 #[cfg(test)]

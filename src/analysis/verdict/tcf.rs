@@ -4,12 +4,10 @@
 //! every one of its purposes has consent). Both need the visit's end (the TC string is read then),
 //! so an interrupted visit is not judged here.
 
-use std::collections::BTreeMap;
-
 use super::{event_evidence, plural};
-use crate::analysis::segment::{Decoded, SegmentEvent};
+use crate::analysis::segment::Decoded;
 use crate::analysis::tcf::{self, TcfSignal};
-use crate::capture::{Capture, Phase};
+use crate::capture::Capture;
 use crate::outcome::{CheckId, Failure};
 use crate::spec::{Spec, State};
 
@@ -76,18 +74,7 @@ pub(super) fn judge(
 /// The final stamp (the run of identical stamps that ends the visit, as for the CMP's own choice)
 /// against the categories the TC string signals.
 fn stamp_against_signal(spec: &Spec, decoded: &Decoded, signal: &TcfSignal) -> Option<Failure> {
-    let stamped: Vec<(&SegmentEvent, &BTreeMap<String, bool>)> = decoded
-        .events
-        .iter()
-        .filter(|e| e.phase == Phase::After)
-        .filter_map(|e| e.consent.preferences().map(|p| (e, p)))
-        .collect();
-    let (_, last) = stamped.last()?;
-    let run_start = stamped
-        .iter()
-        .rposition(|(_, p)| p != last)
-        .map_or(0, |i| i + 1);
-    let run = &stamped[run_start..];
+    let (run, last) = super::final_stamp(decoded)?;
     let diffs: Vec<String> = spec
         .tcf
         .iter()
@@ -123,7 +110,7 @@ fn stamp_against_signal(spec: &Spec, decoded: &Decoded, signal: &TcfSignal) -> O
             run.len(),
             plural(run.len())
         ),
-        run.iter().map(|(e, _)| event_evidence(e)).collect(),
+        run.iter().map(|e| event_evidence(e)).collect(),
     ))
 }
 

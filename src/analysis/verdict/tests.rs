@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::analysis::routing::route;
 use crate::analysis::segment::decode;
-use crate::capture::{Answer, CapturedRequest};
+use crate::capture::CapturedRequest;
 use crate::spec::types::{
     Call, Category, CmpAction, ConsentModel, Destination, DestinationSet, Expect, Library, Mode,
     Purpose, Regime, SegmentOptions, Site, Step, Timing,
@@ -142,13 +142,8 @@ pub(crate) fn req(
         } else {
             Phase::Before
         },
-        method: method.into(),
-        url: url.into(),
         resource_type: "other".into(),
-        headers: BTreeMap::new(),
-        body: body.map(|b| b.to_string().into_bytes()),
-        answer: Answer::Sinkhole,
-        initiator: Default::default(),
+        ..CapturedRequest::sent(method, url, body.map(|b| b.to_string().into_bytes()))
     }
 }
 
