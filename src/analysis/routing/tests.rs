@@ -47,6 +47,7 @@ fn spec(dests: Vec<(&str, Destination)>) -> Spec {
         visitor: Default::default(),
         retries: 0,
         tcf: IndexMap::new(),
+        gpp: IndexMap::new(),
     }
 }
 

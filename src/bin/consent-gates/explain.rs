@@ -265,6 +265,21 @@ pub fn explain(spec: &Spec) -> String {
             let label = if i == 0 { "expect" } else { "" };
             let _ = writeln!(o, "    {label:11} {line}");
         }
+        // Known only after the visit: say what a GPP opt-out would add on a site that speaks GPP.
+        let speaks_gpp =
+            !spec.gpp.is_empty() || spec.states.values().any(|s| s.expect.gpp.is_some());
+        if spec.regime == spec::Regime::Cpra
+            && speaks_gpp
+            && !state.gpc
+            && state.phases.is_empty()
+            && eff.blocked.is_none()
+        {
+            let _ = writeln!(
+                o,
+                "                blocked: advertising destinations, if the GPP string opts out of \
+                 sale, sharing or targeted advertising (regime cpra)"
+            );
+        }
         for w in &eff.warnings {
             let _ = writeln!(o, "    warning     {w}");
         }
