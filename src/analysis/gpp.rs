@@ -34,12 +34,17 @@ pub struct GppSignal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum FieldValue {
-    /// A 2-bit field: its number and what it means.
+    /// A 2-bit field: its number and what it means (`1 (opted out)`).
     Coded(String),
-    /// A list of 2-bit values (sensitive data categories, known-child consents).
-    List(Vec<u8>),
+    /// A list of 2-bit values (sensitive data categories, known-child consents) on one line
+    /// (`[0, 0, 2]`), so that a change shows as one changed line of the snapshot.
+    List(String),
     Number(u8),
     Flag(bool),
+}
+
+fn list(values: Vec<u8>) -> FieldValue {
+    FieldValue::List(format!("{values:?}"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -158,8 +163,8 @@ macro_rules! usnat_core {
             $opt_outs.insert((GppSection::Usnat, o), opt_out_value(v));
             f.insert(o.field(), opt_out(v));
         }
-        f.insert("SensitiveDataProcessing", FieldValue::List($sensitive));
-        f.insert("KnownChildSensitiveDataConsents", FieldValue::List($child));
+        f.insert("SensitiveDataProcessing", list($sensitive));
+        f.insert("KnownChildSensitiveDataConsents", list($child));
         f.insert("PersonalDataConsents", consent(&c.personal_data_consent));
         f.insert(
             "MspaCoveredTransaction",
@@ -274,12 +279,12 @@ fn us_ca(s: &usca::UsCa, opt_outs: &mut BTreeMap<(GppSection, GppOptOut), u8>) -
     ]
     .map(opt_out_value)
     .to_vec();
-    f.insert("SensitiveDataProcessing", FieldValue::List(sensitive));
+    f.insert("SensitiveDataProcessing", list(sensitive));
     let k = &c.known_child_sensitive_data_consents;
     let child = [&k.sell_personal_information, &k.share_personal_information]
         .map(consent_value)
         .to_vec();
-    f.insert("KnownChildSensitiveDataConsents", FieldValue::List(child));
+    f.insert("KnownChildSensitiveDataConsents", list(child));
     f.insert("PersonalDataConsents", consent(&c.personal_data_consent));
     f.insert(
         "MspaCoveredTransaction",
@@ -370,10 +375,7 @@ mod tests {
         assert_eq!(nat["TargetedAdvertisingOptOut"], coded(1, "opted out"));
         assert_eq!(nat["SaleOptOutNotice"], coded(1, "provided"));
         assert_eq!(nat["MspaCoveredTransaction"], coded(2, "no"));
-        assert_eq!(
-            nat["SensitiveDataProcessing"],
-            FieldValue::List(vec![0; 16])
-        );
+        assert_eq!(nat["SensitiveDataProcessing"], list(vec![0; 16]));
         assert_eq!(nat["Gpc"], FieldValue::Flag(true));
         let ca = s.usca.as_ref().expect("usca");
         assert_eq!(ca["SharingOptOut"], coded(1, "opted out"));

@@ -42,7 +42,17 @@ pub(super) fn judge(
     if let Some(e) = expect {
         out.extend(against_expectation(e, &signal));
     }
-    if mapped {
+    if mapped && signal.us_sections().is_empty() {
+        // No US section: the string says nothing about sale or sharing, not "no opt-out".
+        out.push(failure(
+            format!(
+                "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
+                 opt-outs the stamp is judged against are missing",
+                names(signal.sections.iter().map(String::as_str))
+            ),
+            Vec::new(),
+        ));
+    } else if mapped {
         out.extend(stamp_against_signal(spec, state, decoded, &signal));
     }
     out

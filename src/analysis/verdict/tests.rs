@@ -1308,6 +1308,14 @@ fn gpp_stamp_and_expectations_are_judged_against_the_decoded_string() {
             .message
             .contains("does not decode")
     );
+    // A string without usnat or usca (tcfeuv2 and uspv1): the opt-outs are missing, not "none".
+    c.gpp = Some("DBACNY~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN".into());
+    let f = mismatches(&c, Expect::default());
+    assert!(
+        f[0].message
+            .contains("carries neither usnat nor usca (sections: [tcfeuv2, uspv1])"),
+        "{f:#?}"
+    );
 }
 
 /// Under cpra a GPP opt-out is an opt-out preference signal, judged like `gpc: true`: the
