@@ -302,6 +302,20 @@ fn gpp_opt_out_signals_sale_sharing_and_targeted_advertising_in_usnat_and_usca()
     }
 }
 
+/// A Global Privacy Control browser: the CMP opts out of sale and sharing before any choice and
+/// sets both sections' Gpc field.
+#[test]
+fn gpp_gpc_browser_is_opted_out_with_the_gpc_field_set() {
+    use consent_gates::analysis::gpp::{self, FieldValue};
+    let c = visit("cmp-gpp", "gpc");
+    let s = gpp::decode(c.gpp.as_deref().expect("the CMP gave a GPP string")).expect("decodes");
+    assert_eq!(s.opted_out().len(), 5, "{s:?}");
+    for section in [&s.usnat, &s.usca] {
+        let fields = section.as_ref().expect("usnat and usca");
+        assert_eq!(fields.get("Gpc"), Some(&FieldValue::Flag(true)), "{s:?}");
+    }
+}
+
 /// Through the harness: the categories action on the real library passes its expectations, so the
 /// consent stamp agrees with `expect.consent` and with the choice the adapter reads.
 #[test]
