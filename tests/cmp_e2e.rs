@@ -174,6 +174,72 @@ fn tcf_reject_all_signals_legitimate_interest_only() {
     assert!(s.special_features.is_empty());
 }
 
+// IAB GPP on the IAB's own @iabgpp/cmpapi (tests/fixtures/cmp/gpp/site/): real __gpp, real GPP
+// strings with the usnat and usca sections, decoded in Rust; the stamp agrees with the opt-outs
+// signalled, and under cpra the opt-out blocks the advertising destination as GPC would.
+
+#[test]
+fn gpp_states_pass_against_the_decoded_signal() {
+    judge_all_pass("cmp-gpp");
+}
+
+/// The opt-out as the CMP signals it (the exact string: it holds no timestamp, so a rerun gives
+/// the same snapshot), the cpra default it brings, and the snapshot's decoded sections.
+#[test]
+fn gpp_opt_out_signals_sale_sharing_and_targeted_advertising_in_usnat_and_usca() {
+    let path = Path::new(SPECS).join("cmp-gpp.yaml");
+    let c = visit("cmp-gpp", "opt-out");
+    assert_eq!(
+        c.gpp.as_deref(),
+        Some("DBABrw~CVQVAAAAAACA.QA~BUUAAACA.QA"),
+        "usnat v2 and usca, sale, sharing (and targeted advertising) opted out"
+    );
+    let spec = consent_gates::spec::load(&path).expect("spec");
+    let state = &spec.states["opt-out"];
+    let settings = std::fs::read_to_string("examples/sites/klaro-us/settings.json")
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .and_then(|v| consent_gates::analysis::segment::CdnSettings::from_value(&v).ok());
+    let analysis = consent_gates::analysis::analyse(&spec, state, &c, settings.as_ref());
+    assert!(analysis.failures.is_empty(), "{:#?}", analysis.failures);
+    let lines = analysis.effective.lines();
+    assert!(
+        lines.contains(&"blocked: [TikTok Pixel] (regime cpra)".to_string())
+            && lines
+                .iter()
+                .any(|l| l.starts_with("opt-out signal: GPP usnat SaleOptOut")),
+        "{lines:#?}"
+    );
+    let snap = consent_gates::output::snapshot::build(&spec, "opt-out", state, &c, &analysis);
+    let yaml = serde_yaml::to_string(&snap).expect("yaml");
+    for line in [
+        "gpp: DBABrw~CVQVAAAAAACA.QA~BUUAAACA.QA",
+        "gpp_decoded:",
+        "- usnat",
+        "- usca",
+        "SaleOptOut: 1 (opted out)",
+        "TargetedAdvertisingOptOut: 1 (opted out)",
+        "SaleOptOutNotice: 1 (provided)",
+        "Gpc: false",
+    ] {
+        assert!(yaml.contains(line), "{line:?} not in the snapshot:\n{yaml}");
+    }
+}
+
+/// A Global Privacy Control browser: the CMP opts out of sale and sharing before any choice and
+/// sets both sections' Gpc field.
+#[test]
+fn gpp_gpc_browser_is_opted_out_with_the_gpc_field_set() {
+    use consent_gates::analysis::gpp::{self, FieldValue};
+    let c = visit("cmp-gpp", "gpc");
+    let s = gpp::decode(c.gpp.as_deref().expect("the CMP gave a GPP string")).expect("decodes");
+    assert_eq!(s.opted_out().len(), 5, "{s:?}");
+    for section in [&s.usnat, &s.usca] {
+        let fields = section.as_ref().expect("usnat and usca");
+        assert_eq!(fields.get("Gpc"), Some(&FieldValue::Flag(true)), "{s:?}");
+    }
+}
+
 /// Through the harness: the categories action on the real library passes its expectations, so the
 /// consent stamp agrees with `expect.consent` and with the choice the adapter reads.
 #[test]

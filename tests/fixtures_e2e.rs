@@ -147,6 +147,43 @@ fn tcf_stamp_fires_consent_mismatch_against_the_tc_string() {
     );
 }
 
+/// `gpp-stamp`: a US site (real `@iabgpp/cmpapi`, usnat and usca) stamps advertising from usnat's
+/// SaleOptOut read as a yes/no flag. After "Do not sell or share" the GPP string signals the
+/// opt-outs, yet Segment stamps C0004: true and TikTok receives data: `consent-mismatch` names the
+/// opt-outs, and `blocked-received` the destination, blocked by the `cpra` default that the GPP
+/// opt-out brings (the spec lists no `blocked`). Its correct twin is `cmp-gpp::opt-out`.
+#[test]
+fn gpp_stamp_fires_consent_mismatch_against_the_gpp_string_and_cpra_blocks_tiktok() {
+    let r = fails_with(
+        "tests/fixtures/gpp-stamp/specs/*.yaml",
+        "gpp-stamp::opt-out",
+        &[
+            pair(CheckId::ConsentMismatch, None),
+            pair(CheckId::BlockedReceived, Some(TIKTOK)),
+        ],
+    );
+    let message = |check: CheckId| -> Vec<&str> {
+        r.failures
+            .iter()
+            .filter(|f| f.check == check)
+            .map(|f| f.message.as_str())
+            .collect()
+    };
+    let mismatch = message(CheckId::ConsentMismatch);
+    assert!(
+        mismatch
+            .iter()
+            .any(|m| m.contains("an opt-out (usnat SaleOptOut")
+                && m.contains("so C0004=false, but Segment stamped C0004=true")),
+        "the stamp is judged against the GPP opt-outs: {mismatch:?}"
+    );
+    let blocked = message(CheckId::BlockedReceived);
+    assert!(
+        blocked.iter().all(|m| m.contains("(regime cpra)")),
+        "TikTok is blocked by the cpra default: {blocked:?}"
+    );
+}
+
 /// `identify-after-reject`: Segment keeps sending after "Reject all" (unmapped destinations), and the
 /// page identifies the visitor with an email address. The identify reaching Segment is `calls`; no
 /// declared destination receives the email (stamp all-false, no destination code), so no pii-leak.
@@ -202,6 +239,7 @@ fn fixture_specs_are_not_example_specs() {
             "probe",
             "outbound",
             "tcf-stamp",
+            "gpp-stamp",
         ] {
             assert!(
                 !name.contains(fixture),

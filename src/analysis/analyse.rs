@@ -39,7 +39,12 @@ pub fn analyse(
     let decoded = segment::decode(capture);
     let carried = carried(spec, capture, &decoded);
     let routing = routing::route_carried(spec, settings, capture, &decoded, &carried);
-    let effective = verdict::effective(spec, state, &routing);
+    // An opt-out in the GPP string the page gave vendors is an opt-out signal under `cpra`.
+    let gpp = capture
+        .gpp
+        .as_deref()
+        .and_then(|g| crate::analysis::gpp::decode(g).ok());
+    let effective = verdict::effective_signalled(spec, state, &routing, gpp.as_ref());
     let failures = verdict::judge_with(
         spec, state, capture, &decoded, &routing, settings, &effective,
     );

@@ -8,6 +8,7 @@ pub use analyse::{Analysis, analyse};
 
 pub mod analyse;
 pub mod catalog;
+pub mod gpp;
 pub mod privacy;
 pub mod routing;
 pub mod segment;

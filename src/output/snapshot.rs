@@ -160,6 +160,9 @@ pub struct CmpSeen {
     /// vendors it signals.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcf_decoded: Option<crate::analysis::tcf::TcfSignal>,
+    /// The GPP string decoded: the sections it carries, and usnat and usca field by field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpp_decoded: Option<crate::analysis::gpp::GppSignal>,
 }
 
 /// The normalised snapshot of one trial.
@@ -276,6 +279,10 @@ pub fn build(
                     .tcf
                     .as_deref()
                     .and_then(|t| crate::analysis::tcf::decode(t).ok()),
+                gpp_decoded: capture
+                    .gpp
+                    .as_deref()
+                    .and_then(|g| crate::analysis::gpp::decode(g).ok()),
             }
         }),
         notes: analysis.notes.clone(),

@@ -49,6 +49,7 @@ pub(super) struct RawSpec {
     visitor: Option<RawVisitor>,
     retries: Option<u32>,
     tcf: Option<IndexMap<String, Vec<u8>>>,
+    gpp: Option<IndexMap<String, Vec<super::signals::GppOptOut>>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -124,6 +125,7 @@ struct RawExpect {
     /// Segment events that must (or must not) be sent.
     events: Option<Vec<journey::RawEvent>>,
     tcf: Option<super::signals::TcfExpect>,
+    gpp: Option<super::signals::GppExpect>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -451,6 +453,7 @@ impl Cx<'_> {
             pointer: v.pointer.unwrap_or(true),
         });
         let tcf = self.tcf_purposes(raw.tcf.unwrap_or_default(), &categories);
+        let gpp = self.gpp_opt_outs(raw.gpp.unwrap_or_default(), &categories);
         let retries = raw.retries.unwrap_or(0);
         if retries > MAX_RETRIES {
             self.value_err(
@@ -480,6 +483,7 @@ impl Cx<'_> {
             visitor,
             retries,
             tcf,
+            gpp,
         })
     }
 
@@ -1228,7 +1232,8 @@ impl Cx<'_> {
             || raw.calls.as_ref().is_some_and(|c| !c.is_empty())
             || raw.consent.as_ref().is_some_and(|c| !c.is_empty())
             || raw.events.as_ref().is_some_and(|e| !e.is_empty())
-            || raw.tcf.is_some();
+            || raw.tcf.is_some()
+            || raw.gpp.is_some();
         let allowed = raw
             .allowed
             .and_then(|v| self.destination_set(state, "allowed", v, destinations));
@@ -1340,7 +1345,31 @@ impl Cx<'_> {
             consent,
             events,
             tcf,
+            gpp: raw.gpp,
         }
+    }
+
+    /// The top-level `gpp:` map: declared categories → the GPP opt-outs that switch them off,
+    /// none empty.
+    fn gpp_opt_outs(
+        &mut self,
+        raw: IndexMap<String, Vec<super::signals::GppOptOut>>,
+        categories: &IndexMap<String, Category>,
+    ) -> IndexMap<String, Vec<super::signals::GppOptOut>> {
+        let mut out = IndexMap::new();
+        for (id, opt_outs) in raw {
+            let p = segs!["gpp", &id];
+            self.check_category(&p, &id, categories, true);
+            if opt_outs.is_empty() {
+                self.value_err(
+                    &p,
+                    format!("`gpp.{id}` lists no opt-outs"),
+                    Some("list the GPP opt-outs that switch the category off, e.g. `[sale, sharing, targeted_advertising]`".into()),
+                );
+            }
+            out.insert(id, opt_outs);
+        }
+        out
     }
 
     /// The top-level `tcf:` map: declared categories → TCF purposes 1 to 11, none empty.

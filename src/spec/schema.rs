@@ -49,7 +49,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     (
         "/properties/regime",
-        "Legal regime whose defaults complete each state's expectations: gdpr (no decision → collection none, blocked all), cpra (gpc: true → advertising destinations blocked), none.",
+        "Legal regime whose defaults complete each state's expectations: gdpr (no decision → collection none, blocked all), cpra (gpc: true, or a GPP opt-out of sale, sharing or targeted advertising → advertising destinations blocked), none.",
     ),
     (
         "/properties/consentModel",
@@ -76,6 +76,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Visitor states to test; each is a trial named `<spec>::<state>`.",
     ),
     ("/properties/timing", "Bounds on waiting, in milliseconds."),
+    (
+        "/properties/gpp",
+        "IAB GPP: category id → the opt-outs (sale, sharing, targeted_advertising) that switch it off; the stamp must agree with the GPP string's usnat and usca sections.",
+    ),
     (
         "/definitions/RawSite/properties/url",
         "First page the browser opens (http or https).",

@@ -1,7 +1,9 @@
 //! Spec keys for the IAB signals a page gives vendors: the top-level `tcf:` (which TCF purposes
 //! each Segment consent category stands for) and a state's `expect.tcf` (the purposes and special
-//! features the TC string must signal). Kept apart from the other spec keys: they judge the TCF
-//! signal, not Segment's behaviour.
+//! features the TC string must signal); the top-level `gpp:` (which GPP opt-outs switch a Segment
+//! category off) and a state's `expect.gpp` (the sections and opt-outs the GPP string must
+//! signal). Kept apart from the other spec keys: they judge the IAB signals, not Segment's
+//! behaviour.
 
 use serde::{Deserialize, Serialize};
 
@@ -48,4 +50,101 @@ impl TcfExpect {
         }
         bad
     }
+}
+
+/// An opt-out the IAB GPP US sections signal (usnat `SaleOptOut`, `SharingOptOut`,
+/// `TargetedAdvertisingOptOut`; usca has the first two).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GppOptOut {
+    /// Sale of personal information (`SaleOptOut`).
+    Sale,
+    /// Sharing for cross-context behavioural advertising (`SharingOptOut`).
+    Sharing,
+    /// Targeted advertising (`TargetedAdvertisingOptOut`, usnat only).
+    TargetedAdvertising,
+}
+
+impl GppOptOut {
+    pub const ALL: [GppOptOut; 3] = [
+        GppOptOut::Sale,
+        GppOptOut::Sharing,
+        GppOptOut::TargetedAdvertising,
+    ];
+
+    /// The spec's word.
+    pub fn word(self) -> &'static str {
+        match self {
+            GppOptOut::Sale => "sale",
+            GppOptOut::Sharing => "sharing",
+            GppOptOut::TargetedAdvertising => "targeted_advertising",
+        }
+    }
+
+    /// The IAB field that carries it.
+    pub fn field(self) -> &'static str {
+        match self {
+            GppOptOut::Sale => "SaleOptOut",
+            GppOptOut::Sharing => "SharingOptOut",
+            GppOptOut::TargetedAdvertising => "TargetedAdvertisingOptOut",
+        }
+    }
+}
+
+/// The GPP sections consent-gates decodes and judges: US National (id 7) and California (id 8).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GppSection {
+    /// US National (section id 7).
+    Usnat,
+    /// California (section id 8).
+    Usca,
+}
+
+impl GppSection {
+    pub const ALL: [GppSection; 2] = [GppSection::Usnat, GppSection::Usca];
+
+    /// The IAB's section name.
+    pub fn name(self) -> &'static str {
+        match self {
+            GppSection::Usnat => "usnat",
+            GppSection::Usca => "usca",
+        }
+    }
+}
+
+/// `expect.gpp`: what the GPP string the page gives vendors must signal after the state's steps.
+/// Each list, when given, must equal the decoded one exactly (order and repeats do not matter).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GppExpect {
+    /// The US sections (usnat, usca) the string must carry.
+    pub sections: Option<Vec<GppSection>>,
+    /// The opt-outs the string must signal (value 1) in every one of usnat and usca it carries that
+    /// has the field; every opt-out not listed must not be signalled.
+    pub opted_out: Option<Vec<GppOptOut>>,
 }

@@ -884,3 +884,47 @@ fn tcf_numbers_out_of_range_and_unknown_categories_are_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn gpp_opt_outs_and_expectations_parse() {
+    use super::signals::{GppOptOut, GppSection};
+    let s = ok(&base(
+        "gpp:\n  C0002: [sale, sharing, targeted_advertising]\nstates:\n  s:\n    steps: [{click: '#ok'}]\n    expect:\n      gpp: {sections: [usnat, usca], opted_out: [sale]}\n",
+    ));
+    assert_eq!(s.gpp.get("C0002"), Some(&GppOptOut::ALL.to_vec()));
+    let g = s.states["s"].expect.gpp.clone().expect("expect.gpp");
+    assert_eq!(g.sections, Some(vec![GppSection::Usnat, GppSection::Usca]));
+    assert_eq!(g.opted_out, Some(vec![GppOptOut::Sale]));
+    // `expect.gpp` alone is an expectation.
+    let s = ok(&base("states:\n  s: {expect: {gpp: {opted_out: []}}}\n"));
+    assert_eq!(
+        s.states["s"].expect.gpp.clone().and_then(|g| g.opted_out),
+        Some(vec![])
+    );
+}
+
+#[test]
+fn gpp_unknown_words_categories_and_phases_are_errors() {
+    let e = err(&base(
+        "gpp:\n  C0009: [sale]\nstates:\n  s: {expect: {collection: any}}\n",
+    ));
+    assert!(e.to_string().contains("unknown category `C0009`"), "{e}");
+    let e = err(&base(
+        "gpp:\n  C0002: []\nstates:\n  s: {expect: {collection: any}}\n",
+    ));
+    assert!(
+        e.to_string().contains("`gpp.C0002` lists no opt-outs"),
+        "{e}"
+    );
+    let e = err(&base(
+        "states:\n  s: {expect: {gpp: {opted_out: [sell]}}}\n",
+    ));
+    assert!(e.to_string().contains("sell"), "{e}");
+    let e = err(&base(
+        "states:\n  s:\n    steps: [{decision: d}, {click: '#ok'}]\n    phases:\n      d: {gpp: {opted_out: []}}\n",
+    ));
+    assert!(
+        e.to_string().contains("`gpp` cannot be judged per phase"),
+        "{e}"
+    );
+}

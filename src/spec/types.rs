@@ -37,6 +37,8 @@ pub struct Spec {
     pub retries: u32,
     /// `tcf:` stamp category id → the IAB TCF purposes it stands for.
     pub tcf: indexmap::IndexMap<String, Vec<u8>>,
+    /// `gpp:` stamp category id → the IAB GPP opt-outs that switch it off.
+    pub gpp: indexmap::IndexMap<String, Vec<super::signals::GppOptOut>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -325,6 +327,8 @@ pub struct Expect {
     pub events: Vec<EventExpectation>,
     /// What the IAB TCF TC string must signal at the end of the state.
     pub tcf: Option<super::signals::TcfExpect>,
+    /// What the IAB GPP string must signal at the end of the state.
+    pub gpp: Option<super::signals::GppExpect>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -15,13 +15,14 @@
 mod builtin;
 mod events;
 pub mod exempt;
+mod gpp;
 pub mod journey;
 pub mod pii;
 pub mod recipients;
 pub mod regime;
 mod tcf;
 
-pub use regime::{Effective, Source, Sourced, effective};
+pub use regime::{Effective, Source, Sourced, effective, effective_signalled};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,7 +46,11 @@ pub fn judge(
     routed: &Routing,
     settings: Option<&CdnSettings>,
 ) -> Vec<Failure> {
-    let eff = regime::effective(spec, state, routed);
+    let gpp = capture
+        .gpp
+        .as_deref()
+        .and_then(|g| crate::analysis::gpp::decode(g).ok());
+    let eff = regime::effective_signalled(spec, state, routed, gpp.as_ref());
     judge_with(spec, state, capture, decoded, routed, settings, &eff)
 }
 
@@ -264,6 +269,7 @@ pub fn judge_with(
         ));
     }
     failures.extend(tcf::judge(spec, state, capture, decoded));
+    failures.extend(gpp::judge(spec, state, capture, decoded));
     failures.extend(pii::check(spec, state, eff, capture, decoded, routed));
     failures.extend(recipients::unknown(spec, state, eff, routed));
     failures.extend(builtin::held(state, capture, decoded));

@@ -5,7 +5,10 @@
 //!   decision, in every state.
 //! - `cpra`: a `gpc: true` state defaults to blocking every destination whose categories include
 //!   one with purpose `advertising` (sale/sharing for cross-context advertising must stop on an
-//!   opt-out preference signal).
+//!   opt-out preference signal). An opt-out of sale, sharing or targeted advertising in the IAB
+//!   GPP string the page gave vendors (usnat or usca, read at the end of the state) is the same
+//!   signal and gets the same default, except in a journey (phases), where one string read at
+//!   the end cannot say from when it held.
 //!
 //! The spec's own value always wins, key by key. A regime `blocked` default never contradicts the
 //! spec's own `allowed`: destinations the spec allows are left out of it.
@@ -16,6 +19,7 @@ use std::fmt;
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::analysis::gpp::GppSignal;
 use crate::analysis::routing::Resolves;
 use crate::spec::{
     Call, Collection, DestinationSet, EventExpectation, Purpose, Regime, Spec, State, Word,
@@ -82,12 +86,26 @@ pub struct Effective {
     pub warnings: Vec<String>,
     /// A journey's expectations per phase, as lines (`phase withdrawn: blocked: all (spec)`).
     pub phase_lines: Vec<String>,
+    /// The GPP opt-outs that made `cpra` judge the state as under an opt-out preference signal
+    /// (`usnat SaleOptOut, …`); absent when none did.
+    pub gpp_opt_out: Option<Sourced<String>>,
 }
 
 // Long on purpose: one arm per regime, each spelling out that regime's defaults in full.
-/// The effective expectations of `state`. Destination categories (for `cpra`) are the resolved
-/// ones (spec, else settings); a destination not resolved falls back to the spec's.
+/// The effective expectations of `state` before a visit (no GPP string known): `explain`.
 pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effective {
+    effective_signalled(spec, state, resolved, None)
+}
+
+/// The effective expectations of `state`, given the GPP string the page gave vendors (decoded;
+/// `None` when there was none or it did not decode). Destination categories (for `cpra`) are the
+/// resolved ones (spec, else settings); a destination not resolved falls back to the spec's.
+pub fn effective_signalled(
+    spec: &Spec,
+    state: &State,
+    resolved: &impl Resolves,
+    gpp: Option<&GppSignal>,
+) -> Effective {
     let expect = &state.expect;
     let mut eff = Effective {
         allowed: expect.allowed.clone().map(Sourced::spec),
@@ -104,6 +122,7 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
         events: expect.events.iter().cloned().map(Sourced::spec).collect(),
         warnings: super::exempt::warnings(spec, resolved),
         phase_lines: Vec::new(),
+        gpp_opt_out: None,
     };
     if !state.phases.is_empty() {
         // Phase expectations are the spec's own: no regime default completes them.
@@ -160,7 +179,18 @@ pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effect
             }
         }
         Regime::Cpra => {
-            if state.gpc && eff.blocked.is_none() {
+            // An opt-out in the GPP string is an opt-out preference signal like GPC; a journey's
+            // phases say themselves what each phase blocks.
+            let gpp_opt_out = gpp
+                .filter(|g| state.phases.is_empty() && !g.opted_out().is_empty())
+                .map(GppSignal::describe_opted_out);
+            if let Some(what) = &gpp_opt_out {
+                eff.gpp_opt_out = Some(Sourced {
+                    value: what.clone(),
+                    source: by(Regime::Cpra),
+                });
+            }
+            if (state.gpc || gpp_opt_out.is_some()) && eff.blocked.is_none() {
                 let advertising = |name: &str| -> bool {
                     let cats: Vec<String> = match resolved.resolved(name) {
                         Some(d) => d.categories.clone(),
@@ -248,6 +278,9 @@ impl Effective {
         }
         for (name, reason) in &self.exempt {
             out.push(format!("exempt: {name}: {reason} (spec)"));
+        }
+        if let Some(g) = &self.gpp_opt_out {
+            out.push(format!("opt-out signal: GPP {} ({})", g.value, g.source));
         }
         out.extend(self.phase_lines.iter().cloned());
         out

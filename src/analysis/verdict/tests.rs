@@ -55,6 +55,7 @@ pub(crate) fn spec(regime: Regime, dests: Vec<(&str, Destination)>) -> Spec {
         visitor: Default::default(),
         retries: 0,
         tcf: IndexMap::new(),
+        gpp: IndexMap::new(),
     }
 }
 
@@ -1223,4 +1224,162 @@ fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
     c.tcf = None;
     let f = tcf_failures(&c, Expect::default());
     assert!(f[0].message.contains("no TC string"), "{f:#?}");
+}
+
+// GPP strings encoded by @iabgpp/cmpapi 3.2.0 (the fixture CMP's): usnat v2 and usca, sale,
+// sharing (and in usnat targeted advertising) opted out (1), or not (2).
+const GPP_OPTED_OUT: &str = "DBABrw~CVQVAAAAAACA.QA~BUUAAACA.QA";
+const GPP_NO_OPT_OUT: &str = "DBABrw~CVQqAAAAAACA.QA~BUoAAACA.QA";
+
+fn gpp_spec(regime: Regime) -> Spec {
+    let mut s = shop(regime);
+    s.gpp = [(
+        "C0004".to_string(),
+        crate::spec::signals::GppOptOut::ALL.to_vec(),
+    )]
+    .into_iter()
+    .collect();
+    s
+}
+
+/// `gpp:` and `expect.gpp` against real GPP strings on hand-made events.
+#[test]
+fn gpp_stamp_and_expectations_are_judged_against_the_decoded_string() {
+    use crate::spec::signals::{GppExpect, GppOptOut, GppSection};
+    let s = gpp_spec(Regime::None);
+    let set = settings(json!({}));
+    let events = |pairs: &[(&str, bool)]| {
+        capture(vec![event(2, 1300, "page", stamp(pairs), json!({}))], true)
+    };
+    let mismatches = |c: &Capture, e: Expect| -> Vec<Failure> {
+        run(&s, &state(1, e), c, Some(&set))
+            .into_iter()
+            .filter(|f| f.check == CheckId::ConsentMismatch)
+            .collect()
+    };
+    // Agreeing stamps: nothing.
+    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", false)]);
+    c.gpp = Some(GPP_OPTED_OUT.into());
+    assert!(mismatches(&c, Expect::default()).is_empty());
+    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    c.gpp = Some(GPP_NO_OPT_OUT.into());
+    assert!(mismatches(&c, Expect::default()).is_empty());
+    // The string opts out, the stamp keeps advertising on.
+    c.gpp = Some(GPP_OPTED_OUT.into());
+    let f = mismatches(&c, Expect::default());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(
+        f[0].message.contains(
+            "the GPP string signals an opt-out (usnat SaleOptOut, usnat SharingOptOut, \
+             usnat TargetedAdvertisingOptOut, usca SaleOptOut, usca SharingOptOut), so \
+             C0004=false, but Segment stamped C0004=true"
+        ),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(f[0].evidence.len(), 1);
+    // expect.gpp: per section, on the fields each section has.
+    let want = |opted_out: Vec<GppOptOut>| Expect {
+        gpp: Some(GppExpect {
+            sections: Some(vec![GppSection::Usca, GppSection::Usnat]),
+            opted_out: Some(opted_out),
+        }),
+        ..Default::default()
+    };
+    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", false)]);
+    c.gpp = Some(GPP_OPTED_OUT.into());
+    assert!(mismatches(&c, want(GppOptOut::ALL.to_vec())).is_empty());
+    let f = mismatches(&c, want(vec![GppOptOut::Sale]));
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(
+        f[0].message.contains(
+            "usnat: opted out expected [sale], signalled [sale, sharing, targeted_advertising]; \
+             usca: opted out expected [sale], signalled [sale, sharing]"
+        ),
+        "{}",
+        f[0].message
+    );
+    let f = mismatches(
+        &c,
+        Expect {
+            gpp: Some(GppExpect {
+                sections: Some(vec![GppSection::Usnat]),
+                opted_out: None,
+            }),
+            ..Default::default()
+        },
+    );
+    assert!(
+        f[0].message
+            .contains("sections: expected [usnat], signalled [usnat, usca]"),
+        "{f:#?}"
+    );
+    // No GPP string while the spec judges one; a string that does not decode.
+    c.gpp = None;
+    assert!(
+        mismatches(&c, Expect::default())[0]
+            .message
+            .contains("no GPP string")
+    );
+    c.gpp = Some("DBABrw~garbage~BUUAAACA.QA".into());
+    assert!(
+        mismatches(&c, Expect::default())[0]
+            .message
+            .contains("does not decode")
+    );
+    // A string without usnat or usca (tcfeuv2 and uspv1): the opt-outs are missing, not "none".
+    c.gpp = Some("DBACNY~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA~1YNN".into());
+    let f = mismatches(&c, Expect::default());
+    assert!(
+        f[0].message
+            .contains("carries neither usnat nor usca (sections: [tcfeuv2, uspv1])"),
+        "{f:#?}"
+    );
+}
+
+/// Under cpra a GPP opt-out is an opt-out preference signal, judged like `gpc: true`: the
+/// advertising destinations are blocked by default (not in a journey with phases).
+#[test]
+fn cpra_gpp_opt_out_blocks_advertising_destinations_like_gpc() {
+    let s = shop(Regime::Cpra);
+    let set = settings(json!({}));
+    let fb = req(
+        3,
+        1500,
+        "GET",
+        "https://connect.facebook.net/en_US/fbevents.js",
+        None,
+    );
+    let mut c = capture(vec![fb], true);
+    c.gpp = Some(GPP_OPTED_OUT.into());
+    let st = state(1, Expect::default());
+    let decoded = decode(&c);
+    let routed = route(&s, Some(&set), &c, &decoded);
+    let gpp = crate::analysis::gpp::decode(GPP_OPTED_OUT).ok();
+    assert_eq!(
+        crate::analysis::verdict::effective_signalled(&s, &st, &routed, gpp.as_ref()).lines(),
+        vec![
+            "blocked: [Facebook Pixel, Support Chat] (regime cpra)",
+            "opt-out signal: GPP usnat SaleOptOut, usnat SharingOptOut, usnat \
+             TargetedAdvertisingOptOut, usca SaleOptOut, usca SharingOptOut (regime cpra)",
+        ]
+    );
+    let f = run(&s, &st, &c, Some(&set));
+    assert_eq!(
+        ids(&f),
+        vec![(CheckId::BlockedReceived, Some("Facebook Pixel".into()))]
+    );
+    assert!(f[0].message.contains("(regime cpra)"), "{}", f[0].message);
+    // No opt-out signalled, another regime, or a journey: no default.
+    c.gpp = Some(GPP_NO_OPT_OUT.into());
+    assert!(run(&s, &st, &c, Some(&set)).is_empty());
+    c.gpp = Some(GPP_OPTED_OUT.into());
+    assert!(run(&shop(Regime::None), &st, &c, Some(&set)).is_empty());
+    let mut journey = st.clone();
+    journey.phases.insert("before".into(), Expect::default());
+    assert!(
+        crate::analysis::verdict::effective_signalled(&s, &journey, &routed, gpp.as_ref())
+            .blocked
+            .is_none()
+    );
 }

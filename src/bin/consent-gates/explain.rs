@@ -265,6 +265,32 @@ pub fn explain(spec: &Spec) -> String {
             let label = if i == 0 { "expect" } else { "" };
             let _ = writeln!(o, "    {label:11} {line}");
         }
+        // Known only after the visit: on a site that speaks GPP, what an opt-out in its GPP string
+        // would add (it is judged as GPC is, so the GPC default is what it would be).
+        let speaks_gpp =
+            !spec.gpp.is_empty() || spec.states.values().any(|s| s.expect.gpp.is_some());
+        if spec.regime == spec::Regime::Cpra
+            && speaks_gpp
+            && !state.gpc
+            && state.phases.is_empty()
+            && eff.blocked.is_none()
+        {
+            let as_if = spec::State {
+                gpc: true,
+                ..state.clone()
+            };
+            if let Some(DestinationSet::Some(names)) = verdict::effective(spec, &as_if, &resolved)
+                .blocked
+                .map(|b| b.value)
+            {
+                let _ = writeln!(
+                    o,
+                    "                blocked: [{}] if the GPP string opts out of sale, sharing or \
+                     targeted advertising (regime cpra)",
+                    names.join(", ")
+                );
+            }
+        }
         for w in &eff.warnings {
             let _ = writeln!(o, "    warning     {w}");
         }

@@ -179,6 +179,14 @@ impl Cx<'_> {
                     Some("the TC string is read at the end of the state: move it to the state's `expect.tcf`".into()),
                 );
             }
+            if expect.gpp.is_some() {
+                // Like the TC string, the GPP string is read once, at the end of the visit.
+                self.key_err(
+                    &segs!["states", state, "phases", &phase, "gpp"],
+                    format!("`gpp` cannot be judged per phase (phase `{phase}` of state `{state}`)"),
+                    Some("the GPP string is read at the end of the state: move it to the state's `expect.gpp`".into()),
+                );
+            }
             self.expect_at = p;
             let e = self.expect(state, Some(expect), categories, destinations);
             out.insert(phase, e);

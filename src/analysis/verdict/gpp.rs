@@ -1,0 +1,191 @@
+//! The IAB GPP signal judged (`consent-mismatch`): a state's `expect.gpp` against the sections and
+//! opt-outs the page's GPP string signals (usnat, usca), and Segment's consent stamp against the
+//! spec's `gpp:` (a category is signalled as off when any section opts out of one of its
+//! opt-outs, on otherwise). Both need the visit's end (the GPP string is read then), so an
+//! interrupted visit is not judged here. Under `cpra` the same opt-outs also block the advertising
+//! destinations (`regime.rs`), as GPC does.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{event_evidence, plural};
+use crate::analysis::gpp::{self, GppSignal};
+use crate::analysis::segment::{Decoded, SegmentEvent};
+use crate::capture::{Capture, Phase};
+use crate::outcome::{CheckId, Failure};
+use crate::spec::signals::{GppExpect, GppOptOut, GppSection};
+use crate::spec::{Spec, State};
+
+pub(super) fn judge(
+    spec: &Spec,
+    state: &State,
+    capture: &Capture,
+    decoded: &Decoded,
+) -> Vec<Failure> {
+    let expect = state.expect.gpp.as_ref();
+    let mapped = !spec.gpp.is_empty();
+    if (expect.is_none() && !mapped) || capture.interrupted {
+        return Vec::new();
+    }
+    let signal = match capture.gpp.as_deref().map(gpp::decode) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return vec![failure(format!("expect.gpp / gpp: {e}"), Vec::new())],
+        None => {
+            return vec![failure(
+                "the page gave vendors no GPP string (no `__gpp`, or `ping` did not answer with \
+                 one), so the GPP signal the spec judges is missing"
+                    .into(),
+                Vec::new(),
+            )];
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(e) = expect {
+        out.extend(against_expectation(e, &signal));
+    }
+    if mapped && signal.us_sections().is_empty() {
+        // No US section: the string says nothing about sale or sharing, not "no opt-out".
+        out.push(failure(
+            format!(
+                "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
+                 opt-outs the stamp is judged against are missing",
+                names(signal.sections.iter().map(String::as_str))
+            ),
+            Vec::new(),
+        ));
+    } else if mapped {
+        out.extend(stamp_against_signal(spec, state, decoded, &signal));
+    }
+    out
+}
+
+/// `expect.gpp`: the US sections carried, and per section the opt-outs it has a field for.
+fn against_expectation(e: &GppExpect, signal: &GppSignal) -> Option<Failure> {
+    let mut diffs = Vec::new();
+    let carried = signal.us_sections();
+    if let Some(want) = &e.sections {
+        let want: BTreeSet<GppSection> = want.iter().copied().collect();
+        let got: BTreeSet<GppSection> = carried.iter().copied().collect();
+        if want != got {
+            diffs.push(format!(
+                "sections: expected {}, signalled {}",
+                names(want.iter().map(|s| s.name())),
+                names(got.iter().map(|s| s.name()))
+            ));
+        }
+    }
+    if let Some(want) = &e.opted_out {
+        if carried.is_empty() {
+            diffs.push(
+                "opted_out: the string carries neither usnat nor usca, so it signals no opt-out"
+                    .into(),
+            );
+        }
+        let want: BTreeSet<GppOptOut> = want.iter().copied().collect();
+        for section in carried {
+            let has = |o: &GppOptOut| signal.opt_out(section, *o).is_some();
+            let expected: Vec<&str> = want.iter().filter(|o| has(o)).map(|o| o.word()).collect();
+            let got: Vec<&str> = GppOptOut::ALL
+                .iter()
+                .filter(|o| signal.opt_out(section, **o) == Some(1))
+                .map(|o| o.word())
+                .collect();
+            if expected != got {
+                diffs.push(format!(
+                    "{}: opted out expected {}, signalled {}",
+                    section.name(),
+                    names(expected.into_iter()),
+                    names(got.into_iter())
+                ));
+            }
+        }
+    }
+    (!diffs.is_empty()).then(|| {
+        failure(
+            format!(
+                "the GPP string disagrees with expect.gpp ({})",
+                diffs.join("; ")
+            ),
+            Vec::new(),
+        )
+    })
+}
+
+/// The final stamp (the run of identical stamps that ends the visit, as for the CMP's own choice
+/// and TCF) against the categories the GPP string switches off.
+fn stamp_against_signal(
+    spec: &Spec,
+    state: &State,
+    decoded: &Decoded,
+    signal: &GppSignal,
+) -> Option<Failure> {
+    let in_window = |p: Phase| state.steps.is_empty() || p == Phase::After;
+    let stamped: Vec<(&SegmentEvent, &BTreeMap<String, bool>)> = decoded
+        .events
+        .iter()
+        .filter(|e| in_window(e.phase))
+        .filter_map(|e| e.consent.preferences().map(|p| (e, p)))
+        .collect();
+    let (_, last) = stamped.last()?;
+    let run_start = stamped
+        .iter()
+        .rposition(|(_, p)| p != last)
+        .map_or(0, |i| i + 1);
+    let run = &stamped[run_start..];
+    let diffs: Vec<String> = spec
+        .gpp
+        .iter()
+        .filter_map(|(cat, opt_outs)| {
+            let signalled: Vec<String> = signal
+                .opted_out()
+                .into_iter()
+                .filter(|(_, o)| opt_outs.contains(o))
+                .map(|(s, o)| format!("{} {}", s.name(), o.field()))
+                .collect();
+            let on = signalled.is_empty();
+            let got = last.get(cat).copied();
+            (got != Some(on)).then(|| {
+                let why = if on {
+                    format!("no opt-out of {}", names(opt_outs.iter().map(|o| o.word())))
+                } else {
+                    format!("an opt-out ({})", signalled.join(", "))
+                };
+                format!(
+                    "the GPP string signals {why}, so {cat}={on}, but Segment stamped {cat}={}",
+                    got.map_or("nothing".to_string(), |g| g.to_string())
+                )
+            })
+        })
+        .collect();
+    if diffs.is_empty() {
+        return None;
+    }
+    Some(failure(
+        format!(
+            "{} on the {} event{} {}: Segment routes by the stamp, vendors by the GPP string, and \
+             the two disagree",
+            diffs.join("; "),
+            run.len(),
+            plural(run.len()),
+            if state.steps.is_empty() {
+                "that end the visit"
+            } else {
+                "after the decision"
+            }
+        ),
+        run.iter().map(|(e, _)| event_evidence(e)).collect(),
+    ))
+}
+
+/// `[usnat, usca]`.
+fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    format!("[{}]", items.collect::<Vec<_>>().join(", "))
+}
+
+fn failure(message: String, evidence: Vec<crate::outcome::Evidence>) -> Failure {
+    Failure {
+        check: CheckId::ConsentMismatch,
+        destination: None,
+        message,
+        evidence,
+    }
+}
