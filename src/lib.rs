@@ -13,6 +13,10 @@
 //!
 //! `ARCHITECTURE.md` in the repository walks through one trial.
 
+// What is `pub` is what the binary, the tests and a library user reach; everything else is
+// `pub(crate)` (the lint keeps it so).
+#![warn(unreachable_pub)]
+
 pub mod analysis;
 pub mod browser;
 pub mod capture;

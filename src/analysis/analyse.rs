@@ -117,7 +117,7 @@ fn known_ids(capture: &Capture, decoded: &Decoded) -> Vec<String> {
 /// The names of what identifies the visitor in `req` (never the values), sorted: a query or
 /// form parameter that is a click id or linker, or whose value holds one of `ids`, and every
 /// place personal data sits (`pii-leak`'s findings: an email, a phone number, a declared field).
-pub fn identifiers(req: &CapturedRequest, ids: &[String], scanner: &Scanner) -> Vec<String> {
+pub(crate) fn identifiers(req: &CapturedRequest, ids: &[String], scanner: &Scanner) -> Vec<String> {
     let mut names = BTreeSet::new();
     let query = req
         .url

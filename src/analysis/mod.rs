@@ -6,8 +6,8 @@
 
 pub use analyse::{Analysis, analyse};
 
-pub mod analyse;
-pub mod catalog;
+pub(crate) mod analyse;
+pub(crate) mod catalog;
 pub mod gpp;
 pub mod privacy;
 pub mod routing;

@@ -32,12 +32,12 @@ use crate::capture::{Answer, CapturedRequest, Initiator, Phase, TargetKind};
 
 /// Keeps the interception alive for the visit; [`Backstop::stop`] ends it (the browser then
 /// lets any request still paused here go on).
-pub struct Backstop {
+pub(crate) struct Backstop {
     session: CDPSession,
 }
 
 impl Backstop {
-    pub async fn stop(self) {
+    pub(crate) async fn stop(self) {
         // The browser may already be gone; the visit's own result says more.
         let _ = self.session.detach().await;
     }
@@ -52,7 +52,7 @@ struct Sender {
 
 /// Starts intercepting for the context of `page`. `None` when the browser offers no DevTools
 /// session (the caller reports that nothing backs the routes).
-pub async fn start(
+pub(crate) async fn start(
     browser: &Browser,
     context: &BrowserContext,
     page: &Page,

@@ -8,17 +8,17 @@ use std::sync::OnceLock;
 use super::error::{SETUP_COMMAND, SessionError};
 
 /// Where Debian installs Chromium; `CONSENT_GATES_CHROMIUM` overrides it.
-pub const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// The binary behind Debian's `/usr/bin/chromium` launcher, which adds flags from the machine's
 /// `/etc/chromium.d/` (extensions, GPU and shared-memory settings): launched directly when present.
 const DEBIAN_CHROMIUM_BINARY: &str = "/usr/lib/chromium/chromium";
 /// Extra Chromium flags, split like a POSIX shell splits words, so that a flag holding spaces can
 /// be quoted (`'--host-resolver-rules=MAP * ~NOTFOUND'`; diagnostics such as `--log-net-log=<file>`).
-pub const EXTRA_ARGS_ENV: &str = "CONSENT_GATES_CHROMIUM_ARGS";
+pub(crate) const EXTRA_ARGS_ENV: &str = "CONSENT_GATES_CHROMIUM_ARGS";
 
 /// Chromium flags for a hermetic, visitor-like browser. The sandbox is not among them: see
 /// [`sandbox`]. An unbalanced quote in [`EXTRA_ARGS_ENV`] is a set-up error naming the variable.
-pub fn chromium_args(offline_only: bool) -> Result<Vec<String>, SessionError> {
+pub(crate) fn chromium_args(offline_only: bool) -> Result<Vec<String>, SessionError> {
     let extra = std::env::var(EXTRA_ARGS_ENV).unwrap_or_default();
     chromium_args_with(offline_only, &extra)
 }
@@ -61,14 +61,14 @@ fn chromium_args_with(offline_only: bool, extra: &str) -> Result<Vec<String>, Se
 
 /// Whether Chromium runs with its sandbox, decided once per process.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sandbox {
+pub(crate) enum Sandbox {
     On,
     /// Off, and why.
     Off(String),
 }
 
 impl Sandbox {
-    pub fn is_on(&self) -> bool {
+    pub(crate) fn is_on(&self) -> bool {
         *self == Sandbox::On
     }
 }
@@ -76,7 +76,7 @@ impl Sandbox {
 /// Chromium keeps its sandbox wherever the machine allows it: not as root (Chromium refuses to
 /// sandbox root), and with unprivileged user namespaces (Chromium's namespace sandbox) or its setuid
 /// helper beside the binary. Probed once per process.
-pub fn sandbox() -> &'static Sandbox {
+pub(crate) fn sandbox() -> &'static Sandbox {
     static DECISION: OnceLock<Sandbox> = OnceLock::new();
     DECISION.get_or_init(|| {
         // SAFETY: geteuid(2) has no preconditions.
@@ -128,7 +128,7 @@ fn setuid_helper(chromium: &Path) -> bool {
 
 /// Says once per process, on stderr, that Chromium runs without its sandbox and why; loudly when
 /// the run visits live sites (a spec with `offline: false`), whose scripts nobody reviewed.
-pub fn warn_unsandboxed(why: &str, offline_only: bool) {
+pub(crate) fn warn_unsandboxed(why: &str, offline_only: bool) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if offline_only {
@@ -149,7 +149,7 @@ pub fn warn_unsandboxed(why: &str, offline_only: bool) {
 
 /// Path of the Chromium binary to drive: `CONSENT_GATES_CHROMIUM`, else Debian's, the binary
 /// itself rather than its launcher script (which adds the machine's `/etc/chromium.d` flags).
-pub fn chromium_path() -> PathBuf {
+pub(crate) fn chromium_path() -> PathBuf {
     if let Some(p) = std::env::var_os("CONSENT_GATES_CHROMIUM") {
         return PathBuf::from(p);
     }
@@ -163,7 +163,7 @@ pub fn chromium_path() -> PathBuf {
 
 /// The driver folder the set-up script lays out, when `PLAYWRIGHT_DRIVER_PATH` is not set (a
 /// test binary run by hand does not get `.cargo/config.toml`'s `[env]`).
-pub fn default_driver_dir() -> Option<PathBuf> {
+pub(crate) fn default_driver_dir() -> Option<PathBuf> {
     let candidates = [
         std::env::current_dir()
             .ok()

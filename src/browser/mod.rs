@@ -6,16 +6,16 @@
 //! [`visitor`] browses like one (scrolling, moving the pointer: never a choice), [`settle`] decides when the
 //! page is done. Produces a [`crate::capture::Capture`]; judges nothing.
 
-pub mod backstop;
-pub mod chromium;
+pub(crate) mod backstop;
+pub(crate) mod chromium;
 pub mod cmp;
 pub mod edge;
 pub mod error;
 pub mod launch;
 mod navigate;
-pub mod pinned;
+pub(crate) mod pinned;
 pub mod server;
 pub mod session;
-pub mod settle;
+pub(crate) mod settle;
 mod steps;
-pub mod visitor;
+pub(crate) mod visitor;

@@ -30,7 +30,7 @@ pub(super) async fn goto(
 }
 
 /// `p` resolved against the site URL: absolute URLs stay, `/path` replaces the path.
-pub fn join_url(base: &str, p: &str) -> String {
+pub(super) fn join_url(base: &str, p: &str) -> String {
     if p.starts_with("http://") || p.starts_with("https://") {
         return p.to_string();
     }

@@ -21,18 +21,20 @@
 
 use playwright_rs::protocol::{BrowserContextOptionsBuilder, Viewport};
 
-pub const LOCALE: &str = "en-US";
-pub const TIME_ZONE: &str = "UTC";
-pub const WIDTH: u32 = 1280;
-pub const HEIGHT: u32 = 720;
-pub const SCALE: f64 = 1.0;
+pub(crate) const LOCALE: &str = "en-US";
+pub(crate) const TIME_ZONE: &str = "UTC";
+pub(crate) const WIDTH: u32 = 1280;
+pub(crate) const HEIGHT: u32 = 720;
+pub(crate) const SCALE: f64 = 1.0;
 /// `navigator.hardwareConcurrency`: a common desktop value, not the host's CPU count.
-pub const CORES: u32 = 8;
+pub(crate) const CORES: u32 = 8;
 /// `navigator.deviceMemory` in GiB (the API's largest bucket is 8).
-pub const MEMORY_GB: u32 = 8;
+pub(crate) const MEMORY_GB: u32 = 8;
 
 /// `options` with every machine-dependent context input pinned.
-pub fn context_options(options: BrowserContextOptionsBuilder) -> BrowserContextOptionsBuilder {
+pub(crate) fn context_options(
+    options: BrowserContextOptionsBuilder,
+) -> BrowserContextOptionsBuilder {
     let size = Viewport {
         width: WIDTH,
         height: HEIGHT,
@@ -50,7 +52,7 @@ pub fn context_options(options: BrowserContextOptionsBuilder) -> BrowserContextO
 }
 
 /// The init script that pins what a page reads from `navigator` (see the module docs).
-pub fn init_script() -> String {
+pub(crate) fn init_script() -> String {
     format!(
         r#"(() => {{
   const pin = (proto, name, value) => {{
@@ -76,7 +78,7 @@ pub fn init_script() -> String {
 }
 
 /// Reads the page's view of the pinned values: a [`crate::capture::PageEnvironment`].
-pub const ENVIRONMENT_SCRIPT: &str = "(() => ({ \
+pub(crate) const ENVIRONMENT_SCRIPT: &str = "(() => ({ \
     online: navigator.onLine, \
     locale: navigator.language, \
     time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone, \

@@ -26,7 +26,7 @@ use super::edge::{self, Recorder};
 /// Installed in every page before its scripts run: counts pending fetches, XHRs and timers due
 /// within the quiet period, and exposes `__consentGatesIdle(ms)`, a promise that resolves `true`
 /// as soon as nothing is pending (and the document has loaded), `false` after `ms`.
-pub fn idle_probe_script(quiet_ms: u64) -> String {
+pub(crate) fn idle_probe_script(quiet_ms: u64) -> String {
     format!(
         r#"(() => {{
   if (window.__consentGatesIdle) return;
@@ -105,7 +105,7 @@ pub fn idle_probe_script(quiet_ms: u64) -> String {
 }
 
 /// Settles after an action on `page`: the smart rule, falling back to the plain one.
-pub async fn settle(
+pub(crate) async fn settle(
     page: &Page,
     recorder: &Recorder,
     quiet: Duration,
@@ -171,7 +171,7 @@ const MAX_HORIZONS: u64 = 10;
 
 /// How one settle ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Settled {
+pub(crate) enum Settled {
     /// No request for a whole horizon of page time (or, on the real clock, `quiet_ms`).
     Idle,
     /// Requests kept coming over [`MAX_HORIZONS`] horizons of page time; a property of the page.
@@ -185,7 +185,7 @@ pub enum Settled {
 
 /// Playwright's clock in one browser context: installed before the first page, paused while
 /// settling, running in real time otherwise.
-pub struct PageClock {
+pub(crate) struct PageClock {
     clock: playwright_rs::protocol::Clock,
     /// Page time (ms since the epoch) while paused, or when it was last resumed.
     at: u64,
@@ -195,7 +195,7 @@ pub struct PageClock {
 impl PageClock {
     /// Installs the clock at the current wall time (so that cookie lifetimes and dates stay
     /// realistic) and pauses it: the first page loads with no timer run.
-    pub async fn install(
+    pub(crate) async fn install(
         context: &playwright_rs::BrowserContext,
     ) -> Result<Self, playwright_rs::Error> {
         let clock = context.clock();
@@ -216,7 +216,7 @@ impl PageClock {
 
     /// Lets page time flow with real time (for steps and reads).
     /// Bounded by `bound`: a page stuck in a navigation does not answer.
-    pub async fn resume(&mut self, bound: Duration) {
+    pub(crate) async fn resume(&mut self, bound: Duration) {
         if self.running_since.is_some() {
             return;
         }
@@ -308,7 +308,7 @@ fn is_page_error(e: &playwright_rs::Error) -> bool {
 /// promise that resolves once nothing is pending and the document has loaded, held over a few
 /// real tasks (a MessageChannel, which the paused clock does not hold back) so that a response
 /// handler starting the next request is seen.
-pub const DRAIN_PROBE: &str = r#"(() => {
+pub(crate) const DRAIN_PROBE: &str = r#"(() => {
   if (window.__consentGatesDrained) return;
   let pending = 0;
   let wake = null;
@@ -473,7 +473,7 @@ async fn drain(
 
 /// Settles on the controlled clock: pauses it, then runs it forward timer by timer with the
 /// network drained in between until `horizon` of page time passed without a request.
-pub async fn settle_controlled(
+pub(crate) async fn settle_controlled(
     page: &Page,
     recorder: &Recorder,
     clock: &mut PageClock,

@@ -17,7 +17,7 @@ use crate::spec::{CmpAction, Spec, Step, Timing};
 /// the state's decision instant, each starts its phase), with the settle bounds to wait out what
 /// hovering its control set off; `None` for the others.
 #[derive(Clone, Copy)]
-pub struct Decision<'a> {
+pub(super) struct Decision<'a> {
     pub recorder: Option<&'a Recorder>,
     pub quiet: Duration,
     pub min_quiet: Duration,
@@ -26,7 +26,7 @@ pub struct Decision<'a> {
 
 impl Decision<'_> {
     /// A step (or part of one) that is not the decision.
-    pub fn none() -> Self {
+    pub(super) fn none() -> Self {
         Decision {
             recorder: None,
             quiet: Duration::ZERO,
@@ -55,7 +55,7 @@ impl Decision<'_> {
 
 /// What `cmp:` steps learnt during one visit (recorded in the capture).
 #[derive(Debug, Clone, Default)]
-pub struct CmpState {
+pub(super) struct CmpState {
     /// The adapter `cmp: auto` detected.
     pub detected: Option<String>,
     /// The autoconsent rule that carried out a `cmp: autoconsent` step.
@@ -67,7 +67,7 @@ pub struct CmpState {
 
 /// A condition on the page that must hold after a step settled, and what a miss says.
 #[derive(Debug, Clone)]
-pub struct BannerCheck {
+pub(super) struct BannerCheck {
     condition: String,
     miss: String,
 }
@@ -77,7 +77,7 @@ impl BannerCheck {
     /// the step has settled, with the clock running again: the CMP's timers have run by then (page
     /// time was run forward to the horizon), so the bound only covers what the clock does not
     /// control, such as a CSS transition hiding the banner.
-    pub async fn verify(&self, page: &Page, ms: u64) -> Result<(), StepError> {
+    pub(super) async fn verify(&self, page: &Page, ms: u64) -> Result<(), StepError> {
         match wait_condition(page, &self.condition, ms).await {
             Err(StepError::NoMatch(_)) => Err(StepError::NoMatch(self.miss.clone())),
             other => other,
@@ -85,14 +85,14 @@ impl BannerCheck {
     }
 }
 
-pub enum StepError {
+pub(super) enum StepError {
     /// The step's selector (or the adapter's banner) matched nothing within the bound.
     NoMatch(String),
     /// The step ran and failed (a script threw, a navigation failed).
     Failed(String),
 }
 
-pub async fn run(
+pub(super) async fn run(
     page: &Page,
     spec: &Spec,
     step: &Step,

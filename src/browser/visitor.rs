@@ -16,7 +16,7 @@ const MAX_WHEELS: usize = 12;
 
 /// Browses `page` as `visitor` says; each input is bounded by `bound`. What fails (a page that
 /// navigated away, a closed page) only ends the browsing: it is not the visit's error.
-pub async fn browse(page: &Page, visitor: Visitor, bound: Duration) {
+pub(crate) async fn browse(page: &Page, visitor: Visitor, bound: Duration) {
     if !visitor.pointer && !visitor.scroll {
         return;
     }

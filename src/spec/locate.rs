@@ -13,14 +13,14 @@
 /// A position in the source: 1-based line and column (in characters, as libyaml counts them),
 /// and the token's width in characters (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
+pub(crate) struct Span {
     pub line: usize,
     pub col: usize,
     pub len: usize,
 }
 
 #[derive(Debug, Clone)]
-pub enum Node {
+pub(crate) enum Node {
     Map(Vec<Entry>),
     Seq(Vec<Spanned>),
     /// Scalar text as written (quotes removed, escapes not interpreted).
@@ -30,21 +30,21 @@ pub enum Node {
 }
 
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub key: String,
     pub key_span: Span,
     pub value: Spanned,
 }
 
 #[derive(Debug, Clone)]
-pub struct Spanned {
+pub(crate) struct Spanned {
     pub span: Span,
     pub node: Node,
 }
 
 /// One step of a path into the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
+pub(crate) enum Seg {
     Key(String),
     Index(usize),
 }
@@ -74,7 +74,7 @@ macro_rules! segs {
 pub(crate) use segs;
 
 /// Renders a path the way serde_yaml does (`states.a.steps[0]`), for matching its messages.
-pub fn dotted(path: &[Seg]) -> String {
+pub(crate) fn dotted(path: &[Seg]) -> String {
     let mut out = String::new();
     for seg in path {
         match seg {
@@ -99,7 +99,7 @@ impl Spanned {
     }
 
     /// The node at `path`.
-    pub fn get(&self, path: &[Seg]) -> Option<&Spanned> {
+    pub(crate) fn get(&self, path: &[Seg]) -> Option<&Spanned> {
         let mut cur = self;
         for seg in path {
             cur = match (seg, &cur.node) {
@@ -112,7 +112,7 @@ impl Spanned {
     }
 
     /// The entry whose key ends `path` (the path must end with a key).
-    pub fn entry(&self, path: &[Seg]) -> Option<&Entry> {
+    pub(crate) fn entry(&self, path: &[Seg]) -> Option<&Entry> {
         let (last, parent) = path.split_last()?;
         let Seg::Key(k) = last else { return None };
         match &self.get(parent)?.node {
@@ -122,18 +122,18 @@ impl Spanned {
     }
 
     /// Where the key ending `path` is written (for "unknown key", "duplicate key" and the like).
-    pub fn key_span(&self, path: &[Seg]) -> Option<Span> {
+    pub(crate) fn key_span(&self, path: &[Seg]) -> Option<Span> {
         self.entry(path).map(|e| e.key_span)
     }
 
     /// Where the value at `path` is written; for an index, the item.
-    pub fn value_span(&self, path: &[Seg]) -> Option<Span> {
+    pub(crate) fn value_span(&self, path: &[Seg]) -> Option<Span> {
         self.get(path).map(|n| n.span)
     }
 
     /// Every path whose key or value starts at `line:col`, deepest first, each flagged `true`
     /// when the key (not the value) starts there.
-    pub fn paths_at(&self, line: usize, col: usize) -> Vec<(Vec<Seg>, bool)> {
+    pub(crate) fn paths_at(&self, line: usize, col: usize) -> Vec<(Vec<Seg>, bool)> {
         let mut out = Vec::new();
         let mut prefix = Vec::new();
         self.collect_at(line, col, &mut prefix, &mut out);
@@ -174,7 +174,7 @@ impl Spanned {
     }
 
     /// Every key written twice in one mapping: (path of the repeated key, first, repeat).
-    pub fn duplicate_keys(&self) -> Vec<(Vec<Seg>, Span, Span)> {
+    pub(crate) fn duplicate_keys(&self) -> Vec<(Vec<Seg>, Span, Span)> {
         let mut out = Vec::new();
         let mut prefix = Vec::new();
         self.collect_dups(&mut prefix, &mut out);
@@ -210,7 +210,7 @@ impl Spanned {
 }
 
 /// Reads the structure of `text`. Never fails; see the module documentation.
-pub fn parse(text: &str) -> Spanned {
+pub(crate) fn parse(text: &str) -> Spanned {
     let lines: Vec<Vec<char>> = text
         .split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l).chars().collect())

@@ -8,15 +8,15 @@
 // it is returned once per spec file, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
-pub mod cmp_names;
+pub(crate) mod cmp_names;
 mod error;
-pub mod host_globs;
+pub(crate) mod host_globs;
 pub(crate) mod locate;
 mod parse;
 pub mod schema;
 mod schema_shapes;
-pub mod signals;
-pub mod types;
+pub(crate) mod signals;
+pub(crate) mod types;
 
 use std::path::Path;
 

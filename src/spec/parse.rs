@@ -145,7 +145,7 @@ struct RawTiming {
 // ---------------------------------------------------------------------------------------------
 // Entry point.
 
-pub fn parse_spec(text: &str, file: &Path) -> Result<Spec, SpecError> {
+pub(super) fn parse_spec(text: &str, file: &Path) -> Result<Spec, SpecError> {
     let mut cx = Cx {
         file,
         text,

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 /// TCF v2.2 defines purposes 1 to 11 and special features 1 and 2.
-pub const TCF_PURPOSES: std::ops::RangeInclusive<u8> = 1..=11;
-pub const TCF_SPECIAL_FEATURES: std::ops::RangeInclusive<u8> = 1..=2;
+pub(crate) const TCF_PURPOSES: std::ops::RangeInclusive<u8> = 1..=11;
+pub(crate) const TCF_SPECIAL_FEATURES: std::ops::RangeInclusive<u8> = 1..=2;
 
 /// `expect.tcf`: what the TC string the page gives vendors must signal after the state's steps.
 /// Each list, when given, must equal the decoded one exactly (order and repeats do not matter).

@@ -3,7 +3,7 @@
 //! `destinations.yaml` beside this file, embedded at build time. A vendor is recognised by host
 //! name, or by what its requests carry on any host ([`payload`]).
 
-pub mod payload;
+pub(crate) mod payload;
 
 use std::sync::OnceLock;
 
@@ -14,7 +14,7 @@ use crate::analysis::segment::decode::{LoadKind, load_kind_of_path};
 use crate::capture::CapturedRequest;
 use crate::spec::types::Mode;
 
-pub use payload::PayloadSignature;
+pub(crate) use payload::PayloadSignature;
 
 const BUILTIN_YAML: &str = include_str!("destinations.yaml");
 
@@ -66,7 +66,7 @@ pub struct Entry {
 }
 
 /// `host` is `suffix` or a subdomain of it.
-pub fn host_matches(host: &str, suffix: &str) -> bool {
+pub(crate) fn host_matches(host: &str, suffix: &str) -> bool {
     let host = host.trim_end_matches('.');
     let suffix = suffix.trim_end_matches('.');
     if suffix.is_empty() {

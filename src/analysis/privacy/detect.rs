@@ -110,20 +110,20 @@ fn email_re() -> &'static Regex {
 
 /// Every e-mail-like token of `s` (see [`email_re`]), whole address or not, `%40` spelled `@`:
 /// what the redactor removes.
-pub fn email_tokens(s: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn email_tokens(s: &str) -> impl Iterator<Item = String> + '_ {
     email_re()
         .find_iter(s)
         .map(|m| m.as_str().replace("%40", "@"))
 }
 
 /// `s` with every e-mail-like token (see [`email_re`]) replaced by `with`.
-pub fn replace_email_tokens(s: &str, with: &str) -> String {
+pub(crate) fn replace_email_tokens(s: &str, with: &str) -> String {
     email_re().replace_all(s, with).into_owned()
 }
 
 /// The e-mail addresses of `s`: tokens whose host ends in a top-level domain and is not an asset
 /// name (`logo@2x.png`).
-pub fn emails(s: &str) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn emails(s: &str) -> impl Iterator<Item = String> + '_ {
     email_tokens(s).filter_map(|t| address(&t))
 }
 
@@ -178,7 +178,7 @@ const PHONE_KEYS: [&str; 10] = [
 
 /// Where a phone number candidate sits, which decides what may touch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Context {
+pub(crate) enum Context {
     /// A payload value (already split into keys and values): anything glued to the digits
     /// (`_-/:@#.+=`, letters) makes them something else.
     Value,
@@ -196,7 +196,7 @@ fn glued(c: char, context: Context) -> bool {
 }
 
 /// The phone numbers of `s` (see the module docs).
-pub fn phones(s: &str, context: Context) -> Vec<&str> {
+pub(crate) fn phones(s: &str, context: Context) -> Vec<&str> {
     if s.chars().filter(char::is_ascii_digit).count() < 9 {
         return Vec::new();
     }

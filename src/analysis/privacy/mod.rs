@@ -4,7 +4,7 @@
 //! decoder.
 
 mod decode;
-pub mod detect;
+pub(crate) mod detect;
 pub mod redact;
 
 pub use decode::{percent_decode, percent_decode_strict, percent_encode};

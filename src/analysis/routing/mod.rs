@@ -5,7 +5,7 @@
 //! network signature, cloud mode by Segment's server rules in [`cloud`]).
 
 mod attribute;
-pub mod cloud;
+pub(crate) mod cloud;
 mod resolve;
 #[cfg(test)]
 mod tests;

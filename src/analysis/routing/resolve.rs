@@ -105,7 +105,7 @@ pub(super) struct Signature<'a> {
 }
 
 impl Signature<'_> {
-    pub fn matches_load(&self, load: &LoadKind) -> bool {
+    pub(super) fn matches_load(&self, load: &LoadKind) -> bool {
         match load {
             LoadKind::ClassicDestination { slug } => self
                 .slugs
@@ -122,7 +122,7 @@ impl Signature<'_> {
 pub(super) struct UndeclaredSet(BTreeMap<String, Undeclared>);
 
 impl UndeclaredSet {
-    pub fn add(&mut self, name: &str, catalog: Option<&Entry>, ev: Evidence) {
+    pub(super) fn add(&mut self, name: &str, catalog: Option<&Entry>, ev: Evidence) {
         let u = self
             .0
             .entry(name.to_string())
@@ -140,7 +140,7 @@ impl UndeclaredSet {
     }
 
     /// Sorted by name.
-    pub fn into_vec(self) -> Vec<Undeclared> {
+    pub(super) fn into_vec(self) -> Vec<Undeclared> {
         self.0.into_values().collect()
     }
 }

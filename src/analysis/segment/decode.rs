@@ -338,7 +338,7 @@ fn segments(path: &str) -> Vec<&str> {
 }
 
 /// The Segment CDN load a URL path stands for (library, settings, chunk, destination code).
-pub fn load_kind_of_path(path: &str) -> Option<LoadKind> {
+pub(crate) fn load_kind_of_path(path: &str) -> Option<LoadKind> {
     load_kind(&segments(path))
 }
 
@@ -410,7 +410,7 @@ fn is_event_shape(obj: &Map<String, Value>) -> bool {
 
 /// Whether `host` is one of Segment's own API hosts (`api.segment.io`,
 /// `events.eu1.segmentapis.com`, …). Anything sent there that cannot be decoded is reported.
-pub fn is_segment_api_host(host: &str) -> bool {
+pub(crate) fn is_segment_api_host(host: &str) -> bool {
     ["segment.io", "segmentapis.com"]
         .iter()
         .any(|d| host == *d || host.ends_with(&format!(".{d}")))

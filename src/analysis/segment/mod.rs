@@ -4,9 +4,9 @@
 //! Everything here matches on URL **path** and **body shape**, never on host names: Segment's CDN
 //! and API are routinely proxied (docs/segment.md §1.1, §6.2).
 
-pub mod decode;
+pub(crate) mod decode;
 pub mod library;
-pub mod settings;
+pub(crate) mod settings;
 
 pub use decode::{
     ConsentStamp, Decoded, LibraryLoad, LoadKind, MAX_BODY_BYTES, Malformed, RequestKind,

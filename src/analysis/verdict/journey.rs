@@ -15,21 +15,21 @@ use super::{Sourced, event_evidence, exempt, plural, reception_evidence, violate
 
 /// A phase's window: requests with `from <= seq < to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     pub from: u64,
     pub to: u64,
     pub at_ms: u64,
 }
 
 impl Window {
-    pub fn contains(&self, seq: u64) -> bool {
+    pub(crate) fn contains(&self, seq: u64) -> bool {
         self.from <= seq && seq < self.to
     }
 }
 
 /// Each phase of `state` the visit reached, in order: `before` (before the first decision) and
 /// each decision (its name, or `decision` for the unnamed default), with its window.
-pub fn windows(state: &State, capture: &Capture) -> Vec<(String, Window)> {
+pub(crate) fn windows(state: &State, capture: &Capture) -> Vec<(String, Window)> {
     let marks = &capture.decisions;
     let mut out = Vec::new();
     let first = marks.first().map_or(u64::MAX, |m| m.first_seq);

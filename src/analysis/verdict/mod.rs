@@ -16,10 +16,10 @@ mod builtin;
 mod events;
 pub mod exempt;
 mod gpp;
-pub mod journey;
-pub mod pii;
+pub(crate) mod journey;
+pub(crate) mod pii;
 pub mod recipients;
-pub mod regime;
+pub(crate) mod regime;
 mod tcf;
 
 pub use regime::{Effective, Source, Sourced, effective, effective_signalled};

@@ -60,7 +60,7 @@ struct Group {
 /// One failure per recipient (a destination, `Segment`, or an unknown host); each evidence line
 /// names the payload, when it was sent and the field paths, never the values. A payload is
 /// reported once per recipient even when several reasons apply.
-pub fn check(
+pub(crate) fn check(
     spec: &Spec,
     state: &State,
     eff: &Effective,

@@ -287,7 +287,7 @@ impl Effective {
     }
 }
 
-pub fn collection_name(c: Collection) -> &'static str {
+pub(crate) fn collection_name(c: Collection) -> &'static str {
     match c {
         Collection::None => "none",
         Collection::Anonymous => "anonymous",

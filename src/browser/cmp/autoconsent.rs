@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::browser::edge::find_installed;
 
 /// The installed package folder (see [`find_installed`]).
-pub fn find(spec_dir: &Path) -> Option<PathBuf> {
+pub(crate) fn find(spec_dir: &Path) -> Option<PathBuf> {
     find_installed(
         spec_dir,
         "node_modules/@duckduckgo/autoconsent",
@@ -21,11 +21,11 @@ pub fn find(spec_dir: &Path) -> Option<PathBuf> {
     )
 }
 
-pub const BUNDLE: &str = "dist/autoconsent.playwright.js";
-pub const RULES: &str = "rules/rules.json";
+pub(crate) const BUNDLE: &str = "dist/autoconsent.playwright.js";
+pub(crate) const RULES: &str = "rules/rules.json";
 
 /// The page-side bridge, to evaluate before the bundle. `auto_action`: `optIn` or `optOut`.
-pub fn bridge(rules_json: &str, auto_action: &str) -> String {
+pub(crate) fn bridge(rules_json: &str, auto_action: &str) -> String {
     format!(
         "(() => {{ const state = window.__consentGatesAutoconsent = {{ detected: null, found: null, result: null, error: null }}; \
            const config = {{ enabled: true, autoAction: '{auto_action}', disabledCmps: [], enablePrehide: false, \
@@ -49,14 +49,14 @@ pub fn bridge(rules_json: &str, auto_action: &str) -> String {
 }
 
 /// A JS expression: the bridge's state once a rule reported its result (or an error), else null.
-pub const OUTCOME: &str = "(() => { const s = window.__consentGatesAutoconsent; \
+pub(crate) const OUTCOME: &str = "(() => { const s = window.__consentGatesAutoconsent; \
      return s && (s.result || s.error) ? s : null; })()";
 
 /// A JS expression: the bridge's state now.
-pub const STATE: &str = "window.__consentGatesAutoconsent || null";
+pub(crate) const STATE: &str = "window.__consentGatesAutoconsent || null";
 
 /// How many rules the shipped rule file holds (for messages).
-pub fn rule_count(rules_json: &str) -> usize {
+pub(crate) fn rule_count(rules_json: &str) -> usize {
     serde_json::from_str::<serde_json::Value>(rules_json)
         .ok()
         .and_then(|v| {

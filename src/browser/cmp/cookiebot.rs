@@ -9,7 +9,7 @@
 
 use super::{Act, Adapter, Do, Names, sets};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "cookiebot",
     detect: "window.Cookiebot || document.querySelector('#CybotCookiebotDialog, script#Cookiebot')",
     banner: "visible('#CybotCookiebotDialog')",

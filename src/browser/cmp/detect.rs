@@ -5,7 +5,7 @@ use super::{ALL, PRELUDE};
 
 /// A JS expression evaluating to the name of the first adapter whose CMP is on the page, or
 /// `null`.
-pub fn script() -> String {
+pub(crate) fn script() -> String {
     let checks: String = ALL
         .iter()
         .map(|a| {
@@ -20,6 +20,6 @@ pub fn script() -> String {
 }
 
 /// The adapters `cmp: auto` looks for, for messages.
-pub fn names() -> String {
+pub(crate) fn names() -> String {
     ALL.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
 }

@@ -8,7 +8,7 @@
 
 use super::{Act, Adapter, Do, Names, sets};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "didomi",
     detect: "window.Didomi || document.querySelector('#didomi-host')",
     banner: "visible('#didomi-notice') || visible('#didomi-popup')",

@@ -7,7 +7,7 @@
 
 use super::{Adapter, Do};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "ketch",
     detect: "typeof window.ketch === 'function' || document.querySelector('#lanyard_root, #ketch-banner')",
     banner: "visible('#ketch-banner') || visible('#lanyard_root [role=dialog]')",

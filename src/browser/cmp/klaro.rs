@@ -6,7 +6,7 @@
 
 use super::{Act, Adapter, Do, Names};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "klaro",
     detect: "window.klaro || window.klaroConfig || document.querySelector('.klaro')",
     banner: "visible('.klaro .cookie-notice') || visible('.klaro .cookie-modal')",

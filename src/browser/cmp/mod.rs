@@ -11,24 +11,24 @@
 //! adapter, and `cmp: autoconsent` drives DuckDuckGo's autoconsent rules ([`autoconsent`]) for
 //! banners no adapter covers. [`signals`] reads the IAB TCF and GPP strings a page exposes.
 
-pub mod autoconsent;
-pub mod cookiebot;
-pub mod detect;
-pub mod didomi;
-pub mod ketch;
-pub mod klaro;
-pub mod onetrust;
-pub mod orejime;
-pub mod osano;
-pub mod osano_cookieconsent;
-pub mod quantcast;
+pub(crate) mod autoconsent;
+mod cookiebot;
+pub(crate) mod detect;
+mod didomi;
+mod ketch;
+mod klaro;
+mod onetrust;
+mod orejime;
+mod osano;
+mod osano_cookieconsent;
+mod quantcast;
 pub mod signals;
-pub mod sourcepoint;
-pub mod tarteaucitron;
-pub mod termly;
-pub mod trustarc;
-pub mod usercentrics;
-pub mod vanilla_cookieconsent;
+mod sourcepoint;
+mod tarteaucitron;
+mod termly;
+mod trustarc;
+mod usercentrics;
+mod vanilla_cookieconsent;
 
 use crate::spec::{CmpAction, Spec};
 

@@ -8,7 +8,7 @@
 
 use super::{Act, Adapter, Do, Names, sets};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "onetrust",
     detect: "window.OneTrust || window.Optanon || document.querySelector('#onetrust-consent-sdk, #onetrust-banner-sdk')",
     banner: "visible('#onetrust-banner-sdk') || visible('#onetrust-pc-sdk')",

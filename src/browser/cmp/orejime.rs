@@ -8,7 +8,7 @@
 
 use super::{Act, Adapter, Do, Names};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "orejime",
     detect: "window.orejime || window.loadOrejime || document.querySelector('.orejime-Root')",
     banner: "visible('.orejime-Banner') || visible('.orejime-Modal')",

@@ -8,7 +8,7 @@
 
 use super::{Adapter, Do};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "osano",
     detect: "window.Osano || document.querySelector('.osano-cm-window')",
     banner: "visible('.osano-cm-dialog:not(.osano-cm-dialog--hidden)')",

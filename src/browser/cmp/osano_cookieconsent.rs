@@ -10,7 +10,7 @@
 
 use super::{Adapter, Do};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "osano-cookieconsent",
     detect: "(window.cookieconsent && window.cookieconsent.initialise) || document.querySelector('.cc-window')",
     banner: "visible('.cc-window')",

@@ -8,7 +8,7 @@
 
 use super::{Adapter, Do};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "quantcast",
     detect: "document.querySelector('#qc-cmp2-container, #qc-cmp2-ui')",
     banner: "visible('#qc-cmp2-ui')",

@@ -11,7 +11,7 @@ use super::{Adapter, Do};
 
 const FRAME: &str = "iframe[id^=sp_message_iframe_]";
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "sourcepoint",
     detect: "window._sp_ || window._sp_queue || document.querySelector('iframe[id^=sp_message_iframe_], div[id^=sp_message_container_]')",
     banner: "visible('iframe[id^=sp_message_iframe_]')",

@@ -10,7 +10,7 @@
 
 use super::{Act, Adapter, Do, Names};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "tarteaucitron",
     detect: "window.tarteaucitron || document.querySelector('#tarteaucitronRoot')",
     banner: "visible('#tarteaucitronAlertBig') || visible('#tarteaucitron')",

@@ -7,7 +7,7 @@
 
 use super::{Adapter, Do};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "termly",
     detect: "window.Termly || document.querySelector('#termly-code-snippet-support')",
     banner: "visible('[data-tid=banner-accept]') || visible('[data-tid=banner-decline]')",

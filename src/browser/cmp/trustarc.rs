@@ -12,7 +12,7 @@
 
 use super::{Adapter, Do};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "trustarc",
     detect: "window.truste || document.querySelector('#truste-consent-track, #teconsent')",
     banner: "visible('#truste-consent-track')",

@@ -11,7 +11,7 @@ use super::{Act, Adapter, Do, Names, sets};
 
 const READY: &str = "window.UC_UI && window.UC_UI.isInitialized && window.UC_UI.isInitialized()";
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "usercentrics",
     detect: "window.UC_UI || document.querySelector('#usercentrics-root, #usercentrics-cmp-ui')",
     banner: "shadowVisible('#usercentrics-root', '[data-testid=uc-accept-all-button], [data-testid=uc-deny-all-button]')",

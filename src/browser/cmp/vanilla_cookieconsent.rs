@@ -5,7 +5,7 @@
 
 use super::{Act, Adapter, Do, Names};
 
-pub const ADAPTER: Adapter = Adapter {
+pub(super) const ADAPTER: Adapter = Adapter {
     name: "vanilla-cookieconsent",
     detect: "window.CookieConsent || document.querySelector('#cc-main')",
     banner: "visible('#cc-main .cm') || visible('#cc-main .pm')",

@@ -72,12 +72,12 @@ fn escape(s: &str) -> String {
 }
 
 /// The anchor id of a trial: `trial-shop-reject-all`.
-pub fn anchor(spec: &str, state: &str) -> String {
+pub(crate) fn anchor(spec: &str, state: &str) -> String {
     format!("trial-{}", file_stem(spec, state))
 }
 
 /// The whole page. `report_dir` is where it will be written (trace links are made relative to it).
-pub fn render(
+pub(crate) fn render(
     rows: &[TrialResult],
     evidence: &BTreeMap<String, TrialEvidence>,
     report_dir: &Path,

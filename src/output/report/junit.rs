@@ -13,7 +13,7 @@ use super::strip_urls_in;
 use crate::outcome::{SnapshotStatus, TrialResult, Verdict};
 
 /// The JUnit XML of `results`.
-pub fn render(results: &[TrialResult]) -> String {
+pub(crate) fn render(results: &[TrialResult]) -> String {
     let mut report = Report::new("consent-gates");
     let mut suites: BTreeMap<&str, Vec<&TrialResult>> = BTreeMap::new();
     for r in results {

@@ -17,9 +17,9 @@
 
 pub mod color;
 pub mod evidence;
-pub mod html;
-pub mod junit;
-pub mod results;
+pub(crate) mod html;
+pub(crate) mod junit;
+pub(crate) mod results;
 mod table;
 
 pub use results::{write_results, write_run};

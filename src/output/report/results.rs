@@ -54,7 +54,7 @@ pub fn write_run(dir: &Path, results: &[TrialResult]) -> std::io::Result<Written
 
 /// [`write_run`] as part of the run `run_id` (`None`: a run of its own, which replaces whatever
 /// an earlier run left).
-pub fn write_run_as(
+pub(crate) fn write_run_as(
     dir: &Path,
     results: &[TrialResult],
     run_id: Option<&str>,
@@ -127,8 +127,9 @@ pub fn write_run_as(
     })
 }
 
-/// Reads the trials of `results.json` in `dir`.
-pub fn read_results(dir: &Path) -> std::io::Result<Vec<TrialResult>> {
+/// Reads the trials of `results.json` in `dir` (the unit tests' round trip).
+#[cfg(test)]
+pub(crate) fn read_results(dir: &Path) -> std::io::Result<Vec<TrialResult>> {
     let text = std::fs::read(dir.join("results.json"))?;
     let file: ResultsFile = serde_json::from_slice(&text).map_err(std::io::Error::other)?;
     Ok(file.trials)
