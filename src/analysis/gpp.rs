@@ -58,7 +58,8 @@ impl GppSignal {
     /// The sections of usnat and usca this string carries.
     pub fn us_sections(&self) -> Vec<GppSection> {
         GppSection::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|s| match s {
                 GppSection::Usnat => self.usnat.is_some(),
                 GppSection::Usca => self.usca.is_some(),

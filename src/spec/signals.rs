@@ -66,8 +66,11 @@ impl TcfExpect {
     Serialize,
     Deserialize,
     schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum GppOptOut {
     /// Sale of personal information (`SaleOptOut`).
     Sale,
@@ -78,19 +81,11 @@ pub enum GppOptOut {
 }
 
 impl GppOptOut {
-    pub const ALL: [GppOptOut; 3] = [
-        GppOptOut::Sale,
-        GppOptOut::Sharing,
-        GppOptOut::TargetedAdvertising,
-    ];
+    pub const ALL: &'static [GppOptOut] = <GppOptOut as strum::VariantArray>::VARIANTS;
 
     /// The spec's word.
     pub fn word(self) -> &'static str {
-        match self {
-            GppOptOut::Sale => "sale",
-            GppOptOut::Sharing => "sharing",
-            GppOptOut::TargetedAdvertising => "targeted_advertising",
-        }
+        self.into()
     }
 
     /// The IAB field that carries it.
@@ -116,8 +111,11 @@ impl GppOptOut {
     Serialize,
     Deserialize,
     schemars::JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum GppSection {
     /// US National (section id 7).
     Usnat,
@@ -126,14 +124,11 @@ pub enum GppSection {
 }
 
 impl GppSection {
-    pub const ALL: [GppSection; 2] = [GppSection::Usnat, GppSection::Usca];
+    pub const ALL: &'static [GppSection] = <GppSection as strum::VariantArray>::VARIANTS;
 
-    /// The IAB's section name.
+    /// The IAB's section name (also the spec's word).
     pub fn name(self) -> &'static str {
-        match self {
-            GppSection::Usnat => "usnat",
-            GppSection::Usca => "usca",
-        }
+        self.into()
     }
 }
 
