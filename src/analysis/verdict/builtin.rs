@@ -251,7 +251,7 @@ pub(super) fn cmp_mismatch(
     if state.steps.is_empty() {
         return None;
     }
-    let (run, last) = super::final_stamp(decoded)?;
+    let (run, last) = super::final_stamp(decoded, false)?;
     let decisions = state
         .steps
         .iter()

@@ -5,13 +5,12 @@
 //! interrupted visit is not judged here. Under `cpra` the same opt-outs also block the advertising
 //! destinations (`regime.rs`), as GPC does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use super::{event_evidence, plural};
 use crate::analysis::gpp::{self, GppSignal};
-use crate::analysis::segment::{Decoded, SegmentEvent};
-use crate::capture::{Capture, Phase};
-use crate::outcome::{CheckId, Failure};
+use crate::analysis::segment::Decoded;
+use crate::capture::Capture;
+use crate::outcome::Failure;
 use crate::spec::signals::{GppExpect, GppOptOut, GppSection};
 use crate::spec::{Spec, State};
 
@@ -28,13 +27,12 @@ pub(super) fn judge(
     }
     let signal = match capture.gpp.as_deref().map(gpp::decode) {
         Some(Ok(s)) => s,
-        Some(Err(e)) => return vec![failure(format!("expect.gpp / gpp: {e}"), Vec::new())],
+        Some(Err(e)) => return vec![super::consent_mismatch(format!("expect.gpp / gpp: {e}"))],
         None => {
-            return vec![failure(
+            return vec![super::consent_mismatch(
                 "the page gave vendors no GPP string (no `__gpp`, or `ping` did not answer with \
                  one), so the GPP signal the spec judges is missing"
                     .into(),
-                Vec::new(),
             )];
         }
     };
@@ -44,14 +42,11 @@ pub(super) fn judge(
     }
     if mapped && signal.us_sections().is_empty() {
         // No US section: the string says nothing about sale or sharing, not "no opt-out".
-        out.push(failure(
-            format!(
-                "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
+        out.push(super::consent_mismatch(format!(
+            "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
                  opt-outs the stamp is judged against are missing",
-                names(signal.sections.iter().map(String::as_str))
-            ),
-            Vec::new(),
-        ));
+            names(signal.sections.iter().map(String::as_str))
+        )));
     } else if mapped {
         out.extend(stamp_against_signal(spec, state, decoded, &signal));
     }
@@ -100,13 +95,10 @@ fn against_expectation(e: &GppExpect, signal: &GppSignal) -> Option<Failure> {
         }
     }
     (!diffs.is_empty()).then(|| {
-        failure(
-            format!(
-                "the GPP string disagrees with expect.gpp ({})",
-                diffs.join("; ")
-            ),
-            Vec::new(),
-        )
+        super::consent_mismatch(format!(
+            "the GPP string disagrees with expect.gpp ({})",
+            diffs.join("; ")
+        ))
     })
 }
 
@@ -118,19 +110,8 @@ fn stamp_against_signal(
     decoded: &Decoded,
     signal: &GppSignal,
 ) -> Option<Failure> {
-    let in_window = |p: Phase| state.steps.is_empty() || p == Phase::After;
-    let stamped: Vec<(&SegmentEvent, &BTreeMap<String, bool>)> = decoded
-        .events
-        .iter()
-        .filter(|e| in_window(e.phase))
-        .filter_map(|e| e.consent.preferences().map(|p| (e, p)))
-        .collect();
-    let (_, last) = stamped.last()?;
-    let run_start = stamped
-        .iter()
-        .rposition(|(_, p)| p != last)
-        .map_or(0, |i| i + 1);
-    let run = &stamped[run_start..];
+    let whole_visit = state.steps.is_empty();
+    let (run, last) = super::final_stamp(decoded, whole_visit)?;
     let diffs: Vec<String> = spec
         .gpp
         .iter()
@@ -142,50 +123,19 @@ fn stamp_against_signal(
                 .map(|(s, o)| format!("{} {}", s.name(), o.field()))
                 .collect();
             let on = signalled.is_empty();
-            let got = last.get(cat).copied();
-            (got != Some(on)).then(|| {
-                let why = if on {
+            super::signal_diff("GPP string", cat, on, last.get(cat).copied(), || {
+                if on {
                     format!("no opt-out of {}", names(opt_outs.iter().map(|o| o.word())))
                 } else {
                     format!("an opt-out ({})", signalled.join(", "))
-                };
-                format!(
-                    "the GPP string signals {why}, so {cat}={on}, but Segment stamped {cat}={}",
-                    got.map_or("nothing".to_string(), |g| g.to_string())
-                )
+                }
             })
         })
         .collect();
-    if diffs.is_empty() {
-        return None;
-    }
-    Some(failure(
-        format!(
-            "{} on the {} event{} {}: Segment routes by the stamp, vendors by the GPP string, and \
-             the two disagree",
-            diffs.join("; "),
-            run.len(),
-            plural(run.len()),
-            if state.steps.is_empty() {
-                "that end the visit"
-            } else {
-                "after the decision"
-            }
-        ),
-        run.iter().map(|(e, _)| event_evidence(e)).collect(),
-    ))
+    super::signal_mismatch("GPP string", diffs, &run, whole_visit)
 }
 
 /// `[usnat, usca]`.
 fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
     format!("[{}]", items.collect::<Vec<_>>().join(", "))
-}
-
-fn failure(message: String, evidence: Vec<crate::outcome::Evidence>) -> Failure {
-    Failure {
-        check: CheckId::ConsentMismatch,
-        destination: None,
-        message,
-        evidence,
-    }
 }

@@ -338,13 +338,17 @@ fn reception_evidence(r: &Reception) -> Evidence {
 }
 
 /// The stamp the visit ended on: the run of identical consent stamps that ends the events after
-/// the decision, as (its events, the stamp); `None` when no event after the decision is stamped.
-/// The CMP's recorded choice and a TC string are judged against it.
-fn final_stamp(decoded: &Decoded) -> Option<(Vec<&SegmentEvent>, &BTreeMap<String, bool>)> {
+/// the decision (with `whole_visit`, of the whole visit), as (its events, the stamp); `None` when
+/// no such event is stamped. The CMP's recorded choice, a TC string and a GPP string are judged
+/// against it.
+fn final_stamp(
+    decoded: &Decoded,
+    whole_visit: bool,
+) -> Option<(Vec<&SegmentEvent>, &BTreeMap<String, bool>)> {
     let stamped: Vec<(&SegmentEvent, &BTreeMap<String, bool>)> = decoded
         .events
         .iter()
-        .filter(|e| e.phase == Phase::After)
+        .filter(|e| whole_visit || e.phase == Phase::After)
         .filter_map(|e| e.consent.preferences().map(|p| (e, p)))
         .collect();
     let &(_, last) = stamped.last()?;
@@ -353,6 +357,66 @@ fn final_stamp(decoded: &Decoded) -> Option<(Vec<&SegmentEvent>, &BTreeMap<Strin
         .rposition(|(_, p)| *p != last)
         .map_or(0, |i| i + 1);
     Some((stamped[run_start..].iter().map(|(e, _)| *e).collect(), last))
+}
+
+/// A `consent-mismatch` that names no event (a signal that is missing or says otherwise than
+/// the spec expects).
+fn consent_mismatch(message: String) -> Failure {
+    Failure {
+        check: CheckId::ConsentMismatch,
+        destination: None,
+        message,
+        evidence: Vec::new(),
+    }
+}
+
+/// `consent-mismatch` when the stamp the visit ended on (`run`) disagrees with a signal the page
+/// gave vendors (`signal`: "TC string", "GPP string"); `diffs` has one line per category, from
+/// [`signal_diff`]. `None` when nothing disagrees.
+fn signal_mismatch(
+    signal: &str,
+    diffs: Vec<String>,
+    run: &[&SegmentEvent],
+    whole_visit: bool,
+) -> Option<Failure> {
+    if diffs.is_empty() {
+        return None;
+    }
+    Some(Failure {
+        check: CheckId::ConsentMismatch,
+        destination: None,
+        message: format!(
+            "{} on the {} event{} {}: Segment routes by the stamp, vendors by the {signal}, and \
+             the two disagree",
+            diffs.join("; "),
+            run.len(),
+            plural(run.len()),
+            if whole_visit {
+                "that end the visit"
+            } else {
+                "after the decision"
+            }
+        ),
+        evidence: run.iter().map(|e| event_evidence(e)).collect(),
+    })
+}
+
+/// One category where the stamp disagrees with a signal: `the {signal} signals {why}, so
+/// {cat}={want}, but Segment stamped {cat}={got}`; `None` when they agree.
+fn signal_diff(
+    signal: &str,
+    cat: &str,
+    want: bool,
+    got: Option<bool>,
+    why: impl FnOnce() -> String,
+) -> Option<String> {
+    (got != Some(want)).then(|| {
+        format!(
+            "the {signal} signals {}, so {cat}={want}, but Segment stamped {cat}={}",
+            why(),
+            got.map_or("nothing".to_string(), |g| g.to_string())
+        )
+    })
 }
 
 #[cfg(test)]

@@ -4,11 +4,10 @@
 //! every one of its purposes has consent). Both need the visit's end (the TC string is read then),
 //! so an interrupted visit is not judged here.
 
-use super::{event_evidence, plural};
 use crate::analysis::segment::Decoded;
 use crate::analysis::tcf::{self, TcfSignal};
 use crate::capture::Capture;
-use crate::outcome::{CheckId, Failure};
+use crate::outcome::Failure;
 use crate::spec::{Spec, State};
 
 pub(super) fn judge(
@@ -24,13 +23,12 @@ pub(super) fn judge(
     }
     let signal = match capture.tcf.as_deref().map(tcf::decode) {
         Some(Ok(s)) => s,
-        Some(Err(e)) => return vec![failure(format!("expect.tcf / tcf: {e}"), Vec::new())],
+        Some(Err(e)) => return vec![super::consent_mismatch(format!("expect.tcf / tcf: {e}"))],
         None => {
-            return vec![failure(
+            return vec![super::consent_mismatch(
                 "the page gave vendors no TC string (no `__tcfapi`, or `getTCData` did not answer \
                  with one), so the TCF signal the spec judges is missing"
                     .into(),
-                Vec::new(),
             )];
         }
     };
@@ -56,13 +54,10 @@ pub(super) fn judge(
         })
         .collect();
         if !diffs.is_empty() {
-            out.push(failure(
-                format!(
-                    "the TC string disagrees with expect.tcf ({})",
-                    diffs.join("; ")
-                ),
-                Vec::new(),
-            ));
+            out.push(super::consent_mismatch(format!(
+                "the TC string disagrees with expect.tcf ({})",
+                diffs.join("; ")
+            )));
         }
     }
     if mapped {
@@ -74,7 +69,7 @@ pub(super) fn judge(
 /// The final stamp (the run of identical stamps that ends the visit, as for the CMP's own choice)
 /// against the categories the TC string signals.
 fn stamp_against_signal(spec: &Spec, decoded: &Decoded, signal: &TcfSignal) -> Option<Failure> {
-    let (run, last) = super::final_stamp(decoded)?;
+    let (run, last) = super::final_stamp(decoded, false)?;
     let diffs: Vec<String> = spec
         .tcf
         .iter()
@@ -85,33 +80,16 @@ fn stamp_against_signal(spec: &Spec, decoded: &Decoded, signal: &TcfSignal) -> O
                 .filter(|p| !signal.purposes_consent.contains(p))
                 .collect();
             let signalled = missing.is_empty();
-            let got = last.get(cat).copied();
-            (got != Some(signalled)).then(|| {
-                let why = if signalled {
+            super::signal_diff("TC string", cat, signalled, last.get(cat).copied(), || {
+                if signalled {
                     format!("consent to all of purposes {purposes:?}")
                 } else {
                     format!("no consent to purposes {missing:?}")
-                };
-                format!(
-                    "the TC string signals {why}, so {cat}={signalled}, but Segment stamped {cat}={}",
-                    got.map_or("nothing".to_string(), |g| g.to_string())
-                )
+                }
             })
         })
         .collect();
-    if diffs.is_empty() {
-        return None;
-    }
-    Some(failure(
-        format!(
-            "{} on the {} event{} after the decision: Segment routes by the stamp, vendors by the \
-             TC string, and the two disagree",
-            diffs.join("; "),
-            run.len(),
-            plural(run.len())
-        ),
-        run.iter().map(|e| event_evidence(e)).collect(),
-    ))
+    super::signal_mismatch("TC string", diffs, &run, false)
 }
 
 fn sorted(v: &[u8]) -> Vec<u8> {
@@ -119,13 +97,4 @@ fn sorted(v: &[u8]) -> Vec<u8> {
     v.sort();
     v.dedup();
     v
-}
-
-fn failure(message: String, evidence: Vec<crate::outcome::Evidence>) -> Failure {
-    Failure {
-        check: CheckId::ConsentMismatch,
-        destination: None,
-        message,
-        evidence,
-    }
 }
