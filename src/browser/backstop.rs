@@ -76,6 +76,9 @@ pub(crate) async fn start(
     {
         let s = session.clone();
         session.on("Fetch.requestPaused", move |e: Value| {
+            // Counted from its arrival, in the browser's order: a request handled after the
+            // departure marker that the page sent before it is still waited for.
+            let held = recorder.hold();
             let s = s.clone();
             let senders = senders.clone();
             let context_id = context_id.clone();
@@ -86,6 +89,15 @@ pub(crate) async fn start(
                 let sender = sender_of(&s, &senders, e["frameId"].as_str()).await;
                 let ours = sender.as_ref().filter(|t| t.context == context_id);
                 let reply = match ours {
+                    Some(_)
+                        if recorder.is_departure(e["request"]["url"].as_str().unwrap_or("")) =>
+                    {
+                        Some(edge::Canned {
+                            status: 204,
+                            headers: Vec::new(),
+                            body: Vec::new(),
+                        })
+                    }
                     Some(sender) => answer(&e, sender, &config, &recorder).await,
                     None => None,
                 };
@@ -110,6 +122,7 @@ pub(crate) async fn start(
                             .await
                     }
                 };
+                drop(held);
                 Ok(())
             }
         });

@@ -152,12 +152,33 @@ pub struct Recorder {
     in_flight: std::sync::atomic::AtomicUsize,
     /// Signalled on every new request and every answer; settling waits on it.
     pub activity: Notify,
+    /// How many departure markers ([`DEPARTED_URL`]) documents sent while unloading.
+    departures: std::sync::atomic::AtomicU64,
 }
 
-/// Counts one request as in flight at the edge until dropped (answered, or the handler gave up).
-struct InFlight<'a>(&'a Recorder);
+/// The marker a top-level document sends from the last `unload` listener (see
+/// [`DEPARTURE_SCRIPT`]): once it arrives, whatever the page's own unload handlers sent has been
+/// handed to the network before it. Never recorded as the site's traffic.
+pub(crate) const DEPARTED_URL: &str = "https://consent-gates.invalid/departed";
 
-impl Drop for InFlight<'_> {
+/// Installed in every page: on the first `pagehide`, a top-level document adds an `unload`
+/// listener, which therefore runs after every `unload` listener the page added before leaving, and
+/// sends the departure marker with `sendBeacon` (the same queue as the page's own beacons).
+pub(crate) const DEPARTURE_SCRIPT: &str = "(() => { \
+    if (window !== window.top || window.__consentGatesDeparture) return; \
+    window.__consentGatesDeparture = true; \
+    let armed = false; \
+    addEventListener('pagehide', () => { \
+        if (armed) return; armed = true; \
+        addEventListener('unload', () => { \
+            try { navigator.sendBeacon('https://consent-gates.invalid/departed'); } catch (e) {} \
+        }); \
+    }, true); })();";
+
+/// Counts one request as in flight at the edge until dropped (answered, or the handler gave up).
+pub(super) struct Held(Arc<Recorder>);
+
+impl Drop for Held {
     fn drop(&mut self) {
         self.0
             .in_flight
@@ -193,13 +214,32 @@ impl Recorder {
             }),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
             activity: Notify::new(),
+            departures: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
-    fn start_request(&self) -> InFlight<'_> {
+    /// Counts a request as in flight from the moment its event arrived (in the order the browser
+    /// sent them) until the returned guard is dropped.
+    pub(super) fn hold(self: &Arc<Self>) -> Held {
         self.in_flight
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        InFlight(self)
+        Held(self.clone())
+    }
+
+    /// Whether `url` is the departure marker; counts it (it is not the site's traffic).
+    pub(super) fn is_departure(&self, url: &str) -> bool {
+        if url != DEPARTED_URL {
+            return false;
+        }
+        self.departures
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.activity.notify_waiters();
+        true
+    }
+
+    /// How many departure markers arrived so far.
+    pub fn departures(&self) -> u64 {
+        self.departures.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Requests routed to the edge and not yet answered.
@@ -401,9 +441,13 @@ pub async fn handle(
     config: Arc<EdgeConfig>,
     recorder: Arc<Recorder>,
 ) -> playwright_rs::Result<()> {
-    let _in_flight = recorder.start_request();
+    let _in_flight = recorder.hold();
     let request = route.request();
     let url = request.url().to_string();
+    if recorder.is_departure(&url) {
+        let options = FulfillOptions::builder().status(204).build();
+        return route.fulfill(options).await;
+    }
     let method = request.method().to_string();
     let resource_type = request.resource_type().to_string();
     let headers: BTreeMap<String, String> = request
@@ -768,6 +812,34 @@ fn content_type(file: &Path, resource_type: &str) -> &'static str {
 }
 
 /// Waits until no request has arrived for `quiet` since the last activity, or `max` has passed.
+/// Waits until a departure marker beyond the first `before` arrived; `false` after `bound`.
+pub(crate) async fn await_departure(recorder: &Recorder, before: u64, bound: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        let notified = recorder.activity.notified();
+        if recorder.departures() > before {
+            return true;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return recorder.departures() > before;
+        }
+    }
+}
+
+/// Waits until no request is in flight at the edge, at most `max`.
+pub(crate) async fn drained(recorder: &Recorder, max: Duration) {
+    let deadline = tokio::time::Instant::now() + max;
+    loop {
+        let notified = recorder.activity.notified();
+        if recorder.in_flight() == 0 {
+            return;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return;
+        }
+    }
+}
+
 pub async fn settle(recorder: &Recorder, quiet: Duration, max: Duration) {
     let deadline = tokio::time::Instant::now() + max;
     loop {
@@ -789,6 +861,21 @@ pub async fn settle(recorder: &Recorder, quiet: Duration, max: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_departure_marker_is_counted_never_recorded() {
+        let r = Recorder::new();
+        assert!(!r.is_departure("https://consent-gates.invalid/departed?x"));
+        assert!(!r.is_departure("https://shop.example/"));
+        assert_eq!(r.departures(), 0);
+        assert!(r.is_departure(DEPARTED_URL));
+        assert_eq!((r.departures(), r.request_count()), (1, 0));
+        assert!(DEPARTURE_SCRIPT.contains(DEPARTED_URL));
+        let held = r.hold();
+        assert_eq!(r.in_flight(), 1);
+        drop(held);
+        assert_eq!(r.in_flight(), 0);
+    }
 
     #[test]
     fn library_paths() {

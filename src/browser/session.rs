@@ -107,7 +107,8 @@ impl Trace {
 struct Settler<'a> {
     recorder: &'a Arc<Recorder>,
     timing: crate::spec::Timing,
-    clock: Option<settle::PageClock>,
+    /// Shared with a decision step, which settles what hovering its control set off.
+    clock: Option<tokio::sync::Mutex<settle::PageClock>>,
     log: crate::capture::Settling,
 }
 
@@ -125,9 +126,12 @@ impl<'a> Settler<'a> {
     }
 
     /// Before an action (a step, reading the CMP): the page's clock runs in real time.
-    async fn act(&mut self) {
-        if let Some(c) = &mut self.clock {
-            c.resume(Duration::from_millis(self.timing.step_ms)).await;
+    async fn act(&self) {
+        if let Some(c) = &self.clock {
+            c.lock()
+                .await
+                .resume(Duration::from_millis(self.timing.step_ms))
+                .await;
         }
     }
 
@@ -137,30 +141,37 @@ impl<'a> Settler<'a> {
     async fn settle(&mut self, page: &playwright_rs::Page, what: &str) -> Result<(), Stop> {
         let t = self.timing;
         let max = Duration::from_millis(t.settle_max_ms);
-        let Some(clock) = &mut self.clock else {
+        let Some(clock) = &self.clock else {
             let quiet = Duration::from_millis(t.quiet_ms);
             let min_quiet = Duration::from_millis(t.min_quiet_ms.unwrap_or(t.quiet_ms));
             settle::settle(page, self.recorder, quiet, min_quiet, max).await;
             return Ok(());
         };
         let horizon = Duration::from_millis(t.horizon_ms);
-        let unwatched =
-            match settle::settle_controlled(page, self.recorder, clock, horizon, max).await {
-                settle::Settled::Idle => return Ok(()),
-                settle::Settled::NeverIdle { page_ms } => {
-                    self.log.never_idle.push(format!(
-                        "after {what}: requests kept coming over {} s of page time",
-                        page_ms / 1000
-                    ));
-                    return Ok(());
-                }
-                settle::Settled::OutOfTime { page_ms } => format!(
-                    "after {what}, timing.settle_max_ms ({} ms) ran out after {page_ms} ms of page \
+        let unwatched = match settle::settle_controlled(
+            page,
+            self.recorder,
+            &mut *clock.lock().await,
+            horizon,
+            max,
+        )
+        .await
+        {
+            settle::Settled::Idle => return Ok(()),
+            settle::Settled::NeverIdle { page_ms } => {
+                self.log.never_idle.push(format!(
+                    "after {what}: requests kept coming over {} s of page time",
+                    page_ms / 1000
+                ));
+                return Ok(());
+            }
+            settle::Settled::OutOfTime { page_ms } => format!(
+                "after {what}, timing.settle_max_ms ({} ms) ran out after {page_ms} ms of page \
                  time, before the page was idle for timing.horizon_ms ({} ms)",
-                    t.settle_max_ms, t.horizon_ms
-                ),
-                settle::Settled::Uncontrolled(why) => format!("after {what}, {why}"),
-            };
+                t.settle_max_ms, t.horizon_ms
+            ),
+            settle::Settled::Uncontrolled(why) => format!("after {what}, {why}"),
+        };
         Err(Stop::Error(SessionError::Unwatched(unwatched)))
     }
 }
@@ -385,14 +396,18 @@ async fn run_visit(
              { get: () => true, configurable: true });",
         );
     }
+    if !ignored("departure") {
+        init.push('\n');
+        init.push_str(edge::DEPARTURE_SCRIPT);
+    }
     // The clock before the scripts, so that the drain probe sees the page's (controlled) timers.
     match timing.clock {
         crate::spec::ClockMode::Controlled => {
-            settler.clock = Some(
+            settler.clock = Some(tokio::sync::Mutex::new(
                 settle::PageClock::install(context)
                     .await
                     .map_err(browser_error)?,
-            );
+            ));
             init.push('\n');
             init.push_str(settle::DRAIN_PROBE);
         }
@@ -482,14 +497,6 @@ async fn run_visit(
         if is_decision {
             recorder.mark_phase();
         }
-        let decision = steps::Decision {
-            recorder: is_decision.then_some(&**recorder),
-            quiet: Duration::from_millis(timing.quiet_ms),
-            min_quiet: Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms)),
-            // What hovering sets off is waited for at most a step's bound: a page that never
-            // goes quiet (polling, a session recorder) must not hold the press for settle_max_ms.
-            settle_max: Duration::from_millis(timing.step_ms.min(timing.settle_max_ms)),
-        };
         if matches!(step, crate::spec::Step::Visit(_)) {
             leave(&page, settler, "leaving before the step").await?;
         }
@@ -497,6 +504,15 @@ async fn run_visit(
         // A top-level navigation from now until the step has settled is the step's doing.
         recorder.set_step(Some(i + 1));
         settler.act().await;
+        let decision = steps::Decision {
+            recorder: is_decision.then_some(&**recorder),
+            clock: settler.clock.as_ref(),
+            quiet: Duration::from_millis(timing.quiet_ms),
+            min_quiet: Duration::from_millis(timing.min_quiet_ms.unwrap_or(timing.quiet_ms)),
+            // What hovering sets off is waited for at most a step's bound: a page that never
+            // goes quiet (polling, a session recorder) must not hold the press for settle_max_ms.
+            settle_max: Duration::from_millis(timing.step_ms.min(timing.settle_max_ms)),
+        };
         let outcome = steps::run(&page, spec, step, &timing, cmp_state, decision).await;
         if outcome.is_ok() {
             recorder.touch();
@@ -701,8 +717,13 @@ enum NetworkLayer {
 /// The visitor leaves for real at the end of the visit: a navigation to `about:blank` makes the
 /// browser fire the real `beforeunload`, `visibilitychange`, `pagehide` and `unload` (handlers
 /// that check `event.isTrusted` ignore [`leave`]'s synthetic ones); what they send goes past the
-/// routes to the network layer, which records it. Bounded by the navigation timeout.
+/// routes to the network layer, which records it. The page's last `unload` listener sends the
+/// departure marker after the page's own ([`edge::DEPARTURE_SCRIPT`]): once it has arrived and
+/// nothing is in flight, everything the unload sent is recorded. A page that sends no marker
+/// (the browser kept it in its back/forward cache, or it never ran the script) falls back to
+/// `quiet_ms` without a request. Bounded by the navigation timeout and `settle_max_ms`.
 async fn depart(page: &playwright_rs::Page, recorder: &Recorder, timing: &crate::spec::Timing) {
+    let before = recorder.departures();
     let options = playwright_rs::GotoOptions::new()
         .timeout(Duration::from_millis(timing.navigation_ms))
         .wait_until(playwright_rs::WaitUntil::Load);
@@ -713,8 +734,12 @@ async fn depart(page: &playwright_rs::Page, recorder: &Recorder, timing: &crate:
     .await;
     recorder.touch();
     let quiet = Duration::from_millis(timing.quiet_ms);
-    crate::browser::edge::settle(recorder, quiet, Duration::from_millis(timing.settle_max_ms))
-        .await;
+    let max = Duration::from_millis(timing.settle_max_ms);
+    if edge::await_departure(recorder, before, quiet).await {
+        edge::drained(recorder, max).await;
+    } else {
+        edge::settle(recorder, quiet, max).await;
+    }
 }
 
 /// The visitor leaves the page: batched and keepalive deliveries flush on these events. Done

@@ -19,6 +19,9 @@ use crate::spec::{CmpAction, Spec, Step, Timing};
 #[derive(Clone, Copy)]
 pub(super) struct Decision<'a> {
     pub recorder: Option<&'a Recorder>,
+    /// The controlled clock (when the spec runs on it): what hovering set off is settled on page
+    /// time, `quiet` of it without a request, timers run forward; else `quiet` of real time.
+    pub clock: Option<&'a tokio::sync::Mutex<settle::PageClock>>,
     pub quiet: Duration,
     pub min_quiet: Duration,
     pub settle_max: Duration,
@@ -29,6 +32,7 @@ impl Decision<'_> {
     pub(super) fn none() -> Self {
         Decision {
             recorder: None,
+            clock: None,
             quiet: Duration::ZERO,
             min_quiet: Duration::ZERO,
             settle_max: Duration::ZERO,
@@ -37,9 +41,20 @@ impl Decision<'_> {
 
     /// The pointer is on the control: let what hovering set off land before the press.
     async fn hovered(&self, page: &Page) {
-        if let Some(r) = self.recorder {
-            r.touch();
-            settle::settle(page, r, self.quiet, self.min_quiet, self.settle_max).await;
+        let Some(r) = self.recorder else {
+            return;
+        };
+        r.touch();
+        match self.clock {
+            Some(clock) => {
+                let mut clock = clock.lock().await;
+                // However it ended, the press comes next: a page that never goes quiet (a
+                // session recorder) is pressed after `settle_max`, as on the real clock.
+                let _ = settle::settle_controlled(page, r, &mut clock, self.quiet, self.settle_max)
+                    .await;
+                clock.resume(self.settle_max).await;
+            }
+            None => settle::settle(page, r, self.quiet, self.min_quiet, self.settle_max).await,
         }
     }
 

@@ -441,7 +441,8 @@ impl ClockMode {
 pub struct Timing {
     /// Upper bound for one step (finding its element, running its action).
     pub step_ms: u64,
-    /// Real clock: settling ends after this long without a new request.
+    /// Real clock: settling ends after this long without a new request. Either clock: the quiet
+    /// wait before a decision's press, and after a real unload that sent no departure marker.
     pub quiet_ms: u64,
     /// Smart settling (opt-in): settling may end after only this long without a new request when
     /// the page reports itself idle (no fetch, XHR, inserted script/image/frame or short timer
