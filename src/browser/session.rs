@@ -409,7 +409,7 @@ async fn run_visit(
                     .map_err(browser_error)?,
             ));
             init.push('\n');
-            init.push_str(settle::DRAIN_PROBE);
+            init.push_str(&settle::drain_probe_script());
         }
         crate::spec::ClockMode::Real => {
             if timing.min_quiet_ms.is_some_and(|m| m < timing.quiet_ms) {

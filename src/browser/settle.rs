@@ -23,84 +23,103 @@ use playwright_rs::Page;
 
 use super::edge::{self, Recorder};
 
-/// Installed in every page before its scripts run: counts pending fetches, XHRs and timers due
-/// within the quiet period, and exposes `__consentGatesIdle(ms)`, a promise that resolves `true`
-/// as soon as nothing is pending (and the document has loaded), `false` after `ms`.
-pub(crate) fn idle_probe_script(quiet_ms: u64) -> String {
-    format!(
-        r#"(() => {{
-  if (window.__consentGatesIdle) return;
-  const SHORT = {quiet_ms};
-  const setT = window.setTimeout.bind(window), clearT = window.clearTimeout.bind(window);
-  let pending = 0;
-  const waiters = [];
-  const settle = () => {{ pending--; queueMicrotask(wake); }};
-  const wake = () => {{
-    if (pending === 0 && document.readyState === 'complete') waiters.splice(0).forEach(w => w());
-  }};
-  const timers = new Set();
-  window.setTimeout = function (fn, ms, ...rest) {{
-    if (typeof fn !== 'function' || !(Number(ms) <= SHORT)) return setT(fn, ms, ...rest);
-    pending++;
-    const id = setT((...args) => {{ if (timers.delete(id)) {{ try {{ fn(...args); }} finally {{ settle(); }} }} }}, ms, ...rest);
-    timers.add(id);
-    return id;
-  }};
-  window.clearTimeout = function (id) {{
-    if (timers.delete(id)) settle();
-    return clearT(id);
-  }};
-  if (window.fetch) {{
+/// Installed in every frame before its scripts run (both probes share it): counts the page's
+/// pending work — fetches, XHRs, and loads of inserted scripts, images, frames and stylesheets
+/// (which load outside fetch/XHR), `new Image().src` beacons included — as
+/// `window.__consentGatesPending` (`count`, `begin()`, `end()`, `watch(f)`: `f` runs on every
+/// change). A fetch or XHR that throws synchronously is not pending.
+const PENDING_COUNTER: &str = r#"(() => {
+  if (window.__consentGatesPending) return;
+  let count = 0;
+  const watchers = [];
+  const changed = () => watchers.forEach(w => w());
+  const P = window.__consentGatesPending = {
+    get count() { return count; },
+    begin() { count++; },
+    end() { count--; changed(); },
+    watch(f) { watchers.push(f); },
+  };
+  P.track = (start) => {
+    P.begin();
+    let p;
+    try { p = start(); } catch (e) { P.end(); throw e; }
+    p.then(P.end, P.end);
+    return p;
+  };
+  if (window.fetch) {
     const f = window.fetch;
-    window.fetch = function (...args) {{
-      pending++;
-      const p = f.apply(this, args);
-      p.then(settle, settle);
-      return p;
-    }};
-  }}
+    window.fetch = function (...args) { return P.track(() => f.apply(this, args)); };
+  }
   const send = XMLHttpRequest.prototype.send;
-  XMLHttpRequest.prototype.send = function (...args) {{
-    pending++;
-    this.addEventListener('loadend', settle, {{ once: true }});
-    try {{ return send.apply(this, args); }} catch (e) {{ settle(); throw e; }}
-  }};
-  // Scripts, images and frames inserted by page code load outside fetch/XHR: count them until
-  // their load or error event.
-  const watch = (el) => {{
+  XMLHttpRequest.prototype.send = function (...args) {
+    P.begin();
+    this.addEventListener('loadend', P.end, { once: true });
+    try { return send.apply(this, args); } catch (e) { P.end(); throw e; }
+  };
+  const watch = (el) => {
     if (!el || el.__cgWatched || !(el.src || el.href)) return;
     const tag = el.tagName;
     if (tag !== 'SCRIPT' && tag !== 'IMG' && tag !== 'IFRAME' && !(tag === 'LINK' && el.rel === 'stylesheet')) return;
     if (tag === 'IMG' && el.complete) return;
     el.__cgWatched = true;
-    pending++;
-    let done = false;
-    const finish = () => {{ if (!done) {{ done = true; settle(); }} }};
-    el.addEventListener('load', finish, {{ once: true }});
-    el.addEventListener('error', finish, {{ once: true }});
-  }};
-  new MutationObserver((records) => {{
-    for (const r of records) for (const n of r.addedNodes) {{
+    P.begin();
+    let finished = false;
+    const finish = () => { if (!finished) { finished = true; P.end(); } };
+    el.addEventListener('load', finish, { once: true });
+    el.addEventListener('error', finish, { once: true });
+  };
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) {
       if (n.nodeType !== 1) continue;
       watch(n);
       if (n.querySelectorAll) n.querySelectorAll('script[src],img[src],iframe[src],link[rel=stylesheet]').forEach(watch);
-    }}
-  }}).observe(document, {{ childList: true, subtree: true }});
-  // `new Image().src = …` beacons never enter the document.
+    }
+  }).observe(document, { childList: true, subtree: true });
   const srcDesc = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src');
-  if (srcDesc && srcDesc.set) {{
-    Object.defineProperty(HTMLImageElement.prototype, 'src', {{
+  if (srcDesc && srcDesc.set) {
+    Object.defineProperty(HTMLImageElement.prototype, 'src', {
       ...srcDesc,
-      set(v) {{ srcDesc.set.call(this, v); if (!this.isConnected) {{ this.__cgWatched = false; watch(this); }} }},
-    }});
-  }}
-  document.addEventListener('readystatechange', wake);
-  window.__consentGatesIdle = (ms) => new Promise(resolve => {{
-    if (pending === 0 && document.readyState === 'complete') return resolve(true);
+      set(v) { srcDesc.set.call(this, v); if (!this.isConnected) { this.__cgWatched = false; watch(this); } },
+    });
+  }
+  document.addEventListener('readystatechange', changed);
+})();"#;
+
+/// The real clock's smart rule: installed in every page before its scripts run, it also counts
+/// timers due within the quiet period, and exposes `__consentGatesIdle(ms)`, a promise that
+/// resolves `true` as soon as nothing is pending (and the document has loaded), `false` after `ms`.
+pub(crate) fn idle_probe_script(quiet_ms: u64) -> String {
+    let idle = r#"(() => {
+  if (window.__consentGatesIdle) return;
+  const P = window.__consentGatesPending;
+  const SHORT = QUIET_MS;
+  const setT = window.setTimeout.bind(window), clearT = window.clearTimeout.bind(window);
+  const waiters = [];
+  const wake = () => {
+    if (P.count === 0 && document.readyState === 'complete') waiters.splice(0).forEach(w => w());
+  };
+  P.watch(() => queueMicrotask(wake));
+  const timers = new Set();
+  window.setTimeout = function (fn, ms, ...rest) {
+    if (typeof fn !== 'function' || !(Number(ms) <= SHORT)) return setT(fn, ms, ...rest);
+    P.begin();
+    const id = setT((...args) => { if (timers.delete(id)) { try { fn(...args); } finally { P.end(); } } }, ms, ...rest);
+    timers.add(id);
+    return id;
+  };
+  window.clearTimeout = function (id) {
+    if (timers.delete(id)) P.end();
+    return clearT(id);
+  };
+  window.__consentGatesIdle = (ms) => new Promise(resolve => {
+    if (P.count === 0 && document.readyState === 'complete') return resolve(true);
     waiters.push(() => resolve(true));
     setT(() => resolve(false), ms);
-  }});
-}})();"#
+  });
+})();"#;
+    format!(
+        "{PENDING_COUNTER}\n{}",
+        idle.replace("QUIET_MS", &quiet_ms.to_string())
     )
 }
 
@@ -303,82 +322,32 @@ fn is_page_error(e: &playwright_rs::Error) -> bool {
         || m.to_ascii_lowercase().contains("timeout"))
 }
 
-/// Installed in every frame after Playwright's clock: counts pending fetches, XHRs and loads of
-/// inserted scripts, images, frames and stylesheets, and exposes `__consentGatesDrained()`, a
-/// promise that resolves once nothing is pending and the document has loaded, held over a few
-/// real tasks (a MessageChannel, which the paused clock does not hold back) so that a response
-/// handler starting the next request is seen.
-pub(crate) const DRAIN_PROBE: &str = r#"(() => {
+/// The controlled clock's probe: installed in every frame after Playwright's clock, it also
+/// counts reading a response's body (it arrives after the headers, when fetch resolves), and
+/// exposes `__consentGatesDrained()`, a promise that resolves once nothing is pending and the
+/// document has loaded, held over a few real tasks (a MessageChannel, which the paused clock does
+/// not hold back) so that a response handler starting the next request is seen.
+pub(crate) fn drain_probe_script() -> String {
+    let drained = r#"(() => {
   if (window.__consentGatesDrained) return;
-  let pending = 0;
+  const P = window.__consentGatesPending;
   let wake = null;
   const channel = new MessageChannel();
   let queued = [];
   channel.port1.onmessage = () => { const q = queued; queued = []; q.forEach(f => f()); };
   const nextTask = (f) => { queued.push(f); channel.port2.postMessage(0); };
-  const done = () => { pending--; if (wake) { const w = wake; wake = null; nextTask(w); } };
-  if (window.fetch) {
-    const f = window.fetch;
-    window.fetch = function (...args) {
-      pending++;
-      let p;
-      try { p = f.apply(this, args); } catch (e) { done(); throw e; }
-      p.then(done, done);
-      return p;
-    };
-  }
-  // A response's body arrives after its headers (when fetch resolves): reading it is pending too,
-  // so that a handler starting the next request once the body is in is waited for.
+  P.watch(() => { if (wake) { const w = wake; wake = null; nextTask(w); } });
   if (window.Response) {
     for (const m of ['json', 'text', 'arrayBuffer', 'blob', 'formData']) {
       const read = Response.prototype[m];
       if (typeof read !== 'function') continue;
-      Response.prototype[m] = function (...args) {
-        pending++;
-        let p;
-        try { p = read.apply(this, args); } catch (e) { done(); throw e; }
-        p.then(done, done);
-        return p;
-      };
+      Response.prototype[m] = function (...args) { return P.track(() => read.apply(this, args)); };
     }
   }
-  const send = XMLHttpRequest.prototype.send;
-  XMLHttpRequest.prototype.send = function (...args) {
-    pending++;
-    this.addEventListener('loadend', done, { once: true });
-    try { return send.apply(this, args); } catch (e) { done(); throw e; }
-  };
-  const watch = (el) => {
-    if (!el || el.__cgWatched || !(el.src || el.href)) return;
-    const tag = el.tagName;
-    if (tag !== 'SCRIPT' && tag !== 'IMG' && tag !== 'IFRAME' && !(tag === 'LINK' && el.rel === 'stylesheet')) return;
-    if (tag === 'IMG' && el.complete) return;
-    el.__cgWatched = true;
-    pending++;
-    let finished = false;
-    const finish = () => { if (!finished) { finished = true; done(); } };
-    el.addEventListener('load', finish, { once: true });
-    el.addEventListener('error', finish, { once: true });
-  };
-  new MutationObserver((records) => {
-    for (const r of records) for (const n of r.addedNodes) {
-      if (n.nodeType !== 1) continue;
-      watch(n);
-      if (n.querySelectorAll) n.querySelectorAll('script[src],img[src],iframe[src],link[rel=stylesheet]').forEach(watch);
-    }
-  }).observe(document, { childList: true, subtree: true });
-  const srcDesc = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src');
-  if (srcDesc && srcDesc.set) {
-    Object.defineProperty(HTMLImageElement.prototype, 'src', {
-      ...srcDesc,
-      set(v) { srcDesc.set.call(this, v); if (!this.isConnected) { this.__cgWatched = false; watch(this); } },
-    });
-  }
-  document.addEventListener('readystatechange', () => { if (wake) { const w = wake; wake = null; nextTask(w); } });
   window.__consentGatesDrained = () => new Promise(resolve => {
     let calm = 0;
     const check = () => {
-      if (pending <= 0 && document.readyState === 'complete') {
+      if (P.count <= 0 && document.readyState === 'complete') {
         if (++calm >= 3) return resolve(true);
         nextTask(check);
       } else {
@@ -389,6 +358,8 @@ pub(crate) const DRAIN_PROBE: &str = r#"(() => {
     check();
   });
 })();"#;
+    format!("{PENDING_COUNTER}\n{drained}")
+}
 
 /// Drains one frame, then reads its clock: page time now and when its next timer is due.
 const FRAME_STATE: &str = r#"(async () => {
