@@ -9,6 +9,10 @@ use super::error::{SETUP_COMMAND, SessionError};
 
 /// Where Debian installs Chromium; `CONSENT_GATES_CHROMIUM` overrides it.
 pub(crate) const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's headless shell (package `chromium-headless-shell`, the same Chromium build without the
+/// desktop browser around it): what Playwright itself runs for a headless browser, and about half
+/// the CPU per visit of the full browser in headless mode (BENCHMARKS.md). Preferred when present.
+const DEBIAN_HEADLESS_SHELL: &str = "/usr/lib/chromium/chromium-headless-shell";
 /// The binary behind Debian's `/usr/bin/chromium` launcher, which adds flags from the machine's
 /// `/etc/chromium.d/` (extensions, GPU and shared-memory settings): launched directly when present.
 const DEBIAN_CHROMIUM_BINARY: &str = "/usr/lib/chromium/chromium";
@@ -147,18 +151,18 @@ pub(crate) fn warn_unsandboxed(why: &str, offline_only: bool) {
     });
 }
 
-/// Path of the Chromium binary to drive: `CONSENT_GATES_CHROMIUM`, else Debian's, the binary
-/// itself rather than its launcher script (which adds the machine's `/etc/chromium.d` flags).
+/// Path of the Chromium binary to drive: `CONSENT_GATES_CHROMIUM`, else Debian's headless shell,
+/// else Debian's Chromium — the binaries themselves rather than their launcher scripts (which add
+/// the machine's `/etc/chromium.d` flags).
 pub(crate) fn chromium_path() -> PathBuf {
     if let Some(p) = std::env::var_os("CONSENT_GATES_CHROMIUM") {
         return PathBuf::from(p);
     }
-    let binary = Path::new(DEBIAN_CHROMIUM_BINARY);
-    if binary.is_file() {
-        binary.to_path_buf()
-    } else {
-        PathBuf::from(DEFAULT_CHROMIUM)
-    }
+    [DEBIAN_HEADLESS_SHELL, DEBIAN_CHROMIUM_BINARY]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.is_file())
+        .map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), Path::to_path_buf)
 }
 
 /// The driver folder the set-up script lays out, when `PLAYWRIGHT_DRIVER_PATH` is not set (a

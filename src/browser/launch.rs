@@ -205,7 +205,7 @@ async fn launch(offline_only: bool) -> Result<(Playwright, Browser), SessionErro
     let chromium = chromium_path();
     if !chromium.is_file() {
         return Err(SessionError::Setup(format!(
-            "Chromium not found at {}: run `{SETUP_COMMAND}` (it installs Debian's chromium), \
+            "Chromium not found at {}: run `{SETUP_COMMAND}` (it installs Debian's chromium-headless-shell), \
              or set CONSENT_GATES_CHROMIUM to a Chromium binary",
             chromium.display()
         )));
