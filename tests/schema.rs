@@ -144,20 +144,18 @@ mod results_json {
         trials: Vec<TrialResult>,
     }
 
-    fn trial(state: &str, verdict: Verdict, snapshot: SnapshotStatus) -> TrialResult {
-        TrialResult {
-            verdict,
-            snapshot,
-            duration_ms: 1234,
-            ..TrialResult::new("shop", state, Vec::new())
-        }
+    /// A trial of the shop that found `failures` (its verdict follows from them), its snapshot
+    /// compared as `snapshot`.
+    fn trial(state: &str, failures: Vec<Failure>, snapshot: SnapshotStatus) -> TrialResult {
+        let mut t = TrialResult::new("shop", state, failures);
+        (t.snapshot, t.duration_ms) = (snapshot, 1234);
+        t
     }
 
     /// One trial of every verdict and snapshot status, failures with and without destination
     /// and evidence, a trace, a flaky retry.
     fn every_kind() -> Vec<TrialResult> {
-        let mut failing = trial("reject-all", Verdict::Fail, SnapshotStatus::Changed);
-        failing.failures = vec![
+        let failures = vec![
             Failure {
                 check: CheckId::BlockedReceived,
                 destination: Some("Facebook Pixel".into()),
@@ -179,23 +177,30 @@ mod results_json {
                 }],
             },
         ];
+        let mut failing = trial("reject-all", failures, SnapshotStatus::Changed);
         failing.trace = Some("target/consent-gates/traces/shop-reject-all.zip".into());
-        let mut error = trial("broken", Verdict::Error, SnapshotStatus::Skipped);
-        error.failures = vec![Failure {
+        let did_not_load = Failure {
             check: CheckId::Error,
             destination: None,
             message: "the site did not load".into(),
             evidence: Vec::new(),
-        }];
-        let mut flaky = trial("accept-all", Verdict::Pass, SnapshotStatus::New);
-        flaky.attempts = 2;
-        flaky.flaky = true;
-        vec![
-            trial("no-choice", Verdict::Pass, SnapshotStatus::Match),
+        };
+        let error = trial("broken", vec![did_not_load], SnapshotStatus::Skipped);
+        let mut flaky = trial("accept-all", Vec::new(), SnapshotStatus::New);
+        (flaky.attempts, flaky.flaky) = (2, true);
+        let trials = vec![
+            trial("no-choice", Vec::new(), SnapshotStatus::Match),
             failing,
             error,
             flaky,
-        ]
+        ];
+        let verdicts: Vec<Verdict> = trials.iter().map(|t| t.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Pass],
+            "every verdict"
+        );
+        trials
     }
 
     fn keys(v: &Value) -> BTreeSet<&str> {
