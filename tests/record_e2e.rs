@@ -26,7 +26,6 @@ fn assert_blocked_received(r: &TrialResult, destinations: &[&str], seen: &[&str]
 }
 
 const SHAPES_LEAKY: &str = "tests/fixtures/segment-shapes/specs/shapes-leaky.yaml";
-const SHAPES_CORRECT: &str = "tests/fixtures/segment-shapes/specs/shapes-correct.yaml";
 
 /// Segment traffic that does not look like analytics.js — a batch to a first-party path, a
 /// sendBeacon, the Pixel API, a gzip body — is decoded as collection wherever it goes; bytes to
@@ -60,14 +59,7 @@ fn segment_is_recognised_by_what_it_carries() {
     }
 }
 
-/// The twin checks consent before sending: every channel stays silent after "Reject".
-#[test]
-fn segment_shapes_twin_passes() {
-    common::assert_all_pass(&run(SHAPES_CORRECT, |_| true), 5);
-}
-
 const SOCKETS_LEAKY: &str = "tests/fixtures/sockets/specs/sockets-leaky.yaml";
-const SOCKETS_CORRECT: &str = "tests/fixtures/sockets/specs/sockets-correct.yaml";
 const CHAT: &str = "Support Chat";
 const FEED: &str = "Live Feed";
 
@@ -88,15 +80,7 @@ fn websocket_and_eventsource_after_reject_are_blocked_received() {
     assert!(!text.contains("hello"), "frame values never appear: {text}");
 }
 
-/// The twin opens chat and feed only after "Accept": reject passes, and accept passes too — a
-/// vendor reached only over a WebSocket or EventSource has received something (`allowed`).
-#[test]
-fn sockets_twin_passes_both_ways() {
-    common::assert_all_pass(&run(SOCKETS_CORRECT, |_| true), 2);
-}
-
 const WORKER_LEAKY: &str = "tests/fixtures/shared-worker/specs/shared-worker-leaky.yaml";
-const WORKER_CORRECT: &str = "tests/fixtures/shared-worker/specs/shared-worker-correct.yaml";
 
 /// A SharedWorker's fetch after "Reject" (which no Playwright route sees) is recorded by the
 /// network layer behind the routes and judged: `blocked-received`.
@@ -110,15 +94,7 @@ fn shared_worker_fetch_after_reject_is_blocked_received() {
     );
 }
 
-/// The twin's worker sends only after "Accept": reject passes, and accept passes because the
-/// worker's request counts as reception.
-#[test]
-fn shared_worker_twin_passes_both_ways() {
-    common::assert_all_pass(&run(WORKER_CORRECT, |_| true), 2);
-}
-
 const UNLOAD_LEAKY: &str = "tests/fixtures/unload/specs/unload-leaky.yaml";
-const UNLOAD_CORRECT: &str = "tests/fixtures/unload/specs/unload-correct.yaml";
 
 /// An exit tracker whose pagehide / visibilitychange handler checks `event.isTrusted` sends a
 /// beacon and a keepalive fetch when the visitor really leaves: at the end of the state and at a
@@ -139,9 +115,29 @@ fn beacons_of_a_real_unload_after_reject_are_blocked_received() {
     }
 }
 
-/// The twin sends only after "Accept": both reject states pass, and accept passes because what
-/// the real unload sent counts as reception.
-#[test]
-fn unload_twin_passes_every_way() {
-    common::assert_all_pass(&run(UNLOAD_CORRECT, |_| true), 3);
+/// One test per correct twin: the `count` trials of its spec each pass.
+macro_rules! twin_tests {
+    ($($(#[$doc:meta])* $name:ident: $spec:literal, $count:literal;)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                common::assert_all_pass(&run($spec, |_| true), $count);
+            }
+        )*
+    };
+}
+
+twin_tests! {
+    /// The twin checks consent before sending: every channel stays silent after "Reject".
+    segment_shapes_twin_passes: "tests/fixtures/segment-shapes/specs/shapes-correct.yaml", 5;
+    /// The twin opens chat and feed only after "Accept": reject passes, and accept passes too — a
+    /// vendor reached only over a WebSocket or EventSource has received something (`allowed`).
+    sockets_twin_passes_both_ways: "tests/fixtures/sockets/specs/sockets-correct.yaml", 2;
+    /// The twin's worker sends only after "Accept": reject passes, and accept passes because the
+    /// worker's request counts as reception.
+    shared_worker_twin_passes_both_ways: "tests/fixtures/shared-worker/specs/shared-worker-correct.yaml", 2;
+    /// The twin sends only after "Accept": both reject states pass, and accept passes because what
+    /// the real unload sent counts as reception.
+    unload_twin_passes_every_way: "tests/fixtures/unload/specs/unload-correct.yaml", 3;
 }
