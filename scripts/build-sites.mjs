@@ -13,7 +13,10 @@
 // - <site>/destinations/<dir>.js, a stand-in for a device-mode destination's browser code, is bundled
 //   to where the site's settings.json says Segment's CDN serves it (remotePlugins[].url, answered
 //   from <site>/segment-cdn/); the stand-ins share examples/common/destination.js.
-// Pages and stand-ins are cheap: they are made on every run and written only when they differ.
+// - tests/fixtures/cmp/<vendor>/src/<vendor>.js, a CMP imitation, is bundled into the one classic
+//   script its page loads, <vendor>/<vendor>.js; the imitations share tests/fixtures/cmp/common/banner.js.
+//   Their pages come from tests/fixtures/cmp/pages.mjs.
+// Pages, stand-ins and imitations are cheap: they are made on every run and written only when they differ.
 // Run by scripts/setup; `node scripts/build-sites.mjs --force` rebuilds all.
 import * as esbuild from 'esbuild'
 import fs from 'node:fs'
@@ -152,6 +155,35 @@ async function buildStandins(site) {
     })
     writeIfChanged(path.join(root, site, 'segment-cdn', pathname), result.outputFiles[0].text)
   }
+}
+
+// tests/fixtures/cmp/<vendor>/src/<vendor>.js -> tests/fixtures/cmp/<vendor>/<vendor>.js, an IIFE as
+// the vendor's own script tag would load.
+async function buildImitations() {
+  const cmpDir = path.join('tests', 'fixtures', 'cmp')
+  for (const name of subdirs(path.join(root, cmpDir))) {
+    const entry = path.join(cmpDir, name, 'src', `${name}.js`)
+    if (!fs.existsSync(path.join(root, entry))) continue
+    const result = await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2019',
+      logLevel: 'warning',
+      banner: { js: `/* Built by scripts/build-sites.mjs from ${entry}: an imitation, not the vendor's code. */` },
+    })
+    writeIfChanged(path.join(root, cmpDir, name, `${name}.js`), result.outputFiles[0].text)
+  }
+}
+
+try {
+  await buildImitations()
+} catch (e) {
+  failed = true
+  process.stderr.write(`setup: building the CMP imitations failed: ${e.message}\n`)
 }
 
 // Defect fixtures without a bundle of their own (no site/ folder) that serve pages of an example
