@@ -116,6 +116,23 @@ async function writePages(site) {
   for (const [page, html] of Object.entries(pages)) writeIfChanged(path.join(root, site, base, page), html)
 }
 
+// `entry` (relative to the repository) bundled into one classic script (an IIFE), headed by where it
+// was built from and what it is (`what`).
+async function bundleScript(entry, what) {
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2019',
+    logLevel: 'warning',
+    banner: { js: `/* Built by scripts/build-sites.mjs from ${entry}: ${what}. */` },
+  })
+  return result.outputFiles[0].text
+}
+
 // The CDN path of each destination code bundle the site's settings name, by its folder
 // (/next-integrations/actions/<dir>/<hash>.js -> <dir>).
 function remotePluginPaths(site) {
@@ -142,18 +159,8 @@ async function buildStandins(site) {
           `next-integrations/actions/${name.slice(0, -'.js'.length)}/; add the destination there or rename the file`,
       )
     }
-    const result = await esbuild.build({
-      absWorkingDir: root,
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: 'es2019',
-      logLevel: 'warning',
-      banner: { js: `/* Built by scripts/build-sites.mjs from ${entry}: a stand-in, not Segment's code. */` },
-    })
-    writeIfChanged(path.join(root, site, 'segment-cdn', pathname), result.outputFiles[0].text)
+    const text = await bundleScript(entry, "a stand-in, not Segment's code")
+    writeIfChanged(path.join(root, site, 'segment-cdn', pathname), text)
   }
 }
 
@@ -164,18 +171,8 @@ async function buildImitations() {
   for (const name of subdirs(path.join(root, cmpDir))) {
     const entry = path.join(cmpDir, name, 'src', `${name}.js`)
     if (!fs.existsSync(path.join(root, entry))) continue
-    const result = await esbuild.build({
-      absWorkingDir: root,
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: 'es2019',
-      logLevel: 'warning',
-      banner: { js: `/* Built by scripts/build-sites.mjs from ${entry}: an imitation, not the vendor's code. */` },
-    })
-    writeIfChanged(path.join(root, cmpDir, name, `${name}.js`), result.outputFiles[0].text)
+    const text = await bundleScript(entry, "an imitation, not the vendor's code")
+    writeIfChanged(path.join(root, cmpDir, name, `${name}.js`), text)
   }
 }
 
