@@ -156,18 +156,15 @@ mod results_json {
     /// The `i`th failure of a trial, of `check`: every other one names a destination, and two in
     /// three show evidence, from before or after the decision.
     fn failure(i: usize, check: CheckId) -> Failure {
+        let even = i.is_multiple_of(2);
         let evidence = Evidence {
             at_ms: 100 * i as u64,
-            phase: Some(if i % 2 == 0 {
-                Phase::After
-            } else {
-                Phase::Before
-            }),
+            phase: Some(if even { Phase::After } else { Phase::Before }),
             what: format!("GET https://vendor.example/{check}"),
         };
         Failure {
             check,
-            destination: (i % 2 == 0).then(|| "Facebook Pixel".to_string()),
+            destination: even.then(|| "Facebook Pixel".to_string()),
             message: format!("the {check} check failed"),
             evidence: if i % 3 == 2 {
                 Vec::new()
