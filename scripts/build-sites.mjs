@@ -13,7 +13,10 @@
 // - <site>/destinations/<dir>.js, a stand-in for a device-mode destination's browser code, is bundled
 //   to where the site's settings.json says Segment's CDN serves it (remotePlugins[].url, answered
 //   from <site>/segment-cdn/); the stand-ins share examples/common/destination.js.
-// Pages and stand-ins are cheap: they are made on every run and written only when they differ.
+// - tests/fixtures/cmp/<vendor>/src/<vendor>.js, a CMP imitation, is bundled into the one classic
+//   script its page loads, <vendor>/<vendor>.js; the imitations share tests/fixtures/cmp/common/banner.js.
+//   Their pages come from tests/fixtures/cmp/pages.mjs.
+// Pages, stand-ins and imitations are cheap: they are made on every run and written only when they differ.
 // Run by scripts/setup; `node scripts/build-sites.mjs --force` rebuilds all.
 import * as esbuild from 'esbuild'
 import fs from 'node:fs'
@@ -113,6 +116,23 @@ async function writePages(site) {
   for (const [page, html] of Object.entries(pages)) writeIfChanged(path.join(root, site, base, page), html)
 }
 
+// `entry` (relative to the repository) bundled into one classic script (an IIFE), headed by where it
+// was built from and what it is (`what`).
+async function bundleScript(entry, what) {
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2019',
+    logLevel: 'warning',
+    banner: { js: `/* Built by scripts/build-sites.mjs from ${entry}: ${what}. */` },
+  })
+  return result.outputFiles[0].text
+}
+
 // The CDN path of each destination code bundle the site's settings name, by its folder
 // (/next-integrations/actions/<dir>/<hash>.js -> <dir>).
 function remotePluginPaths(site) {
@@ -139,19 +159,28 @@ async function buildStandins(site) {
           `next-integrations/actions/${name.slice(0, -'.js'.length)}/; add the destination there or rename the file`,
       )
     }
-    const result = await esbuild.build({
-      absWorkingDir: root,
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: 'es2019',
-      logLevel: 'warning',
-      banner: { js: `/* Built by scripts/build-sites.mjs from ${entry}: a stand-in, not Segment's code. */` },
-    })
-    writeIfChanged(path.join(root, site, 'segment-cdn', pathname), result.outputFiles[0].text)
+    const text = await bundleScript(entry, "a stand-in, not Segment's code")
+    writeIfChanged(path.join(root, site, 'segment-cdn', pathname), text)
   }
+}
+
+// tests/fixtures/cmp/<vendor>/src/<vendor>.js -> tests/fixtures/cmp/<vendor>/<vendor>.js, an IIFE as
+// the vendor's own script tag would load.
+async function buildImitations() {
+  const cmpDir = path.join('tests', 'fixtures', 'cmp')
+  for (const name of subdirs(path.join(root, cmpDir))) {
+    const entry = path.join(cmpDir, name, 'src', `${name}.js`)
+    if (!fs.existsSync(path.join(root, entry))) continue
+    const text = await bundleScript(entry, "an imitation, not the vendor's code")
+    writeIfChanged(path.join(root, cmpDir, name, `${name}.js`), text)
+  }
+}
+
+try {
+  await buildImitations()
+} catch (e) {
+  failed = true
+  process.stderr.write(`setup: building the CMP imitations failed: ${e.message}\n`)
 }
 
 // Defect fixtures without a bundle of their own (no site/ folder) that serve pages of an example

@@ -4,6 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
+use common::assert_contains_all;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_consent-gates"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -23,14 +27,15 @@ fn run(c: &mut Command) -> (Output, String, String) {
 fn help_and_unknown_commands() {
     let (out, stdout, _) = run(bin().arg("--help"));
     assert!(out.status.success());
-    for cmd in [
-        "consent-gates test",
-        "consent-gates init",
-        "consent-gates explain",
-        "consent-gates schema",
-    ] {
-        assert!(stdout.contains(cmd), "{stdout}");
-    }
+    assert_contains_all(
+        &stdout,
+        &[
+            "consent-gates test",
+            "consent-gates init",
+            "consent-gates explain",
+            "consent-gates schema",
+        ],
+    );
     let (out, _, stderr) = run(bin().arg("frobnicate"));
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -45,29 +50,29 @@ fn help_and_unknown_commands() {
 fn every_subcommand_has_its_own_help() {
     let (out, stdout, stderr) = run(bin().args(["test", "--help"]));
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        stdout.contains("Usage: consent-gates test [OPTIONS] [SPECS]... [FILTER]"),
-        "{stdout}"
+    assert_contains_all(
+        &stdout,
+        &[
+            "Usage: consent-gates test [OPTIONS] [SPECS]... [FILTER]",
+            "SPECS: spec files",
+            "FILTER: runs only the trials",
+            "--snapshots <DIR>",
+            "--exact",
+            "--skip <NAME>",
+        ],
     );
-    for documented in [
-        "SPECS: spec files",
-        "FILTER: runs only the trials",
-        "--snapshots <DIR>",
-        "--exact",
-        "--skip <NAME>",
-    ] {
-        assert!(stdout.contains(documented), "`{documented}` in {stdout}");
-    }
     assert!(
         !stdout.contains("Run benchmarks") && !stdout.contains("USAGE: [OPTIONS] [FILTER]"),
         "not libtest's generic help: {stdout}"
     );
     let (out, stdout, _) = run(bin().args(["init", "--help"]));
     assert!(out.status.success());
-    assert!(
-        stdout.contains("Usage: consent-gates init [OPTIONS] <URL>")
-            && stdout.contains("--serve <ORIGIN=DIR>"),
-        "{stdout}"
+    assert_contains_all(
+        &stdout,
+        &[
+            "Usage: consent-gates init [OPTIONS] <URL>",
+            "--serve <ORIGIN=DIR>",
+        ],
     );
     let (out, stdout, _) = run(bin().args(["help", "explain"]));
     assert!(out.status.success());
@@ -117,28 +122,16 @@ fn init_checks_its_output_before_visiting() {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/cli-init");
     std::fs::create_dir_all(&base).unwrap();
     let missing = base.join("no-such-folder/shop.yaml");
-    let (out, stdout, stderr) = run(bin().args([
-        "init",
-        "https://shop.example/",
-        "--offline",
-        "-o",
-        missing.to_str().unwrap(),
-    ]));
-    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
-    assert!(
-        stderr.contains("does not exist (create it first)"),
-        "{stderr}"
-    );
+    for (output, says) in [
+        (&missing, "does not exist (create it first)"),
+        (&base, "it is a folder"),
+    ] {
+        let init = ["init", "https://shop.example/", "--offline", "-o"];
+        let (out, stdout, stderr) = run(bin().args(init).arg(output));
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+    }
     assert!(!missing.exists());
-    let (out, _, stderr) = run(bin().args([
-        "init",
-        "https://shop.example/",
-        "--offline",
-        "-o",
-        base.to_str().unwrap(),
-    ]));
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("it is a folder"), "{stderr}");
 }
 
 /// A snapshot that does not exist yet is reported `new` even when insta writes it straight away
@@ -201,31 +194,23 @@ fn explain_shows_states_expectations_and_their_sources() {
     let (out, stdout, stderr) =
         run(bin().args(["explain", "specs/shop.yaml", "specs/klaro-us.yaml"]));
     assert!(out.status.success(), "{stderr}");
-    assert!(
-        stdout.contains("shop (specs/shop.yaml): trials shop::<state>"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("Google Analytics 4 Web"), "{stdout}");
-    assert!(
-        stdout.contains("(from settings)"),
-        "categories from the settings file: {stdout}"
-    );
-    assert!(stdout.contains("categories C0002 (from spec)"), "{stdout}");
-    assert!(stdout.contains("state reject-all"), "{stdout}");
-    assert!(
-        stdout.contains("1. cmp reject_all   <- the decision"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("blocked: all (spec)"), "{stdout}");
-    assert!(
-        stdout.contains("pii: none before the decision (regime gdpr)"),
-        "regime defaults shown: {stdout}"
-    );
-    // klaro-us: the cpra default on the GPC state, naming the advertising destination.
-    assert!(stdout.contains("state gpc"), "{stdout}");
-    assert!(
-        stdout.contains("blocked: [TikTok Pixel] (regime cpra)"),
-        "{stdout}"
+    assert_contains_all(
+        &stdout,
+        &[
+            "shop (specs/shop.yaml): trials shop::<state>",
+            "Google Analytics 4 Web",
+            // Categories from the settings file, and from the spec.
+            "(from settings)",
+            "categories C0002 (from spec)",
+            "state reject-all",
+            "1. cmp reject_all   <- the decision",
+            "blocked: all (spec)",
+            // The regime's defaults.
+            "pii: none before the decision (regime gdpr)",
+            // klaro-us: the cpra default on the GPC state, naming the advertising destination.
+            "state gpc",
+            "blocked: [TikTok Pixel] (regime cpra)",
+        ],
     );
 
     let (out, _, stderr) = run(bin().args(["explain", "tests/fixtures/no-such.yaml"]));
@@ -266,37 +251,25 @@ fn init_writes_a_valid_starting_spec_for_the_example_shop() {
         text.starts_with("# yaml-language-server: $schema=../../../schema/spec.schema.json\n"),
         "{text}"
     );
-    assert!(text.contains("  url: \"https://shop.example/\""), "{text}");
-    assert!(
-        text.contains("\"https://shop.example\": ../../../examples/sites/shop/www"),
-        "{text}"
+    assert_contains_all(
+        &text,
+        &[
+            "  url: \"https://shop.example/\"",
+            "\"https://shop.example\": ../../../examples/sites/shop/www",
+            // The CMP is detected.
+            "cmp: vanilla-cookieconsent",
+            "  Google Analytics 4 Web: {}  # TODO: categories: the settings gate it by [C0002]",
+            "  Facebook Conversions Api Web: {}  # TODO",
+            // The network after accepting.
+            "host connect.facebook.net",
+            "  C0004: advertising",
+            "  no-choice:",
+            // The CMP can be re-opened: init proposes the change-of-mind journey.
+            "  # accept-then-withdraw:",
+            "#     - cmp: reopen",
+        ],
     );
-    assert!(
-        text.contains("cmp: vanilla-cookieconsent"),
-        "the CMP is detected: {text}"
-    );
-    assert!(
-        text.contains(
-            "  Google Analytics 4 Web: {}  # TODO: categories: the settings gate it by [C0002]"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("  Facebook Conversions Api Web: {}  # TODO"),
-        "{text}"
-    );
-    assert!(
-        text.contains("host connect.facebook.net"),
-        "the network after accepting: {text}"
-    );
-    assert!(text.contains("  C0004: advertising"), "{text}");
-    assert!(text.contains("  no-choice:"), "{text}");
-    // The CMP can be re-opened: init proposes the change-of-mind journey, and says how the
-    // library was recognised.
-    assert!(
-        text.contains("  # accept-then-withdraw:") && text.contains("#     - cmp: reopen"),
-        "{text}"
-    );
+    // And it says how the library was recognised.
     assert!(
         text.contains(
             "analytics.js not loaded before any choice, loaded (snippet) after accepting all"

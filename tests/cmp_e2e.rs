@@ -15,7 +15,7 @@ mod common;
 
 use consent_gates::browser::session;
 use consent_gates::capture::Capture;
-use consent_gates::outcome::{CheckId, Verdict};
+use consent_gates::outcome::CheckId;
 
 const SPECS: &str = "tests/fixtures/cmp/specs";
 
@@ -63,28 +63,84 @@ fn assert_choice(c: &Capture, adapter: &str, expected: &[(&str, bool)]) {
 const ALL3: [(&str, bool); 3] = [("C0001", true), ("C0002", true), ("C0004", true)];
 const REJECT3: [(&str, bool); 3] = [("C0001", true), ("C0002", false), ("C0004", false)];
 const ANALYTICS3: [(&str, bool); 3] = [("C0001", true), ("C0002", true), ("C0004", false)];
-
-// --- real libraries -------------------------------------------------------------------------
+const TAC_ALL: [(&str, bool); 2] = [("C0002", true), ("C0004", true)];
+const TAC_NONE: [(&str, bool); 2] = [("C0002", false), ("C0004", false)];
+const COOKIEBOT_ALL: [(&str, bool); 4] = [
+    ("C0001", true),
+    ("C0002", true),
+    ("C0003", true),
+    ("C0004", true),
+];
 
 choice_tests! {
+    // The real libraries: vanilla-cookieconsent and klaro (the example sites).
     vanilla_cookieconsent_accept_all: "cmp-vcc", "accept-all" => "vanilla-cookieconsent", ALL3;
     vanilla_cookieconsent_reject_all: "cmp-vcc", "reject-all" => "vanilla-cookieconsent", REJECT3;
     vanilla_cookieconsent_categories: "cmp-vcc", "analytics-only" => "vanilla-cookieconsent", ANALYTICS3;
     klaro_accept_all: "cmp-klaro", "accept-all" => "klaro", ALL3;
     klaro_reject_all: "cmp-klaro", "reject-all" => "klaro", REJECT3;
     klaro_categories: "cmp-klaro", "analytics-only" => "klaro", ANALYTICS3;
+    // orejime, tarteaucitron and Osano's cookieconsent: the real libraries from npm on real Segment
+    // (tests/fixtures/cmp/<cmp>/site/): each action and a change of mind (accept, reopen, reject).
+    orejime_accept_all: "cmp-orejime", "accept-all" => "orejime", ALL3;
+    orejime_reject_all: "cmp-orejime", "reject-all" => "orejime", REJECT3;
+    orejime_categories: "cmp-orejime", "analytics-only" => "orejime", ANALYTICS3;
+    orejime_change_of_mind: "cmp-orejime", "accept-then-reject" => "orejime", REJECT3;
+    // The same change of mind through `cmp: reopen` (the same way of re-opening).
+    orejime_reopen_then_reject: "cmp-orejime", "accept-reopen-reject" => "orejime", REJECT3;
+    tarteaucitron_accept_all: "cmp-tarteaucitron", "accept-all" => "tarteaucitron", TAC_ALL;
+    tarteaucitron_reject_all: "cmp-tarteaucitron", "reject-all" => "tarteaucitron", TAC_NONE;
+    tarteaucitron_categories: "cmp-tarteaucitron", "analytics-only" => "tarteaucitron", [("C0002", true), ("C0004", false)];
+    tarteaucitron_change_of_mind: "cmp-tarteaucitron", "accept-then-reject" => "tarteaucitron", TAC_NONE;
+    osano_cookieconsent_accept_all: "cmp-osano-cookieconsent", "accept-all" => "osano-cookieconsent", ALL3;
+    osano_cookieconsent_reject_all: "cmp-osano-cookieconsent", "reject-all" => "osano-cookieconsent", REJECT3;
+    osano_cookieconsent_change_of_mind: "cmp-osano-cookieconsent", "accept-then-reject" => "osano-cookieconsent", REJECT3;
+    osano_cookieconsent_reopen_then_reject: "cmp-osano-cookieconsent", "accept-reopen-reject" => "osano-cookieconsent", REJECT3;
+    // `cmp: auto` on the example shop.
+    auto_detects_vanilla_cookieconsent_on_the_shop: "cmp-auto-shop", "reject-all" => "vanilla-cookieconsent", REJECT3;
+    // Imitations of commercial CMPs' documented surface (tests/fixtures/cmp/<vendor>/).
+    onetrust_accept_all: "cmp-onetrust", "accept-all" => "onetrust", ALL3;
+    onetrust_reject_all: "cmp-onetrust", "reject-all" => "onetrust", REJECT3;
+    onetrust_categories: "cmp-onetrust", "analytics-only" => "onetrust", ANALYTICS3;
+    cookiebot_accept_all: "cmp-cookiebot", "accept-all" => "cookiebot", COOKIEBOT_ALL;
+    cookiebot_reject_all: "cmp-cookiebot", "reject-all" => "cookiebot", [("C0001", true), ("C0002", false), ("C0003", false), ("C0004", false)];
+    cookiebot_categories_map_through_cmp_names: "cmp-cookiebot", "analytics-only" => "cookiebot", [("C0001", true), ("C0002", true), ("C0003", false), ("C0004", false)];
+    didomi_accept_all: "cmp-didomi", "accept-all" => "didomi", [("C0002", true), ("C0004", true)];
+    didomi_reject_all: "cmp-didomi", "reject-all" => "didomi", [("C0002", false), ("C0004", false)];
+    didomi_categories: "cmp-didomi", "analytics-only" => "didomi", [("C0002", true), ("C0004", false)];
+    usercentrics_accept_all: "cmp-usercentrics", "accept-all" => "usercentrics", ALL3;
+    usercentrics_reject_all: "cmp-usercentrics", "reject-all" => "usercentrics", REJECT3;
+    usercentrics_categories: "cmp-usercentrics", "analytics-only" => "usercentrics", ANALYTICS3;
+    trustarc_accept_all: "cmp-trustarc", "accept-all" => "trustarc", [("C0001", true), ("C0003", true), ("C0004", true)];
+    trustarc_reject_all: "cmp-trustarc", "reject-all" => "trustarc", [("C0001", true), ("C0003", false), ("C0004", false)];
+    osano_accept_all: "cmp-osano", "accept-all" => "osano", ALL3;
+    osano_reject_all: "cmp-osano", "reject-all" => "osano", REJECT3;
+    termly_accept_all: "cmp-termly", "accept-all" => "termly", ALL3;
+    termly_reject_all: "cmp-termly", "reject-all" => "termly", REJECT3;
+    /// A banner that closes on its own timer 10 s after Accept (longer than `step_ms`): on the controlled
+    /// clock the step is judged once it settled, in page time, so the choice is recorded.
+    a_banner_closing_on_a_timer_after_the_action_counts_as_closed: "cmp-termly-slow", "accept-all" => "termly", ALL3;
+    ketch_accept_all: "cmp-ketch", "accept-all" => "ketch", ALL3;
+    ketch_reject_all: "cmp-ketch", "reject-all" => "ketch", REJECT3;
 }
 
-// orejime, tarteaucitron and Osano's cookieconsent: the real libraries from npm on real Segment
-// (tests/fixtures/cmp/<cmp>/site/). Each action, a change of mind (accept, reopen, reject) and,
-// through the harness, every state of the spec passing its checks (the stamp agrees with the spec
-// and with the choice the adapter reads).
+// The sites on real Segment (tests/fixtures/cmp/<cmp>/site/), through the harness: every state of
+// the spec passes its checks (the stamp agrees with the spec and with the choice the adapter reads).
 
-fn judge_all_pass(spec: &str) {
-    judge_all_pass_but(spec, &[]);
+/// One test per spec whose every state (but those `except`ed) passes through the harness.
+macro_rules! states_pass_tests {
+    ($($(#[$doc:meta])* $name:ident: $spec:literal $(except [$($except:literal),*])?;)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                judge_all_pass_but($spec, &[$($($except),*)?]);
+            }
+        )*
+    };
 }
 
-/// [`judge_all_pass`] without the states `except`.
+/// Runs every state of `<spec>.yaml` but those in `except`, and asserts that each passes.
 fn judge_all_pass_but(spec: &str, except: &[&str]) {
     let prefix = format!("{spec}::");
     let (results, _tmp) = common::judge(&format!("{SPECS}/{spec}.yaml"), |n| {
@@ -92,76 +148,26 @@ fn judge_all_pass_but(spec: &str, except: &[&str]) {
             .is_some_and(|state| !except.contains(&state))
     });
     assert!(!results.is_empty());
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
-    }
+    results.iter().for_each(common::assert_passes);
 }
 
-choice_tests! {
-    orejime_accept_all: "cmp-orejime", "accept-all" => "orejime", ALL3;
-    orejime_reject_all: "cmp-orejime", "reject-all" => "orejime", REJECT3;
-    orejime_categories: "cmp-orejime", "analytics-only" => "orejime", ANALYTICS3;
-    orejime_change_of_mind: "cmp-orejime", "accept-then-reject" => "orejime", REJECT3;
-    // The same change of mind through `cmp: reopen` (the same way of re-opening).
-    orejime_reopen_then_reject: "cmp-orejime", "accept-reopen-reject" => "orejime", REJECT3;
-}
-
-#[test]
-fn orejime_states_pass() {
-    judge_all_pass("cmp-orejime");
-}
-
-const TAC_ALL: [(&str, bool); 2] = [("C0002", true), ("C0004", true)];
-const TAC_NONE: [(&str, bool); 2] = [("C0002", false), ("C0004", false)];
-
-choice_tests! {
-    tarteaucitron_accept_all: "cmp-tarteaucitron", "accept-all" => "tarteaucitron", TAC_ALL;
-    tarteaucitron_reject_all: "cmp-tarteaucitron", "reject-all" => "tarteaucitron", TAC_NONE;
-}
-
-#[test]
-fn tarteaucitron_categories() {
-    let expected = [("C0002", true), ("C0004", false)];
-    assert_choice(
-        &visit("cmp-tarteaucitron", "analytics-only"),
-        "tarteaucitron",
-        &expected,
-    );
-}
-
-choice_tests! {
-    tarteaucitron_change_of_mind: "cmp-tarteaucitron", "accept-then-reject" => "tarteaucitron", TAC_NONE;
-}
-
-/// Without `accept-then-reject`: tarteaucitron reloads the page when a launched service is
-/// withdrawn (its documented `reloadThePage`), and whether analytics-next delivers what it had in
-/// flight, or persists it to localStorage as the page unloads (`events-held`), or whether the
-/// wrapper's consent-update event leaves before the reload (`consent-mismatch` otherwise), is a
-/// race inside the page itself. The change of mind's recorded choice is asserted above.
-#[test]
-fn tarteaucitron_states_pass() {
-    judge_all_pass_but("cmp-tarteaucitron", &["accept-then-reject"]);
-}
-
-choice_tests! {
-    osano_cookieconsent_accept_all: "cmp-osano-cookieconsent", "accept-all" => "osano-cookieconsent", ALL3;
-    osano_cookieconsent_reject_all: "cmp-osano-cookieconsent", "reject-all" => "osano-cookieconsent", REJECT3;
-    osano_cookieconsent_change_of_mind: "cmp-osano-cookieconsent", "accept-then-reject" => "osano-cookieconsent", REJECT3;
-    osano_cookieconsent_reopen_then_reject: "cmp-osano-cookieconsent", "accept-reopen-reject" => "osano-cookieconsent", REJECT3;
-}
-
-#[test]
-fn osano_cookieconsent_states_pass() {
-    judge_all_pass("cmp-osano-cookieconsent");
+states_pass_tests! {
+    orejime_states_pass: "cmp-orejime";
+    /// Without `accept-then-reject`: tarteaucitron reloads the page when a launched service is
+    /// withdrawn (its documented `reloadThePage`), and whether analytics-next delivers what it had in
+    /// flight, or persists it to localStorage as the page unloads (`events-held`), or whether the
+    /// wrapper's consent-update event leaves before the reload (`consent-mismatch` otherwise), is a
+    /// race inside the page itself. The change of mind's recorded choice is asserted below.
+    tarteaucitron_states_pass: "cmp-tarteaucitron" except ["accept-then-reject"];
+    osano_cookieconsent_states_pass: "cmp-osano-cookieconsent";
+    /// IAB TCF v2.2 (below): the stamp agrees with the purposes the decoded TC string signals.
+    tcf_states_pass_against_the_decoded_signal: "cmp-tcf";
+    /// IAB GPP (below): the stamp agrees with the opt-outs the decoded GPP string signals.
+    gpp_states_pass_against_the_decoded_signal: "cmp-gpp";
 }
 
 // IAB TCF v2.2 on the IAB's own @iabtcf/cmpapi + @iabtcf/core (tests/fixtures/cmp/tcf/site/): real
 // __tcfapi, real TC strings, decoded in Rust; the stamp agrees with the purposes signalled.
-
-#[test]
-fn tcf_states_pass_against_the_decoded_signal() {
-    judge_all_pass("cmp-tcf");
-}
 
 #[test]
 fn tcf_reject_all_signals_legitimate_interest_only() {
@@ -177,11 +183,6 @@ fn tcf_reject_all_signals_legitimate_interest_only() {
 // IAB GPP on the IAB's own @iabgpp/cmpapi (tests/fixtures/cmp/gpp/site/): real __gpp, real GPP
 // strings with the usnat and usca sections, decoded in Rust; the stamp agrees with the opt-outs
 // signalled, and under cpra the opt-out blocks the advertising destination as GPC would.
-
-#[test]
-fn gpp_states_pass_against_the_decoded_signal() {
-    judge_all_pass("cmp-gpp");
-}
 
 /// The opt-out as the CMP signals it (the exact string: it holds no timestamp, so a rerun gives
 /// the same snapshot), the cpra default it brings, and the snapshot's decoded sections.
@@ -212,18 +213,19 @@ fn gpp_opt_out_signals_sale_sharing_and_targeted_advertising_in_usnat_and_usca()
     );
     let snap = consent_gates::output::snapshot::build(&spec, "opt-out", state, &c, &analysis);
     let yaml = serde_yaml::to_string(&snap).expect("yaml");
-    for line in [
-        "gpp: DBABrw~CVQVAAAAAACA.QA~BUUAAACA.QA",
-        "gpp_decoded:",
-        "- usnat",
-        "- usca",
-        "SaleOptOut: 1 (opted out)",
-        "TargetedAdvertisingOptOut: 1 (opted out)",
-        "SaleOptOutNotice: 1 (provided)",
-        "Gpc: false",
-    ] {
-        assert!(yaml.contains(line), "{line:?} not in the snapshot:\n{yaml}");
-    }
+    common::assert_contains_all(
+        &yaml,
+        &[
+            "gpp: DBABrw~CVQVAAAAAACA.QA~BUUAAACA.QA",
+            "gpp_decoded:",
+            "- usnat",
+            "- usca",
+            "SaleOptOut: 1 (opted out)",
+            "TargetedAdvertisingOptOut: 1 (opted out)",
+            "SaleOptOutNotice: 1 (provided)",
+            "Gpc: false",
+        ],
+    );
 }
 
 /// A Global Privacy Control browser: the CMP opts out of sale and sharing before any choice and
@@ -244,45 +246,33 @@ fn gpp_gpc_browser_is_opted_out_with_the_gpc_field_set() {
 /// consent stamp agrees with `expect.consent` and with the choice the adapter reads.
 #[test]
 fn vanilla_cookieconsent_categories_pass_the_consent_checks() {
-    let name = "cmp-vcc::analytics-only";
-    let (results, _tmp) = common::judge(&format!("{SPECS}/cmp-vcc.yaml"), |n| n == name);
-    let r = common::result(&results, name);
-    assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
+    let (r, _tmp) = common::run_one(&format!("{SPECS}/cmp-vcc.yaml"), "cmp-vcc::analytics-only");
+    common::assert_passes(&r);
+}
+
+/// autoconsent's `cookieconsent3` rule drives the shop's real vanilla-cookieconsent: `state` records
+/// `expected`.
+fn assert_through_autoconsent(state: &str, expected: &[(&str, bool)]) {
+    let c = visit("cmp-autoconsent", state);
+    assert_eq!(
+        c.autoconsent_rule.as_deref(),
+        Some("cookieconsent3"),
+        "{c:#?}"
+    );
+    assert_choice(&c, "vanilla-cookieconsent", expected);
 }
 
 #[test]
 fn autoconsent_accept_all_through_the_cookieconsent3_rule() {
-    let c = visit("cmp-autoconsent", "accept-all");
-    assert_eq!(
-        c.autoconsent_rule.as_deref(),
-        Some("cookieconsent3"),
-        "{c:#?}"
-    );
-    assert_choice(&c, "vanilla-cookieconsent", &ALL3);
+    assert_through_autoconsent("accept-all", &ALL3);
 }
 
 #[test]
 fn autoconsent_reject_all_through_the_cookieconsent3_rule() {
-    let c = visit("cmp-autoconsent", "reject-all");
-    assert_eq!(
-        c.autoconsent_rule.as_deref(),
-        Some("cookieconsent3"),
-        "{c:#?}"
-    );
-    assert_choice(&c, "vanilla-cookieconsent", &REJECT3);
-}
-
-choice_tests! {
-    auto_detects_vanilla_cookieconsent_on_the_shop: "cmp-auto-shop", "reject-all" => "vanilla-cookieconsent", REJECT3;
+    assert_through_autoconsent("reject-all", &REJECT3);
 }
 
 // --- imitations of commercial CMPs --------------------------------------------------------
-
-choice_tests! {
-    onetrust_accept_all: "cmp-onetrust", "accept-all" => "onetrust", ALL3;
-    onetrust_reject_all: "cmp-onetrust", "reject-all" => "onetrust", REJECT3;
-    onetrust_categories: "cmp-onetrust", "analytics-only" => "onetrust", ANALYTICS3;
-}
 
 /// `cmp: auto` recognises the adapters of the real libraries from npm too, and reads the choice
 /// through the one it detected.
@@ -312,83 +302,6 @@ fn auto_detects_onetrust() {
     assert_choice(&c, "onetrust", &ALL3);
 }
 
-const COOKIEBOT_ALL: [(&str, bool); 4] = [
-    ("C0001", true),
-    ("C0002", true),
-    ("C0003", true),
-    ("C0004", true),
-];
-
-choice_tests! {
-    cookiebot_accept_all: "cmp-cookiebot", "accept-all" => "cookiebot", COOKIEBOT_ALL;
-}
-
-#[test]
-fn cookiebot_reject_all() {
-    let expected = [
-        ("C0001", true),
-        ("C0002", false),
-        ("C0003", false),
-        ("C0004", false),
-    ];
-    assert_choice(
-        &visit("cmp-cookiebot", "reject-all"),
-        "cookiebot",
-        &expected,
-    );
-}
-
-#[test]
-fn cookiebot_categories_map_through_cmp_names() {
-    let expected = [
-        ("C0001", true),
-        ("C0002", true),
-        ("C0003", false),
-        ("C0004", false),
-    ];
-    assert_choice(
-        &visit("cmp-cookiebot", "analytics-only"),
-        "cookiebot",
-        &expected,
-    );
-}
-
-#[test]
-fn didomi_accept_all() {
-    let expected = [("C0002", true), ("C0004", true)];
-    assert_choice(&visit("cmp-didomi", "accept-all"), "didomi", &expected);
-}
-
-#[test]
-fn didomi_reject_all() {
-    let expected = [("C0002", false), ("C0004", false)];
-    assert_choice(&visit("cmp-didomi", "reject-all"), "didomi", &expected);
-}
-
-#[test]
-fn didomi_categories() {
-    let expected = [("C0002", true), ("C0004", false)];
-    assert_choice(&visit("cmp-didomi", "analytics-only"), "didomi", &expected);
-}
-
-choice_tests! {
-    usercentrics_accept_all: "cmp-usercentrics", "accept-all" => "usercentrics", ALL3;
-    usercentrics_reject_all: "cmp-usercentrics", "reject-all" => "usercentrics", REJECT3;
-    usercentrics_categories: "cmp-usercentrics", "analytics-only" => "usercentrics", ANALYTICS3;
-}
-
-#[test]
-fn trustarc_accept_all() {
-    let expected = [("C0001", true), ("C0003", true), ("C0004", true)];
-    assert_choice(&visit("cmp-trustarc", "accept-all"), "trustarc", &expected);
-}
-
-#[test]
-fn trustarc_reject_all() {
-    let expected = [("C0001", true), ("C0003", false), ("C0004", false)];
-    assert_choice(&visit("cmp-trustarc", "reject-all"), "trustarc", &expected);
-}
-
 /// TrustArc's own Segment names (`ta-N`, trustarc-segment-wrapper) need no `cmp:` mapping: on a
 /// site whose Segment set-up follows that wrapper, every state passes, so the stamp, the spec's
 /// expectations and the choice the adapter reads (bucket N for `ta-N`) all agree.
@@ -397,10 +310,7 @@ fn trustarc_segment_names_pass_without_mapping() {
     let (results, _tmp) = common::judge(&format!("{SPECS}/cmp-trustarc-segment.yaml"), |n| {
         n.starts_with("cmp-trustarc-segment::")
     });
-    assert_eq!(results.len(), 3, "{results:#?}");
-    for r in &results {
-        assert_eq!(r.verdict, Verdict::Pass, "{r:#?}");
-    }
+    common::assert_all_pass(&results, 3);
 }
 
 #[test]
@@ -419,109 +329,67 @@ fn trustarc_segment_names_read_as_buckets() {
     );
 }
 
-choice_tests! {
-    osano_accept_all: "cmp-osano", "accept-all" => "osano", ALL3;
-    osano_reject_all: "cmp-osano", "reject-all" => "osano", REJECT3;
-    termly_accept_all: "cmp-termly", "accept-all" => "termly", ALL3;
-    /// A banner that closes on its own timer 10 s after Accept (longer than `step_ms`): on the controlled
-    /// clock the step is judged once it settled, in page time, so the choice is recorded.
-    a_banner_closing_on_a_timer_after_the_action_counts_as_closed: "cmp-termly-slow", "accept-all" => "termly", ALL3;
-}
-
-/// The same banner on the real clock: 10 s of wall time exceed `step_ms`, so the step misses.
-#[test]
-fn on_the_real_clock_the_same_banner_misses_within_step_ms() {
-    assert_misses(
-        "cmp-termly-slow-real",
-        "accept-all",
-        &["termly adapter", "still shown 3000 ms later"],
-    );
-}
-
-/// A Decline button that does nothing: the banner is still there once the page settled, and the
-/// step misses, naming the adapter.
-#[test]
-fn a_banner_still_shown_once_settled_misses() {
-    assert_misses(
-        "cmp-termly-slow",
-        "reject-all",
-        &["termly adapter", "still shown once the page had settled"],
-    );
-}
-
-choice_tests! {
-    termly_reject_all: "cmp-termly", "reject-all" => "termly", REJECT3;
-    ketch_accept_all: "cmp-ketch", "accept-all" => "ketch", ALL3;
-    ketch_reject_all: "cmp-ketch", "reject-all" => "ketch", REJECT3;
-}
-
 const TCF_ALL: [(&str, bool); 3] = [("P1", true), ("P4", true), ("P8", true)];
 const TCF_NONE: [(&str, bool); 3] = [("P1", false), ("P4", false), ("P8", false)];
 
-fn normalised(tc: &str) -> Option<String> {
-    Some(consent_gates::browser::cmp::signals::normalise_tc_string(
-        tc,
-    ))
+/// One test per TCF CMP and action: visits `state` of `<spec>.yaml` and asserts the recorded
+/// choice, the TC string the CMP gave (as recorded: its timestamps zeroed) and the GPP string.
+macro_rules! tcf_tests {
+    ($($(#[$doc:meta])* $name:ident: $spec:literal, $state:literal => $adapter:literal, $expected:expr, tc $tc:literal, gpp $gpp:expr;)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                let c = visit($spec, $state);
+                assert_choice(&c, $adapter, &$expected);
+                let tc = consent_gates::browser::cmp::signals::normalise_tc_string($tc);
+                assert_eq!(c.tcf.as_deref(), Some(tc.as_str()), "TC string");
+                assert_eq!(c.gpp.as_deref(), $gpp, "GPP string");
+            }
+        )*
+    };
 }
 
-#[test]
-fn sourcepoint_accept_all_clicks_inside_the_message_frame() {
-    let c = visit("cmp-sourcepoint", "accept-all");
-    assert_choice(&c, "sourcepoint", &TCF_ALL);
-    assert_eq!(
-        c.tcf,
-        normalised("CP1R2oAP1R2oAAGABBENBkEgAP_AAAAAADLIAAAAAAAA")
-    );
-    assert!(
-        c.tcf
-            .as_deref()
-            .is_some_and(|t| t.starts_with("CAAAAAAAAAAAAAG")),
-        "timestamps zeroed: {:?}",
-        c.tcf
-    );
-    assert_eq!(c.gpp, None, "no __gpp on this page");
+tcf_tests! {
+    /// No `__gpp` on this page.
+    sourcepoint_accept_all_clicks_inside_the_message_frame: "cmp-sourcepoint", "accept-all" => "sourcepoint", TCF_ALL,
+        tc "CP1R2oAP1R2oAAGABBENBkEgAP_AAAAAADLIAAAAAAAA", gpp None;
+    sourcepoint_reject_all: "cmp-sourcepoint", "reject-all" => "sourcepoint", TCF_NONE,
+        tc "CP1R2oAP1R2oAAGABBENBkEgAAAAAAAAADLIAAAAAAAA", gpp None;
+    quantcast_accept_all_records_tcf_and_gpp: "cmp-quantcast", "accept-all" => "quantcast", TCF_ALL,
+        tc "CP1R2oAP1R2oAAKABBENBkEgAP_AAAAAADLIAAAAAAAA", gpp Some("DBABMA~CP1R2oAP1R2oAAKABBENBkEgAP_AAAAAADLIAAAAAAAA");
+    quantcast_reject_all: "cmp-quantcast", "reject-all" => "quantcast", TCF_NONE,
+        tc "CP1R2oAP1R2oAAKABBENBkEgAAAAAAAAADLIAAAAAAAA", gpp Some("DBABMA~CP1R2oAP1R2oAAKABBENBkEgAAAAAAAAADLIAAAAAAAA");
 }
 
+/// What the capture records of a TC string is normalised: its created and updated timestamps
+/// zeroed, so that a rerun gives the same snapshot.
 #[test]
-fn sourcepoint_reject_all() {
-    let c = visit("cmp-sourcepoint", "reject-all");
-    assert_choice(&c, "sourcepoint", &TCF_NONE);
-    assert_eq!(
-        c.tcf,
-        normalised("CP1R2oAP1R2oAAGABBENBkEgAAAAAAAAADLIAAAAAAAA")
+fn tc_strings_are_recorded_with_their_timestamps_zeroed() {
+    let tc = consent_gates::browser::cmp::signals::normalise_tc_string(
+        "CP1R2oAP1R2oAAGABBENBkEgAP_AAAAAADLIAAAAAAAA",
     );
-}
-
-#[test]
-fn quantcast_accept_all_records_tcf_and_gpp() {
-    let c = visit("cmp-quantcast", "accept-all");
-    assert_choice(&c, "quantcast", &TCF_ALL);
-    assert_eq!(
-        c.tcf,
-        normalised("CP1R2oAP1R2oAAKABBENBkEgAP_AAAAAADLIAAAAAAAA")
-    );
-    assert_eq!(
-        c.gpp.as_deref(),
-        Some("DBABMA~CP1R2oAP1R2oAAKABBENBkEgAP_AAAAAADLIAAAAAAAA")
-    );
-}
-
-#[test]
-fn quantcast_reject_all() {
-    let c = visit("cmp-quantcast", "reject-all");
-    assert_choice(&c, "quantcast", &TCF_NONE);
-    assert_eq!(
-        c.tcf,
-        normalised("CP1R2oAP1R2oAAKABBENBkEgAAAAAAAAADLIAAAAAAAA")
-    );
+    assert!(tc.starts_with("CAAAAAAAAAAAAAG"), "timestamps zeroed: {tc}");
 }
 
 // --- misses and bounds --------------------------------------------------------------------
 
+/// One test per step that must miss: runs `state` of `<spec>.yaml` and asserts that it fails with
+/// step-did-not-match alone, its message containing each of `needles`.
+macro_rules! miss_tests {
+    ($($(#[$doc:meta])* $name:ident: $spec:literal, $state:literal => $needles:expr;)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                assert_misses($spec, $state, &$needles);
+            }
+        )*
+    };
+}
+
 fn assert_misses(spec: &str, state: &str, needles: &[&str]) {
-    let name = format!("{spec}::{state}");
-    let (results, _tmp) = common::judge(&format!("{SPECS}/{spec}.yaml"), |n| n == name);
-    let r = common::result(&results, &name);
+    let (r, _tmp) = common::run_one(&format!("{SPECS}/{spec}.yaml"), &format!("{spec}::{state}"));
     let checks: Vec<CheckId> = r.failures.iter().map(|f| f.check).collect();
     assert_eq!(checks, vec![CheckId::StepDidNotMatch], "{r:#?}");
     let message = &r.failures[0].message;
@@ -530,31 +398,15 @@ fn assert_misses(spec: &str, state: &str, needles: &[&str]) {
     }
 }
 
-#[test]
-fn a_click_action_without_its_banner_names_the_adapter_and_the_selector() {
-    assert_misses(
-        "cmp-miss",
-        "accept-all",
-        &["onetrust adapter", "#onetrust-accept-btn-handler"],
-    );
-}
-
-#[test]
-fn a_scripted_action_without_its_banner_names_the_adapter_and_what_it_waited_for() {
-    assert_misses(
-        "cmp-miss",
-        "analytics-only",
-        &["onetrust adapter", "UpdateConsent", "#onetrust-banner-sdk"],
-    );
-}
-
-#[test]
-fn auto_without_a_known_cmp_misses_naming_what_it_looked_for() {
-    assert_misses(
-        "cmp-miss-auto",
-        "accept-all",
-        &["auto adapter", "onetrust", "klaro"],
-    );
+miss_tests! {
+    a_click_action_without_its_banner_names_the_adapter_and_the_selector: "cmp-miss", "accept-all" => ["onetrust adapter", "#onetrust-accept-btn-handler"];
+    a_scripted_action_without_its_banner_names_the_adapter_and_what_it_waited_for: "cmp-miss", "analytics-only" => ["onetrust adapter", "UpdateConsent", "#onetrust-banner-sdk"];
+    auto_without_a_known_cmp_misses_naming_what_it_looked_for: "cmp-miss-auto", "accept-all" => ["auto adapter", "onetrust", "klaro"];
+    /// A Decline button that does nothing: the banner is still there once the page settled, and the
+    /// step misses, naming the adapter.
+    a_banner_still_shown_once_settled_misses: "cmp-termly-slow", "reject-all" => ["termly adapter", "still shown once the page had settled"];
+    /// The same banner on the real clock: 10 s of wall time exceed `step_ms`, so the step misses.
+    on_the_real_clock_the_same_banner_misses_within_step_ms: "cmp-termly-slow-real", "accept-all" => ["termly adapter", "still shown 3000 ms later"];
 }
 
 #[test]

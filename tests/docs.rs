@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use consent_gates::spec;
 use serde_json::Value;
 
@@ -250,10 +252,9 @@ fn spec_doc_documents_exactly_the_schema_keys() {
         "the schema walk found only {} keys: {in_schema:#?}",
         in_schema.len()
     );
-    assert!(
-        problems.is_empty(),
-        "{SPEC_DOC} and the spec's JSON Schema disagree:\n  {}",
-        problems.join("\n  ")
+    common::assert_no_problems(
+        &format!("{SPEC_DOC} and the spec's JSON Schema disagree"),
+        problems,
     );
 }
 
@@ -351,11 +352,7 @@ fn markdown_docs_link_only_inside_the_repository() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "Markdown files point outside the repository:\n  {}",
-        problems.join("\n  ")
-    );
+    common::assert_no_problems("Markdown files point outside the repository", problems);
 }
 
 /// Source, data and script files name no file outside the repository and no folder of the machine
@@ -407,9 +404,8 @@ fn sources_cite_only_files_in_the_repository() {
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "files cite what a user who clones the repository does not have (point to docs/ instead):\n  {}",
-        problems.join("\n  ")
+    common::assert_no_problems(
+        "files cite what a user who clones the repository does not have (point to docs/ instead)",
+        problems,
     );
 }

@@ -3,7 +3,9 @@
 //! chain (no circles). The layers are in `src/lib.rs`'s rustdoc and in ARCHITECTURE.md.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
 
 /// The layer of a top-level module of `src/`; `None` for files outside the layering (lib.rs).
 fn layer(top: &str) -> Option<u8> {
@@ -15,17 +17,6 @@ fn layer(top: &str) -> Option<u8> {
         "runner" => 4,
         _ => return None,
     })
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read src") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// `src/analysis/verdict/mod.rs` → `["analysis", "verdict"]`; `src/analysis/routing.rs` →
@@ -132,9 +123,8 @@ struct Graph {
 
 fn graph() -> Graph {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    files.retain(|f| !f.starts_with(src.join("bin")));
+    let mut files = common::files_under(&src);
+    files.retain(|f| f.extension().is_some_and(|e| e == "rs") && !f.starts_with(src.join("bin")));
     let modules: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(&src, f)).collect();
     let mut edges: BTreeMap<Vec<String>, BTreeMap<Vec<String>, String>> = BTreeMap::new();
     for file in &files {
@@ -188,10 +178,9 @@ fn imports_only_point_down_the_layers() {
             }
         }
     }
-    assert!(
-        upward.is_empty(),
-        "imports that run up a layer (move the item down, or the code up):\n{}",
-        upward.join("\n")
+    common::assert_no_problems(
+        "imports that run up a layer (move the item down, or the code up)",
+        upward,
     );
 }
 
@@ -226,10 +215,9 @@ fn no_module_circles() {
             }
         }
     }
-    assert!(
-        circles.is_empty(),
-        "modules that import each other (a circle; split the shared part out):\n{}",
-        circles.into_iter().collect::<Vec<_>>().join("\n")
+    common::assert_no_problems(
+        "modules that import each other (a circle; split the shared part out)",
+        circles,
     );
 }
 

@@ -35,73 +35,44 @@ fn defect_and_twin(
     common::assert_passes(t);
 }
 
-/// A CNAME'd collector: Meta's pixel event sent to metrics.shop.example (a subdomain of the
-/// site) is recognised by its payload and judged as the Facebook destination.
-#[test]
-fn a_cnamed_collector_is_judged_as_its_vendor() {
-    defect_and_twin(
-        "cname",
-        "no-choice",
-        (CheckId::BlockedReceived, FACEBOOK),
-        |e| {
-            e.contains("Meta pixel event sent to metrics.shop.example/tr/")
-                && e.contains("first-party proxy")
-        },
-    );
+/// One test per scenario: [`defect_and_twin`] with the scenario, the state, the one failure
+/// expected of the defect (check on destination) and what a line of its evidence says.
+macro_rules! recipient_tests {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident: $scenario:literal, $state:literal => $check:ident on $destination:expr, $says:expr;
+    )*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                defect_and_twin($scenario, $state, (CheckId::$check, $destination), $says);
+            }
+        )*
+    };
 }
 
-/// An unknown relay: a third-party host no destination claims receives the visitor's id in a
-/// state without a choice: unknown-recipient naming the host, the moment and what sent it (no
-/// "before the decision": the state has none).
-#[test]
-fn an_unknown_relay_host_fails_unknown_recipient() {
-    defect_and_twin(
-        "relay",
-        "no-choice",
-        (CheckId::UnknownRecipient, "px.trk-relay.example"),
-        |e| {
-            e.starts_with("POST px.trk-relay.example/collect (requested by the page: ping)")
-                && e.ends_with(" ms")
-        },
-    );
-}
-
-/// A server-side tag manager on a first-party host: GA4 measurement protocol hits to
-/// sgtm.shop.example are judged as the GA4 destination.
-#[test]
-fn a_server_side_tag_manager_on_a_first_party_host_is_judged_as_ga4() {
-    defect_and_twin(
-        "sgtm",
-        "no-choice",
-        (CheckId::BlockedReceived, GA4_WEB),
-        |e| {
-            e.contains("GA4 measurement protocol hit (gtag.js) sent to sgtm.shop.example/g/collect")
-                && e.contains("first-party proxy")
-        },
-    );
-}
-
-/// A tag armed by the banner's answer (whatever it was) that fires on the first scroll: the
-/// visitor scrolls after "Reject all", and the Meta event is a leak after the decision.
-#[test]
-fn a_scroll_triggered_tag_leaks_after_reject() {
-    defect_and_twin(
-        "scroll",
-        "reject-all",
-        (CheckId::BlockedReceived, FACEBOOK),
-        |e| e.contains("www.facebook.com/tr/") && e.ends_with("after the decision"),
-    );
-}
-
-/// The same with the first mouse move and a GA4 hit.
-#[test]
-fn a_mousemove_triggered_tag_leaks_after_reject() {
-    defect_and_twin(
-        "mousemove",
-        "reject-all",
-        (CheckId::BlockedReceived, GA4_WEB),
-        |e| e.contains("region1.google-analytics.com") && e.ends_with("after the decision"),
-    );
+recipient_tests! {
+    /// A CNAME'd collector: Meta's pixel event sent to metrics.shop.example (a subdomain of the
+    /// site) is recognised by its payload and judged as the Facebook destination.
+    a_cnamed_collector_is_judged_as_its_vendor: "cname", "no-choice" => BlockedReceived on FACEBOOK,
+        |e| e.contains("Meta pixel event sent to metrics.shop.example/tr/") && e.contains("first-party proxy");
+    /// An unknown relay: a third-party host no destination claims receives the visitor's id in a
+    /// state without a choice: unknown-recipient naming the host, the moment and what sent it (no
+    /// "before the decision": the state has none).
+    an_unknown_relay_host_fails_unknown_recipient: "relay", "no-choice" => UnknownRecipient on "px.trk-relay.example",
+        |e| e.starts_with("POST px.trk-relay.example/collect (requested by the page: ping)") && e.ends_with(" ms");
+    /// A server-side tag manager on a first-party host: GA4 measurement protocol hits to
+    /// sgtm.shop.example are judged as the GA4 destination.
+    a_server_side_tag_manager_on_a_first_party_host_is_judged_as_ga4: "sgtm", "no-choice" => BlockedReceived on GA4_WEB,
+        |e| e.contains("GA4 measurement protocol hit (gtag.js) sent to sgtm.shop.example/g/collect") && e.contains("first-party proxy");
+    /// A tag armed by the banner's answer (whatever it was) that fires on the first scroll: the
+    /// visitor scrolls after "Reject all", and the Meta event is a leak after the decision.
+    a_scroll_triggered_tag_leaks_after_reject: "scroll", "reject-all" => BlockedReceived on FACEBOOK,
+        |e| e.contains("www.facebook.com/tr/") && e.ends_with("after the decision");
+    /// The same with the first mouse move and a GA4 hit.
+    a_mousemove_triggered_tag_leaks_after_reject: "mousemove", "reject-all" => BlockedReceived on GA4_WEB,
+        |e| e.contains("region1.google-analytics.com") && e.ends_with("after the decision");
 }
 
 /// A correct site served from a vendor's own domain (www.criteo.com): its own requests are first

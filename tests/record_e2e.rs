@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{evidence, fails_with, pair};
+use common::{evidence, pair};
 use consent_gates::outcome::{CheckId, TrialResult};
 
 /// Runs the trials of `specs` whose names `select` accepts.
@@ -12,8 +12,20 @@ fn run(specs: &str, select: impl Fn(&str) -> bool) -> Vec<TrialResult> {
     common::judge(specs, select).0
 }
 
+/// Asserts that `r` fails with exactly blocked-received on each of `destinations`, the evidence
+/// naming each of `seen`.
+fn assert_blocked_received(r: &TrialResult, destinations: &[&str], seen: &[&str]) {
+    let expected: Vec<_> = destinations
+        .iter()
+        .map(|d| pair(CheckId::BlockedReceived, Some(d)))
+        .collect();
+    common::assert_fails_with(r, &expected);
+    for what in seen {
+        common::assert_evidence_names(r, CheckId::BlockedReceived, what);
+    }
+}
+
 const SHAPES_LEAKY: &str = "tests/fixtures/segment-shapes/specs/shapes-leaky.yaml";
-const SHAPES_CORRECT: &str = "tests/fixtures/segment-shapes/specs/shapes-correct.yaml";
 
 /// Segment traffic that does not look like analytics.js — a batch to a first-party path, a
 /// sendBeacon, the Pixel API, a gzip body — is decoded as collection wherever it goes; bytes to
@@ -47,14 +59,7 @@ fn segment_is_recognised_by_what_it_carries() {
     }
 }
 
-/// The twin checks consent before sending: every channel stays silent after "Reject".
-#[test]
-fn segment_shapes_twin_passes() {
-    common::assert_all_pass(&run(SHAPES_CORRECT, |_| true), 5);
-}
-
 const SOCKETS_LEAKY: &str = "tests/fixtures/sockets/specs/sockets-leaky.yaml";
-const SOCKETS_CORRECT: &str = "tests/fixtures/sockets/specs/sockets-correct.yaml";
 const CHAT: &str = "Support Chat";
 const FEED: &str = "Live Feed";
 
@@ -62,64 +67,34 @@ const FEED: &str = "Live Feed";
 /// after "Reject": each is `blocked-received`, the socket's evidence counting frames, no values.
 #[test]
 fn websocket_and_eventsource_after_reject_are_blocked_received() {
-    let r = fails_with(
-        SOCKETS_LEAKY,
-        "sockets-leaky::reject-all",
-        &[
-            pair(CheckId::BlockedReceived, Some(CHAT)),
-            pair(CheckId::BlockedReceived, Some(FEED)),
-        ],
-    );
+    let (r, _tmp) = common::run_one(SOCKETS_LEAKY, "sockets-leaky::reject-all");
+    // The EventSource stream is named.
+    assert_blocked_received(&r, &[CHAT, FEED], &["request to feed.example.net/stream"]);
     let ev = evidence(&r, CheckId::BlockedReceived);
     assert!(
         ev.iter()
             .any(|e| e.starts_with("WebSocket to chat.example.net/socket (")),
         "the socket is named as a WebSocket: {ev:?}"
     );
-    assert!(
-        ev.iter()
-            .any(|e| e.contains("request to feed.example.net/stream")),
-        "the EventSource stream is named: {ev:?}"
-    );
     let text = format!("{r:?}");
     assert!(!text.contains("hello"), "frame values never appear: {text}");
 }
 
-/// The twin opens chat and feed only after "Accept": reject passes, and accept passes too — a
-/// vendor reached only over a WebSocket or EventSource has received something (`allowed`).
-#[test]
-fn sockets_twin_passes_both_ways() {
-    common::assert_all_pass(&run(SOCKETS_CORRECT, |_| true), 2);
-}
-
 const WORKER_LEAKY: &str = "tests/fixtures/shared-worker/specs/shared-worker-leaky.yaml";
-const WORKER_CORRECT: &str = "tests/fixtures/shared-worker/specs/shared-worker-correct.yaml";
 
 /// A SharedWorker's fetch after "Reject" (which no Playwright route sees) is recorded by the
 /// network layer behind the routes and judged: `blocked-received`.
 #[test]
 fn shared_worker_fetch_after_reject_is_blocked_received() {
-    let r = fails_with(
-        WORKER_LEAKY,
-        "shared-worker-leaky::reject-all",
-        &[pair(CheckId::BlockedReceived, Some("Worker Analytics"))],
-    );
-    common::assert_evidence_names(
+    let (r, _tmp) = common::run_one(WORKER_LEAKY, "shared-worker-leaky::reject-all");
+    assert_blocked_received(
         &r,
-        CheckId::BlockedReceived,
-        "collect.worker-vendor.example/v1/hit",
+        &["Worker Analytics"],
+        &["collect.worker-vendor.example/v1/hit"],
     );
-}
-
-/// The twin's worker sends only after "Accept": reject passes, and accept passes because the
-/// worker's request counts as reception.
-#[test]
-fn shared_worker_twin_passes_both_ways() {
-    common::assert_all_pass(&run(WORKER_CORRECT, |_| true), 2);
 }
 
 const UNLOAD_LEAKY: &str = "tests/fixtures/unload/specs/unload-leaky.yaml";
-const UNLOAD_CORRECT: &str = "tests/fixtures/unload/specs/unload-correct.yaml";
 
 /// An exit tracker whose pagehide / visibilitychange handler checks `event.isTrusted` sends a
 /// beacon and a keepalive fetch when the visitor really leaves: at the end of the state and at a
@@ -129,19 +104,40 @@ fn beacons_of_a_real_unload_after_reject_are_blocked_received() {
     let results = run(UNLOAD_LEAKY, |n| n != "unload-leaky::accept-all");
     for state in ["reject-all", "visit-after-reject"] {
         let r = common::result(&results, &format!("unload-leaky::{state}"));
-        common::assert_fails_with(r, &[pair(CheckId::BlockedReceived, Some("Exit Analytics"))]);
-        for what in [
-            "exit.vendor.example/beacon",
-            "exit.vendor.example/keepalive",
-        ] {
-            common::assert_evidence_names(r, CheckId::BlockedReceived, what);
-        }
+        assert_blocked_received(
+            r,
+            &["Exit Analytics"],
+            &[
+                "exit.vendor.example/beacon",
+                "exit.vendor.example/keepalive",
+            ],
+        );
     }
 }
 
-/// The twin sends only after "Accept": both reject states pass, and accept passes because what
-/// the real unload sent counts as reception.
-#[test]
-fn unload_twin_passes_every_way() {
-    common::assert_all_pass(&run(UNLOAD_CORRECT, |_| true), 3);
+/// One test per correct twin: the `count` trials of its spec each pass.
+macro_rules! twin_tests {
+    ($($(#[$doc:meta])* $name:ident: $spec:literal, $count:literal;)*) => {
+        $(
+            $(#[$doc])*
+            #[test]
+            fn $name() {
+                common::assert_all_pass(&run($spec, |_| true), $count);
+            }
+        )*
+    };
+}
+
+twin_tests! {
+    /// The twin checks consent before sending: every channel stays silent after "Reject".
+    segment_shapes_twin_passes: "tests/fixtures/segment-shapes/specs/shapes-correct.yaml", 5;
+    /// The twin opens chat and feed only after "Accept": reject passes, and accept passes too — a
+    /// vendor reached only over a WebSocket or EventSource has received something (`allowed`).
+    sockets_twin_passes_both_ways: "tests/fixtures/sockets/specs/sockets-correct.yaml", 2;
+    /// The twin's worker sends only after "Accept": reject passes, and accept passes because the
+    /// worker's request counts as reception.
+    shared_worker_twin_passes_both_ways: "tests/fixtures/shared-worker/specs/shared-worker-correct.yaml", 2;
+    /// The twin sends only after "Accept": both reject states pass, and accept passes because what
+    /// the real unload sent counts as reception.
+    unload_twin_passes_every_way: "tests/fixtures/unload/specs/unload-correct.yaml", 3;
 }

@@ -134,6 +134,7 @@ mod results_json {
     };
     use serde::{Deserialize, Serialize};
     use serde_json::Value;
+    use strum::VariantArray;
 
     /// The file's documented top level, spelled out here rather than borrowed from the writer.
     #[derive(Serialize, Deserialize)]
@@ -144,58 +145,68 @@ mod results_json {
         trials: Vec<TrialResult>,
     }
 
-    fn trial(state: &str, verdict: Verdict, snapshot: SnapshotStatus) -> TrialResult {
-        TrialResult {
-            verdict,
-            snapshot,
-            duration_ms: 1234,
-            ..TrialResult::new("shop", state, Vec::new())
+    /// A trial of the shop that found `failures` (its verdict follows from them), its snapshot
+    /// compared as `snapshot`.
+    fn trial(state: &str, failures: Vec<Failure>, snapshot: SnapshotStatus) -> TrialResult {
+        let mut t = TrialResult::new("shop", state, failures);
+        (t.snapshot, t.duration_ms) = (snapshot, 1234);
+        t
+    }
+
+    /// The `i`th failure of a trial, of `check`: every other one names a destination, and two in
+    /// three show evidence, from before or after the decision.
+    fn failure(i: usize, check: CheckId) -> Failure {
+        let even = i.is_multiple_of(2);
+        let evidence = Evidence {
+            at_ms: 100 * i as u64,
+            phase: Some(if even { Phase::After } else { Phase::Before }),
+            what: format!("GET https://vendor.example/{check}"),
+        };
+        Failure {
+            check,
+            destination: even.then(|| "Facebook Pixel".to_string()),
+            message: format!("the {check} check failed"),
+            evidence: if i % 3 == 2 {
+                Vec::new()
+            } else {
+                vec![evidence]
+            },
         }
     }
 
-    /// One trial of every verdict and snapshot status, failures with and without destination
-    /// and evidence, a trace, a flaky retry.
+    /// A failure of each check that gives a trial `verdict` (fail, or error).
+    fn a_failure_of_every_check(verdict: Verdict) -> Vec<Failure> {
+        CheckId::VARIANTS
+            .iter()
+            .filter(|&&check| Verdict::of(&[failure(0, check)]) == verdict)
+            .enumerate()
+            .map(|(i, &check)| failure(i, check))
+            .collect()
+    }
+
+    /// One trial of every verdict and snapshot status, a failure of every check (with and without
+    /// destination and evidence), a trace, a flaky retry.
     fn every_kind() -> Vec<TrialResult> {
-        let mut failing = trial("reject-all", Verdict::Fail, SnapshotStatus::Changed);
-        failing.failures = vec![
-            Failure {
-                check: CheckId::BlockedReceived,
-                destination: Some("Facebook Pixel".into()),
-                message: "`Facebook Pixel` must be blocked".into(),
-                evidence: vec![Evidence {
-                    at_ms: 812,
-                    phase: Some(Phase::After),
-                    what: "GET https://connect.facebook.net/en_US/fbevents.js".into(),
-                }],
-            },
-            Failure {
-                check: CheckId::PiiLeak,
-                destination: None,
-                message: "an e-mail address reached Segment before the decision".into(),
-                evidence: vec![Evidence {
-                    at_ms: 5,
-                    phase: Some(Phase::Before),
-                    what: "POST https://api.segment.io/v1/t (track \"Signup\")".into(),
-                }],
-            },
-        ];
+        let failures = a_failure_of_every_check(Verdict::Fail);
+        let mut failing = trial("reject-all", failures, SnapshotStatus::Changed);
         failing.trace = Some("target/consent-gates/traces/shop-reject-all.zip".into());
-        let mut error = trial("broken", Verdict::Error, SnapshotStatus::Skipped);
-        error.failures = vec![Failure {
-            check: CheckId::Error,
-            destination: None,
-            message: "the site did not load".into(),
-            evidence: Vec::new(),
-        }];
-        let mut flaky = trial("accept-all", Verdict::Pass, SnapshotStatus::New);
-        flaky.attempts = 2;
-        flaky.flaky = true;
-        vec![
-            trial("no-choice", Verdict::Pass, SnapshotStatus::Match),
+        let errors = a_failure_of_every_check(Verdict::Error);
+        let error = trial("broken", errors, SnapshotStatus::Skipped);
+        let mut flaky = trial("accept-all", Vec::new(), SnapshotStatus::New);
+        (flaky.attempts, flaky.flaky) = (2, true);
+        let trials = vec![
+            trial("no-choice", Vec::new(), SnapshotStatus::Match),
             failing,
             error,
             flaky,
-        ]
+        ];
+        let verdicts: Vec<Verdict> = trials.iter().map(|t| t.verdict).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Pass],
+            "every verdict"
+        );
+        trials
     }
 
     fn keys(v: &Value) -> BTreeSet<&str> {

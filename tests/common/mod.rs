@@ -36,6 +36,13 @@ pub fn result<'a>(results: &'a [TrialResult], name: &str) -> &'a TrialResult {
         })
 }
 
+/// Runs, quietly, the one trial `name` of `specs`; its snapshot is in the returned folder's
+/// `snapshots/`.
+pub fn run_one(specs: &str, name: &str) -> (TrialResult, tempfile::TempDir) {
+    let (results, tmp) = judge(specs, |n| n == name);
+    (result(&results, name).clone(), tmp)
+}
+
 /// A failure as the end-to-end tests compare them: its check and the destination it names.
 pub type Pair = (CheckId, Option<String>);
 
@@ -66,8 +73,7 @@ pub fn assert_fails_with(r: &TrialResult, expected: &[Pair]) {
 
 /// Runs the one trial `name` of `specs` and asserts that it fails with exactly `expected`.
 pub fn fails_with(specs: &str, name: &str, expected: &[Pair]) -> TrialResult {
-    let (results, _tmp) = judge(specs, |n| n == name);
-    let r = result(&results, name).clone();
+    let (r, _tmp) = run_one(specs, name);
     assert_fails_with(&r, expected);
     r
 }
@@ -115,6 +121,21 @@ pub fn run_reported(path: &str, state: &str) -> TrialResult {
         traces: None,
     };
     trial::run_with(Shared::get(true), &spec, state, tmp.path(), &options)
+}
+
+/// Asserts that `text` contains every one of `needles`, naming the first that is missing.
+pub fn assert_contains_all(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{needle:?} in:\n{text}");
+    }
+}
+
+/// Asserts that a check over the repository found no `problems`, else lists them, one a line,
+/// under `what` (what they are and how to fix them).
+pub fn assert_no_problems<S: AsRef<str>>(what: &str, problems: impl IntoIterator<Item = S>) {
+    let problems: Vec<S> = problems.into_iter().collect();
+    let lines: Vec<&str> = problems.iter().map(AsRef::as_ref).collect();
+    assert!(lines.is_empty(), "{what}:\n  {}", lines.join("\n  "));
 }
 
 /// Every file below `dir` (recursively), in no particular order.

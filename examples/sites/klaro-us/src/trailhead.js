@@ -5,6 +5,7 @@
 // defect.
 import * as klaro from 'klaro'
 import { createWrapper } from '@segment/analytics-consent-tools'
+import { withoutDeclined } from '../../../common/declined.js'
 
 // Klaro purposes → the consent-category ids configured in Segment.
 const SEGMENT_CATEGORY = {
@@ -88,26 +89,6 @@ export function loadSegment(manager) {
     return categories
   }
 
-  /**
-   * Opt-out loads every device-mode destination and blocks per event afterwards, so a vendor SDK would
-   * still load for a visitor who has already declined its category (a stored "decline", or GPC). Such
-   * destinations are left out of the settings before anything loads, as consent-tools does for opt-in.
-   */
-  function withoutDeclinedDestinations(cdnSettings) {
-    const categories = segmentCategories()
-    const declined = (name) => {
-      const wanted = cdnSettings.integrations?.[name]?.consentSettings?.categories || []
-      return wanted.length > 0 && !wanted.every((c) => categories[c] === true)
-    }
-    const integrations = { ...cdnSettings.integrations }
-    for (const name of Object.keys(integrations)) if (declined(name)) delete integrations[name]
-    return {
-      ...cdnSettings,
-      integrations,
-      remotePlugins: (cdnSettings.remotePlugins || []).filter((p) => !declined(p.creationName)),
-    }
-  }
-
   const withKlaro = createWrapper({
     shouldLoadSegment: (ctx) => ctx.load({ consentModel: 'opt-out' }),
     getCategories: () => segmentCategories(),
@@ -123,7 +104,8 @@ export function loadSegment(manager) {
   const analytics = window.analytics
   withKlaro(analytics).load(analytics._writeKey, {
     initialPageview: true,
-    updateCDNSettings: withoutDeclinedDestinations,
+    // A destination already declined (a stored decline, or GPC) never loads (examples/common/declined.js).
+    updateCDNSettings: (cdnSettings) => withoutDeclined(cdnSettings, segmentCategories()),
   })
 }
 

@@ -5,22 +5,17 @@
 // remotePlugins[].url to the CDN it was loaded from), events go to collect.proxy-shop.example, and they
 // are delivered in batches (POST /v1/b) of up to 10, or after 5 s, or when the visitor leaves the page.
 // Bundled by scripts/setup into www/dist/site.js. Only the load options differ from the shop.
-import {
-  loadThroughWrapper,
-  optInWrapperOptions,
-  startBanner,
-  trackShopping,
-} from '../../shop/src/lumen-shop.js'
+import { runShop } from '../../shop/src/lumen-shop.js'
 
-const banner = startBanner()
-loadThroughWrapper(optInWrapperOptions(banner), {
-  initialPageview: true,
-  integrations: {
-    'Segment.io': {
-      // The proxy in front of api.segment.io (Segment's "custom proxy" set-up).
-      apiHost: 'collect.proxy-shop.example/v1',
-      deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: 5000 } },
+runShop({
+  load: {
+    initialPageview: true,
+    integrations: {
+      'Segment.io': {
+        // The proxy in front of api.segment.io (Segment's "custom proxy" set-up).
+        apiHost: 'collect.proxy-shop.example/v1',
+        deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: 5000 } },
+      },
     },
   },
 })
-trackShopping()

@@ -141,6 +141,17 @@ export function loadThroughWrapper(options, loadOptions = { initialPageview: tru
   createWrapper(options)(analytics).load(analytics._writeKey, loadOptions)
 }
 
+/**
+ * The whole shop: the banner, Segment through the consent wrapper, the page tracking. A site that
+ * differs passes only its difference: `segmentCategory` (the CMP → Segment mapping), `wrapper(options,
+ * banner)` (the wrapper's options, changed) and `load` (analytics.load's options).
+ */
+export function runShop({ segmentCategory, wrapper = (options) => options, load } = {}) {
+  const banner = startBanner(segmentCategory)
+  loadThroughWrapper(wrapper(optInWrapperOptions(banner), banner), load)
+  trackShopping()
+}
+
 /** The shop's own tracking: "Product Viewed" on a product page, "Product Added" on "Add to cart". */
 export function trackShopping() {
   const analytics = window.analytics
