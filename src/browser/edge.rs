@@ -434,6 +434,26 @@ enum Reply {
     Network,
 }
 
+/// Routes every request of `context` (and, with `sockets`, every WebSocket) through the edge.
+pub(crate) async fn install(
+    context: &playwright_rs::BrowserContext,
+    config: &Arc<EdgeConfig>,
+    recorder: &Arc<Recorder>,
+    sockets: bool,
+) -> playwright_rs::Result<()> {
+    let (c, r) = (config.clone(), recorder.clone());
+    context
+        .route("**/*", move |route| handle(route, c.clone(), r.clone()))
+        .await?;
+    if sockets {
+        let (c, r) = (config.clone(), recorder.clone());
+        context
+            .route_web_socket("**", move |ws| handle_socket(ws, c.clone(), r.clone()))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Handles one routed request: record, decide, answer. Never panics (a panic would hang the
 /// request until the driver's timeout).
 pub async fn handle(

@@ -423,28 +423,11 @@ async fn run_visit(
         .await
         .map_err(browser_error)?;
     let progress = config.progress.clone();
-    {
-        let recorder = Arc::clone(recorder);
-        let config = config.clone();
-        context
-            .route("**/*", move |route| {
-                edge::handle(route, config.clone(), recorder.clone())
-            })
-            .await
-            .map_err(browser_error)?;
-    }
     // `CONSENT_GATES_RECORDER_IGNORE=websocket` leaves WebSockets unrouted: only for proving that
     // the page's own report of its sockets catches what the recorder misses.
-    if !ignored("websocket") {
-        let recorder = recorder.clone();
-        let config = config.clone();
-        context
-            .route_web_socket("**", move |ws| {
-                edge::handle_socket(ws, config.clone(), recorder.clone())
-            })
-            .await
-            .map_err(browser_error)?;
-    }
+    edge::install(context, &config, recorder, !ignored("websocket"))
+        .await
+        .map_err(browser_error)?;
     let page = context.new_page().await.map_err(browser_error)?;
     {
         let recorder = recorder.clone();
