@@ -14,6 +14,15 @@ use crate::outcome::Failure;
 use crate::spec::signals::{GppExpect, GppOptOut, GppSection};
 use crate::spec::{Spec, State};
 
+const SIGNAL: super::Signal = super::Signal {
+    string: "GPP string",
+    name: "GPP",
+    api: "__gpp",
+    command: "ping",
+    expect_key: "expect.gpp",
+    map_key: "gpp",
+};
+
 pub(super) fn judge(
     spec: &Spec,
     state: &State,
@@ -22,39 +31,34 @@ pub(super) fn judge(
 ) -> Vec<Failure> {
     let expect = state.expect.gpp.as_ref();
     let mapped = !spec.gpp.is_empty();
-    if (expect.is_none() && !mapped) || capture.interrupted {
-        return Vec::new();
-    }
-    let signal = match capture.gpp.as_deref().map(gpp::decode) {
-        Some(Ok(s)) => s,
-        Some(Err(e)) => return vec![super::consent_mismatch(format!("expect.gpp / gpp: {e}"))],
-        None => {
-            return vec![super::consent_mismatch(
-                "the page gave vendors no GPP string (no `__gpp`, or `ping` did not answer with \
-                 one), so the GPP signal the spec judges is missing"
-                    .into(),
-            )];
-        }
-    };
-    let mut out = Vec::new();
-    if let Some(e) = expect {
-        out.extend(against_expectation(e, &signal));
-    }
-    if mapped && signal.us_sections().is_empty() {
-        // No US section: the string says nothing about sale or sharing, not "no opt-out".
-        out.push(super::consent_mismatch(format!(
-            "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
+    let raw = capture.gpp.as_deref();
+    SIGNAL.judge(
+        expect.is_some() || mapped,
+        capture,
+        raw,
+        gpp::decode,
+        |signal| {
+            let mut out = Vec::new();
+            if let Some(e) = expect {
+                out.extend(SIGNAL.disagreement(against_expectation(e, &signal)));
+            }
+            if mapped && signal.us_sections().is_empty() {
+                // No US section: the string says nothing about sale or sharing, not "no opt-out".
+                out.push(super::consent_mismatch(format!(
+                    "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
                  opt-outs the stamp is judged against are missing",
-            names(signal.sections.iter().map(String::as_str))
-        )));
-    } else if mapped {
-        out.extend(stamp_against_signal(spec, state, decoded, &signal));
-    }
-    out
+                    names(signal.sections.iter().map(String::as_str))
+                )));
+            } else if mapped {
+                out.extend(stamp_against_signal(spec, state, decoded, &signal));
+            }
+            out
+        },
+    )
 }
 
 /// `expect.gpp`: the US sections carried, and per section the opt-outs it has a field for.
-fn against_expectation(e: &GppExpect, signal: &GppSignal) -> Option<Failure> {
+fn against_expectation(e: &GppExpect, signal: &GppSignal) -> Vec<String> {
     let mut diffs = Vec::new();
     let carried = signal.us_sections();
     if let Some(want) = &e.sections {
@@ -94,12 +98,7 @@ fn against_expectation(e: &GppExpect, signal: &GppSignal) -> Option<Failure> {
             }
         }
     }
-    (!diffs.is_empty()).then(|| {
-        super::consent_mismatch(format!(
-            "the GPP string disagrees with expect.gpp ({})",
-            diffs.join("; ")
-        ))
-    })
+    diffs
 }
 
 /// The final stamp (the run of identical stamps that ends the visit, as for the CMP's own choice
@@ -123,7 +122,7 @@ fn stamp_against_signal(
                 .map(|(s, o)| format!("{} {}", s.name(), o.field()))
                 .collect();
             let on = signalled.is_empty();
-            super::signal_diff("GPP string", cat, on, last.get(cat).copied(), || {
+            SIGNAL.diff(cat, on, last.get(cat).copied(), || {
                 if on {
                     format!("no opt-out of {}", names(opt_outs.iter().map(|o| o.word())))
                 } else {
@@ -132,7 +131,7 @@ fn stamp_against_signal(
             })
         })
         .collect();
-    super::signal_mismatch("GPP string", diffs, &run, whole_visit)
+    SIGNAL.stamp_mismatch(diffs, &run, whole_visit)
 }
 
 /// `[usnat, usca]`.

@@ -194,7 +194,8 @@ pub(crate) fn run(
 ) -> Vec<Failure> {
     let decoded = decode(capture);
     let routed = route(spec, settings, capture, &decoded);
-    judge(spec, state, capture, &decoded, &routed, settings)
+    let eff = effective_of_visit(spec, state, &routed, capture);
+    judge(spec, state, capture, &decoded, &routed, settings, &eff)
 }
 
 pub(crate) fn ids(f: &[Failure]) -> Vec<(CheckId, Option<String>)> {
