@@ -1356,20 +1356,9 @@ impl Cx<'_> {
         raw: IndexMap<String, Vec<super::signals::GppOptOut>>,
         categories: &IndexMap<String, Category>,
     ) -> IndexMap<String, Vec<super::signals::GppOptOut>> {
-        let mut out = IndexMap::new();
-        for (id, opt_outs) in raw {
-            let p = segs!["gpp", &id];
-            self.check_category(&p, &id, categories, true);
-            if opt_outs.is_empty() {
-                self.value_err(
-                    &p,
-                    format!("`gpp.{id}` lists no opt-outs"),
-                    Some("list the GPP opt-outs that switch the category off, e.g. `[sale, sharing, targeted_advertising]`".into()),
-                );
-            }
-            out.insert(id, opt_outs);
-        }
-        out
+        let help = "list the GPP opt-outs that switch the category off, e.g. `[sale, sharing, \
+                    targeted_advertising]`";
+        self.signal_map("gpp", raw, categories, "opt-outs", help)
     }
 
     /// The top-level `tcf:` map: declared categories → TCF purposes 1 to 11, none empty.
@@ -1378,29 +1367,42 @@ impl Cx<'_> {
         raw: IndexMap<String, Vec<u8>>,
         categories: &IndexMap<String, Category>,
     ) -> IndexMap<String, Vec<u8>> {
-        let mut out = IndexMap::new();
-        for (id, purposes) in raw {
-            let p = segs!["tcf", &id];
-            self.check_category(&p, &id, categories, true);
-            if purposes.is_empty() {
-                self.value_err(
-                    &p,
-                    format!("`tcf.{id}` lists no purposes"),
-                    Some("list the TCF purposes (1 to 11) the category needs consent to, e.g. `[1, 3, 4]`".into()),
-                );
-            }
+        let help =
+            "list the TCF purposes (1 to 11) the category needs consent to, e.g. `[1, 3, 4]`";
+        let out = self.signal_map("tcf", raw, categories, "purposes", help);
+        for (id, purposes) in &out {
             for (i, n) in purposes.iter().enumerate() {
                 if !super::signals::TCF_PURPOSES.contains(n) {
                     self.value_err(
-                        &segs!["tcf", &id, i],
+                        &segs!["tcf", id, i],
                         format!("TCF v2.2 has no purpose {n}"),
                         Some("TCF purposes are numbered 1 to 11".into()),
                     );
                 }
             }
-            out.insert(id, purposes);
         }
         out
+    }
+
+    /// A top-level signal map (`tcf:`, `gpp:`): each key a declared category, each list
+    /// (of `what`) not empty.
+    fn signal_map<T>(
+        &mut self,
+        key: &str,
+        raw: IndexMap<String, Vec<T>>,
+        categories: &IndexMap<String, Category>,
+        what: &str,
+        help: &str,
+    ) -> IndexMap<String, Vec<T>> {
+        for (id, list) in &raw {
+            let p = segs![key, id];
+            self.check_category(&p, id, categories, true);
+            if list.is_empty() {
+                let message = format!("`{key}.{id}` lists no {what}");
+                self.value_err(&p, message, Some(help.into()));
+            }
+        }
+        raw
     }
 
     fn destination_set(
