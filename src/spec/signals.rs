@@ -5,7 +5,9 @@
 //! signal). Kept apart from the other spec keys: they judge the IAB signals, not Segment's
 //! behaviour.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::{IntoStaticStr, VariantArray};
 
 /// TCF v2.2 defines purposes 1 to 11 and special features 1 and 2.
 pub(crate) const TCF_PURPOSES: std::ops::RangeInclusive<u8> = 1..=11;
@@ -62,12 +64,11 @@ impl TcfExpect {
     Eq,
     PartialOrd,
     Ord,
-    Hash,
     Serialize,
     Deserialize,
-    schemars::JsonSchema,
-    strum::IntoStaticStr,
-    strum::VariantArray,
+    JsonSchema,
+    IntoStaticStr,
+    VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -107,12 +108,11 @@ impl GppOptOut {
     Eq,
     PartialOrd,
     Ord,
-    Hash,
     Serialize,
     Deserialize,
-    schemars::JsonSchema,
-    strum::IntoStaticStr,
-    strum::VariantArray,
+    JsonSchema,
+    IntoStaticStr,
+    VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

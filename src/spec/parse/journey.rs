@@ -20,7 +20,7 @@ use super::{Cx, RawExpect, kind_of, unknown_help};
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEvent {
     /// Segment call type: `page`, `identify`, `track`, `group`, `alias`, `screen`.
-    #[schemars(with = "Option<super::super::schema_shapes::CallName>")]
+    #[schemars(with = "Option<crate::spec::Call>")]
     call: Option<String>,
     /// Track event name, or page/screen name.
     event: Option<String>,
