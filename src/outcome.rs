@@ -339,9 +339,7 @@ pub struct TrialEvidence {
     pub decision_at_ms: Option<u64>,
     pub timeline: Vec<TimelineEntry>,
     /// Screenshot files, relative to the report folder, once written.
-    #[serde(default)]
     pub screenshot_before: Option<String>,
-    #[serde(default)]
     pub screenshot_after: Option<String>,
     /// Screenshot bytes until the report writes them.
     #[serde(skip)]
