@@ -6,7 +6,7 @@ use serde_json::json;
 use super::*;
 use crate::analysis::routing::ReceptionKind;
 use crate::analysis::verdict::tests::{
-    REJECT, capture, event, ids, req, run, settings, shop, stamp, state,
+    FB_PIXEL, REJECT, capture, event, get, ids, req, run, settings, shop, stamp, state,
 };
 use crate::capture::Initiator;
 use crate::outcome::CheckId;
@@ -37,13 +37,7 @@ fn one_pass_reads_no_file_and_agrees_with_the_verdict() {
     let set = settings(json!({}));
     let c = capture(
         vec![
-            req(
-                0,
-                1200,
-                "GET",
-                "https://connect.facebook.net/en_US/fbevents.js",
-                None,
-            ),
+            get(0, 1200, FB_PIXEL),
             event(1, 1300, "track", stamp(&REJECT), json!({})),
         ],
         true,
@@ -213,16 +207,7 @@ fn an_interrupted_visit_is_judged_on_what_it_sent_but_nothing_is_missing() {
             ..Default::default()
         },
     );
-    let mut c = capture(
-        vec![req(
-            0,
-            1200,
-            "GET",
-            "https://connect.facebook.net/en_US/fbevents.js",
-            None,
-        )],
-        true,
-    );
+    let mut c = capture(vec![get(0, 1200, FB_PIXEL)], true);
     let whole = analyse(&s, &st, &c, Some(&settings(json!({}))));
     assert_eq!(
         ids(&whole.failures),

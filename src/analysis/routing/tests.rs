@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::analysis::segment::decode;
 use crate::analysis::segment::settings::CdnSettings;
+use crate::analysis::verdict::tests::FB_PIXEL;
 use crate::capture::{Capture, CapturedRequest, Phase};
 use crate::spec::types::{Call, Destination, Mode, Regime, Spec};
 
@@ -61,6 +62,22 @@ fn settings() -> CdnSettings {
     .unwrap()
 }
 
+/// `names` declared by name alone.
+fn declared<'a>(names: &[&'a str]) -> Vec<(&'a str, Destination)> {
+    names.iter().map(|n| (*n, Destination::default())).collect()
+}
+
+/// A destination the catalog does not know, recognised by its host.
+fn chat(categories: Option<Vec<String>>) -> (&'static str, Destination) {
+    let hosts = vec!["chat.example.net".into()];
+    let chat = Destination {
+        hosts,
+        categories,
+        ..Default::default()
+    };
+    ("Support Chat", chat)
+}
+
 fn ev(kind: &str, stamp: Value) -> String {
     json!({"type": kind, "event": "E", "name": "N", "writeKey": "WK", "messageId": "m",
            "anonymousId": "a", "context": {"consent": stamp}})
@@ -70,19 +87,9 @@ fn ev(kind: &str, stamp: Value) -> String {
 // Long: one hand-made capture and its assertions, read together.
 #[test]
 fn device_mode_by_code_and_host() {
-    let spec = spec(vec![
-        ("Facebook Pixel", Destination::default()),
-        ("Google Analytics 4", Destination::default()),
-        ("Google AdWords New", Destination::default()),
-        (
-            "Support Chat",
-            Destination {
-                hosts: vec!["chat.example.net".into()],
-                categories: Some(vec!["C0003".into()]),
-                ..Default::default()
-            },
-        ),
-    ]);
+    let mut dests = declared(&["Facebook Pixel", "Google Analytics 4", "Google AdWords New"]);
+    dests.push(chat(Some(vec!["C0003".into()])));
+    let spec = spec(dests);
     let s = settings();
     let capture = Capture {
         requests: vec![
@@ -92,12 +99,7 @@ fn device_mode_by_code_and_host() {
                 "https://cdn.proxy.example/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz",
                 None,
             ),
-            req(
-                2,
-                "GET",
-                "https://connect.facebook.net/en_US/fbevents.js",
-                None,
-            ),
+            req(2, "GET", FB_PIXEL, None),
             req(
                 3,
                 "GET",
@@ -242,7 +244,7 @@ fn cloud_routing_and_event_destinations() {
 
 #[test]
 fn undeclared_and_other_hosts() {
-    let spec = spec(vec![("Facebook Pixel", Destination::default())]);
+    let spec = spec(declared(&["Facebook Pixel"]));
     let s = settings();
     let capture = Capture {
         requests: vec![
@@ -325,7 +327,7 @@ fn undeclared_and_other_hosts() {
 #[test]
 fn without_settings_and_aliases() {
     // A spec may name an action destination by its display name; settings use creationName.
-    let spec = spec(vec![("Amplitude (Actions)", Destination::default())]);
+    let spec = spec(declared(&["Amplitude (Actions)"]));
     let s = settings();
     let capture = Capture {
         requests: vec![req(
@@ -356,30 +358,16 @@ fn without_settings_and_aliases() {
 
 #[test]
 fn resolution_alone_gives_what_routing_settles_on() {
-    let spec = spec(vec![
-        ("Facebook Pixel", Destination::default()),
-        ("Actions Amplitude", Destination::default()),
-        ("Webhooks", Destination::default()),
-        (
-            "Support Chat",
-            Destination {
-                hosts: vec!["chat.example.net".into()],
-                ..Default::default()
-            },
-        ),
-    ]);
+    let mut dests = declared(&["Facebook Pixel", "Actions Amplitude", "Webhooks"]);
+    dests.push(chat(None));
+    let spec = spec(dests);
     let s = settings();
     let resolution = resolve(&spec, Some(&s));
     let undeclared: Vec<&str> = resolution.undeclared().map(|u| u.name.as_str()).collect();
     assert_eq!(undeclared, vec!["Custom Thing", "Hotjar"]);
     let resolved = resolution.destinations.clone();
     let capture = Capture {
-        requests: vec![req(
-            1,
-            "GET",
-            "https://connect.facebook.net/en_US/fbevents.js",
-            None,
-        )],
+        requests: vec![req(1, "GET", FB_PIXEL, None)],
         ..Default::default()
     };
     let routed = attribute(resolution, &capture, &decode(&capture));
@@ -396,10 +384,7 @@ fn resolution_alone_gives_what_routing_settles_on() {
 
 #[test]
 fn first_party_wins_and_payload_signatures_name_the_vendor() {
-    let spec = spec(vec![
-        ("Google Analytics 4", Destination::default()),
-        ("Facebook Pixel", Destination::default()),
-    ]);
+    let spec = spec(declared(&["Google Analytics 4", "Facebook Pixel"]));
     let mut own = spec.clone();
     own.site.url = "https://www.facebook.com/".into();
     let capture = Capture {

@@ -128,6 +128,14 @@ pub(crate) fn state(steps: usize, expect: Expect) -> State {
 }
 
 /// A request at `at_ms`; the decision is at 1000 ms.
+/// The Meta Pixel's script, as a page loads it.
+pub(crate) const FB_PIXEL: &str = "https://connect.facebook.net/en_US/fbevents.js";
+
+/// A GET without body.
+pub(crate) fn get(seq: u64, at_ms: u64, url: &str) -> CapturedRequest {
+    req(seq, at_ms, "GET", url, None)
+}
+
 pub(crate) fn req(
     seq: u64,
     at_ms: u64,
@@ -312,16 +320,7 @@ fn cpra_gpc_blocks_advertising_destinations() {
     );
     // The default drives blocked-received, and says where it came from.
     gpc.expect.blocked = None;
-    let cap = capture(
-        vec![req(
-            1,
-            200,
-            "GET",
-            "https://connect.facebook.net/en_US/fbevents.js",
-            None,
-        )],
-        false,
-    );
+    let cap = capture(vec![get(1, 200, FB_PIXEL)], false);
     let f = run(&s, &gpc, &cap, Some(&set));
     assert_eq!(
         ids(&f),
@@ -390,22 +389,14 @@ fn clean_site_passes_every_state() {
     );
     let mut c = capture(
         vec![
-            req(1, 100, "GET", "https://shop.example/", None),
-            req(
+            get(1, 100, "https://shop.example/"),
+            get(
                 2,
                 1100,
-                "GET",
                 "https://cdn.segment.com/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz",
-                None,
             ),
-            req(
-                3,
-                1200,
-                "GET",
-                "https://connect.facebook.net/en_US/fbevents.js",
-                None,
-            ),
-            req(4, 1250, "GET", "https://widget.chat.example.net/w.js", None),
+            get(3, 1200, FB_PIXEL),
+            get(4, 1250, "https://widget.chat.example.net/w.js"),
             event(5, 1300, "page", stamp(&ALL_TRUE), json!({})),
             event(
                 6,
@@ -445,20 +436,8 @@ fn undeclared_destination_once_with_yaml_to_add() {
     let set = settings(json!({"Hotjar": {"versionSettings": {"componentTypes": ["browser"]}}}));
     let c = capture(
         vec![
-            req(
-                1,
-                50,
-                "GET",
-                "https://cdn.segment.com/v1/projects/WK/settings",
-                None,
-            ),
-            req(
-                2,
-                1500,
-                "GET",
-                "https://static.hotjar.com/c/hotjar-1.js",
-                None,
-            ),
+            get(1, 50, "https://cdn.segment.com/v1/projects/WK/settings"),
+            get(2, 1500, "https://static.hotjar.com/c/hotjar-1.js"),
         ],
         true,
     );
@@ -811,13 +790,7 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
                 stamp(&ALL_TRUE),
                 json!({"traits": {"email": "a@b.example"}}),
             ),
-            req(
-                2,
-                400,
-                "GET",
-                "https://px.tracker.example/p?u=a%40b.example",
-                None,
-            ),
+            get(2, 400, "https://px.tracker.example/p?u=a%40b.example"),
             event(
                 3,
                 1300,
@@ -825,13 +798,7 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
                 stamp(&ALL_TRUE),
                 json!({"traits": {"email": "a@b.example"}}),
             ),
-            req(
-                4,
-                1400,
-                "GET",
-                "https://px.tracker.example/p?u=a%40b.example",
-                None,
-            ),
+            get(4, 1400, "https://px.tracker.example/p?u=a%40b.example"),
         ],
         true,
     );
@@ -947,13 +914,7 @@ fn opt_out_code_loads_are_not_receptions_requests_after_are() {
     let before_only = capture(
         vec![
             req(1, 100, "GET", code, None),
-            req(
-                2,
-                200,
-                "GET",
-                "https://connect.facebook.net/en_US/fbevents.js",
-                None,
-            ),
+            get(2, 200, FB_PIXEL),
             // A later page loads the code again: consent-tools' opt-out loads everything.
             req(3, 1500, "GET", code, None),
         ],
@@ -961,13 +922,9 @@ fn opt_out_code_loads_are_not_receptions_requests_after_are() {
     );
     assert!(run(&s, &st, &before_only, Some(&set)).is_empty());
     let mut after = before_only.clone();
-    after.requests.push(req(
-        4,
-        1600,
-        "GET",
-        "https://www.facebook.com/tr?id=1&ev=PageView",
-        None,
-    ));
+    after
+        .requests
+        .push(get(4, 1600, "https://www.facebook.com/tr?id=1&ev=PageView"));
     let f = run(&s, &st, &after, Some(&set));
     assert_eq!(
         ids(&f),
@@ -1065,24 +1022,8 @@ fn events_held_when_the_page_believed_it_was_offline() {
 
 #[test]
 fn unknown_recipients_in_blocking_states() {
-    let relay = |seq, at| {
-        req(
-            seq,
-            at,
-            "GET",
-            "https://px.trk-relay.example/p.gif?u=1",
-            None,
-        )
-    };
-    let font = |seq, at| {
-        req(
-            seq,
-            at,
-            "GET",
-            "https://fonts.gstatic.example/a.woff2",
-            None,
-        )
-    };
+    let relay = |seq, at| get(seq, at, "https://px.trk-relay.example/p.gif?u=1");
+    let font = |seq, at| get(seq, at, "https://fonts.gstatic.example/a.woff2");
     let blocked = Expect {
         blocked: Some(DestinationSet::All),
         ..Default::default()
@@ -1344,13 +1285,7 @@ fn gpp_stamp_and_expectations_are_judged_against_the_decoded_string() {
 fn cpra_gpp_opt_out_blocks_advertising_destinations_like_gpc() {
     let s = shop(Regime::Cpra);
     let set = settings(json!({}));
-    let fb = req(
-        3,
-        1500,
-        "GET",
-        "https://connect.facebook.net/en_US/fbevents.js",
-        None,
-    );
+    let fb = get(3, 1500, FB_PIXEL);
     let mut c = capture(vec![fb], true);
     c.gpp = Some(GPP_OPTED_OUT.into());
     let st = state(1, Expect::default());
