@@ -62,6 +62,11 @@ fn settings() -> CdnSettings {
     .unwrap()
 }
 
+/// A destination's mode and where it came from.
+fn mode_of(d: &Outcome) -> (Mode, ModeSource) {
+    (d.resolved.mode, d.resolved.mode_source)
+}
+
 /// `names` declared by name alone.
 fn declared<'a>(names: &[&'a str]) -> Vec<(&'a str, Destination)> {
     names.iter().map(|n| (*n, Destination::default())).collect()
@@ -120,10 +125,7 @@ fn device_mode_by_code_and_host() {
     let d = decode(&capture);
     let r = route(&spec, Some(&s), &capture, &d);
     let fb = &r.destinations["Facebook Pixel"];
-    assert_eq!(
-        (fb.resolved.mode, fb.resolved.mode_source),
-        (Mode::Device, ModeSource::Settings)
-    );
+    assert_eq!(mode_of(fb), (Mode::Device, ModeSource::Settings));
     assert_eq!(fb.resolved.categories, vec!["C0004".to_string()]);
     assert_eq!(fb.resolved.categories_source, CategorySource::Settings);
     assert_eq!(fb.receptions.len(), 2);
@@ -136,10 +138,7 @@ fn device_mode_by_code_and_host() {
     );
 
     let ga = &r.destinations["Google Analytics 4"];
-    assert_eq!(
-        (ga.resolved.mode, ga.resolved.mode_source),
-        (Mode::Device, ModeSource::Signature)
-    );
+    assert_eq!(mode_of(ga), (Mode::Device, ModeSource::Signature));
     assert_eq!(ga.resolved.categories_source, CategorySource::None);
     assert_eq!(
         ga.receptions.iter().map(|r| r.seq).collect::<Vec<_>>(),
@@ -204,10 +203,7 @@ fn cloud_routing_and_event_destinations() {
     assert_eq!(d.events.len(), 3);
     let r = route(&spec, Some(&s), &capture, &d);
     let amp = &r.destinations["Actions Amplitude"];
-    assert_eq!(
-        (amp.resolved.mode, amp.resolved.mode_source),
-        (Mode::Cloud, ModeSource::Catalog)
-    );
+    assert_eq!(mode_of(amp), (Mode::Cloud, ModeSource::Catalog));
     assert_eq!(amp.resolved.categories, vec!["C0002".to_string()]);
     let wh = &r.destinations["Webhooks"];
     assert_eq!(
