@@ -284,6 +284,12 @@ impl Cx<'_> {
         self.errors.push(e);
     }
 
+    /// [`Self::value_err`], and no value: the caller gives up on this one.
+    fn reject<T>(&mut self, p: &[Seg], message: String, help: Option<String>) -> Option<T> {
+        self.value_err(p, message, help);
+        None
+    }
+
     /// One of a fixed set of words; reports an unknown one with a suggestion.
     /// [`Self::pick`] for a value whose words are not an enum's own (`accept_all`).
     fn pick_from<T: Clone>(
@@ -578,8 +584,7 @@ impl Cx<'_> {
     fn existing(&mut self, p: &[Seg], rel: &str, base: &Path, dir: bool) -> Option<PathBuf> {
         let kind = if dir { "folder" } else { "file" };
         if rel.trim().is_empty() {
-            self.value_err(p, format!("empty {kind} path"), None);
-            return None;
+            return self.reject(p, format!("empty {kind} path"), None);
         }
         let resolved = base.join(rel);
         let good = if dir {
@@ -936,8 +941,7 @@ impl Cx<'_> {
             } else {
                 "write each action as its own `- ` item".to_string()
             };
-            self.value_err(&p, message, Some(help));
-            return None;
+            return self.reject(&p, message, Some(help));
         }
         let (kind, value) = step.into_iter().next()?;
         let mut kp = p.clone();
@@ -966,7 +970,7 @@ impl Cx<'_> {
                     Value::String(s) => s,
                     Value::Null => String::new(),
                     other => {
-                        self.value_err(
+                        return self.reject(
                             &kp,
                             format!(
                                 "`{kind}` in {label} needs a {what} string, found {}",
@@ -974,26 +978,23 @@ impl Cx<'_> {
                             ),
                             Some("quote it: `\"...\"`".into()),
                         );
-                        return None;
                     }
                 };
                 if text.trim().is_empty() {
-                    self.value_err(
+                    return self.reject(
                         &kp,
                         format!("empty {what} in {label}"),
                         Some(format!("give `{kind}:` a {what}")),
                     );
-                    return None;
                 }
                 if matches!(step_kind, StepKind::Click | StepKind::WaitFor)
                     && let Err(why) = check_selector(&text)
                 {
-                    self.value_err(
+                    return self.reject(
                         &kp,
                         format!("invalid selector in {label}: {why}"),
                         Some(SELECTOR_HELP.into()),
                     );
-                    return None;
                 }
                 Some(match step_kind {
                     StepKind::Click => Step::Click(text),
@@ -1001,7 +1002,7 @@ impl Cx<'_> {
                     StepKind::Eval => Step::Eval(text),
                     _ => {
                         if let Err(why) = check_page(&text) {
-                            self.value_err(
+                            return self.reject(
                                 &kp,
                                 format!("`visit` in {label} {why}"),
                                 Some(
@@ -1009,7 +1010,6 @@ impl Cx<'_> {
                                         .into(),
                                 ),
                             );
-                            return None;
                         }
                         Step::Visit(text)
                     }
@@ -1017,7 +1017,7 @@ impl Cx<'_> {
             }
             StepKind::Fill => {
                 let Value::Mapping(map) = value else {
-                    self.value_err(
+                    return self.reject(
                         &kp,
                         format!(
                             "`fill` in {label} needs a mapping of selector to text, found {}",
@@ -1025,11 +1025,9 @@ impl Cx<'_> {
                         ),
                         Some("write `fill: {\"#email\": jane@example.com}`".into()),
                     );
-                    return None;
                 };
                 if map.is_empty() {
-                    self.value_err(&kp, format!("`fill` in {label} fills nothing"), None);
-                    return None;
+                    return self.reject(&kp, format!("`fill` in {label} fills nothing"), None);
                 }
                 let mut pairs = Vec::new();
                 let mut ok = true;
