@@ -3,7 +3,6 @@
 //! for judging (`verdict::gpp`, and the `cpra` regime's opt-out default in `verdict::regime`).
 //! Other sections are named, not decoded.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use iab_gpp::sections::us_common::{Consent, MspaMode, Notice, OptOut};
@@ -13,6 +12,9 @@ use indexmap::IndexMap;
 use num_traits::ToPrimitive;
 use serde::Serialize;
 
+use strum::VariantArray;
+
+use crate::spec::Word;
 use crate::spec::signals::{GppOptOut, GppSection};
 
 /// What a GPP string says: its sections, and usnat and usca field by field (the IAB's field
@@ -26,9 +28,10 @@ pub struct GppSignal {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usca: Option<IndexMap<&'static str, FieldValue>>,
     /// The raw opt-out values (0 not applicable, 1 opted out, 2 did not opt out) per section,
-    /// for judging; a section without the field (usca has no targeted advertising) has no entry.
+    /// for judging, usnat's then usca's, each in [`GppOptOut`]'s order; a section without the
+    /// field (usca has no targeted advertising) has no entry.
     #[serde(skip)]
-    opt_outs: BTreeMap<(GppSection, GppOptOut), u8>,
+    opt_outs: Vec<(GppSection, GppOptOut, u8)>,
 }
 
 /// One field's value as the snapshot shows it.
@@ -58,7 +61,7 @@ const OPTED_OUT: u8 = 1;
 impl GppSignal {
     /// The sections of usnat and usca this string carries.
     pub fn us_sections(&self) -> Vec<GppSection> {
-        GppSection::ALL
+        GppSection::VARIANTS
             .iter()
             .copied()
             .filter(|s| match s {
@@ -70,15 +73,18 @@ impl GppSignal {
 
     /// The raw value of `opt_out` in `section` (`None`: no such section or field).
     pub fn opt_out(&self, section: GppSection, opt_out: GppOptOut) -> Option<u8> {
-        self.opt_outs.get(&(section, opt_out)).copied()
+        self.opt_outs
+            .iter()
+            .find(|(s, o, _)| (*s, *o) == (section, opt_out))
+            .map(|(_, _, v)| *v)
     }
 
     /// Every (section, opt-out) signalled as opted out (value 1), in a fixed order.
     pub fn opted_out(&self) -> Vec<(GppSection, GppOptOut)> {
         self.opt_outs
             .iter()
-            .filter(|(_, v)| **v == OPTED_OUT)
-            .map(|(k, _)| *k)
+            .filter(|(_, _, v)| *v == OPTED_OUT)
+            .map(|(s, o, _)| (*s, *o))
             .collect()
     }
 
@@ -86,7 +92,7 @@ impl GppSignal {
     pub fn describe_opted_out(&self) -> String {
         self.opted_out()
             .iter()
-            .map(|(s, o)| format!("{} {}", s.name(), o.field()))
+            .map(|(s, o)| format!("{} {}", s.word(), o.field()))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -211,19 +217,19 @@ macro_rules! us_tail {
 /// A section's opt-out fields, for the snapshot (`f`) and for judging (`opt_outs`).
 fn insert_opt_outs(
     f: &mut Fields,
-    opt_outs: &mut BTreeMap<(GppSection, GppOptOut), u8>,
+    opt_outs: &mut Vec<(GppSection, GppOptOut, u8)>,
     section: GppSection,
     values: &[(GppOptOut, &OptOut)],
 ) {
     for &(o, v) in values {
-        opt_outs.insert((section, o), value(v));
+        opt_outs.push((section, o, value(v)));
         f.insert(o.field(), opt_out(v));
     }
 }
 
 fn us_nat(
     s: &usnat::UsNat,
-    opt_outs: &mut BTreeMap<(GppSection, GppOptOut), u8>,
+    opt_outs: &mut Vec<(GppSection, GppOptOut, u8)>,
 ) -> Result<Fields, GppError> {
     let mut f = match &s.core {
         usnat::Core::V1(c) => usnat_core!(
@@ -255,7 +261,7 @@ fn us_nat(
     Ok(f)
 }
 
-fn us_ca(s: &usca::UsCa, opt_outs: &mut BTreeMap<(GppSection, GppOptOut), u8>) -> Fields {
+fn us_ca(s: &usca::UsCa, opt_outs: &mut Vec<(GppSection, GppOptOut, u8)>) -> Fields {
     let c = &s.core;
     let mut f = Fields::new();
     f.insert("Version", FieldValue::Number(1));
