@@ -1117,18 +1117,9 @@ fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
     ]
     .into_iter()
     .collect();
-    let set = settings(json!({}));
-    let events = |pairs: &[(&str, bool)]| {
-        capture(vec![event(2, 1300, "page", stamp(pairs), json!({}))], true)
-    };
-    let tcf_failures = |c: &Capture, e: Expect| -> Vec<Failure> {
-        run(&s, &state(1, e), c, Some(&set))
-            .into_iter()
-            .filter(|f| f.check == CheckId::ConsentMismatch)
-            .collect()
-    };
+    let tcf_failures = |c: &Capture, e: Expect| consent_mismatches(&s, c, e);
     // Agreeing stamp: nothing.
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", true)]);
     c.tcf = Some(TC_ALL.into());
     assert!(tcf_failures(&c, Expect::default()).is_empty());
     // The string withdraws consent, the stamp keeps advertising on.
@@ -1145,7 +1136,7 @@ fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
     assert!(f[0].message.contains("C0002=false"));
     assert_eq!(f[0].evidence.len(), 1);
     // expect.tcf: the lists that differ are named; the ones that agree are not.
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", true)]);
     c.tcf = Some(TC_ALL.into());
     let want = crate::spec::signals::TcfExpect {
         consent: Some((1..=11).collect()),
@@ -1166,6 +1157,20 @@ fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
     c.tcf = None;
     let f = tcf_failures(&c, Expect::default());
     assert!(f[0].message.contains("no TC string"), "{f:#?}");
+}
+
+/// One page event after the decision, stamped `pairs`.
+fn stamped_page(pairs: &[(&str, bool)]) -> Capture {
+    capture(vec![event(2, 1300, "page", stamp(pairs), json!({}))], true)
+}
+
+/// The `consent-mismatch` failures of a one-step state of `s` that expects `e`.
+fn consent_mismatches(s: &Spec, c: &Capture, e: Expect) -> Vec<Failure> {
+    let found = run(s, &state(1, e), c, Some(&settings(json!({}))));
+    found
+        .into_iter()
+        .filter(|f| f.check == CheckId::ConsentMismatch)
+        .collect()
 }
 
 // GPP strings encoded by @iabgpp/cmpapi 3.2.0 (the fixture CMP's): usnat v2 and usca, sale,
@@ -1189,21 +1194,12 @@ fn gpp_spec(regime: Regime) -> Spec {
 fn gpp_stamp_and_expectations_are_judged_against_the_decoded_string() {
     use crate::spec::signals::{GppExpect, GppOptOut, GppSection};
     let s = gpp_spec(Regime::None);
-    let set = settings(json!({}));
-    let events = |pairs: &[(&str, bool)]| {
-        capture(vec![event(2, 1300, "page", stamp(pairs), json!({}))], true)
-    };
-    let mismatches = |c: &Capture, e: Expect| -> Vec<Failure> {
-        run(&s, &state(1, e), c, Some(&set))
-            .into_iter()
-            .filter(|f| f.check == CheckId::ConsentMismatch)
-            .collect()
-    };
+    let mismatches = |c: &Capture, e: Expect| consent_mismatches(&s, c, e);
     // Agreeing stamps: nothing.
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", false)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", false)]);
     c.gpp = Some(GPP_OPTED_OUT.into());
     assert!(mismatches(&c, Expect::default()).is_empty());
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", true)]);
     c.gpp = Some(GPP_NO_OPT_OUT.into());
     assert!(mismatches(&c, Expect::default()).is_empty());
     // The string opts out, the stamp keeps advertising on.
@@ -1228,7 +1224,7 @@ fn gpp_stamp_and_expectations_are_judged_against_the_decoded_string() {
         }),
         ..Default::default()
     };
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", false)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", false)]);
     c.gpp = Some(GPP_OPTED_OUT.into());
     assert!(
         mismatches(
