@@ -248,7 +248,7 @@ fn gdpr_defaults_and_sources() {
         0,
         Expect {
             collection: Some(Collection::Anonymous),
-            allowed: Some(DestinationSet::Some(vec!["Mixpanel".into()])),
+            allowed: Some(some(&["Mixpanel"])),
             ..Default::default()
         },
     );
@@ -264,7 +264,7 @@ fn gdpr_defaults_and_sources() {
     let explicit = state(
         0,
         Expect {
-            blocked: Some(DestinationSet::Some(vec!["Support Chat".into()])),
+            blocked: Some(some(&["Support Chat"])),
             calls: [(Call::Identify, Collection::None)].into_iter().collect(),
             consent: Some([("C0002".to_string(), false)].into_iter().collect()),
             ..Default::default()
@@ -313,7 +313,7 @@ fn cpra_gpc_blocks_advertising_destinations() {
             .is_empty()
     );
     // The spec's own blocked wins (no union).
-    gpc.expect.blocked = Some(DestinationSet::Some(vec!["Mixpanel".into()]));
+    gpc.expect.blocked = Some(some(&["Mixpanel"]));
     assert_eq!(
         effective(&s, &gpc, &routed).lines(),
         vec!["blocked: [Mixpanel] (spec)"]
@@ -441,13 +441,7 @@ fn undeclared_destination_once_with_yaml_to_add() {
         ],
         true,
     );
-    let blocked_all = state(
-        1,
-        Expect {
-            blocked: Some(DestinationSet::All),
-            ..Default::default()
-        },
-    );
+    let blocked_all = state(1, expect_blocked(DestinationSet::All));
     let f = run(&s, &blocked_all, &c, Some(&set));
     assert_eq!(
         ids(&f),
@@ -659,13 +653,7 @@ fn pii_to_a_blocked_cloud_destination_names_paths_not_values() {
     let mut s = shop(Regime::None);
     s.destinations["Mixpanel"].categories = Some(vec!["C0004".into()]);
     let set = settings(json!({}));
-    let st = state(
-        1,
-        Expect {
-            blocked: Some(DestinationSet::Some(vec!["Mixpanel".into()])),
-            ..Default::default()
-        },
-    );
+    let st = state(1, expect_blocked(some(&["Mixpanel"])));
     // The wrapper stamps C0004=true although the visitor rejected: Mixpanel gets the identify.
     let c = capture(
         vec![event(
@@ -741,13 +729,7 @@ fn pii_in_vendor_requests() {
     let mut s = shop(Regime::None);
     s.pii = vec!["em".into()];
     let set = settings(json!({}));
-    let st = state(
-        1,
-        Expect {
-            blocked: Some(DestinationSet::Some(vec!["Support Chat".into()])),
-            ..Default::default()
-        },
-    );
+    let st = state(1, expect_blocked(some(&["Support Chat"])));
     let c = capture(
         vec![req(
             1,
@@ -903,13 +885,7 @@ fn opt_out_code_loads_are_not_receptions_requests_after_are() {
     let mut s = shop(Regime::None);
     s.consent_model = ConsentModel::OptOut;
     let set = settings(json!({}));
-    let st = state(
-        1,
-        Expect {
-            blocked: Some(DestinationSet::All),
-            ..Default::default()
-        },
-    );
+    let st = state(1, expect_blocked(DestinationSet::All));
     let code = "https://cdn.segment.com/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz";
     let before_only = capture(
         vec![
@@ -1024,10 +1000,7 @@ fn events_held_when_the_page_believed_it_was_offline() {
 fn unknown_recipients_in_blocking_states() {
     let relay = |seq, at| get(seq, at, "https://px.trk-relay.example/p.gif?u=1");
     let font = |seq, at| get(seq, at, "https://fonts.gstatic.example/a.woff2");
-    let blocked = Expect {
-        blocked: Some(DestinationSet::All),
-        ..Default::default()
-    };
+    let blocked = expect_blocked(DestinationSet::All);
     // gdpr without allow_hosts: strict.
     let s = shop(Regime::Gdpr);
     let c = capture(vec![relay(1, 100), font(2, 200)], false);
@@ -1157,6 +1130,19 @@ fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
     c.tcf = None;
     let f = tcf_failures(&c, Expect::default());
     assert!(f[0].message.contains("no TC string"), "{f:#?}");
+}
+
+/// Expects the destinations of `set` blocked, and nothing else.
+pub(crate) fn expect_blocked(set: DestinationSet) -> Expect {
+    Expect {
+        blocked: Some(set),
+        ..Default::default()
+    }
+}
+
+/// The destinations `names`.
+pub(crate) fn some(names: &[&str]) -> DestinationSet {
+    DestinationSet::Some(names.iter().map(|n| n.to_string()).collect())
 }
 
 /// One page event after the decision, stamped `pairs`.
