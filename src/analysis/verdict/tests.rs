@@ -194,6 +194,11 @@ pub(crate) fn capture(requests: Vec<CapturedRequest>, steps: bool) -> Capture {
     }
 }
 
+/// [`run`] with settings that declare nothing.
+fn judged(spec: &Spec, state: &State, capture: &Capture) -> Vec<Failure> {
+    run(spec, state, capture, Some(&settings(json!({}))))
+}
+
 pub(crate) fn run(
     spec: &Spec,
     state: &State,
@@ -332,7 +337,6 @@ fn cpra_gpc_blocks_advertising_destinations() {
 #[test]
 fn gdpr_no_choice_collection_names_first_event_time() {
     let s = shop(Regime::Gdpr);
-    let set = settings(json!({}));
     let c = capture(
         vec![
             event(1, 420, "page", stamp(&REJECT), json!({})),
@@ -340,7 +344,7 @@ fn gdpr_no_choice_collection_names_first_event_time() {
         ],
         false,
     );
-    let f = run(&s, &state(0, Expect::default()), &c, Some(&set));
+    let f = judged(&s, &state(0, Expect::default()), &c);
     assert_eq!(ids(&f), vec![(CheckId::Collection, None)]);
     assert!(
         f[0].message.contains("(regime gdpr)")
@@ -367,14 +371,12 @@ fn gdpr_no_choice_collection_names_first_event_time() {
 #[test]
 fn clean_site_passes_every_state() {
     let s = shop(Regime::Gdpr);
-    let set = settings(json!({}));
     // No choice: nothing at all.
     assert!(
-        run(
+        judged(
             &s,
             &state(0, Expect::default()),
-            &capture(Vec::new(), false),
-            Some(&set)
+            &capture(Vec::new(), false)
         )
         .is_empty()
     );
@@ -409,7 +411,7 @@ fn clean_site_passes_every_state() {
         true,
     );
     c.cmp_choice = cmp(&ALL_TRUE);
-    let f = run(&s, &accept, &c, Some(&set));
+    let f = judged(&s, &accept, &c);
     assert!(f.is_empty(), "{f:#?}");
     // Reject all: Segment sends stamped events that reach no mapped destination.
     let reject = state(
@@ -425,7 +427,7 @@ fn clean_site_passes_every_state() {
         true,
     );
     c.cmp_choice = cmp(&REJECT);
-    assert!(run(&s, &reject, &c, Some(&set)).is_empty());
+    assert!(judged(&s, &reject, &c).is_empty());
 }
 
 // ---- undeclared-destination ----
@@ -509,7 +511,6 @@ fn ungated_destination_fires_and_is_silent_when_mapped() {
 #[test]
 fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     let st = state(
         1,
         Expect {
@@ -525,7 +526,7 @@ fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
         ],
         true,
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(ids(&f), vec![(CheckId::UnstampedEvents, None)], "{f:#?}");
     assert!(f[0].message.contains("every cloud destination"));
     assert!(f[0].message.contains("here: Mixpanel"), "{}", f[0].message);
@@ -535,7 +536,7 @@ fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
         vec![event(3, 1500, "track", stamp(&REJECT), json!({}))],
         true,
     );
-    assert!(run(&s, &st, &c, Some(&set)).is_empty());
+    assert!(judged(&s, &st, &c).is_empty());
 }
 
 // ---- consent-mismatch against the CMP ----
@@ -543,7 +544,6 @@ fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
 #[test]
 fn cmp_mismatch_names_category_and_both_values() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     let wrong = [("C0001", true), ("C0002", false), ("C0004", true)];
     let mut c = capture(
         vec![
@@ -555,7 +555,7 @@ fn cmp_mismatch_names_category_and_both_values() {
         true,
     );
     c.cmp_choice = cmp(&REJECT);
-    let f = run(&s, &state(1, Expect::default()), &c, Some(&set));
+    let f = judged(&s, &state(1, Expect::default()), &c);
     let mismatch: Vec<&Failure> = f
         .iter()
         .filter(|f| f.check == CheckId::ConsentMismatch)
@@ -574,7 +574,7 @@ fn cmp_mismatch_names_category_and_both_values() {
     // No CMP record: not judged.
     c.cmp_choice = None;
     assert!(
-        run(&s, &state(1, Expect::default()), &c, Some(&set))
+        judged(&s, &state(1, Expect::default()), &c)
             .iter()
             .all(|f| f.check != CheckId::ConsentMismatch)
     );
@@ -584,9 +584,9 @@ fn cmp_mismatch_names_category_and_both_values() {
         true,
     );
     c2.cmp_choice = cmp(&[("C0002", true), ("C0004", false)]);
-    assert!(run(&s, &state(1, Expect::default()), &c2, Some(&set)).is_empty());
+    assert!(judged(&s, &state(1, Expect::default()), &c2).is_empty());
     c2.cmp_choice = cmp(&[("C0002", true), ("C0004", true)]);
-    let f = run(&s, &state(1, Expect::default()), &c2, Some(&set));
+    let f = judged(&s, &state(1, Expect::default()), &c2);
     assert!(
         f[0].message.contains("Segment stamped C0004=nothing"),
         "{}",
@@ -597,7 +597,6 @@ fn cmp_mismatch_names_category_and_both_values() {
 #[test]
 fn cmp_mismatch_judges_the_final_choice_only() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     // Accept, then withdraw: the earlier accept-stamped events are not judged against the final
     // (reject) record.
     let mut c = capture(
@@ -616,7 +615,7 @@ fn cmp_mismatch_judges_the_final_choice_only() {
         true,
     );
     c.cmp_choice = cmp(&REJECT);
-    assert!(run(&s, &state(2, Expect::default()), &c, Some(&set)).is_empty());
+    assert!(judged(&s, &state(2, Expect::default()), &c).is_empty());
     // Opt-out, withdrawal that disables Segment: no event carries the final choice: skipped.
     let mut opt_out = s.clone();
     opt_out.consent_model = ConsentModel::OptOut;
@@ -624,13 +623,12 @@ fn cmp_mismatch_judges_the_final_choice_only() {
         requests: c.requests[..2].to_vec(),
         ..c
     };
-    assert!(run(&opt_out, &state(2, Expect::default()), &c, Some(&set)).is_empty());
+    assert!(judged(&opt_out, &state(2, Expect::default()), &c).is_empty());
 }
 
 #[test]
 fn expect_consent_and_cmp_report_one_defect_once() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     let wrong = [("C0001", true), ("C0002", false), ("C0004", true)];
     let mut c = capture(vec![event(2, 1300, "page", stamp(&wrong), json!({}))], true);
     c.cmp_choice = cmp(&REJECT);
@@ -641,7 +639,7 @@ fn expect_consent_and_cmp_report_one_defect_once() {
             ..Default::default()
         },
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(ids(&f), vec![(CheckId::ConsentMismatch, None)], "{f:#?}");
     assert!(f[0].message.contains("expect.consent"));
 }
@@ -652,7 +650,6 @@ fn expect_consent_and_cmp_report_one_defect_once() {
 fn pii_to_a_blocked_cloud_destination_names_paths_not_values() {
     let mut s = shop(Regime::None);
     s.destinations["Mixpanel"].categories = Some(vec!["C0004".into()]);
-    let set = settings(json!({}));
     let st = state(1, expect_blocked(some(&["Mixpanel"])));
     // The wrapper stamps C0004=true although the visitor rejected: Mixpanel gets the identify.
     let c = capture(
@@ -665,7 +662,7 @@ fn pii_to_a_blocked_cloud_destination_names_paths_not_values() {
         )],
         true,
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(
         ids(&f),
         vec![
@@ -685,14 +682,13 @@ fn pii_to_a_blocked_cloud_destination_names_paths_not_values() {
     }
     // Allowed in this state: no leak.
     let open = state(1, Expect::default());
-    assert!(run(&s, &open, &c, Some(&set)).is_empty());
+    assert!(judged(&s, &open, &c).is_empty());
 }
 
 #[test]
 fn pii_with_collection_none_and_declared_fields() {
     let mut s = shop(Regime::None);
     s.pii = vec!["traits.loyalty_id".into()];
-    let set = settings(json!({}));
     let st = state(
         1,
         Expect {
@@ -710,7 +706,7 @@ fn pii_with_collection_none_and_declared_fields() {
         )],
         true,
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(
         ids(&f),
         vec![(CheckId::Collection, None), (CheckId::PiiLeak, None)]
@@ -728,7 +724,6 @@ fn pii_with_collection_none_and_declared_fields() {
 fn pii_in_vendor_requests() {
     let mut s = shop(Regime::None);
     s.pii = vec!["em".into()];
-    let set = settings(json!({}));
     let st = state(1, expect_blocked(some(&["Support Chat"])));
     let c = capture(
         vec![req(
@@ -740,7 +735,7 @@ fn pii_in_vendor_requests() {
         )],
         true,
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(
         ids(&f),
         vec![
@@ -760,7 +755,6 @@ fn pii_in_vendor_requests() {
 #[test]
 fn gdpr_pii_before_the_decision_covers_any_payload() {
     let s = shop(Regime::Gdpr);
-    let set = settings(json!({}));
     // A state with steps: before the decision, an identify to Segment and an email in a request to
     // an unknown host; after it (allowed), the same is fine.
     let c = capture(
@@ -784,7 +778,7 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
         ],
         true,
     );
-    let f = run(&s, &state(1, Expect::default()), &c, Some(&set));
+    let f = judged(&s, &state(1, Expect::default()), &c);
     let leaks: Vec<&Failure> = f.iter().filter(|f| f.check == CheckId::PiiLeak).collect();
     assert_eq!(leaks.len(), 2, "{f:#?}");
     let text = all_text(&f);
@@ -803,12 +797,7 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
     );
     assert!(!text.contains("a@b"));
     // Without gdpr: nothing before the decision is a leak.
-    let f = run(
-        &shop(Regime::None),
-        &state(1, Expect::default()),
-        &c,
-        Some(&set),
-    );
+    let f = judged(&shop(Regime::None), &state(1, Expect::default()), &c);
     assert!(f.iter().all(|f| f.check != CheckId::PiiLeak), "{f:#?}");
 }
 
@@ -817,7 +806,6 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
 #[test]
 fn calls_none_and_anonymous() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     let st = state(
         1,
         Expect {
@@ -837,7 +825,7 @@ fn calls_none_and_anonymous() {
         ],
         true,
     );
-    assert!(run(&s, &st, &anon, Some(&set)).is_empty());
+    assert!(judged(&s, &st, &anon).is_empty());
     let named = capture(
         vec![
             event(1, 1300, "track", stamp(&ALL_TRUE), json!({"userId": "u-1"})),
@@ -859,7 +847,7 @@ fn calls_none_and_anonymous() {
         ],
         true,
     );
-    let f = run(&s, &st, &named, Some(&set));
+    let f = judged(&s, &st, &named);
     assert_eq!(
         ids(&f),
         vec![(CheckId::Calls, None), (CheckId::Calls, None)]
@@ -884,7 +872,6 @@ fn calls_none_and_anonymous() {
 fn opt_out_code_loads_are_not_receptions_requests_after_are() {
     let mut s = shop(Regime::None);
     s.consent_model = ConsentModel::OptOut;
-    let set = settings(json!({}));
     let st = state(1, expect_blocked(DestinationSet::All));
     let code = "https://cdn.segment.com/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz";
     let before_only = capture(
@@ -896,12 +883,12 @@ fn opt_out_code_loads_are_not_receptions_requests_after_are() {
         ],
         true,
     );
-    assert!(run(&s, &st, &before_only, Some(&set)).is_empty());
+    assert!(judged(&s, &st, &before_only).is_empty());
     let mut after = before_only.clone();
     after
         .requests
         .push(get(4, 1600, "https://www.facebook.com/tr?id=1&ev=PageView"));
-    let f = run(&s, &st, &after, Some(&set));
+    let f = judged(&s, &st, &after);
     assert_eq!(
         ids(&f),
         vec![(CheckId::BlockedReceived, Some("Facebook Pixel".into()))]
@@ -916,7 +903,7 @@ fn opt_out_code_loads_are_not_receptions_requests_after_are() {
     assert_eq!(f[0].evidence[0].at_ms, 1600);
     // Opt-in: the code load after the decision is a reception.
     s.consent_model = ConsentModel::OptIn;
-    let f = run(&s, &st, &before_only, Some(&set));
+    let f = judged(&s, &st, &before_only);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].evidence.len(), 1);
     assert!(!f[0].message.contains("opt-out"));
