@@ -272,12 +272,11 @@ impl Cx<'_> {
                 Some(c) => match Call::from_word(c) {
                     Some(c) => Some(c),
                     None => {
-                        let words = Call::words();
-                        let names: Vec<&str> = words.iter().map(String::as_str).collect();
+                        let help = super::word_help::<Call>(c, "call types:");
                         self.value_err(
                             &key("call"),
                             format!("unknown call type `{c}` in state `{state}` expect.events"),
-                            Some(unknown_help(c, &names, "call types:")),
+                            Some(help),
                         );
                         ok = false;
                         None
