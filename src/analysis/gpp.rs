@@ -139,6 +139,25 @@ fn decode_unguarded(gpp: &str) -> Result<GppSignal, GppError> {
 
 type Fields = IndexMap<&'static str, FieldValue>;
 
+/// The fields usnat and usca both end with: the sensitive-data and known-child lists (`sensitive`,
+/// `child`: their values), personal-data consent and the MSPA fields.
+macro_rules! us_tail {
+    ($f:expr, $c:expr, $sensitive:expr, $child:expr) => {
+        $f.insert("SensitiveDataProcessing", list($sensitive.to_vec()));
+        $f.insert("KnownChildSensitiveDataConsents", list($child.to_vec()));
+        $f.insert("PersonalDataConsents", consent(&$c.personal_data_consent));
+        $f.insert(
+            "MspaCoveredTransaction",
+            covered($c.mspa_covered_transaction),
+        );
+        $f.insert("MspaOptOutOptionMode", mspa(&$c.mspa_opt_out_option_mode));
+        $f.insert(
+            "MspaServiceProviderMode",
+            mspa(&$c.mspa_service_provider_mode),
+        );
+    };
+}
+
 /// usnat's core fields. Versions 1 and 2 differ only in their lists: version 2 calls
 /// `financial_data` `financial_account_data` and adds four sensitive-data categories, and has
 /// three known-child consents where version 1 has two.
@@ -193,25 +212,6 @@ macro_rules! usnat_core {
         us_tail!(f, c, sensitive, child);
         f
     }};
-}
-
-/// The fields usnat and usca both end with: the sensitive-data and known-child lists (`sensitive`,
-/// `child`: their values), personal-data consent and the MSPA fields.
-macro_rules! us_tail {
-    ($f:expr, $c:expr, $sensitive:expr, $child:expr) => {
-        $f.insert("SensitiveDataProcessing", list($sensitive.to_vec()));
-        $f.insert("KnownChildSensitiveDataConsents", list($child.to_vec()));
-        $f.insert("PersonalDataConsents", consent(&$c.personal_data_consent));
-        $f.insert(
-            "MspaCoveredTransaction",
-            covered($c.mspa_covered_transaction),
-        );
-        $f.insert("MspaOptOutOptionMode", mspa(&$c.mspa_opt_out_option_mode));
-        $f.insert(
-            "MspaServiceProviderMode",
-            mspa(&$c.mspa_service_provider_mode),
-        );
-    };
 }
 
 /// A section's opt-out fields, for the snapshot (`f`) and for judging (`opt_outs`).
