@@ -361,7 +361,6 @@ pub struct PageEnvironment {
     pub cores: u32,
 }
 
-/// Everything one trial recorded.
 /// How a visit's settles went: properties of the page, the same on every run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Settling {
@@ -372,6 +371,7 @@ pub struct Settling {
     pub never_idle: Vec<String>,
 }
 
+/// Everything one trial recorded.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Capture {
     /// In the order the harness saw them, WebSocket handshakes included.

@@ -12,6 +12,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use strum::{IntoStaticStr, VariantArray};
 
 use crate::capture::Phase;
 
@@ -25,12 +26,10 @@ use crate::capture::Phase;
     Eq,
     PartialOrd,
     Ord,
-    Hash,
     Serialize,
     Deserialize,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::VariantArray,
+    IntoStaticStr,
+    VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -54,14 +53,6 @@ pub enum CheckId {
     /// The spec file could not be read or parsed: none of its states ran.
     InvalidSpec,
     Error,
-}
-
-impl CheckId {
-    /// The id as results.json writes it, as `Display` (derived) does too; a unit test keeps both
-    /// equal to the serde name.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
 }
 
 /// One piece of evidence: which request or event, and when.
@@ -135,17 +126,7 @@ impl fmt::Display for Failure {
 
 /// A trial's outcome for the consent question (snapshots are judged apart).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::VariantArray,
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -156,10 +137,6 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// `error` when any failure is an error (an invalid spec, or traffic the recorder could not
     /// account for: the trial's evidence is incomplete), else `fail` when any, else `pass`.
     pub fn of(failures: &[Failure]) -> Verdict {
@@ -180,17 +157,7 @@ impl Verdict {
 
 /// Whether the trial's snapshot matched the accepted one (recorded apart from the verdict).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::VariantArray,
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -203,10 +170,6 @@ pub enum SnapshotStatus {
 }
 
 impl SnapshotStatus {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// `changed` or `new`: the trial fails under libtest and JUnit although its checks may pass.
     pub fn differs(self) -> bool {
         matches!(self, SnapshotStatus::Changed | SnapshotStatus::New)
@@ -298,16 +261,7 @@ pub struct Screenshots {
 
 /// What a timeline row is about.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::VariantArray,
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, IntoStaticStr, VariantArray,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -327,11 +281,26 @@ pub enum TimelineKind {
     Departure,
 }
 
-impl TimelineKind {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
+/// The words of results.json: `as_str` and `Display` both give the strum name, which
+/// `words_match_their_serde_names` keeps equal to the serde name.
+macro_rules! words {
+    ($($word:ty),*) => {$(
+        impl $word {
+            /// The word as results.json writes it.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+
+        impl fmt::Display for $word {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
 }
+
+words!(CheckId, Verdict, SnapshotStatus, TimelineKind);
 
 /// One row of a trial's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -370,9 +339,7 @@ pub struct TrialEvidence {
     pub decision_at_ms: Option<u64>,
     pub timeline: Vec<TimelineEntry>,
     /// Screenshot files, relative to the report folder, once written.
-    #[serde(default)]
     pub screenshot_before: Option<String>,
-    #[serde(default)]
     pub screenshot_after: Option<String>,
     /// Screenshot bytes until the report writes them.
     #[serde(skip)]
@@ -386,7 +353,7 @@ mod tests {
     /// `as_str` (JUnit, HTML, the table) and serde (results.json) spell every word alike.
     #[test]
     fn words_match_their_serde_names() {
-        fn check<T: Serialize + fmt::Display + strum::VariantArray>() {
+        fn check<T: Serialize + fmt::Display + VariantArray>() {
             for v in T::VARIANTS {
                 let serde = serde_json::to_value(v).unwrap();
                 assert_eq!(Some(v.to_string().as_str()), serde.as_str());

@@ -39,13 +39,8 @@ pub fn analyse(
     let decoded = segment::decode(capture);
     let carried = carried(spec, capture, &decoded);
     let routing = routing::route_carried(spec, settings, capture, &decoded, &carried);
-    // An opt-out in the GPP string the page gave vendors is an opt-out signal under `cpra`.
-    let gpp = capture
-        .gpp
-        .as_deref()
-        .and_then(|g| crate::analysis::gpp::decode(g).ok());
-    let effective = verdict::effective_signalled(spec, state, &routing, gpp.as_ref());
-    let failures = verdict::judge_with(
+    let effective = verdict::effective_of_visit(spec, state, &routing, capture);
+    let failures = verdict::judge(
         spec, state, capture, &decoded, &routing, settings, &effective,
     );
     let library = segment::library::recognise(&decoded);

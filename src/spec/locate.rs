@@ -337,6 +337,24 @@ impl Reader {
         }
     }
 
+    /// Inside a flow collection that `close` ends: skips white space and commas up to the next
+    /// entry (`true`), or past the closer, or to where the collection cannot go on (`false`).
+    fn flow_entry_follows(&mut self, close: char) -> bool {
+        while !self.exhausted() {
+            self.skip_flow_ws();
+            match self.peek() {
+                Some(c) if c == close => {
+                    self.bump();
+                    return false;
+                }
+                Some(',') => self.bump(),
+                Some(']' | '}') | None => return false,
+                _ => return true,
+            }
+        }
+        false
+    }
+
     /// Skips anchors (`&a`) and tags (`!t`) before a node.
     fn skip_properties(&mut self) {
         while matches!(self.peek(), Some('&') | Some('!')) {
@@ -613,20 +631,7 @@ impl Reader {
             Some('{') => {
                 self.bump();
                 let mut entries = Vec::new();
-                while !self.exhausted() {
-                    self.skip_flow_ws();
-                    match self.peek() {
-                        Some('}') => {
-                            self.bump();
-                            break;
-                        }
-                        Some(',') => {
-                            self.bump();
-                            continue;
-                        }
-                        Some(']') | None => break,
-                        _ => {}
-                    }
+                while self.flow_entry_follows('}') {
                     let before = (self.li, self.ci);
                     if self.peek() == Some('?') && Self::is_blank(self.peek_at(1)) {
                         self.bump();
@@ -665,20 +670,7 @@ impl Reader {
             Some('[') => {
                 self.bump();
                 let mut items = Vec::new();
-                while !self.exhausted() {
-                    self.skip_flow_ws();
-                    match self.peek() {
-                        Some(']') => {
-                            self.bump();
-                            break;
-                        }
-                        Some(',') => {
-                            self.bump();
-                            continue;
-                        }
-                        Some('}') | None => break,
-                        _ => {}
-                    }
+                while self.flow_entry_follows(']') {
                     let before = (self.li, self.ci);
                     let item = self.flow_node();
                     self.skip_flow_ws();

@@ -284,6 +284,35 @@ impl Cx<'_> {
         self.errors.push(e);
     }
 
+    /// The path of the entry `name` of the top-level map `key`; `None` (reported as an empty
+    /// `what`) when the name is blank.
+    fn entry(&mut self, key: &str, name: &str, what: &str) -> Option<Vec<Seg>> {
+        let p = segs![key, name];
+        if name.trim().is_empty() {
+            self.key_err(&p, format!("empty {what}"), None);
+            return None;
+        }
+        Some(p)
+    }
+
+    /// [`Self::value_err`], and no value: the caller gives up on this one.
+    fn reject<T>(&mut self, p: &[Seg], message: String, help: Option<String>) -> Option<T> {
+        self.value_err(p, message, help);
+        None
+    }
+
+    /// [`Self::reject`] of a value of the wrong kind: `{expected}, found a list`.
+    fn wrong_kind<T>(
+        &mut self,
+        p: &[Seg],
+        expected: String,
+        found: &Value,
+        help: &str,
+    ) -> Option<T> {
+        let message = format!("{expected}, found {}", kind_of(found));
+        self.reject(p, message, Some(help.into()))
+    }
+
     /// One of a fixed set of words; reports an unknown one with a suggestion.
     /// [`Self::pick`] for a value whose words are not an enum's own (`accept_all`).
     fn pick_from<T: Clone>(
@@ -310,14 +339,12 @@ impl Cx<'_> {
         if let Some(v) = T::from_word(input) {
             return Some(v);
         }
-        let words = T::words();
-        let names: Vec<&str> = words.iter().map(String::as_str).collect();
-        self.value_err(
+        let help = word_help::<T>(input, "expected one of");
+        self.reject(
             p,
             format!("unknown {what} `{input}`{}", context(p)),
-            Some(unknown_help(input, &names, "expected one of")),
-        );
-        None
+            Some(help),
+        )
     }
 
     // -----------------------------------------------------------------------------------------
@@ -578,8 +605,7 @@ impl Cx<'_> {
     fn existing(&mut self, p: &[Seg], rel: &str, base: &Path, dir: bool) -> Option<PathBuf> {
         let kind = if dir { "folder" } else { "file" };
         if rel.trim().is_empty() {
-            self.value_err(p, format!("empty {kind} path"), None);
-            return None;
+            return self.reject(p, format!("empty {kind} path"), None);
         }
         let resolved = base.join(rel);
         let good = if dir {
@@ -694,11 +720,9 @@ impl Cx<'_> {
     fn categories(&mut self, raw: IndexMap<String, Value>) -> IndexMap<String, Category> {
         let mut out = IndexMap::new();
         for (id, v) in raw {
-            let p = segs!["categories", &id];
-            if id.trim().is_empty() {
-                self.key_err(&p, "empty category id".into(), None);
+            let Some(p) = self.entry("categories", &id, "category id") else {
                 continue;
-            }
+            };
             let (purpose, cmp, ppath) = match v {
                 Value::String(s) => (s, None, p.clone()),
                 Value::Mapping(_) => {
@@ -775,11 +799,9 @@ impl Cx<'_> {
     ) -> IndexMap<String, Destination> {
         let mut out = IndexMap::new();
         for (name, d) in raw {
-            let p = segs!["destinations", &name];
-            if name.trim().is_empty() {
-                self.key_err(&p, "empty destination name".into(), None);
+            let Some(p) = self.entry("destinations", &name, "destination name") else {
                 continue;
-            }
+            };
             let Some(d) = d else {
                 out.insert(name, Destination::default());
                 continue;
@@ -936,23 +958,17 @@ impl Cx<'_> {
             } else {
                 "write each action as its own `- ` item".to_string()
             };
-            self.value_err(&p, message, Some(help));
-            return None;
+            return self.reject(&p, message, Some(help));
         }
         let (kind, value) = step.into_iter().next()?;
         let mut kp = p.clone();
         kp.push(Seg::Key(kind.clone()));
         let Some(step_kind) = StepKind::from_word(&kind) else {
-            let words = StepKind::words();
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            self.key_err(
-                &kp,
-                format!("unknown step `{kind}` in {label}"),
-                Some(match suggest(&kind, &words) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => kinds_help,
-                }),
-            );
+            let help = match closest::<StepKind>(&kind) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => kinds_help,
+            };
+            self.key_err(&kp, format!("unknown step `{kind}` in {label}"), Some(help));
             return None;
         };
         match step_kind {
@@ -966,34 +982,25 @@ impl Cx<'_> {
                     Value::String(s) => s,
                     Value::Null => String::new(),
                     other => {
-                        self.value_err(
-                            &kp,
-                            format!(
-                                "`{kind}` in {label} needs a {what} string, found {}",
-                                kind_of(&other)
-                            ),
-                            Some("quote it: `\"...\"`".into()),
-                        );
-                        return None;
+                        let expected = format!("`{kind}` in {label} needs a {what} string");
+                        return self.wrong_kind(&kp, expected, &other, "quote it: `\"...\"`");
                     }
                 };
                 if text.trim().is_empty() {
-                    self.value_err(
+                    return self.reject(
                         &kp,
                         format!("empty {what} in {label}"),
                         Some(format!("give `{kind}:` a {what}")),
                     );
-                    return None;
                 }
                 if matches!(step_kind, StepKind::Click | StepKind::WaitFor)
                     && let Err(why) = check_selector(&text)
                 {
-                    self.value_err(
+                    return self.reject(
                         &kp,
                         format!("invalid selector in {label}: {why}"),
                         Some(SELECTOR_HELP.into()),
                     );
-                    return None;
                 }
                 Some(match step_kind {
                     StepKind::Click => Step::Click(text),
@@ -1001,7 +1008,7 @@ impl Cx<'_> {
                     StepKind::Eval => Step::Eval(text),
                     _ => {
                         if let Err(why) = check_page(&text) {
-                            self.value_err(
+                            return self.reject(
                                 &kp,
                                 format!("`visit` in {label} {why}"),
                                 Some(
@@ -1009,7 +1016,6 @@ impl Cx<'_> {
                                         .into(),
                                 ),
                             );
-                            return None;
                         }
                         Step::Visit(text)
                     }
@@ -1017,19 +1023,12 @@ impl Cx<'_> {
             }
             StepKind::Fill => {
                 let Value::Mapping(map) = value else {
-                    self.value_err(
-                        &kp,
-                        format!(
-                            "`fill` in {label} needs a mapping of selector to text, found {}",
-                            kind_of(&value)
-                        ),
-                        Some("write `fill: {\"#email\": jane@example.com}`".into()),
-                    );
-                    return None;
+                    let expected = format!("`fill` in {label} needs a mapping of selector to text");
+                    let help = "write `fill: {\"#email\": jane@example.com}`";
+                    return self.wrong_kind(&kp, expected, &value, help);
                 };
                 if map.is_empty() {
-                    self.value_err(&kp, format!("`fill` in {label} fills nothing"), None);
-                    return None;
+                    return self.reject(&kp, format!("`fill` in {label} fills nothing"), None);
                 }
                 let mut pairs = Vec::new();
                 let mut ok = true;
@@ -1286,13 +1285,9 @@ impl Cx<'_> {
         for (call, level) in raw.calls.unwrap_or_default() {
             let cp = self.at(segs!["calls", &call]);
             let Some(c) = Call::from_word(&call) else {
-                let words = Call::words();
-                let names: Vec<&str> = words.iter().map(String::as_str).collect();
-                self.key_err(
-                    &cp,
-                    format!("unknown call type `{call}` in state `{state}` expect.calls"),
-                    Some(unknown_help(&call, &names, "call types:")),
-                );
+                let message = format!("unknown call type `{call}` in state `{state}` expect.calls");
+                let help = word_help::<Call>(&call, "call types:");
+                self.key_err(&cp, message, Some(help));
                 continue;
             };
             if let Some(l) = self.pick(&cp, "collection level", &level) {
@@ -1356,20 +1351,9 @@ impl Cx<'_> {
         raw: IndexMap<String, Vec<super::signals::GppOptOut>>,
         categories: &IndexMap<String, Category>,
     ) -> IndexMap<String, Vec<super::signals::GppOptOut>> {
-        let mut out = IndexMap::new();
-        for (id, opt_outs) in raw {
-            let p = segs!["gpp", &id];
-            self.check_category(&p, &id, categories, true);
-            if opt_outs.is_empty() {
-                self.value_err(
-                    &p,
-                    format!("`gpp.{id}` lists no opt-outs"),
-                    Some("list the GPP opt-outs that switch the category off, e.g. `[sale, sharing, targeted_advertising]`".into()),
-                );
-            }
-            out.insert(id, opt_outs);
-        }
-        out
+        let help = "list the GPP opt-outs that switch the category off, e.g. `[sale, sharing, \
+                    targeted_advertising]`";
+        self.signal_map("gpp", raw, categories, "opt-outs", help)
     }
 
     /// The top-level `tcf:` map: declared categories → TCF purposes 1 to 11, none empty.
@@ -1378,29 +1362,42 @@ impl Cx<'_> {
         raw: IndexMap<String, Vec<u8>>,
         categories: &IndexMap<String, Category>,
     ) -> IndexMap<String, Vec<u8>> {
-        let mut out = IndexMap::new();
-        for (id, purposes) in raw {
-            let p = segs!["tcf", &id];
-            self.check_category(&p, &id, categories, true);
-            if purposes.is_empty() {
-                self.value_err(
-                    &p,
-                    format!("`tcf.{id}` lists no purposes"),
-                    Some("list the TCF purposes (1 to 11) the category needs consent to, e.g. `[1, 3, 4]`".into()),
-                );
-            }
+        let help =
+            "list the TCF purposes (1 to 11) the category needs consent to, e.g. `[1, 3, 4]`";
+        let out = self.signal_map("tcf", raw, categories, "purposes", help);
+        for (id, purposes) in &out {
             for (i, n) in purposes.iter().enumerate() {
                 if !super::signals::TCF_PURPOSES.contains(n) {
                     self.value_err(
-                        &segs!["tcf", &id, i],
+                        &segs!["tcf", id, i],
                         format!("TCF v2.2 has no purpose {n}"),
                         Some("TCF purposes are numbered 1 to 11".into()),
                     );
                 }
             }
-            out.insert(id, purposes);
         }
         out
+    }
+
+    /// A top-level signal map (`tcf:`, `gpp:`): each key a declared category, each list
+    /// (of `what`) not empty.
+    fn signal_map<T>(
+        &mut self,
+        key: &str,
+        raw: IndexMap<String, Vec<T>>,
+        categories: &IndexMap<String, Category>,
+        what: &str,
+        help: &str,
+    ) -> IndexMap<String, Vec<T>> {
+        for (id, list) in &raw {
+            let p = segs![key, id];
+            self.check_category(&p, id, categories, true);
+            if list.is_empty() {
+                let message = format!("`{key}.{id}` lists no {what}");
+                self.value_err(&p, message, Some(help.into()));
+            }
+        }
+        raw
     }
 
     fn destination_set(
@@ -1598,6 +1595,20 @@ pub(crate) fn suggest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str
 }
 
 /// "did you mean `x`?", else the list of what is allowed.
+/// [`unknown_help`] over the words of `T`.
+pub(crate) fn word_help<T: Word>(input: &str, list_label: &str) -> String {
+    let words = T::words();
+    let names: Vec<&str> = words.iter().map(String::as_str).collect();
+    unknown_help(input, &names, list_label)
+}
+
+/// The word of `T` closest to `input`, when one is close enough to suggest.
+fn closest<T: Word>(input: &str) -> Option<String> {
+    let words = T::words();
+    let names: Vec<&str> = words.iter().map(String::as_str).collect();
+    suggest(input, &names).map(str::to_string)
+}
+
 pub(crate) fn unknown_help(input: &str, candidates: &[&str], list_label: &str) -> String {
     match suggest(input, candidates) {
         Some(s) => format!("did you mean `{s}`?"),
@@ -1914,30 +1925,44 @@ pub(crate) fn check_selector(sel: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Shallow checks of one CSS selector list (brackets already balanced).
-fn check_css(css: &str) -> Result<(), String> {
+/// Each character of `css` with whether it stands outside quotes and brackets, as the state is
+/// after it (a closing quote or bracket is outside, an opening one inside).
+fn outside_marks(css: &str) -> Vec<(char, bool)> {
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
-    let mut items = vec![String::new()];
-    for c in css.chars() {
-        match (quote, c) {
-            (Some(q), _) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '[' | '(') => depth += 1,
-            (None, ']' | ')') => depth = depth.saturating_sub(1),
-            (None, ',') if depth == 0 => {
-                items.push(String::new());
-                continue;
+    css.chars()
+        .map(|c| {
+            match (quote, c) {
+                (Some(q), _) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '[' | '(') => depth += 1,
+                (None, ']' | ')') => depth = depth.saturating_sub(1),
+                _ => {}
             }
-            _ => {}
-        }
-        if let Some(last) = items.last_mut() {
-            last.push(c);
-        }
-    }
-    for item in &items {
-        let item = item.trim();
+            (c, depth == 0 && quote.is_none())
+        })
+        .collect()
+}
+
+/// Shallow checks of one CSS selector list (brackets already balanced).
+fn check_css(css: &str) -> Result<(), String> {
+    let marks = outside_marks(css);
+    for item in marks.split(|&(c, outside)| c == ',' && outside) {
+        // Trimmed as `str::trim` trims, the marks kept beside their characters.
+        let start = item.iter().position(|(c, _)| !c.is_whitespace());
+        let end = item.iter().rposition(|(c, _)| !c.is_whitespace());
+        let item = match (start, end) {
+            (Some(a), Some(b)) => &item[a..=b],
+            _ => &[][..],
+        };
+        // Blanked inside quotes and brackets: what is left is the selector's own syntax.
+        let bytes: Vec<char> = item
+            .iter()
+            .map(|&(c, outside)| if outside { c } else { ' ' })
+            .collect();
+        let item: String = item.iter().map(|(c, _)| c).collect();
+        let item = item.as_str();
         if item.is_empty() {
             return Err("a selector list has an empty item (`,` with nothing beside it)".into());
         }
@@ -1947,24 +1972,6 @@ fn check_css(css: &str) -> Result<(), String> {
         if let Some(c) = item.chars().last().filter(|c| matches!(c, '>' | '+' | '~')) {
             return Err(format!("`{item}` ends with the combinator `{c}`"));
         }
-        let outside: String = {
-            let mut d = 0usize;
-            let mut q: Option<char> = None;
-            item.chars()
-                .map(|c| {
-                    match (q, c) {
-                        (Some(x), _) if c == x => q = None,
-                        (Some(_), _) => {}
-                        (None, '"' | '\'') => q = Some(c),
-                        (None, '[' | '(') => d += 1,
-                        (None, ']' | ')') => d = d.saturating_sub(1),
-                        _ => {}
-                    }
-                    if d == 0 && q.is_none() { c } else { ' ' }
-                })
-                .collect()
-        };
-        let bytes: Vec<char> = outside.chars().collect();
         for (j, c) in bytes.iter().enumerate() {
             if matches!(c, '#' | '.') {
                 let next = bytes.get(j + 1);

@@ -120,19 +120,6 @@ impl JsonSchema for CmpAdapterName {
     }
 }
 
-/// `expect.events[].call`: a Segment call type.
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub(crate) enum CallName {
-    Page,
-    Identify,
-    Track,
-    Group,
-    Alias,
-    Screen,
-}
-
 /// `expect.events[].stamp`: category → value, or `unstamped`.
 #[derive(JsonSchema)]
 #[serde(untagged)]

@@ -5,7 +5,9 @@
 //! signal). Kept apart from the other spec keys: they judge the IAB signals, not Segment's
 //! behaviour.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use strum::VariantArray;
 
 /// TCF v2.2 defines purposes 1 to 11 and special features 1 and 2.
 pub(crate) const TCF_PURPOSES: std::ops::RangeInclusive<u8> = 1..=11;
@@ -13,7 +15,7 @@ pub(crate) const TCF_SPECIAL_FEATURES: std::ops::RangeInclusive<u8> = 1..=2;
 
 /// `expect.tcf`: what the TC string the page gives vendors must signal after the state's steps.
 /// Each list, when given, must equal the decoded one exactly (order and repeats do not matter).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TcfExpect {
     /// Purposes with the visitor's consent.
@@ -52,25 +54,13 @@ impl TcfExpect {
     }
 }
 
+// Both GPP enums: the spec word is the serde name (`crate::spec::Word`), and the declaration
+// order is the order messages list them in. (Doc comments are the JSON Schema's descriptions.)
+
 /// An opt-out the IAB GPP US sections signal (usnat `SaleOptOut`, `SharingOptOut`,
 /// `TargetedAdvertisingOptOut`; usca has the first two).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
 pub enum GppOptOut {
     /// Sale of personal information (`SaleOptOut`).
     Sale,
@@ -81,13 +71,6 @@ pub enum GppOptOut {
 }
 
 impl GppOptOut {
-    pub const ALL: &'static [GppOptOut] = <GppOptOut as strum::VariantArray>::VARIANTS;
-
-    /// The spec's word.
-    pub fn word(self) -> &'static str {
-        self.into()
-    }
-
     /// The IAB field that carries it.
     pub fn field(self) -> &'static str {
         match self {
@@ -99,23 +82,8 @@ impl GppOptOut {
 }
 
 /// The GPP sections consent-gates decodes and judges: US National (id 7) and California (id 8).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-    strum::IntoStaticStr,
-    strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
 pub enum GppSection {
     /// US National (section id 7).
     Usnat,
@@ -123,18 +91,9 @@ pub enum GppSection {
     Usca,
 }
 
-impl GppSection {
-    pub const ALL: &'static [GppSection] = <GppSection as strum::VariantArray>::VARIANTS;
-
-    /// The IAB's section name (also the spec's word).
-    pub fn name(self) -> &'static str {
-        self.into()
-    }
-}
-
 /// `expect.gpp`: what the GPP string the page gives vendors must signal after the state's steps.
 /// Each list, when given, must equal the decoded one exactly (order and repeats do not matter).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GppExpect {
     /// The US sections (usnat, usca) the string must carry.

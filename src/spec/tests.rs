@@ -891,7 +891,10 @@ fn gpp_opt_outs_and_expectations_parse() {
     let s = ok(&base(
         "gpp:\n  C0002: [sale, sharing, targeted_advertising]\nstates:\n  s:\n    steps: [{click: '#ok'}]\n    expect:\n      gpp: {sections: [usnat, usca], opted_out: [sale]}\n",
     ));
-    assert_eq!(s.gpp.get("C0002"), Some(&GppOptOut::ALL.to_vec()));
+    assert_eq!(
+        s.gpp.get("C0002"),
+        Some(&<GppOptOut as strum::VariantArray>::VARIANTS.to_vec())
+    );
     let g = s.states["s"].expect.gpp.clone().expect("expect.gpp");
     assert_eq!(g.sections, Some(vec![GppSection::Usnat, GppSection::Usca]));
     assert_eq!(g.opted_out, Some(vec![GppOptOut::Sale]));

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Serialize;
+use strum::VariantArray;
 
 /// One spec file, parsed and validated.
 #[derive(Debug, Clone, Serialize)]
@@ -91,9 +93,7 @@ pub struct SegmentOptions {
     pub deliver: bool,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
 pub enum Library {
     /// Answer analytics.js and its chunks from the pinned npm `@segment/analytics-next`.
@@ -102,9 +102,7 @@ pub enum Library {
     Site,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
 pub enum Regime {
     None,
@@ -114,9 +112,7 @@ pub enum Regime {
 
 /// Segment consent-tools' two models (docs/segment.md §3.1): opt-in holds Segment and gated
 /// destinations back until consent; opt-out loads everything and blocks per event after a reject.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConsentModel {
     OptIn,
@@ -130,18 +126,7 @@ pub struct Category {
     pub cmp: Option<String>,
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    schemars::JsonSchema,
-    strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
 pub enum Purpose {
     Necessary,
@@ -163,18 +148,7 @@ pub struct Destination {
     pub exempt: Option<String>,
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    schemars::JsonSchema,
-    strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     Device,
@@ -233,7 +207,7 @@ pub enum Step {
 
 /// The kinds of step, one word each (the key of a step's one-key mapping). The parser, its
 /// help text and the JSON Schema's step shapes all take the kinds from here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::VariantArray)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, VariantArray)]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     Click,
@@ -262,7 +236,6 @@ impl StepKind {
 
     /// "a step is one of `click: SELECTOR`, ...".
     pub fn help() -> String {
-        use strum::VariantArray as _;
         let all: Vec<&str> = StepKind::VARIANTS.iter().map(|k| k.syntax()).collect();
         format!("a step is one of {}", all.join(", "))
     }
@@ -348,18 +321,7 @@ impl DestinationSet {
 }
 
 /// What may reach Segment's tracking API (or, for `calls`, one call type).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    schemars::JsonSchema,
-    strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "snake_case")]
 pub enum Collection {
     None,
@@ -368,11 +330,16 @@ pub enum Collection {
     Any,
 }
 
-/// Segment call types.
+/// Segment call types. The JSON Schema knows them as `CallName`, the words `expect.events[].call`
+/// takes.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::VariantArray,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema, VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
+#[schemars(
+    rename = "CallName",
+    description = "`expect.events[].call`: a Segment call type."
+)]
 pub enum Call {
     Page,
     Identify,
@@ -415,9 +382,7 @@ impl Default for Visitor {
 }
 
 /// The clock a page settles on (`timing.clock`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClockMode {
     /// Playwright's clock, paused while settling: timers are run forward in page time (up to
@@ -523,9 +488,7 @@ impl<T: Copy + Serialize + strum::VariantArray + 'static> Word for T {}
 // (never their values), with a count.
 
 /// When an event was sent, relative to the state's decision.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema, strum::VariantArray,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventPhase {
     /// Before the decision step ran (in a state without steps: the whole visit).
@@ -612,7 +575,6 @@ impl EventExpectation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use strum::VariantArray as _;
 
     #[test]
     fn words_are_the_serde_names() {

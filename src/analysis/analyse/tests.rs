@@ -6,7 +6,7 @@ use serde_json::json;
 use super::*;
 use crate::analysis::routing::ReceptionKind;
 use crate::analysis::verdict::tests::{
-    REJECT, capture, event, ids, req, run, settings, shop, stamp, state,
+    FB_PIXEL, REJECT, capture, event, get, ids, req, run, settings, shop, stamp, state,
 };
 use crate::capture::Initiator;
 use crate::outcome::CheckId;
@@ -17,6 +17,13 @@ fn blocked_all() -> Expect {
         blocked: Some(DestinationSet::All),
         ..Default::default()
     }
+}
+
+/// `c` analysed as a visit of the shop under gdpr, in a state of two steps that blocks every
+/// destination (no settings file).
+fn blocking(c: &Capture) -> Analysis {
+    let st = state(2, blocked_all());
+    analyse(&shop(Regime::Gdpr), &st, c, Some(&settings(json!({}))))
 }
 
 /// A top-level navigation step 2 caused, after the decision.
@@ -37,13 +44,7 @@ fn one_pass_reads_no_file_and_agrees_with_the_verdict() {
     let set = settings(json!({}));
     let c = capture(
         vec![
-            req(
-                0,
-                1200,
-                "GET",
-                "https://connect.facebook.net/en_US/fbevents.js",
-                None,
-            ),
+            get(0, 1200, FB_PIXEL),
             event(1, 1300, "track", stamp(&REJECT), json!({})),
         ],
         true,
@@ -64,20 +65,13 @@ fn one_pass_reads_no_file_and_agrees_with_the_verdict() {
 
 #[test]
 fn a_plain_link_the_visitor_follows_is_a_departure_not_a_reception() {
-    let s = shop(Regime::Gdpr);
-    let st = state(2, blocked_all());
     let nav = step_navigation(
         0,
         "GET",
         "https://www.facebook.com/lumenshop?utm_source=shop",
         None,
     );
-    let a = analyse(
-        &s,
-        &st,
-        &capture(vec![nav.clone()], true),
-        Some(&settings(json!({}))),
-    );
+    let a = blocking(&capture(vec![nav.clone()], true));
     assert!(a.failures.is_empty(), "{:#?}", a.failures);
     assert_eq!(a.routing.departures.len(), 1);
     assert_eq!(a.routing.departures[0].host, "www.facebook.com");
@@ -90,12 +84,7 @@ fn a_plain_link_the_visitor_follows_is_a_departure_not_a_reception() {
     // The same request sent by the page itself (a beacon, a script redirect) is the site's doing.
     let mut sent = nav;
     sent.initiator = Initiator::Page;
-    let a = analyse(
-        &s,
-        &st,
-        &capture(vec![sent], true),
-        Some(&settings(json!({}))),
-    );
+    let a = blocking(&capture(vec![sent], true));
     assert_eq!(
         ids(&a.failures),
         vec![(CheckId::BlockedReceived, Some("Facebook Pixel".into()))]
@@ -105,8 +94,6 @@ fn a_plain_link_the_visitor_follows_is_a_departure_not_a_reception() {
 
 #[test]
 fn a_link_decorated_with_the_visitors_id_is_blocked_received_naming_the_parameter() {
-    let s = shop(Regime::Gdpr);
-    let st = state(2, blocked_all());
     let vid = "v1a2b3c4d5e6";
     let nav = step_navigation(
         0,
@@ -118,7 +105,7 @@ fn a_link_decorated_with_the_visitors_id_is_blocked_received_naming_the_paramete
     );
     let mut c = capture(vec![nav], true);
     c.cookie_values = vec![vid.to_string(), "true".into()];
-    let a = analyse(&s, &st, &c, Some(&settings(json!({}))));
+    let a = blocking(&c);
     assert_eq!(
         ids(&a.failures),
         vec![(CheckId::BlockedReceived, Some("Facebook Pixel".into()))]
@@ -146,8 +133,6 @@ fn a_link_decorated_with_the_visitors_id_is_blocked_received_naming_the_paramete
 
 #[test]
 fn click_ids_and_segment_ids_identify_the_visitor() {
-    let s = shop(Regime::Gdpr);
-    let st = state(2, blocked_all());
     let anonymous = "5c3d9f1e-1234-4567-8901-234567890abc";
     let c = capture(
         vec![
@@ -161,7 +146,7 @@ fn click_ids_and_segment_ids_identify_the_visitor() {
         ],
         true,
     );
-    let a = analyse(&s, &st, &c, Some(&settings(json!({}))));
+    let a = blocking(&c);
     let carried: Vec<_> = a.routing.destinations["Facebook Pixel"]
         .receptions
         .iter()
@@ -175,8 +160,6 @@ fn click_ids_and_segment_ids_identify_the_visitor() {
 
 #[test]
 fn a_form_sending_an_email_to_a_vendor_is_blocked_received_and_pii_leak() {
-    let s = shop(Regime::Gdpr);
-    let st = state(2, blocked_all());
     let c = capture(
         vec![step_navigation(
             0,
@@ -186,7 +169,7 @@ fn a_form_sending_an_email_to_a_vendor_is_blocked_received_and_pii_leak() {
         )],
         true,
     );
-    let a = analyse(&s, &st, &c, Some(&settings(json!({}))));
+    let a = blocking(&c);
     assert_eq!(
         ids(&a.failures),
         vec![
@@ -213,16 +196,7 @@ fn an_interrupted_visit_is_judged_on_what_it_sent_but_nothing_is_missing() {
             ..Default::default()
         },
     );
-    let mut c = capture(
-        vec![req(
-            0,
-            1200,
-            "GET",
-            "https://connect.facebook.net/en_US/fbevents.js",
-            None,
-        )],
-        true,
-    );
+    let mut c = capture(vec![get(0, 1200, FB_PIXEL)], true);
     let whole = analyse(&s, &st, &c, Some(&settings(json!({}))));
     assert_eq!(
         ids(&whole.failures),

@@ -45,12 +45,9 @@ pub struct Entry {
     pub names: Vec<String>,
     /// Informational only: the vendor's usual purpose.
     pub purpose_hint: String,
-    #[serde(default)]
     pub classic_slug: Option<String>,
-    #[serde(default)]
     pub action_dir: Option<String>,
     /// `cloud` when the browser part only enriches events (the vendor gets data server-side).
-    #[serde(default)]
     pub default_mode: Option<CatalogMode>,
     #[serde(default)]
     pub script_hosts: Vec<String>,

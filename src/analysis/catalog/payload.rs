@@ -157,28 +157,27 @@ mod tests {
     #[test]
     fn ga4_hits_in_query_or_body_lines() {
         let s = sig("{what: GA4, path: /g/collect, params: {v: '2', tid: 'G-*', en: '*'}, doc: x}");
-        assert!(s.matches(&req(
-            "POST",
-            "https://sgtm.shop.example/g/collect?v=2&tid=G-ABC&cid=1&en=page_view",
-            None
-        )));
-        assert!(s.matches(&req(
-            "POST",
-            "https://sgtm.shop.example/g/collect?v=2&tid=G-ABC&cid=1",
-            Some("en=scroll&_et=1\nen=click")
-        )));
+        // In the query, or one of the body's lines.
+        for (url, body) in [
+            (
+                "https://sgtm.shop.example/g/collect?v=2&tid=G-ABC&cid=1&en=page_view",
+                None,
+            ),
+            (
+                "https://sgtm.shop.example/g/collect?v=2&tid=G-ABC&cid=1",
+                Some("en=scroll&_et=1\nen=click"),
+            ),
+        ] {
+            assert!(s.matches(&req("POST", url, body)), "{url}");
+        }
         // Universal Analytics, a GA4 hit without event, another path.
-        assert!(!s.matches(&req(
-            "GET",
+        for url in [
             "https://x.example/g/collect?v=2&tid=UA-1&en=a",
-            None
-        )));
-        assert!(!s.matches(&req("GET", "https://x.example/g/collect?v=2&tid=G-1", None)));
-        assert!(!s.matches(&req(
-            "GET",
+            "https://x.example/g/collect?v=2&tid=G-1",
             "https://x.example/collect?v=2&tid=G-1&en=a",
-            None
-        )));
+        ] {
+            assert!(!s.matches(&req("GET", url, None)), "{url}");
+        }
     }
 
     #[test]

@@ -61,21 +61,20 @@ impl Redactor {
         for wk in &decoded.write_keys {
             r.add(Kind::WriteKey, wk);
         }
-        let users: BTreeSet<&str> = decoded
+        // Sorted by kind (user ids first), then value, as the findings below.
+        let ids: BTreeSet<(Kind, &str)> = decoded
             .events
             .iter()
-            .filter_map(|e| e.user_id.as_deref())
+            .flat_map(|e| {
+                [
+                    (Kind::UserId, e.user_id.as_deref()),
+                    (Kind::AnonymousId, e.anonymous_id.as_deref()),
+                ]
+            })
+            .filter_map(|(kind, id)| Some((kind, id?)))
             .collect();
-        for u in users {
-            r.add(Kind::UserId, u);
-        }
-        let anonymous: BTreeSet<&str> = decoded
-            .events
-            .iter()
-            .filter_map(|e| e.anonymous_id.as_deref())
-            .collect();
-        for a in anonymous {
-            r.add(Kind::AnonymousId, a);
+        for (kind, id) in ids {
+            r.add(kind, id);
         }
         let scanner = Scanner::new(pii);
         // Sorted by kind, then value: the numbering does not depend on the traffic's order.

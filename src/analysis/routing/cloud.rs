@@ -162,128 +162,67 @@ mod tests {
     /// docs/segment.md §3.4, the table in segment-docs
     /// `privacy/consent-management/consent-in-segment-connections.md` ("Reconcile consent object and
     /// integrations object conflicts"). Destinations: facebook, google-ads (ad), amplitude.
-    // Long: one hand-made capture and its assertions, read together.
     #[test]
     fn segment_docs_table() {
-        let deliver =
-            |stamp: &ConsentStamp, integ: Value, fb: &[&str], ga: &[&str], amp: &[&str]| {
-                let integ = map(integ);
-                let mut out = Vec::new();
-                for (name, c) in [("facebook", fb), ("google-ads", ga), ("amplitude", amp)] {
-                    if cloud_delivers(stamp, &integ, name, &cats(c)) {
-                        out.push(name);
-                    }
-                }
-                out
-            };
+        // Each destination's categories in Segment: facebook, google-ads, amplitude.
+        type Mapping = [&'static [&'static str]; 3];
+        const USUAL: Mapping = [&["ad"], &["ad"], &["analytics"]];
+        const FB_BOTH: Mapping = [&["ad", "analytics"], &["ad"], &["analytics"]];
+        let deliver = |stamp: &ConsentStamp, integ: Value, mapping: Mapping| {
+            let integ = map(integ);
+            let names = ["facebook", "google-ads", "amplitude"];
+            names
+                .into_iter()
+                .zip(mapping)
+                .filter(|(name, c)| cloud_delivers(stamp, &integ, name, &cats(c)))
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+        };
         let all = vec!["facebook", "google-ads", "amplitude"];
         let fb_false_amp = json!({"facebook": true, "amplitude": false});
         // Row 1: no or empty consent object, no integrations → all destinations.
-        assert_eq!(
-            deliver(
-                &ConsentStamp::Absent,
-                json!({}),
-                &["ad"],
-                &["ad"],
-                &["analytics"]
-            ),
-            all
-        );
-        assert_eq!(
-            deliver(
-                &ConsentStamp::NoPreferences,
-                json!({}),
-                &["ad"],
-                &["ad"],
-                &["analytics"]
-            ),
-            all
-        );
+        assert_eq!(deliver(&ConsentStamp::Absent, json!({}), USUAL), all);
+        assert_eq!(deliver(&ConsentStamp::NoPreferences, json!({}), USUAL), all);
         // Row 2: empty categoryPreferences → no mapped destination, unmapped ones still.
+        let amplitude_unmapped: Mapping = [&["ad"], &["ad"], &[]];
         assert_eq!(
-            deliver(&prefs(&[]), json!({}), &["ad"], &["ad"], &[]),
-            vec!["amplitude"]
+            deliver(&prefs(&[]), json!({}), amplitude_unmapped),
+            ["amplitude"]
         );
         // Row 3: no consent, {facebook: true, amplitude: false} → facebook (and the unlisted google-ads).
+        let fb_and_ga = ["facebook", "google-ads"];
         assert_eq!(
-            deliver(
-                &ConsentStamp::Absent,
-                fb_false_amp.clone(),
-                &["ad"],
-                &["ad"],
-                &["analytics"]
-            ),
-            vec!["facebook", "google-ads"]
+            deliver(&ConsentStamp::Absent, fb_false_amp.clone(), USUAL),
+            fb_and_ga
         );
         // Row 4 (categoryPreferences: {} variant): mapped destinations get nothing, unmapped ones
         // follow the integrations object. (The doc's `consent: {}` variant of this row contradicts
         // row 1; consent-gates follows row 1, see docs/segment.md §3.4.)
+        let fb_only_mapped: Mapping = [&["ad"], &[], &[]];
         assert_eq!(
-            deliver(&prefs(&[]), fb_false_amp.clone(), &["ad"], &[], &[]),
-            vec!["google-ads"]
+            deliver(&prefs(&[]), fb_false_amp.clone(), fb_only_mapped),
+            ["google-ads"]
         );
         let ad_only = prefs(&[("ad", true), ("analytics", false)]);
         // Row 5: categories unmapped in Segment → all destinations.
-        assert_eq!(deliver(&ad_only, json!({}), &[], &[], &[]), all);
+        assert_eq!(deliver(&ad_only, json!({}), [&[], &[], &[]]), all);
         // Row 6: ad = facebook, google-ads → both ad destinations, no analytics.
-        assert_eq!(
-            deliver(&ad_only, json!({}), &["ad"], &["ad"], &["analytics"]),
-            vec!["facebook", "google-ads"]
-        );
+        assert_eq!(deliver(&ad_only, json!({}), USUAL), fb_and_ga);
         // Row 7: + {facebook: true, amplitude: false} → facebook and google-ads.
-        assert_eq!(
-            deliver(
-                &ad_only,
-                fb_false_amp.clone(),
-                &["ad"],
-                &["ad"],
-                &["analytics"]
-            ),
-            vec!["facebook", "google-ads"]
-        );
+        assert_eq!(deliver(&ad_only, fb_false_amp.clone(), USUAL), fb_and_ga);
         // Row 8: {facebook: false, amplitude: false} → only google-ads.
-        assert_eq!(
-            deliver(
-                &ad_only,
-                json!({"facebook": false, "amplitude": false}),
-                &["ad"],
-                &["ad"],
-                &["analytics"]
-            ),
-            vec!["google-ads"]
-        );
+        let both_false = json!({"facebook": false, "amplitude": false});
+        assert_eq!(deliver(&ad_only, both_false, USUAL), ["google-ads"]);
         // Row 9: facebook mapped to ad + analytics → only google-ads.
         assert_eq!(
-            deliver(
-                &ad_only,
-                fb_false_amp.clone(),
-                &["ad", "analytics"],
-                &["ad"],
-                &["analytics"]
-            ),
-            vec!["google-ads"]
+            deliver(&ad_only, fb_false_amp.clone(), FB_BOTH),
+            ["google-ads"]
         );
         // Row 10: {ad: true, analytics: true} → google-ads and facebook, not amplitude (integrations).
-        assert_eq!(
-            deliver(
-                &prefs(&[("ad", true), ("analytics", true)]),
-                fb_false_amp.clone(),
-                &["ad", "analytics"],
-                &["ad"],
-                &["analytics"]
-            ),
-            vec!["facebook", "google-ads"]
-        );
+        let both = prefs(&[("ad", true), ("analytics", true)]);
+        assert_eq!(deliver(&both, fb_false_amp.clone(), FB_BOTH), fb_and_ga);
         // Row 11: {ad: false, analytics: true} → nothing.
-        assert!(
-            deliver(
-                &prefs(&[("ad", false), ("analytics", true)]),
-                fb_false_amp,
-                &["ad", "analytics"],
-                &["ad"],
-                &["analytics"]
-            )
-            .is_empty()
-        );
+        let analytics_only = prefs(&[("ad", false), ("analytics", true)]);
+        assert!(deliver(&analytics_only, fb_false_amp, FB_BOTH).is_empty());
     }
 }

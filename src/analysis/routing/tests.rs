@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::analysis::segment::decode;
 use crate::analysis::segment::settings::CdnSettings;
+use crate::analysis::verdict::tests::FB_PIXEL;
 use crate::capture::{Capture, CapturedRequest, Phase};
 use crate::spec::types::{Call, Destination, Mode, Regime, Spec};
 
@@ -61,6 +62,27 @@ fn settings() -> CdnSettings {
     .unwrap()
 }
 
+/// A destination's mode and where it came from.
+fn mode_of(d: &Outcome) -> (Mode, ModeSource) {
+    (d.resolved.mode, d.resolved.mode_source)
+}
+
+/// `names` declared by name alone.
+fn declared<'a>(names: &[&'a str]) -> Vec<(&'a str, Destination)> {
+    names.iter().map(|n| (*n, Destination::default())).collect()
+}
+
+/// A destination the catalog does not know, recognised by its host.
+fn chat(categories: Option<Vec<String>>) -> (&'static str, Destination) {
+    let hosts = vec!["chat.example.net".into()];
+    let chat = Destination {
+        hosts,
+        categories,
+        ..Default::default()
+    };
+    ("Support Chat", chat)
+}
+
 fn ev(kind: &str, stamp: Value) -> String {
     json!({"type": kind, "event": "E", "name": "N", "writeKey": "WK", "messageId": "m",
            "anonymousId": "a", "context": {"consent": stamp}})
@@ -70,19 +92,9 @@ fn ev(kind: &str, stamp: Value) -> String {
 // Long: one hand-made capture and its assertions, read together.
 #[test]
 fn device_mode_by_code_and_host() {
-    let spec = spec(vec![
-        ("Facebook Pixel", Destination::default()),
-        ("Google Analytics 4", Destination::default()),
-        ("Google AdWords New", Destination::default()),
-        (
-            "Support Chat",
-            Destination {
-                hosts: vec!["chat.example.net".into()],
-                categories: Some(vec!["C0003".into()]),
-                ..Default::default()
-            },
-        ),
-    ]);
+    let mut dests = declared(&["Facebook Pixel", "Google Analytics 4", "Google AdWords New"]);
+    dests.push(chat(Some(vec!["C0003".into()])));
+    let spec = spec(dests);
     let s = settings();
     let capture = Capture {
         requests: vec![
@@ -92,12 +104,7 @@ fn device_mode_by_code_and_host() {
                 "https://cdn.proxy.example/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz",
                 None,
             ),
-            req(
-                2,
-                "GET",
-                "https://connect.facebook.net/en_US/fbevents.js",
-                None,
-            ),
+            req(2, "GET", FB_PIXEL, None),
             req(
                 3,
                 "GET",
@@ -118,10 +125,7 @@ fn device_mode_by_code_and_host() {
     let d = decode(&capture);
     let r = route(&spec, Some(&s), &capture, &d);
     let fb = &r.destinations["Facebook Pixel"];
-    assert_eq!(
-        (fb.resolved.mode, fb.resolved.mode_source),
-        (Mode::Device, ModeSource::Settings)
-    );
+    assert_eq!(mode_of(fb), (Mode::Device, ModeSource::Settings));
     assert_eq!(fb.resolved.categories, vec!["C0004".to_string()]);
     assert_eq!(fb.resolved.categories_source, CategorySource::Settings);
     assert_eq!(fb.receptions.len(), 2);
@@ -134,10 +138,7 @@ fn device_mode_by_code_and_host() {
     );
 
     let ga = &r.destinations["Google Analytics 4"];
-    assert_eq!(
-        (ga.resolved.mode, ga.resolved.mode_source),
-        (Mode::Device, ModeSource::Signature)
-    );
+    assert_eq!(mode_of(ga), (Mode::Device, ModeSource::Signature));
     assert_eq!(ga.resolved.categories_source, CategorySource::None);
     assert_eq!(
         ga.receptions.iter().map(|r| r.seq).collect::<Vec<_>>(),
@@ -202,10 +203,7 @@ fn cloud_routing_and_event_destinations() {
     assert_eq!(d.events.len(), 3);
     let r = route(&spec, Some(&s), &capture, &d);
     let amp = &r.destinations["Actions Amplitude"];
-    assert_eq!(
-        (amp.resolved.mode, amp.resolved.mode_source),
-        (Mode::Cloud, ModeSource::Catalog)
-    );
+    assert_eq!(mode_of(amp), (Mode::Cloud, ModeSource::Catalog));
     assert_eq!(amp.resolved.categories, vec!["C0002".to_string()]);
     let wh = &r.destinations["Webhooks"];
     assert_eq!(
@@ -242,7 +240,7 @@ fn cloud_routing_and_event_destinations() {
 
 #[test]
 fn undeclared_and_other_hosts() {
-    let spec = spec(vec![("Facebook Pixel", Destination::default())]);
+    let spec = spec(declared(&["Facebook Pixel"]));
     let s = settings();
     let capture = Capture {
         requests: vec![
@@ -325,7 +323,7 @@ fn undeclared_and_other_hosts() {
 #[test]
 fn without_settings_and_aliases() {
     // A spec may name an action destination by its display name; settings use creationName.
-    let spec = spec(vec![("Amplitude (Actions)", Destination::default())]);
+    let spec = spec(declared(&["Amplitude (Actions)"]));
     let s = settings();
     let capture = Capture {
         requests: vec![req(
@@ -356,30 +354,16 @@ fn without_settings_and_aliases() {
 
 #[test]
 fn resolution_alone_gives_what_routing_settles_on() {
-    let spec = spec(vec![
-        ("Facebook Pixel", Destination::default()),
-        ("Actions Amplitude", Destination::default()),
-        ("Webhooks", Destination::default()),
-        (
-            "Support Chat",
-            Destination {
-                hosts: vec!["chat.example.net".into()],
-                ..Default::default()
-            },
-        ),
-    ]);
+    let mut dests = declared(&["Facebook Pixel", "Actions Amplitude", "Webhooks"]);
+    dests.push(chat(None));
+    let spec = spec(dests);
     let s = settings();
     let resolution = resolve(&spec, Some(&s));
     let undeclared: Vec<&str> = resolution.undeclared().map(|u| u.name.as_str()).collect();
     assert_eq!(undeclared, vec!["Custom Thing", "Hotjar"]);
     let resolved = resolution.destinations.clone();
     let capture = Capture {
-        requests: vec![req(
-            1,
-            "GET",
-            "https://connect.facebook.net/en_US/fbevents.js",
-            None,
-        )],
+        requests: vec![req(1, "GET", FB_PIXEL, None)],
         ..Default::default()
     };
     let routed = attribute(resolution, &capture, &decode(&capture));
@@ -396,10 +380,7 @@ fn resolution_alone_gives_what_routing_settles_on() {
 
 #[test]
 fn first_party_wins_and_payload_signatures_name_the_vendor() {
-    let spec = spec(vec![
-        ("Google Analytics 4", Destination::default()),
-        ("Facebook Pixel", Destination::default()),
-    ]);
+    let spec = spec(declared(&["Google Analytics 4", "Facebook Pixel"]));
     let mut own = spec.clone();
     own.site.url = "https://www.facebook.com/".into();
     let capture = Capture {

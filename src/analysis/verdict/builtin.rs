@@ -9,7 +9,7 @@ use crate::analysis::segment::{CdnSettings, ConsentStamp, Decoded, LoadKind, Seg
 use crate::capture::{Capture, Phase};
 use crate::spec::{Mode, Spec, State, Step};
 
-use super::{CheckId, Evidence, Failure, event_evidence, plural, reception_evidence};
+use super::{CheckId, Evidence, Failure, event_evidence, finding, plural, reception_evidence};
 
 /// One failure per destination that the settings or the network show and the spec does not
 /// declare.
@@ -271,26 +271,18 @@ pub(super) fn cmp_mismatch(
             (got.unwrap_or(false) != *want).then(|| {
                 format!(
                     "the CMP recorded {cat}={want} but Segment stamped {cat}={}",
-                    got.map_or("nothing".to_string(), |g| g.to_string())
+                    super::stamped(got)
                 )
             })
         })
         .collect();
-    if diffs.is_empty() {
-        return None;
-    }
-    Some(Failure {
-        check: CheckId::ConsentMismatch,
-        destination: None,
-        message: format!(
-            "{} on the {} event{} after the decision: the consent wrapper's category mapping is \
-             wrong, and Segment routes by the stamp, not by the CMP",
-            diffs.join("; "),
-            run.len(),
-            plural(run.len())
-        ),
-        evidence: run.iter().map(|e| event_evidence(e)).collect(),
-    })
+    super::stamp_mismatch(
+        diffs,
+        &run,
+        "after the decision",
+        "the consent wrapper's category mapping is wrong, and Segment routes by the stamp, not \
+         by the CMP",
+    )
 }
 
 /// consent-tools' `segmentShouldBeDisabled` for a choice (docs/segment.md §3.1 step 7).
@@ -379,64 +371,64 @@ pub(super) fn held(state: &State, capture: &Capture, decoded: &Decoded) -> Vec<F
 /// Requests to Segment's API (its hosts, or a `/v1/<call>` path on a proxy) whose payload could
 /// not be decoded: what they carried cannot be judged, so they are a finding of their own, in
 /// every state and phase.
-pub(super) fn undecodable(decoded: &Decoded) -> Vec<Failure> {
-    if decoded.malformed.is_empty() {
-        return Vec::new();
-    }
+pub(super) fn undecodable(decoded: &Decoded) -> Option<Failure> {
     let n = decoded.malformed.len();
-    vec![Failure {
-        check: CheckId::UndecodableSegment,
-        destination: None,
-        message: format!(
-            "{n} request{} to Segment's tracking API could not be decoded, so what {} carried \
-             cannot be judged; send Segment's documented JSON (optionally gzip, deflate or br \
-             encoded) or keep such traffic from Segment's API",
-            plural(n),
-            if n == 1 { "it" } else { "they" }
-        ),
-        evidence: decoded
-            .malformed
-            .iter()
-            .map(|m| Evidence {
-                at_ms: m.at_ms,
-                phase: Some(m.phase),
-                what: format!("{}{}: {}", m.host, m.path, m.reason),
-            })
-            .collect(),
-    }]
+    if n == 0 {
+        return None;
+    }
+    let message = format!(
+        "{n} request{} to Segment's tracking API could not be decoded, so what {} carried \
+         cannot be judged; send Segment's documented JSON (optionally gzip, deflate or br \
+         encoded) or keep such traffic from Segment's API",
+        plural(n),
+        they(n)
+    );
+    let evidence = decoded.malformed.iter().map(|m| {
+        super::evidence(
+            m.at_ms,
+            m.phase,
+            format!("{}{}: {}", m.host, m.path, m.reason),
+        )
+    });
+    Some(finding(
+        CheckId::UndecodableSegment,
+        message,
+        evidence.collect(),
+    ))
 }
 
 /// Connections the browser reported and the recorder never saw: the trial cannot vouch for what
 /// it did not see, so it does not pass.
-pub(super) fn unrecorded(capture: &Capture) -> Vec<Failure> {
-    if capture.unrecorded.is_empty() {
-        return Vec::new();
+pub(super) fn unrecorded(capture: &Capture) -> Option<Failure> {
+    let unrecorded = &capture.unrecorded;
+    if unrecorded.is_empty() {
+        return None;
     }
-    let n = capture.unrecorded.len();
-    vec![Failure {
-        check: CheckId::UnrecordedTraffic,
-        destination: None,
-        message: format!(
-            "the browser made {n} connection{} the recorder never saw, so this trial cannot \
-             vouch for what {} carried: {}",
-            plural(n),
-            if n == 1 { "it" } else { "they" },
-            capture
-                .unrecorded
-                .iter()
-                .take(5)
-                .map(|u| format!("{} {} (from {})", u.method, u.url, u.initiator))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        evidence: capture
-            .unrecorded
-            .iter()
-            .map(|u| Evidence {
-                at_ms: u.at_ms,
-                phase: Some(u.phase),
-                what: format!("{} {} from {}", u.method, u.url, u.initiator),
-            })
-            .collect(),
-    }]
+    let first: Vec<String> = unrecorded
+        .iter()
+        .take(5)
+        .map(|u| format!("{} {} (from {})", u.method, u.url, u.initiator))
+        .collect();
+    let message = format!(
+        "the browser made {n} connection{} the recorder never saw, so this trial cannot vouch \
+         for what {} carried: {}",
+        plural(unrecorded.len()),
+        they(unrecorded.len()),
+        first.join("; "),
+        n = unrecorded.len(),
+    );
+    let evidence = unrecorded.iter().map(|u| {
+        let what = format!("{} {} from {}", u.method, u.url, u.initiator);
+        super::evidence(u.at_ms, u.phase, what)
+    });
+    Some(finding(
+        CheckId::UnrecordedTraffic,
+        message,
+        evidence.collect(),
+    ))
+}
+
+/// `it` or `they`, for `n` things.
+fn they(n: usize) -> &'static str {
+    if n == 1 { "it" } else { "they" }
 }

@@ -5,14 +5,24 @@
 //! interrupted visit is not judged here. Under `cpra` the same opt-outs also block the advertising
 //! destinations (`regime.rs`), as GPC does.
 
-use std::collections::BTreeSet;
-
 use crate::analysis::gpp::{self, GppSignal};
 use crate::analysis::segment::Decoded;
 use crate::capture::Capture;
 use crate::outcome::Failure;
-use crate::spec::signals::{GppExpect, GppOptOut, GppSection};
+use strum::VariantArray;
+
+use crate::spec::Word;
+use crate::spec::signals::{GppExpect, GppOptOut};
 use crate::spec::{Spec, State};
+
+const SIGNAL: super::Signal = super::Signal {
+    string: "GPP string",
+    name: "GPP",
+    api: "__gpp",
+    command: "ping",
+    expect_key: "expect.gpp",
+    map_key: "gpp",
+};
 
 pub(super) fn judge(
     spec: &Spec,
@@ -22,49 +32,44 @@ pub(super) fn judge(
 ) -> Vec<Failure> {
     let expect = state.expect.gpp.as_ref();
     let mapped = !spec.gpp.is_empty();
-    if (expect.is_none() && !mapped) || capture.interrupted {
-        return Vec::new();
-    }
-    let signal = match capture.gpp.as_deref().map(gpp::decode) {
-        Some(Ok(s)) => s,
-        Some(Err(e)) => return vec![super::consent_mismatch(format!("expect.gpp / gpp: {e}"))],
-        None => {
-            return vec![super::consent_mismatch(
-                "the page gave vendors no GPP string (no `__gpp`, or `ping` did not answer with \
-                 one), so the GPP signal the spec judges is missing"
-                    .into(),
-            )];
-        }
-    };
-    let mut out = Vec::new();
-    if let Some(e) = expect {
-        out.extend(against_expectation(e, &signal));
-    }
-    if mapped && signal.us_sections().is_empty() {
-        // No US section: the string says nothing about sale or sharing, not "no opt-out".
-        out.push(super::consent_mismatch(format!(
-            "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
+    let raw = capture.gpp.as_deref();
+    SIGNAL.judge(
+        expect.is_some() || mapped,
+        capture,
+        raw,
+        gpp::decode,
+        |signal| {
+            let mut out = Vec::new();
+            if let Some(e) = expect {
+                out.extend(SIGNAL.disagreement(against_expectation(e, &signal)));
+            }
+            if mapped && signal.us_sections().is_empty() {
+                // No US section: the string says nothing about sale or sharing, not "no opt-out".
+                out.push(super::consent_mismatch(format!(
+                    "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
                  opt-outs the stamp is judged against are missing",
-            names(signal.sections.iter().map(String::as_str))
-        )));
-    } else if mapped {
-        out.extend(stamp_against_signal(spec, state, decoded, &signal));
-    }
-    out
+                    names(signal.sections.iter().cloned())
+                )));
+            } else if mapped {
+                out.extend(stamp_against_signal(spec, state, decoded, &signal));
+            }
+            out
+        },
+    )
 }
 
-/// `expect.gpp`: the US sections carried, and per section the opt-outs it has a field for.
-fn against_expectation(e: &GppExpect, signal: &GppSignal) -> Option<Failure> {
+/// `expect.gpp`: the US sections carried, and per section the opt-outs it has a field for. Both
+/// are listed in declaration order, each once, whatever order the spec wrote them in.
+fn against_expectation(e: &GppExpect, signal: &GppSignal) -> Vec<String> {
     let mut diffs = Vec::new();
     let carried = signal.us_sections();
     if let Some(want) = &e.sections {
-        let want: BTreeSet<GppSection> = want.iter().copied().collect();
-        let got: BTreeSet<GppSection> = carried.iter().copied().collect();
-        if want != got {
+        let want = in_order(|s| want.contains(s));
+        if want != carried {
             diffs.push(format!(
                 "sections: expected {}, signalled {}",
-                names(want.iter().map(|s| s.name())),
-                names(got.iter().map(|s| s.name()))
+                words(&want),
+                words(&carried)
             ));
         }
     }
@@ -75,31 +80,26 @@ fn against_expectation(e: &GppExpect, signal: &GppSignal) -> Option<Failure> {
                     .into(),
             );
         }
-        let want: BTreeSet<GppOptOut> = want.iter().copied().collect();
         for section in carried {
             let has = |o: &GppOptOut| signal.opt_out(section, *o).is_some();
-            let expected: Vec<&str> = want.iter().filter(|o| has(o)).map(|o| o.word()).collect();
-            let got: Vec<&str> = GppOptOut::ALL
-                .iter()
-                .filter(|o| signal.opt_out(section, **o) == Some(1))
-                .map(|o| o.word())
-                .collect();
+            let expected = in_order(|o| want.contains(o) && has(o));
+            let got = in_order(|o| signal.opt_out(section, *o) == Some(1));
             if expected != got {
                 diffs.push(format!(
                     "{}: opted out expected {}, signalled {}",
-                    section.name(),
-                    names(expected.into_iter()),
-                    names(got.into_iter())
+                    section.word(),
+                    words(&expected),
+                    words(&got)
                 ));
             }
         }
     }
-    (!diffs.is_empty()).then(|| {
-        super::consent_mismatch(format!(
-            "the GPP string disagrees with expect.gpp ({})",
-            diffs.join("; ")
-        ))
-    })
+    diffs
+}
+
+/// The values of a closed set that `keep` keeps, in declaration order.
+fn in_order<T: Copy + VariantArray>(keep: impl Fn(&T) -> bool) -> Vec<T> {
+    T::VARIANTS.iter().copied().filter(|v| keep(v)).collect()
 }
 
 /// The final stamp (the run of identical stamps that ends the visit, as for the CMP's own choice
@@ -120,22 +120,27 @@ fn stamp_against_signal(
                 .opted_out()
                 .into_iter()
                 .filter(|(_, o)| opt_outs.contains(o))
-                .map(|(s, o)| format!("{} {}", s.name(), o.field()))
+                .map(|(s, o)| format!("{} {}", s.word(), o.field()))
                 .collect();
             let on = signalled.is_empty();
-            super::signal_diff("GPP string", cat, on, last.get(cat).copied(), || {
+            SIGNAL.diff(cat, on, last.get(cat).copied(), || {
                 if on {
-                    format!("no opt-out of {}", names(opt_outs.iter().map(|o| o.word())))
+                    format!("no opt-out of {}", words(opt_outs))
                 } else {
                     format!("an opt-out ({})", signalled.join(", "))
                 }
             })
         })
         .collect();
-    super::signal_mismatch("GPP string", diffs, &run, whole_visit)
+    SIGNAL.stamp_mismatch(diffs, &run, whole_visit)
 }
 
 /// `[usnat, usca]`.
-fn names<'a>(items: impl Iterator<Item = &'a str>) -> String {
+fn names(items: impl Iterator<Item = String>) -> String {
     format!("[{}]", items.collect::<Vec<_>>().join(", "))
+}
+
+/// `[sale, sharing]`: spec words.
+fn words(items: &[impl Word]) -> String {
+    names(items.iter().map(|i| i.word()))
 }

@@ -22,7 +22,7 @@ pub mod recipients;
 pub(crate) mod regime;
 mod tcf;
 
-pub use regime::{Effective, Source, Sourced, effective, effective_signalled};
+pub use regime::{Effective, Source, Sourced, effective, effective_of_visit, effective_signalled};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,31 +37,14 @@ use crate::spec::{Collection, ConsentModel, Spec, State};
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
 /// unstamped, CMP consent mismatch, pii, unknown recipients, events held, undecodable Segment
-/// traffic).
-pub fn judge(
-    spec: &Spec,
-    state: &State,
-    capture: &Capture,
-    decoded: &Decoded,
-    routed: &Routing,
-    settings: Option<&CdnSettings>,
-) -> Vec<Failure> {
-    let gpp = capture
-        .gpp
-        .as_deref()
-        .and_then(|g| crate::analysis::gpp::decode(g).ok());
-    let eff = regime::effective_signalled(spec, state, routed, gpp.as_ref());
-    judge_with(spec, state, capture, decoded, routed, settings, &eff)
-}
-
-/// [`judge`] with the effective expectations already worked out.
+/// traffic). `eff` holds the state's effective expectations ([`effective_of_visit`]).
 ///
 /// An interrupted visit ([`Capture::interrupted`]: a step missed or failed, the trial ran out of
 /// time) is judged on what it recorded, but only by the checks that say something must *not*
 /// happen: whatever they find in part of a visit the whole visit would hold too. Checks that say
 /// something must be there by the end (`allowed-missing`, the stamp against the CMP's final
 /// choice) cannot be judged on a visit that never got there.
-pub fn judge_with(
+pub fn judge(
     spec: &Spec,
     state: &State,
     capture: &Capture,
@@ -205,7 +188,7 @@ pub fn judge_with(
                             consent_flagged.insert(cat.clone());
                             diffs.insert(format!(
                                 "{cat}: expected {want}, stamped {}",
-                                got.map_or("nothing".to_string(), |g| g.to_string())
+                                stamped(got)
                             ));
                         }
                     }
@@ -315,26 +298,23 @@ pub fn describe_event(e: &SegmentEvent) -> String {
     }
 }
 
-fn event_evidence(e: &SegmentEvent) -> Evidence {
+/// What was sent `at_ms` into the visit, `phase` the decision.
+fn evidence(at_ms: u64, phase: Phase, what: String) -> Evidence {
     Evidence {
-        at_ms: e.at_ms,
-        phase: Some(e.phase),
-        what: format!(
-            "{} sent to {}{}{}",
-            describe_event(e),
-            e.host,
-            e.path,
-            if e.batched { " (batch)" } else { "" }
-        ),
+        at_ms,
+        phase: Some(phase),
+        what,
     }
 }
 
+fn event_evidence(e: &SegmentEvent) -> Evidence {
+    let batch = if e.batched { " (batch)" } else { "" };
+    let what = format!("{} sent to {}{}{batch}", describe_event(e), e.host, e.path);
+    evidence(e.at_ms, e.phase, what)
+}
+
 fn reception_evidence(r: &Reception) -> Evidence {
-    Evidence {
-        at_ms: r.at_ms,
-        phase: Some(r.phase),
-        what: r.describe(),
-    }
+    evidence(r.at_ms, r.phase, r.describe())
 }
 
 /// The stamp the visit ended on: the run of identical consent stamps that ends the events after
@@ -359,64 +339,145 @@ fn final_stamp(
     Some((stamped[run_start..].iter().map(|(e, _)| *e).collect(), last))
 }
 
+/// A failure that concerns no one destination.
+fn finding(check: CheckId, message: String, evidence: Vec<Evidence>) -> Failure {
+    Failure {
+        check,
+        destination: None,
+        message,
+        evidence,
+    }
+}
+
 /// A `consent-mismatch` that names no event (a signal that is missing or says otherwise than
 /// the spec expects).
 fn consent_mismatch(message: String) -> Failure {
-    Failure {
-        check: CheckId::ConsentMismatch,
-        destination: None,
-        message,
-        evidence: Vec::new(),
-    }
+    finding(CheckId::ConsentMismatch, message, Vec::new())
 }
 
-/// `consent-mismatch` when the stamp the visit ended on (`run`) disagrees with a signal the page
-/// gave vendors (`signal`: "TC string", "GPP string"); `diffs` has one line per category, from
-/// [`signal_diff`]. `None` when nothing disagrees.
-fn signal_mismatch(
-    signal: &str,
+/// What a category was stamped: `true`, `false`, or `nothing`.
+fn stamped(got: Option<bool>) -> String {
+    got.map_or("nothing".to_string(), |g| g.to_string())
+}
+
+/// `consent-mismatch` when the stamp the visit ended on (`run`, the events `when`) disagrees
+/// with what the page recorded; `diffs` has one line per category, `why` says what follows from
+/// it. `None` when nothing disagrees.
+fn stamp_mismatch(
     diffs: Vec<String>,
     run: &[&SegmentEvent],
-    whole_visit: bool,
+    when: &str,
+    why: &str,
 ) -> Option<Failure> {
-    if diffs.is_empty() {
-        return None;
-    }
-    Some(Failure {
-        check: CheckId::ConsentMismatch,
-        destination: None,
-        message: format!(
-            "{} on the {} event{} {}: Segment routes by the stamp, vendors by the {signal}, and \
-             the two disagree",
+    (!diffs.is_empty()).then(|| {
+        let message = format!(
+            "{} on the {} event{} {when}: {why}",
             diffs.join("; "),
             run.len(),
-            plural(run.len()),
-            if whole_visit {
-                "that end the visit"
-            } else {
-                "after the decision"
-            }
-        ),
-        evidence: run.iter().map(|e| event_evidence(e)).collect(),
+            plural(run.len())
+        );
+        finding(
+            CheckId::ConsentMismatch,
+            message,
+            run.iter().map(|e| event_evidence(e)).collect(),
+        )
     })
 }
 
-/// One category where the stamp disagrees with a signal: `the {signal} signals {why}, so
-/// {cat}={want}, but Segment stamped {cat}={got}`; `None` when they agree.
-fn signal_diff(
-    signal: &str,
-    cat: &str,
-    want: bool,
-    got: Option<bool>,
-    why: impl FnOnce() -> String,
-) -> Option<String> {
-    (got != Some(want)).then(|| {
-        format!(
-            "the {signal} signals {}, so {cat}={want}, but Segment stamped {cat}={}",
-            why(),
-            got.map_or("nothing".to_string(), |g| g.to_string())
-        )
-    })
+/// How the verdict names an IAB signal the page gives vendors (the TC string, the GPP string).
+struct Signal {
+    /// `TC string`.
+    string: &'static str,
+    /// `TCF`.
+    name: &'static str,
+    /// The page's API and the command that answers with the string.
+    api: &'static str,
+    command: &'static str,
+    /// The spec keys that judge it: the state's expectation and the top-level category map.
+    expect_key: &'static str,
+    map_key: &'static str,
+}
+
+impl Signal {
+    /// A signal check: nothing when the state judges no signal (`judged` false) or the visit was
+    /// interrupted (the string is read at its end); else what `judge` finds in the string the page
+    /// gave vendors (`raw`, decoded), or the one failure that it is missing or does not decode.
+    fn judge<T, E: std::fmt::Display>(
+        &self,
+        judged: bool,
+        capture: &Capture,
+        raw: Option<&str>,
+        decode: impl FnOnce(&str) -> Result<T, E>,
+        judge: impl FnOnce(T) -> Vec<Failure>,
+    ) -> Vec<Failure> {
+        if !judged || capture.interrupted {
+            return Vec::new();
+        }
+        match raw.map(decode) {
+            Some(Ok(signal)) => judge(signal),
+            Some(Err(e)) => vec![consent_mismatch(format!(
+                "{} / {}: {e}",
+                self.expect_key, self.map_key
+            ))],
+            None => vec![consent_mismatch(format!(
+                "the page gave vendors no {} (no `{}`, or `{}` did not answer with one), so the {} \
+                 signal the spec judges is missing",
+                self.string, self.api, self.command, self.name
+            ))],
+        }
+    }
+
+    /// The state's expectation against the string: one failure for every `diffs` line, `None`
+    /// when there is none.
+    fn disagreement(&self, diffs: Vec<String>) -> Option<Failure> {
+        (!diffs.is_empty()).then(|| {
+            consent_mismatch(format!(
+                "the {} disagrees with {} ({})",
+                self.string,
+                self.expect_key,
+                diffs.join("; ")
+            ))
+        })
+    }
+
+    /// `consent-mismatch` when the stamp the visit ended on (`run`) disagrees with the signal;
+    /// `diffs` has one line per category, from [`Signal::diff`].
+    fn stamp_mismatch(
+        &self,
+        diffs: Vec<String>,
+        run: &[&SegmentEvent],
+        whole_visit: bool,
+    ) -> Option<Failure> {
+        let when = if whole_visit {
+            "that end the visit"
+        } else {
+            "after the decision"
+        };
+        let why = format!(
+            "Segment routes by the stamp, vendors by the {}, and the two disagree",
+            self.string
+        );
+        stamp_mismatch(diffs, run, when, &why)
+    }
+
+    /// One category where the stamp disagrees with the signal: `the {signal} signals {why}, so
+    /// {cat}={want}, but Segment stamped {cat}={got}`; `None` when they agree.
+    fn diff(
+        &self,
+        cat: &str,
+        want: bool,
+        got: Option<bool>,
+        why: impl FnOnce() -> String,
+    ) -> Option<String> {
+        (got != Some(want)).then(|| {
+            format!(
+                "the {} signals {}, so {cat}={want}, but Segment stamped {cat}={}",
+                self.string,
+                why(),
+                stamped(got)
+            )
+        })
+    }
 }
 
 #[cfg(test)]

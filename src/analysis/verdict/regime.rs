@@ -19,8 +19,9 @@ use std::fmt;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::analysis::gpp::GppSignal;
+use crate::analysis::gpp::{self, GppSignal};
 use crate::analysis::routing::Resolves;
+use crate::capture::Capture;
 use crate::spec::{
     Call, Collection, DestinationSet, EventExpectation, Purpose, Regime, Spec, State, Word,
 };
@@ -95,6 +96,19 @@ pub struct Effective {
 /// The effective expectations of `state` before a visit (no GPP string known): `explain`.
 pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effective {
     effective_signalled(spec, state, resolved, None)
+}
+
+/// The effective expectations of `state` after a visit: an opt-out in the GPP string the page gave
+/// vendors is an opt-out signal under `cpra` (a string that does not decode signals nothing here;
+/// the GPP check reports it).
+pub fn effective_of_visit(
+    spec: &Spec,
+    state: &State,
+    resolved: &impl Resolves,
+    capture: &Capture,
+) -> Effective {
+    let signal = capture.gpp.as_deref().and_then(|g| gpp::decode(g).ok());
+    effective_signalled(spec, state, resolved, signal.as_ref())
 }
 
 /// The effective expectations of `state`, given the GPP string the page gave vendors (decoded;

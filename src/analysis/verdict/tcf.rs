@@ -8,7 +8,17 @@ use crate::analysis::segment::Decoded;
 use crate::analysis::tcf::{self, TcfSignal};
 use crate::capture::Capture;
 use crate::outcome::Failure;
+use crate::spec::signals::TcfExpect;
 use crate::spec::{Spec, State};
+
+const SIGNAL: super::Signal = super::Signal {
+    string: "TC string",
+    name: "TCF",
+    api: "__tcfapi",
+    command: "getTCData",
+    expect_key: "expect.tcf",
+    map_key: "tcf",
+};
 
 pub(super) fn judge(
     spec: &Spec,
@@ -18,52 +28,46 @@ pub(super) fn judge(
 ) -> Vec<Failure> {
     let expect = state.expect.tcf.as_ref();
     let mapped = !spec.tcf.is_empty() && !state.steps.is_empty();
-    if (expect.is_none() && !mapped) || capture.interrupted {
-        return Vec::new();
-    }
-    let signal = match capture.tcf.as_deref().map(tcf::decode) {
-        Some(Ok(s)) => s,
-        Some(Err(e)) => return vec![super::consent_mismatch(format!("expect.tcf / tcf: {e}"))],
-        None => {
-            return vec![super::consent_mismatch(
-                "the page gave vendors no TC string (no `__tcfapi`, or `getTCData` did not answer \
-                 with one), so the TCF signal the spec judges is missing"
-                    .into(),
-            )];
-        }
-    };
-    let mut out = Vec::new();
-    if let Some(e) = expect {
-        let diffs: Vec<String> = [
-            ("consent", &e.consent, &signal.purposes_consent),
-            (
-                "legitimate_interest",
-                &e.legitimate_interest,
-                &signal.purposes_legitimate_interest,
-            ),
-            (
-                "special_features",
-                &e.special_features,
-                &signal.special_features,
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(field, want, got)| {
-            let want = sorted(want.as_ref()?);
-            (want != *got).then(|| format!("{field}: expected {want:?}, signalled {got:?}"))
-        })
-        .collect();
-        if !diffs.is_empty() {
-            out.push(super::consent_mismatch(format!(
-                "the TC string disagrees with expect.tcf ({})",
-                diffs.join("; ")
-            )));
-        }
-    }
-    if mapped {
-        out.extend(stamp_against_signal(spec, decoded, &signal));
-    }
-    out
+    let raw = capture.tcf.as_deref();
+    SIGNAL.judge(
+        expect.is_some() || mapped,
+        capture,
+        raw,
+        tcf::decode,
+        |signal| {
+            let mut out = Vec::new();
+            if let Some(e) = expect {
+                out.extend(SIGNAL.disagreement(against_expectation(e, &signal)));
+            }
+            if mapped {
+                out.extend(stamp_against_signal(spec, decoded, &signal));
+            }
+            out
+        },
+    )
+}
+
+/// `expect.tcf`: each list given against the one the TC string signals.
+fn against_expectation(e: &TcfExpect, signal: &TcfSignal) -> Vec<String> {
+    [
+        ("consent", &e.consent, &signal.purposes_consent),
+        (
+            "legitimate_interest",
+            &e.legitimate_interest,
+            &signal.purposes_legitimate_interest,
+        ),
+        (
+            "special_features",
+            &e.special_features,
+            &signal.special_features,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(field, want, got)| {
+        let want = sorted(want.as_ref()?);
+        (want != *got).then(|| format!("{field}: expected {want:?}, signalled {got:?}"))
+    })
+    .collect()
 }
 
 /// The final stamp (the run of identical stamps that ends the visit, as for the CMP's own choice)
@@ -80,7 +84,7 @@ fn stamp_against_signal(spec: &Spec, decoded: &Decoded, signal: &TcfSignal) -> O
                 .filter(|p| !signal.purposes_consent.contains(p))
                 .collect();
             let signalled = missing.is_empty();
-            super::signal_diff("TC string", cat, signalled, last.get(cat).copied(), || {
+            SIGNAL.diff(cat, signalled, last.get(cat).copied(), || {
                 if signalled {
                     format!("consent to all of purposes {purposes:?}")
                 } else {
@@ -89,7 +93,7 @@ fn stamp_against_signal(spec: &Spec, decoded: &Decoded, signal: &TcfSignal) -> O
             })
         })
         .collect();
-    super::signal_mismatch("TC string", diffs, &run, false)
+    SIGNAL.stamp_mismatch(diffs, &run, false)
 }
 
 fn sorted(v: &[u8]) -> Vec<u8> {

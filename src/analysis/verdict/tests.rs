@@ -128,6 +128,14 @@ pub(crate) fn state(steps: usize, expect: Expect) -> State {
 }
 
 /// A request at `at_ms`; the decision is at 1000 ms.
+/// The Meta Pixel's script, as a page loads it.
+pub(crate) const FB_PIXEL: &str = "https://connect.facebook.net/en_US/fbevents.js";
+
+/// A GET without body.
+pub(crate) fn get(seq: u64, at_ms: u64, url: &str) -> CapturedRequest {
+    req(seq, at_ms, "GET", url, None)
+}
+
 pub(crate) fn req(
     seq: u64,
     at_ms: u64,
@@ -186,6 +194,11 @@ pub(crate) fn capture(requests: Vec<CapturedRequest>, steps: bool) -> Capture {
     }
 }
 
+/// [`run`] with settings that declare nothing.
+fn judged(spec: &Spec, state: &State, capture: &Capture) -> Vec<Failure> {
+    run(spec, state, capture, Some(&settings(json!({}))))
+}
+
 pub(crate) fn run(
     spec: &Spec,
     state: &State,
@@ -194,7 +207,8 @@ pub(crate) fn run(
 ) -> Vec<Failure> {
     let decoded = decode(capture);
     let routed = route(spec, settings, capture, &decoded);
-    judge(spec, state, capture, &decoded, &routed, settings)
+    let eff = effective_of_visit(spec, state, &routed, capture);
+    judge(spec, state, capture, &decoded, &routed, settings, &eff)
 }
 
 pub(crate) fn ids(f: &[Failure]) -> Vec<(CheckId, Option<String>)> {
@@ -239,7 +253,7 @@ fn gdpr_defaults_and_sources() {
         0,
         Expect {
             collection: Some(Collection::Anonymous),
-            allowed: Some(DestinationSet::Some(vec!["Mixpanel".into()])),
+            allowed: Some(some(&["Mixpanel"])),
             ..Default::default()
         },
     );
@@ -255,7 +269,7 @@ fn gdpr_defaults_and_sources() {
     let explicit = state(
         0,
         Expect {
-            blocked: Some(DestinationSet::Some(vec!["Support Chat".into()])),
+            blocked: Some(some(&["Support Chat"])),
             calls: [(Call::Identify, Collection::None)].into_iter().collect(),
             consent: Some([("C0002".to_string(), false)].into_iter().collect()),
             ..Default::default()
@@ -304,23 +318,14 @@ fn cpra_gpc_blocks_advertising_destinations() {
             .is_empty()
     );
     // The spec's own blocked wins (no union).
-    gpc.expect.blocked = Some(DestinationSet::Some(vec!["Mixpanel".into()]));
+    gpc.expect.blocked = Some(some(&["Mixpanel"]));
     assert_eq!(
         effective(&s, &gpc, &routed).lines(),
         vec!["blocked: [Mixpanel] (spec)"]
     );
     // The default drives blocked-received, and says where it came from.
     gpc.expect.blocked = None;
-    let cap = capture(
-        vec![req(
-            1,
-            200,
-            "GET",
-            "https://connect.facebook.net/en_US/fbevents.js",
-            None,
-        )],
-        false,
-    );
+    let cap = capture(vec![get(1, 200, FB_PIXEL)], false);
     let f = run(&s, &gpc, &cap, Some(&set));
     assert_eq!(
         ids(&f),
@@ -332,7 +337,6 @@ fn cpra_gpc_blocks_advertising_destinations() {
 #[test]
 fn gdpr_no_choice_collection_names_first_event_time() {
     let s = shop(Regime::Gdpr);
-    let set = settings(json!({}));
     let c = capture(
         vec![
             event(1, 420, "page", stamp(&REJECT), json!({})),
@@ -340,7 +344,7 @@ fn gdpr_no_choice_collection_names_first_event_time() {
         ],
         false,
     );
-    let f = run(&s, &state(0, Expect::default()), &c, Some(&set));
+    let f = judged(&s, &state(0, Expect::default()), &c);
     assert_eq!(ids(&f), vec![(CheckId::Collection, None)]);
     assert!(
         f[0].message.contains("(regime gdpr)")
@@ -367,14 +371,12 @@ fn gdpr_no_choice_collection_names_first_event_time() {
 #[test]
 fn clean_site_passes_every_state() {
     let s = shop(Regime::Gdpr);
-    let set = settings(json!({}));
     // No choice: nothing at all.
     assert!(
-        run(
+        judged(
             &s,
             &state(0, Expect::default()),
-            &capture(Vec::new(), false),
-            Some(&set)
+            &capture(Vec::new(), false)
         )
         .is_empty()
     );
@@ -389,22 +391,14 @@ fn clean_site_passes_every_state() {
     );
     let mut c = capture(
         vec![
-            req(1, 100, "GET", "https://shop.example/", None),
-            req(
+            get(1, 100, "https://shop.example/"),
+            get(
                 2,
                 1100,
-                "GET",
                 "https://cdn.segment.com/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz",
-                None,
             ),
-            req(
-                3,
-                1200,
-                "GET",
-                "https://connect.facebook.net/en_US/fbevents.js",
-                None,
-            ),
-            req(4, 1250, "GET", "https://widget.chat.example.net/w.js", None),
+            get(3, 1200, FB_PIXEL),
+            get(4, 1250, "https://widget.chat.example.net/w.js"),
             event(5, 1300, "page", stamp(&ALL_TRUE), json!({})),
             event(
                 6,
@@ -417,7 +411,7 @@ fn clean_site_passes_every_state() {
         true,
     );
     c.cmp_choice = cmp(&ALL_TRUE);
-    let f = run(&s, &accept, &c, Some(&set));
+    let f = judged(&s, &accept, &c);
     assert!(f.is_empty(), "{f:#?}");
     // Reject all: Segment sends stamped events that reach no mapped destination.
     let reject = state(
@@ -433,7 +427,7 @@ fn clean_site_passes_every_state() {
         true,
     );
     c.cmp_choice = cmp(&REJECT);
-    assert!(run(&s, &reject, &c, Some(&set)).is_empty());
+    assert!(judged(&s, &reject, &c).is_empty());
 }
 
 // ---- undeclared-destination ----
@@ -444,30 +438,12 @@ fn undeclared_destination_once_with_yaml_to_add() {
     let set = settings(json!({"Hotjar": {"versionSettings": {"componentTypes": ["browser"]}}}));
     let c = capture(
         vec![
-            req(
-                1,
-                50,
-                "GET",
-                "https://cdn.segment.com/v1/projects/WK/settings",
-                None,
-            ),
-            req(
-                2,
-                1500,
-                "GET",
-                "https://static.hotjar.com/c/hotjar-1.js",
-                None,
-            ),
+            get(1, 50, "https://cdn.segment.com/v1/projects/WK/settings"),
+            get(2, 1500, "https://static.hotjar.com/c/hotjar-1.js"),
         ],
         true,
     );
-    let blocked_all = state(
-        1,
-        Expect {
-            blocked: Some(DestinationSet::All),
-            ..Default::default()
-        },
-    );
+    let blocked_all = state(1, expect_blocked(DestinationSet::All));
     let f = run(&s, &blocked_all, &c, Some(&set));
     assert_eq!(
         ids(&f),
@@ -535,7 +511,6 @@ fn ungated_destination_fires_and_is_silent_when_mapped() {
 #[test]
 fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     let st = state(
         1,
         Expect {
@@ -551,7 +526,7 @@ fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
         ],
         true,
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(ids(&f), vec![(CheckId::UnstampedEvents, None)], "{f:#?}");
     assert!(f[0].message.contains("every cloud destination"));
     assert!(f[0].message.contains("here: Mixpanel"), "{}", f[0].message);
@@ -561,7 +536,7 @@ fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
         vec![event(3, 1500, "track", stamp(&REJECT), json!({}))],
         true,
     );
-    assert!(run(&s, &st, &c, Some(&set)).is_empty());
+    assert!(judged(&s, &st, &c).is_empty());
 }
 
 // ---- consent-mismatch against the CMP ----
@@ -569,7 +544,6 @@ fn unstamped_events_fire_once_and_consent_does_not_repeat_them() {
 #[test]
 fn cmp_mismatch_names_category_and_both_values() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     let wrong = [("C0001", true), ("C0002", false), ("C0004", true)];
     let mut c = capture(
         vec![
@@ -581,7 +555,7 @@ fn cmp_mismatch_names_category_and_both_values() {
         true,
     );
     c.cmp_choice = cmp(&REJECT);
-    let f = run(&s, &state(1, Expect::default()), &c, Some(&set));
+    let f = judged(&s, &state(1, Expect::default()), &c);
     let mismatch: Vec<&Failure> = f
         .iter()
         .filter(|f| f.check == CheckId::ConsentMismatch)
@@ -600,7 +574,7 @@ fn cmp_mismatch_names_category_and_both_values() {
     // No CMP record: not judged.
     c.cmp_choice = None;
     assert!(
-        run(&s, &state(1, Expect::default()), &c, Some(&set))
+        judged(&s, &state(1, Expect::default()), &c)
             .iter()
             .all(|f| f.check != CheckId::ConsentMismatch)
     );
@@ -610,9 +584,9 @@ fn cmp_mismatch_names_category_and_both_values() {
         true,
     );
     c2.cmp_choice = cmp(&[("C0002", true), ("C0004", false)]);
-    assert!(run(&s, &state(1, Expect::default()), &c2, Some(&set)).is_empty());
+    assert!(judged(&s, &state(1, Expect::default()), &c2).is_empty());
     c2.cmp_choice = cmp(&[("C0002", true), ("C0004", true)]);
-    let f = run(&s, &state(1, Expect::default()), &c2, Some(&set));
+    let f = judged(&s, &state(1, Expect::default()), &c2);
     assert!(
         f[0].message.contains("Segment stamped C0004=nothing"),
         "{}",
@@ -623,7 +597,6 @@ fn cmp_mismatch_names_category_and_both_values() {
 #[test]
 fn cmp_mismatch_judges_the_final_choice_only() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     // Accept, then withdraw: the earlier accept-stamped events are not judged against the final
     // (reject) record.
     let mut c = capture(
@@ -642,7 +615,7 @@ fn cmp_mismatch_judges_the_final_choice_only() {
         true,
     );
     c.cmp_choice = cmp(&REJECT);
-    assert!(run(&s, &state(2, Expect::default()), &c, Some(&set)).is_empty());
+    assert!(judged(&s, &state(2, Expect::default()), &c).is_empty());
     // Opt-out, withdrawal that disables Segment: no event carries the final choice: skipped.
     let mut opt_out = s.clone();
     opt_out.consent_model = ConsentModel::OptOut;
@@ -650,13 +623,12 @@ fn cmp_mismatch_judges_the_final_choice_only() {
         requests: c.requests[..2].to_vec(),
         ..c
     };
-    assert!(run(&opt_out, &state(2, Expect::default()), &c, Some(&set)).is_empty());
+    assert!(judged(&opt_out, &state(2, Expect::default()), &c).is_empty());
 }
 
 #[test]
 fn expect_consent_and_cmp_report_one_defect_once() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     let wrong = [("C0001", true), ("C0002", false), ("C0004", true)];
     let mut c = capture(vec![event(2, 1300, "page", stamp(&wrong), json!({}))], true);
     c.cmp_choice = cmp(&REJECT);
@@ -667,7 +639,7 @@ fn expect_consent_and_cmp_report_one_defect_once() {
             ..Default::default()
         },
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(ids(&f), vec![(CheckId::ConsentMismatch, None)], "{f:#?}");
     assert!(f[0].message.contains("expect.consent"));
 }
@@ -678,14 +650,7 @@ fn expect_consent_and_cmp_report_one_defect_once() {
 fn pii_to_a_blocked_cloud_destination_names_paths_not_values() {
     let mut s = shop(Regime::None);
     s.destinations["Mixpanel"].categories = Some(vec!["C0004".into()]);
-    let set = settings(json!({}));
-    let st = state(
-        1,
-        Expect {
-            blocked: Some(DestinationSet::Some(vec!["Mixpanel".into()])),
-            ..Default::default()
-        },
-    );
+    let st = state(1, expect_blocked(some(&["Mixpanel"])));
     // The wrapper stamps C0004=true although the visitor rejected: Mixpanel gets the identify.
     let c = capture(
         vec![event(
@@ -697,7 +662,7 @@ fn pii_to_a_blocked_cloud_destination_names_paths_not_values() {
         )],
         true,
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(
         ids(&f),
         vec![
@@ -717,14 +682,13 @@ fn pii_to_a_blocked_cloud_destination_names_paths_not_values() {
     }
     // Allowed in this state: no leak.
     let open = state(1, Expect::default());
-    assert!(run(&s, &open, &c, Some(&set)).is_empty());
+    assert!(judged(&s, &open, &c).is_empty());
 }
 
 #[test]
 fn pii_with_collection_none_and_declared_fields() {
     let mut s = shop(Regime::None);
     s.pii = vec!["traits.loyalty_id".into()];
-    let set = settings(json!({}));
     let st = state(
         1,
         Expect {
@@ -742,7 +706,7 @@ fn pii_with_collection_none_and_declared_fields() {
         )],
         true,
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(
         ids(&f),
         vec![(CheckId::Collection, None), (CheckId::PiiLeak, None)]
@@ -760,14 +724,7 @@ fn pii_with_collection_none_and_declared_fields() {
 fn pii_in_vendor_requests() {
     let mut s = shop(Regime::None);
     s.pii = vec!["em".into()];
-    let set = settings(json!({}));
-    let st = state(
-        1,
-        Expect {
-            blocked: Some(DestinationSet::Some(vec!["Support Chat".into()])),
-            ..Default::default()
-        },
-    );
+    let st = state(1, expect_blocked(some(&["Support Chat"])));
     let c = capture(
         vec![req(
             1,
@@ -778,7 +735,7 @@ fn pii_in_vendor_requests() {
         )],
         true,
     );
-    let f = run(&s, &st, &c, Some(&set));
+    let f = judged(&s, &st, &c);
     assert_eq!(
         ids(&f),
         vec![
@@ -798,7 +755,6 @@ fn pii_in_vendor_requests() {
 #[test]
 fn gdpr_pii_before_the_decision_covers_any_payload() {
     let s = shop(Regime::Gdpr);
-    let set = settings(json!({}));
     // A state with steps: before the decision, an identify to Segment and an email in a request to
     // an unknown host; after it (allowed), the same is fine.
     let c = capture(
@@ -810,13 +766,7 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
                 stamp(&ALL_TRUE),
                 json!({"traits": {"email": "a@b.example"}}),
             ),
-            req(
-                2,
-                400,
-                "GET",
-                "https://px.tracker.example/p?u=a%40b.example",
-                None,
-            ),
+            get(2, 400, "https://px.tracker.example/p?u=a%40b.example"),
             event(
                 3,
                 1300,
@@ -824,17 +774,11 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
                 stamp(&ALL_TRUE),
                 json!({"traits": {"email": "a@b.example"}}),
             ),
-            req(
-                4,
-                1400,
-                "GET",
-                "https://px.tracker.example/p?u=a%40b.example",
-                None,
-            ),
+            get(4, 1400, "https://px.tracker.example/p?u=a%40b.example"),
         ],
         true,
     );
-    let f = run(&s, &state(1, Expect::default()), &c, Some(&set));
+    let f = judged(&s, &state(1, Expect::default()), &c);
     let leaks: Vec<&Failure> = f.iter().filter(|f| f.check == CheckId::PiiLeak).collect();
     assert_eq!(leaks.len(), 2, "{f:#?}");
     let text = all_text(&f);
@@ -853,12 +797,7 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
     );
     assert!(!text.contains("a@b"));
     // Without gdpr: nothing before the decision is a leak.
-    let f = run(
-        &shop(Regime::None),
-        &state(1, Expect::default()),
-        &c,
-        Some(&set),
-    );
+    let f = judged(&shop(Regime::None), &state(1, Expect::default()), &c);
     assert!(f.iter().all(|f| f.check != CheckId::PiiLeak), "{f:#?}");
 }
 
@@ -867,7 +806,6 @@ fn gdpr_pii_before_the_decision_covers_any_payload() {
 #[test]
 fn calls_none_and_anonymous() {
     let s = shop(Regime::None);
-    let set = settings(json!({}));
     let st = state(
         1,
         Expect {
@@ -887,7 +825,7 @@ fn calls_none_and_anonymous() {
         ],
         true,
     );
-    assert!(run(&s, &st, &anon, Some(&set)).is_empty());
+    assert!(judged(&s, &st, &anon).is_empty());
     let named = capture(
         vec![
             event(1, 1300, "track", stamp(&ALL_TRUE), json!({"userId": "u-1"})),
@@ -909,7 +847,7 @@ fn calls_none_and_anonymous() {
         ],
         true,
     );
-    let f = run(&s, &st, &named, Some(&set));
+    let f = judged(&s, &st, &named);
     assert_eq!(
         ids(&f),
         vec![(CheckId::Calls, None), (CheckId::Calls, None)]
@@ -934,40 +872,23 @@ fn calls_none_and_anonymous() {
 fn opt_out_code_loads_are_not_receptions_requests_after_are() {
     let mut s = shop(Regime::None);
     s.consent_model = ConsentModel::OptOut;
-    let set = settings(json!({}));
-    let st = state(
-        1,
-        Expect {
-            blocked: Some(DestinationSet::All),
-            ..Default::default()
-        },
-    );
+    let st = state(1, expect_blocked(DestinationSet::All));
     let code = "https://cdn.segment.com/next-integrations/integrations/facebook-pixel/2.11.4/facebook-pixel.dynamic.js.gz";
     let before_only = capture(
         vec![
             req(1, 100, "GET", code, None),
-            req(
-                2,
-                200,
-                "GET",
-                "https://connect.facebook.net/en_US/fbevents.js",
-                None,
-            ),
+            get(2, 200, FB_PIXEL),
             // A later page loads the code again: consent-tools' opt-out loads everything.
             req(3, 1500, "GET", code, None),
         ],
         true,
     );
-    assert!(run(&s, &st, &before_only, Some(&set)).is_empty());
+    assert!(judged(&s, &st, &before_only).is_empty());
     let mut after = before_only.clone();
-    after.requests.push(req(
-        4,
-        1600,
-        "GET",
-        "https://www.facebook.com/tr?id=1&ev=PageView",
-        None,
-    ));
-    let f = run(&s, &st, &after, Some(&set));
+    after
+        .requests
+        .push(get(4, 1600, "https://www.facebook.com/tr?id=1&ev=PageView"));
+    let f = judged(&s, &st, &after);
     assert_eq!(
         ids(&f),
         vec![(CheckId::BlockedReceived, Some("Facebook Pixel".into()))]
@@ -982,7 +903,7 @@ fn opt_out_code_loads_are_not_receptions_requests_after_are() {
     assert_eq!(f[0].evidence[0].at_ms, 1600);
     // Opt-in: the code load after the decision is a reception.
     s.consent_model = ConsentModel::OptIn;
-    let f = run(&s, &st, &before_only, Some(&set));
+    let f = judged(&s, &st, &before_only);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].evidence.len(), 1);
     assert!(!f[0].message.contains("opt-out"));
@@ -1064,28 +985,9 @@ fn events_held_when_the_page_believed_it_was_offline() {
 
 #[test]
 fn unknown_recipients_in_blocking_states() {
-    let relay = |seq, at| {
-        req(
-            seq,
-            at,
-            "GET",
-            "https://px.trk-relay.example/p.gif?u=1",
-            None,
-        )
-    };
-    let font = |seq, at| {
-        req(
-            seq,
-            at,
-            "GET",
-            "https://fonts.gstatic.example/a.woff2",
-            None,
-        )
-    };
-    let blocked = Expect {
-        blocked: Some(DestinationSet::All),
-        ..Default::default()
-    };
+    let relay = |seq, at| get(seq, at, "https://px.trk-relay.example/p.gif?u=1");
+    let font = |seq, at| get(seq, at, "https://fonts.gstatic.example/a.woff2");
+    let blocked = expect_blocked(DestinationSet::All);
     // gdpr without allow_hosts: strict.
     let s = shop(Regime::Gdpr);
     let c = capture(vec![relay(1, 100), font(2, 200)], false);
@@ -1175,18 +1077,9 @@ fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
     ]
     .into_iter()
     .collect();
-    let set = settings(json!({}));
-    let events = |pairs: &[(&str, bool)]| {
-        capture(vec![event(2, 1300, "page", stamp(pairs), json!({}))], true)
-    };
-    let tcf_failures = |c: &Capture, e: Expect| -> Vec<Failure> {
-        run(&s, &state(1, e), c, Some(&set))
-            .into_iter()
-            .filter(|f| f.check == CheckId::ConsentMismatch)
-            .collect()
-    };
+    let tcf_failures = |c: &Capture, e: Expect| consent_mismatches(&s, c, e);
     // Agreeing stamp: nothing.
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", true)]);
     c.tcf = Some(TC_ALL.into());
     assert!(tcf_failures(&c, Expect::default()).is_empty());
     // The string withdraws consent, the stamp keeps advertising on.
@@ -1203,7 +1096,7 @@ fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
     assert!(f[0].message.contains("C0002=false"));
     assert_eq!(f[0].evidence.len(), 1);
     // expect.tcf: the lists that differ are named; the ones that agree are not.
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", true)]);
     c.tcf = Some(TC_ALL.into());
     let want = crate::spec::signals::TcfExpect {
         consent: Some((1..=11).collect()),
@@ -1226,6 +1119,33 @@ fn tcf_stamp_and_expectations_are_judged_against_the_decoded_string() {
     assert!(f[0].message.contains("no TC string"), "{f:#?}");
 }
 
+/// Expects the destinations of `set` blocked, and nothing else.
+pub(crate) fn expect_blocked(set: DestinationSet) -> Expect {
+    Expect {
+        blocked: Some(set),
+        ..Default::default()
+    }
+}
+
+/// The destinations `names`.
+pub(crate) fn some(names: &[&str]) -> DestinationSet {
+    DestinationSet::Some(names.iter().map(|n| n.to_string()).collect())
+}
+
+/// One page event after the decision, stamped `pairs`.
+fn stamped_page(pairs: &[(&str, bool)]) -> Capture {
+    capture(vec![event(2, 1300, "page", stamp(pairs), json!({}))], true)
+}
+
+/// The `consent-mismatch` failures of a one-step state of `s` that expects `e`.
+fn consent_mismatches(s: &Spec, c: &Capture, e: Expect) -> Vec<Failure> {
+    let found = run(s, &state(1, e), c, Some(&settings(json!({}))));
+    found
+        .into_iter()
+        .filter(|f| f.check == CheckId::ConsentMismatch)
+        .collect()
+}
+
 // GPP strings encoded by @iabgpp/cmpapi 3.2.0 (the fixture CMP's): usnat v2 and usca, sale,
 // sharing (and in usnat targeted advertising) opted out (1), or not (2).
 const GPP_OPTED_OUT: &str = "DBABrw~CVQVAAAAAACA.QA~BUUAAACA.QA";
@@ -1235,7 +1155,7 @@ fn gpp_spec(regime: Regime) -> Spec {
     let mut s = shop(regime);
     s.gpp = [(
         "C0004".to_string(),
-        crate::spec::signals::GppOptOut::ALL.to_vec(),
+        <crate::spec::signals::GppOptOut as strum::VariantArray>::VARIANTS.to_vec(),
     )]
     .into_iter()
     .collect();
@@ -1247,21 +1167,12 @@ fn gpp_spec(regime: Regime) -> Spec {
 fn gpp_stamp_and_expectations_are_judged_against_the_decoded_string() {
     use crate::spec::signals::{GppExpect, GppOptOut, GppSection};
     let s = gpp_spec(Regime::None);
-    let set = settings(json!({}));
-    let events = |pairs: &[(&str, bool)]| {
-        capture(vec![event(2, 1300, "page", stamp(pairs), json!({}))], true)
-    };
-    let mismatches = |c: &Capture, e: Expect| -> Vec<Failure> {
-        run(&s, &state(1, e), c, Some(&set))
-            .into_iter()
-            .filter(|f| f.check == CheckId::ConsentMismatch)
-            .collect()
-    };
+    let mismatches = |c: &Capture, e: Expect| consent_mismatches(&s, c, e);
     // Agreeing stamps: nothing.
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", false)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", false)]);
     c.gpp = Some(GPP_OPTED_OUT.into());
     assert!(mismatches(&c, Expect::default()).is_empty());
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", true)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", true)]);
     c.gpp = Some(GPP_NO_OPT_OUT.into());
     assert!(mismatches(&c, Expect::default()).is_empty());
     // The string opts out, the stamp keeps advertising on.
@@ -1286,9 +1197,15 @@ fn gpp_stamp_and_expectations_are_judged_against_the_decoded_string() {
         }),
         ..Default::default()
     };
-    let mut c = events(&[("C0001", true), ("C0002", true), ("C0004", false)]);
+    let mut c = stamped_page(&[("C0001", true), ("C0002", true), ("C0004", false)]);
     c.gpp = Some(GPP_OPTED_OUT.into());
-    assert!(mismatches(&c, want(GppOptOut::ALL.to_vec())).is_empty());
+    assert!(
+        mismatches(
+            &c,
+            want(<GppOptOut as strum::VariantArray>::VARIANTS.to_vec())
+        )
+        .is_empty()
+    );
     let f = mismatches(&c, want(vec![GppOptOut::Sale]));
     assert_eq!(f.len(), 1, "{f:#?}");
     assert!(
@@ -1343,13 +1260,7 @@ fn gpp_stamp_and_expectations_are_judged_against_the_decoded_string() {
 fn cpra_gpp_opt_out_blocks_advertising_destinations_like_gpc() {
     let s = shop(Regime::Cpra);
     let set = settings(json!({}));
-    let fb = req(
-        3,
-        1500,
-        "GET",
-        "https://connect.facebook.net/en_US/fbevents.js",
-        None,
-    );
+    let fb = get(3, 1500, FB_PIXEL);
     let mut c = capture(vec![fb], true);
     c.gpp = Some(GPP_OPTED_OUT.into());
     let st = state(1, Expect::default());

@@ -320,19 +320,10 @@ mod tests {
         .expect("spec");
         let e = plan("nope", &CmpAction::AcceptAll, &spec).unwrap_err();
         assert!(e.contains("known: onetrust"), "{e}");
-        let e = plan(
-            "trustarc",
-            &CmpAction::Categories(vec!["C0002".into()]),
-            &spec,
-        )
-        .unwrap_err();
+        let c0002 = CmpAction::Categories(vec!["C0002".into()]);
+        let e = plan("trustarc", &c0002, &spec).unwrap_err();
         assert!(e.contains("cannot pick categories"), "{e}");
-        let p = plan(
-            "onetrust",
-            &CmpAction::Categories(vec!["C0002".into()]),
-            &spec,
-        )
-        .unwrap();
+        let p = plan("onetrust", &c0002, &spec).unwrap();
         match p.act {
             Act::Script { script, .. } => assert!(script.contains("[\"C0002\"]"), "{script}"),
             other => panic!("{other:?}"),

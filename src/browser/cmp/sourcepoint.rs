@@ -9,20 +9,20 @@
 
 use super::{Adapter, Do};
 
-const FRAME: &str = "iframe[id^=sp_message_iframe_]";
+/// A first-layer button, by its choice type's class.
+const fn choice(selector: &'static str) -> Do {
+    Do::ClickInFrame {
+        frame: "iframe[id^=sp_message_iframe_]",
+        selector,
+    }
+}
 
 pub(super) const ADAPTER: Adapter = Adapter {
     name: "sourcepoint",
     detect: "window._sp_ || window._sp_queue || document.querySelector('iframe[id^=sp_message_iframe_], div[id^=sp_message_container_]')",
     banner: "visible('iframe[id^=sp_message_iframe_]')",
-    accept_all: Do::ClickInFrame {
-        frame: FRAME,
-        selector: ".sp_choice_type_11",
-    },
-    reject_all: Do::ClickInFrame {
-        frame: FRAME,
-        selector: ".sp_choice_type_13",
-    },
+    accept_all: choice(".sp_choice_type_11"),
+    reject_all: choice(".sp_choice_type_13"),
     categories: None,
     reopen: None,
     choice: super::TCF_CHOICE,

@@ -15,14 +15,8 @@ pub(super) const ADAPTER: Adapter = Adapter {
     name: "usercentrics",
     detect: "window.UC_UI || document.querySelector('#usercentrics-root, #usercentrics-cmp-ui')",
     banner: "shadowVisible('#usercentrics-root', '[data-testid=uc-accept-all-button], [data-testid=uc-deny-all-button]')",
-    accept_all: Do::Script {
-        ready: READY,
-        script: "await window.UC_UI.acceptAllConsents(); await window.UC_UI.closeCMP();",
-    },
-    reject_all: Do::Script {
-        ready: READY,
-        script: "await window.UC_UI.denyAllConsents(); await window.UC_UI.closeCMP();",
-    },
+    accept_all: ui("await window.UC_UI.acceptAllConsents(); await window.UC_UI.closeCMP();"),
+    reject_all: ui("await window.UC_UI.denyAllConsents(); await window.UC_UI.closeCMP();"),
     categories: Some(categories),
     reopen: None,
     choice: "const uc = window.UC_UI; if (!uc || !uc.getServicesBaseInfo) return null; \
@@ -30,6 +24,14 @@ pub(super) const ADAPTER: Adapter = Adapter {
              const svcs = uc.getServicesBaseInfo() || []; \
              const accepted = (name) => svcs.some(s => s.categorySlug === name && s.consent && s.consent.status);",
 };
+
+/// A script through `window.UC_UI`, once it is initialised.
+const fn ui(script: &'static str) -> Do {
+    Do::Script {
+        ready: READY,
+        script,
+    }
+}
 
 fn categories(on: &Names, all: &Names) -> Act {
     let sets = sets(on, all);

@@ -160,19 +160,17 @@ fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, re
     }
     h.push_str(&format!("<p class=\"meta\">{meta}</p>\n"));
     if let Some(ev) = ev {
-        h.push_str("<h3>Steps</h3>\n");
-        if ev.steps.is_empty() {
-            h.push_str("<p class=\"none\">no steps: the visitor makes no choice; the whole visit is judged</p>\n");
-        } else {
-            h.push_str("<ol class=\"steps\">");
-            for s in &ev.steps {
-                h.push_str(&format!(
-                    "<li><code>{}</code></li>",
-                    escape(&super::step_text(s))
-                ));
-            }
-            h.push_str("</ol>\n");
-        }
+        let steps = ev
+            .steps
+            .iter()
+            .map(|s| format!("<li><code>{}</code></li>", escape(&super::step_text(s))));
+        rows_section(
+            h,
+            "Steps",
+            "no steps: the visitor makes no choice; the whole visit is judged",
+            ("<ol class=\"steps\">", "</ol>\n"),
+            steps,
+        );
         h.push_str("<h3>Expectations</h3>\n<ul class=\"expectations\">");
         for e in &ev.expectations {
             h.push_str(&format!("<li><code>{}</code></li>", text(e)));
@@ -268,25 +266,46 @@ fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, re
     }
     h.push_str("</div>\n");
 
-    h.push_str("<h3>Timeline</h3>\n");
-    if ev.timeline.is_empty() {
-        h.push_str("<p class=\"none\">nothing recorded</p>\n");
-    } else {
-        h.push_str("<table class=\"timeline\">\n<thead><tr><th>ms</th><th>phase</th><th>kind</th><th>what</th><th>destination</th><th>detail</th></tr></thead>\n<tbody>\n");
-        for e in &ev.timeline {
-            h.push_str(&format!(
-                "<tr class=\"kind-{k} phase-{p}\"><td class=\"at\">{at}</td><td>{p}</td><td class=\"kind\">{k}</td><td class=\"mono\">{what}</td><td>{d}</td><td>{detail}</td></tr>\n",
-                k = e.kind,
-                p = e.phase,
-                at = e.at_ms,
-                what = text(&e.what),
-                d = e.destination.as_deref().map(text).unwrap_or_default(),
-                detail = e.detail.as_deref().map(text).unwrap_or_default(),
-            ));
-        }
-        h.push_str("</tbody>\n</table>\n");
-    }
+    let rows = ev.timeline.iter().map(|e| {
+        format!(
+            "<tr class=\"kind-{k} phase-{p}\"><td class=\"at\">{at}</td><td>{p}</td><td class=\"kind\">{k}</td><td class=\"mono\">{what}</td><td>{d}</td><td>{detail}</td></tr>\n",
+            k = e.kind,
+            p = e.phase,
+            at = e.at_ms,
+            what = text(&e.what),
+            d = e.destination.as_deref().map(text).unwrap_or_default(),
+            detail = e.detail.as_deref().map(text).unwrap_or_default(),
+        )
+    });
+    rows_section(
+        h,
+        "Timeline",
+        "nothing recorded",
+        (
+            "<table class=\"timeline\">\n<thead><tr><th>ms</th><th>phase</th><th>kind</th><th>what</th><th>destination</th><th>detail</th></tr></thead>\n<tbody>\n",
+            "</tbody>\n</table>\n",
+        ),
+        rows,
+    );
     h.push_str("</section>\n");
+}
+
+/// `<h3>{title}</h3>`, then the rows between `open` and `close`, or `empty` when there are none.
+fn rows_section(
+    h: &mut String,
+    title: &str,
+    empty: &str,
+    (open, close): (&str, &str),
+    rows: impl ExactSizeIterator<Item = String>,
+) {
+    h.push_str(&format!("<h3>{title}</h3>\n"));
+    if rows.len() == 0 {
+        h.push_str(&format!("<p class=\"none\">{empty}</p>\n"));
+        return;
+    }
+    h.push_str(open);
+    rows.for_each(|row| h.push_str(&row));
+    h.push_str(close);
 }
 
 /// A link to the trace from the report folder: relative when both sit under the same output

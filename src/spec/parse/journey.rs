@@ -20,7 +20,7 @@ use super::{Cx, RawExpect, kind_of, unknown_help};
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEvent {
     /// Segment call type: `page`, `identify`, `track`, `group`, `alias`, `screen`.
-    #[schemars(with = "Option<super::super::schema_shapes::CallName>")]
+    #[schemars(with = "Option<crate::spec::Call>")]
     call: Option<String>,
     /// Track event name, or page/screen name.
     event: Option<String>,
@@ -272,12 +272,11 @@ impl Cx<'_> {
                 Some(c) => match Call::from_word(c) {
                     Some(c) => Some(c),
                     None => {
-                        let words = Call::words();
-                        let names: Vec<&str> = words.iter().map(String::as_str).collect();
+                        let help = super::word_help::<Call>(c, "call types:");
                         self.value_err(
                             &key("call"),
                             format!("unknown call type `{c}` in state `{state}` expect.events"),
-                            Some(unknown_help(c, &names, "call types:")),
+                            Some(help),
                         );
                         ok = false;
                         None
