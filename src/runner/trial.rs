@@ -1,11 +1,13 @@
 //! The engine for one trial: spec × state → browser visit → capture → one analysis pass (Segment
 //! decoding, routing, verdict) → snapshot, plus the evidence the report shows (timeline,
-//! screenshots, and a Playwright trace kept only when the verdict is not `pass`). The harness (the
-//! face) only schedules trials and reports.
+//! screenshots, and a Playwright trace of a trial that did not pass). The harness (the face) only
+//! schedules trials and reports.
 //!
 //! Order of one attempt: the session visits and hands back what it recorded (up to whatever
-//! stopped it) and a trace still recording; the trial analyses the capture once, judges, and only
-//! then keeps the trace (not `pass`) or discards it.
+//! stopped it) and, when asked, a trace still recording; the trial analyses the capture once,
+//! judges, and only then keeps the trace (not `pass`) or discards it. Tracing doubles the
+//! browser's CPU per visit (BENCHMARKS.md), so the judged attempts run untraced and a trial that
+//! did not pass is visited once more with the trace on.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,8 +32,8 @@ pub struct EvidenceOptions {
     pub report: bool,
     /// Take screenshots before and after the decision (for the report).
     pub screenshots: bool,
-    /// Record a Playwright trace and keep it as `<dir>/<spec>-<state>.zip` when the verdict is
-    /// not `pass` (`None`: no tracing).
+    /// When the verdict is not `pass`, visit once more with a Playwright trace and keep it as
+    /// `<dir>/<spec>-<state>.zip` if that visit fails too (`None`: no tracing).
     pub traces: Option<PathBuf>,
 }
 
@@ -148,14 +150,27 @@ pub fn run_prepared(
             // `retries:` re-runs a trial that did not pass; one that passes on a retry is flaky.
             let judged = loop {
                 result.attempts += 1;
-                let judged = trial.attempt(shared, evidence, trace.as_deref());
+                let judged = trial.attempt(shared, evidence, None);
                 let passed = judged.failures.is_empty();
                 if passed || result.attempts > spec.retries {
                     result.flaky = passed && result.attempts > 1;
                     break judged;
                 }
             };
-            trace_redactor = Some(judged.redactor);
+            // Recording a trace costs about as much browser CPU as the visit itself, so only a
+            // trial that did not pass pays for it: one more visit, traced, whose trace is kept when
+            // it shows the trial failing again (its own failures are not the result's).
+            trace_redactor = match trace.as_deref() {
+                Some(path) if !judged.failures.is_empty() => {
+                    let trace_only = EvidenceOptions {
+                        report: false,
+                        screenshots: false,
+                        traces: None,
+                    };
+                    Some(trial.attempt(shared, &trace_only, Some(path)).redactor)
+                }
+                _ => None,
+            };
             result.failures = judged.failures;
             if let Some(snap) = judged.snapshot {
                 result.snapshot = snapshot::compare(&snap, snapshots);
