@@ -25,10 +25,10 @@ pub(crate) async fn browse(page: &Page, visitor: Visitor, bound: Duration) {
     };
     let mouse = page.mouse();
     if visitor.pointer {
-        // Corner to corner over the middle, two mousemoves a leg: each is a round trip to the
+        // Corner to corner over the middle, one mousemove a leg: each is a round trip to the
         // renderer (about a frame), and a tag waiting for the pointer fires on the first.
         for (fx, fy) in [(0.2, 0.2), (0.8, 0.45), (0.5, 0.8), (0.3, 0.55)] {
-            let options = MouseOptions::builder().steps(2).build();
+            let options = MouseOptions::builder().steps(1).build();
             if !ok(bound, mouse.move_to(w * fx, h * fy, Some(options))).await {
                 return;
             }
