@@ -85,43 +85,12 @@ pub(crate) async fn start(
             let config = config.clone();
             let recorder = recorder.clone();
             async move {
-                let id = e["requestId"].as_str().unwrap_or_default().to_string();
                 let sender = sender_of(&s, &senders, e["frameId"].as_str()).await;
-                let ours = sender.as_ref().filter(|t| t.context == context_id);
-                let reply = match ours {
-                    Some(_)
-                        if recorder.is_departure(e["request"]["url"].as_str().unwrap_or("")) =>
-                    {
-                        Some(edge::Canned {
-                            status: 204,
-                            headers: Vec::new(),
-                            body: Vec::new(),
-                        })
-                    }
-                    Some(sender) => answer(&e, sender, &config, &recorder).await,
+                let reply = match sender.filter(|t| t.context == context_id) {
+                    Some(sender) => answer(&e, &sender, &config, &recorder).await,
                     None => None,
                 };
-                // Every paused request is let go or answered: one left paused would hang.
-                let _ = match reply {
-                    Some(canned) => {
-                        s.send(
-                            "Fetch.fulfillRequest",
-                            Some(json!({
-                                "requestId": id,
-                                "responseCode": canned.status,
-                                "responseHeaders": canned.headers.iter()
-                                    .map(|(k, v)| json!({"name": k, "value": v}))
-                                    .collect::<Vec<_>>(),
-                                "body": base64_encode(&canned.body),
-                            })),
-                        )
-                        .await
-                    }
-                    None => {
-                        s.send("Fetch.continueRequest", Some(json!({"requestId": id})))
-                            .await
-                    }
-                };
+                release(&s, &e, reply).await;
                 drop(held);
                 Ok(())
             }
@@ -135,6 +104,34 @@ pub(crate) async fn start(
         .await
         .ok()?;
     Some(Backstop { session })
+}
+
+/// Answers a paused request with `reply`, or lets it go on: every paused request must be one or
+/// the other, or it would hang.
+async fn release(session: &CDPSession, e: &Value, reply: Option<edge::Canned>) {
+    let id = e["requestId"].as_str().unwrap_or_default();
+    let _ = match reply {
+        Some(canned) => {
+            session
+                .send(
+                    "Fetch.fulfillRequest",
+                    Some(json!({
+                        "requestId": id,
+                        "responseCode": canned.status,
+                        "responseHeaders": canned.headers.iter()
+                            .map(|(k, v)| json!({"name": k, "value": v}))
+                            .collect::<Vec<_>>(),
+                        "body": base64_encode(&canned.body),
+                    })),
+                )
+                .await
+        }
+        None => {
+            session
+                .send("Fetch.continueRequest", Some(json!({"requestId": id})))
+                .await
+        }
+    };
 }
 
 /// The target behind `frame_id` (cached): `None` for a frame that is no target of its own.
@@ -163,13 +160,21 @@ async fn sender_of(
 }
 
 /// For a request of this trial: `None` to let it go on (a route already recorded it and let it
-/// through, or the edge sends it to the network), else the answer. Records what no route saw.
+/// through, or the edge sends it to the network), else the answer. Records what no route saw;
+/// the departure marker is counted and answered, never recorded.
 async fn answer(
     e: &Value,
     sender: &Sender,
     config: &EdgeConfig,
     recorder: &Recorder,
 ) -> Option<edge::Canned> {
+    if recorder.is_departure(e["request"]["url"].as_str().unwrap_or("")) {
+        return Some(edge::Canned {
+            status: 204,
+            headers: Vec::new(),
+            body: Vec::new(),
+        });
+    }
     let req = request_of(e, sender)?;
     if recorder.claim_routed(&req.method, &req.url) {
         return None;

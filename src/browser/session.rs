@@ -294,39 +294,16 @@ async fn visit_in(
         ..Capture::default()
     };
     let browser_alive = !matches!(stop, Some(Stop::Error(SessionError::Browser(_))));
-    if browser_alive
-        && let Some(page) = context.pages().into_iter().next()
-        && let Ok(environment) = tokio::time::timeout(
-            bound,
-            page.evaluate::<(), PageEnvironment>(pinned::ENVIRONMENT_SCRIPT, None),
+    if browser_alive && let Some(page) = context.pages().into_iter().next() {
+        read_page_end(
+            &page,
+            spec,
+            &settler,
+            stop.is_none(),
+            cmp_state,
+            &mut capture,
         )
-        .await
-    {
-        capture.environment = environment.ok();
-    }
-    if browser_alive
-        && let Some(page) = context.pages().into_iter().next()
-        && let Ok(Ok(globals)) = tokio::time::timeout(
-            bound,
-            page.evaluate::<(), Vec<String>>(SEGMENT_GLOBALS_SCRIPT, None),
-        )
-        .await
-    {
-        capture.segment_globals = globals;
-    }
-    // The CMP's answers, while the page is still there (they may need its timers: the clock runs).
-    if stop.is_none() {
-        settler.act().await;
-    }
-    if stop.is_none()
-        && let Some(page) = context.pages().into_iter().next()
-        && let Ok(cmp) = tokio::time::timeout(bound, read_cmp(&page, spec, cmp_state)).await
-    {
-        capture.cmp_choice = cmp.choice;
-        capture.cmp_detected = cmp.detected;
-        capture.autoconsent_rule = cmp.autoconsent_rule;
-        capture.tcf = cmp.signals.tcf;
-        capture.gpp = cmp.signals.gpp;
+        .await;
     }
     if browser_alive
         && !ignored("departure")
@@ -348,19 +325,7 @@ async fn visit_in(
     capture.requests = recorder.requests();
     capture.sockets = recorder.sockets();
     capture.unrecorded = recorder.unrecorded_sockets();
-    match network_layer {
-        NetworkLayer::Running(b) => b.stop().await,
-        NetworkLayer::Failed => capture.unrecorded.push(Unrecorded {
-            at_ms: 0,
-            phase: crate::capture::Phase::Before,
-            method: "*".into(),
-            url: "(whatever no route saw)".into(),
-            initiator: "the browser offers no DevTools session, so nothing records what goes \
-                        past Playwright's routes (shared workers, beacons sent while unloading)"
-                .into(),
-        }),
-        NetworkLayer::NotStarted => {}
-    }
+    network_layer.finish(&mut capture).await;
     capture.decision_at_ms = recorder.decision_at_ms();
     capture.decisions = recorder.decision_marks();
     capture.cookie_values = secrets.values();
@@ -622,6 +587,40 @@ struct CmpRead {
     signals: super::cmp::signals::Signals,
 }
 
+/// What the page itself says at the end of the visit, each read bounded by `step_ms` (a page stuck
+/// in a navigation answers nothing): its pinned environment, the globals holding analytics.js and,
+/// for a visit that got to its end (`finished`), the CMP's answers — read while the page is still
+/// there, with the clock running (they may need the page's timers).
+async fn read_page_end(
+    page: &playwright_rs::Page,
+    spec: &Spec,
+    settler: &Settler<'_>,
+    finished: bool,
+    cmp_state: steps::CmpState,
+    capture: &mut Capture,
+) {
+    let bound = Duration::from_millis(spec.timing.step_ms);
+    let environment = page.evaluate::<(), PageEnvironment>(pinned::ENVIRONMENT_SCRIPT, None);
+    if let Ok(environment) = tokio::time::timeout(bound, environment).await {
+        capture.environment = environment.ok();
+    }
+    let globals = page.evaluate::<(), Vec<String>>(SEGMENT_GLOBALS_SCRIPT, None);
+    if let Ok(Ok(globals)) = tokio::time::timeout(bound, globals).await {
+        capture.segment_globals = globals;
+    }
+    if !finished {
+        return;
+    }
+    settler.act().await;
+    if let Ok(cmp) = tokio::time::timeout(bound, read_cmp(page, spec, cmp_state)).await {
+        capture.cmp_choice = cmp.choice;
+        capture.cmp_detected = cmp.detected;
+        capture.autoconsent_rule = cmp.autoconsent_rule;
+        capture.tcf = cmp.signals.tcf;
+        capture.gpp = cmp.signals.gpp;
+    }
+}
+
 /// The window properties that hold a loaded analytics.js: an initialised `Analytics` (the
 /// snippet's `window.analytics`, classic analytics.js too: methods, a `VERSION`, `initialized`) or
 /// an npm `AnalyticsBrowser` whose instance has loaded. The snippet's stub (a queue array with no
@@ -695,6 +694,25 @@ enum NetworkLayer {
     Running(Backstop),
     /// The browser offered no DevTools session: reported as unrecorded traffic.
     Failed,
+}
+
+impl NetworkLayer {
+    /// Stops the layer at the end of the visit; one that could not start is unrecorded traffic.
+    async fn finish(self, capture: &mut Capture) {
+        match self {
+            NetworkLayer::Running(b) => b.stop().await,
+            NetworkLayer::Failed => capture.unrecorded.push(Unrecorded {
+                at_ms: 0,
+                phase: crate::capture::Phase::Before,
+                method: "*".into(),
+                url: "(whatever no route saw)".into(),
+                initiator: "the browser offers no DevTools session, so nothing records what goes \
+                            past Playwright's routes (shared workers, beacons sent while unloading)"
+                    .into(),
+            }),
+            NetworkLayer::NotStarted => {}
+        }
+    }
 }
 
 /// The visitor leaves for real at the end of the visit: a navigation to `about:blank` makes the

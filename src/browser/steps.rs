@@ -296,23 +296,54 @@ async fn autoconsent(
     timing: &Timing,
     cmp_state: &mut CmpState,
 ) -> Result<(), StepError> {
-    let auto_action = match action {
-        CmpAction::AcceptAll => "optIn",
-        CmpAction::RejectAll => "optOut",
-        CmpAction::Reopen => {
-            return Err(StepError::NoMatch(
-                "the autoconsent adapter has no way to re-open a CMP's preferences (autoconsent \
-                 only opts in or out); name the CMP's own adapter or use `click:` steps"
-                    .into(),
-            ));
-        }
-        CmpAction::Categories(_) => {
-            return Err(StepError::Failed(
-                "the autoconsent adapter only accepts or rejects all (autoconsent has no custom                  choices); name the CMP's own adapter or use `click:` steps"
-                    .into(),
-            ));
-        }
+    let auto_action = autoconsent_action(action)?;
+    let rules = inject_autoconsent(page, spec, auto_action).await?;
+    let Some(outcome) = wait_value(page, cmp::autoconsent::OUTCOME, timing.step_ms).await? else {
+        return Err(autoconsent_unfinished(page, &rules, auto_action, timing.step_ms).await);
     };
+    let rule = outcome
+        .pointer("/result/cmp")
+        .or_else(|| outcome.get("found"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    cmp_state.autoconsent_rule = rule.clone();
+    let rule = rule.unwrap_or_else(|| "?".into());
+    match outcome.pointer("/result/result").and_then(|v| v.as_bool()) {
+        Some(true) => Ok(()),
+        Some(false) => Err(StepError::NoMatch(format!(
+            "the autoconsent adapter's rule `{rule}` found the banner but its {auto_action} failed"
+        ))),
+        None => Err(StepError::NoMatch(format!(
+            "the autoconsent adapter stopped with an error: {}",
+            outcome.get("error").and_then(|v| v.as_str()).unwrap_or("?")
+        ))),
+    }
+}
+
+/// autoconsent's name for `action`: it only opts in or out.
+fn autoconsent_action(action: &CmpAction) -> Result<&'static str, StepError> {
+    match action {
+        CmpAction::AcceptAll => Ok("optIn"),
+        CmpAction::RejectAll => Ok("optOut"),
+        CmpAction::Reopen => Err(StepError::NoMatch(
+            "the autoconsent adapter has no way to re-open a CMP's preferences (autoconsent \
+             only opts in or out); name the CMP's own adapter or use `click:` steps"
+                .into(),
+        )),
+        CmpAction::Categories(_) => Err(StepError::Failed(
+            "the autoconsent adapter only accepts or rejects all (autoconsent has no custom \
+             choices); name the CMP's own adapter or use `click:` steps"
+                .into(),
+        )),
+    }
+}
+
+/// Runs the installed autoconsent bundle in the page, told to `auto_action`; returns its rules.
+async fn inject_autoconsent(
+    page: &Page,
+    spec: &Spec,
+    auto_action: &str,
+) -> Result<String, StepError> {
     let spec_dir = spec.path.parent().unwrap_or(std::path::Path::new("."));
     let dir = cmp::autoconsent::find(spec_dir).ok_or_else(|| {
         StepError::Failed(format!(
@@ -332,44 +363,26 @@ async fn autoconsent(
     page.evaluate_expression(&bundle)
         .await
         .map_err(|e| StepError::Failed(e.to_string()))?;
-    let outcome = match wait_value(page, cmp::autoconsent::OUTCOME, timing.step_ms).await? {
-        Some(v) => v,
-        None => {
-            let state = page
-                .evaluate::<(), serde_json::Value>(cmp::autoconsent::STATE, None)
-                .await
-                .unwrap_or_default();
-            let found = state.get("found").and_then(|v| v.as_str());
-            return Err(StepError::NoMatch(match found {
-                Some(rule) => format!(
-                    "the autoconsent adapter's rule `{rule}` found the banner but did not finish                      its {auto_action} within {} ms",
-                    timing.step_ms
-                ),
-                None => format!(
-                    "the autoconsent adapter found no banner: none of its {} rules matched a                      visible popup within {} ms",
-                    cmp::autoconsent::rule_count(&rules),
-                    timing.step_ms
-                ),
-            }));
-        }
-    };
-    let rule = outcome
-        .pointer("/result/cmp")
-        .or_else(|| outcome.get("found"))
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    cmp_state.autoconsent_rule = rule.clone();
-    let rule = rule.unwrap_or_else(|| "?".into());
-    match outcome.pointer("/result/result").and_then(|v| v.as_bool()) {
-        Some(true) => Ok(()),
-        Some(false) => Err(StepError::NoMatch(format!(
-            "the autoconsent adapter's rule `{rule}` found the banner but its {auto_action} failed"
-        ))),
-        None => Err(StepError::NoMatch(format!(
-            "the autoconsent adapter stopped with an error: {}",
-            outcome.get("error").and_then(|v| v.as_str()).unwrap_or("?")
-        ))),
-    }
+    Ok(rules)
+}
+
+/// autoconsent gave no outcome within `ms`: whether a rule found the banner says which miss.
+async fn autoconsent_unfinished(page: &Page, rules: &str, auto_action: &str, ms: u64) -> StepError {
+    let state = page
+        .evaluate::<(), serde_json::Value>(cmp::autoconsent::STATE, None)
+        .await
+        .unwrap_or_default();
+    StepError::NoMatch(match state.get("found").and_then(|v| v.as_str()) {
+        Some(rule) => format!(
+            "the autoconsent adapter's rule `{rule}` found the banner but did not finish its \
+             {auto_action} within {ms} ms"
+        ),
+        None => format!(
+            "the autoconsent adapter found no banner: none of its {} rules matched a visible \
+             popup within {ms} ms",
+            cmp::autoconsent::rule_count(rules)
+        ),
+    })
 }
 
 /// Change of mind: a visitor who has already decided (the banner is gone and the CMP holds a
@@ -597,5 +610,30 @@ fn classify(e: playwright_rs::Error, miss: impl FnOnce() -> String) -> StepError
             StepError::NoMatch(miss())
         }
         other => StepError::Failed(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autoconsent_only_opts_in_or_out_and_says_so_in_one_line() {
+        assert!(matches!(
+            autoconsent_action(&CmpAction::AcceptAll),
+            Ok("optIn")
+        ));
+        assert!(matches!(
+            autoconsent_action(&CmpAction::RejectAll),
+            Ok("optOut")
+        ));
+        for action in [CmpAction::Reopen, CmpAction::Categories(Default::default())] {
+            let (Err(StepError::NoMatch(m)) | Err(StepError::Failed(m))) =
+                autoconsent_action(&action)
+            else {
+                panic!("autoconsent cannot do this action");
+            };
+            assert!(m.contains("`click:` steps") && !m.contains("  "), "{m}");
+        }
     }
 }

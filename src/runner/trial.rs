@@ -197,6 +197,40 @@ pub fn run_prepared(
     result
 }
 
+/// What stopped a visit, as the failure that comes first in the result.
+fn stopped(stop: Stop) -> Failure {
+    match stop {
+        Stop::Miss(miss) => Failure {
+            check: CheckId::StepDidNotMatch,
+            destination: None,
+            message: format!(
+                "step {} did not match ({}): {}; the state would silently test \"no choice\"",
+                miss.index, miss.step, miss.detail
+            ),
+            evidence: Vec::new(),
+        },
+        Stop::Error(e) => error(e.to_string()),
+    }
+}
+
+/// A visit that ran out of `timing.trial_ms`: what it recorded until then is judged all the same,
+/// beside an error naming what it was doing.
+fn out_of_time(recorder: &Recorder, config: &EdgeConfig, bound: Duration) -> (Capture, Failure) {
+    let capture = Capture {
+        requests: recorder.requests(),
+        decision_at_ms: recorder.decision_at_ms(),
+        interrupted: true,
+        cookie_values: config.secrets.values(),
+        ..Capture::default()
+    };
+    let message = format!(
+        "the trial did not finish within {} ms (timing.trial_ms); it was {} when the time ran out",
+        bound.as_millis(),
+        config.progress.get()
+    );
+    (capture, error(message))
+}
+
 fn error(message: String) -> Failure {
     Failure {
         check: CheckId::Error,
@@ -279,40 +313,12 @@ impl<'a> Trial<'a> {
             .await
         });
         let (capture, stop, screenshots, recording) = match visited {
-            Ok(Ok(v)) => {
-                let stop = v.stop.map(|s| match s {
-                    Stop::Miss(miss) => Failure {
-                        check: CheckId::StepDidNotMatch,
-                        destination: None,
-                        message: format!(
-                            "step {} did not match ({}): {}; the state would silently test \
-                             \"no choice\"",
-                            miss.index, miss.step, miss.detail
-                        ),
-                        evidence: Vec::new(),
-                    },
-                    Stop::Error(e) => error(e.to_string()),
-                });
-                (v.capture, stop, v.screenshots, v.trace)
-            }
+            Ok(Ok(v)) => (v.capture, v.stop.map(stopped), v.screenshots, v.trace),
             // No browser context: nothing was recorded.
             Ok(Err(e)) => return Judged::error(e.to_string()),
             Err(_) => {
-                // What the visit recorded before the time ran out is judged all the same.
-                let capture = Capture {
-                    requests: recorder.requests(),
-                    decision_at_ms: recorder.decision_at_ms(),
-                    interrupted: true,
-                    cookie_values: config.secrets.values(),
-                    ..Capture::default()
-                };
-                let message = format!(
-                    "the trial did not finish within {} ms (timing.trial_ms); it was {} when the \
-                     time ran out",
-                    bound.as_millis(),
-                    config.progress.get()
-                );
-                (capture, Some(error(message)), Screenshots::default(), None)
+                let (capture, failure) = out_of_time(&recorder, &config, bound);
+                (capture, Some(failure), Screenshots::default(), None)
             }
         };
         let analysis = analyse(spec, state, &capture, self.settings.as_deref());
