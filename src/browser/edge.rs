@@ -831,7 +831,6 @@ fn content_type(file: &Path, resource_type: &str) -> &'static str {
     }
 }
 
-/// Waits until no request has arrived for `quiet` since the last activity, or `max` has passed.
 /// Waits until a departure marker beyond the first `before` arrived; `false` after `bound`.
 pub(crate) async fn await_departure(recorder: &Recorder, before: u64, bound: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + bound;
@@ -860,6 +859,7 @@ pub(crate) async fn drained(recorder: &Recorder, max: Duration) {
     }
 }
 
+/// Waits until no request has arrived for `quiet` since the last activity, or `max` has passed.
 pub async fn settle(recorder: &Recorder, quiet: Duration, max: Duration) {
     let deadline = tokio::time::Instant::now() + max;
     loop {
