@@ -24,29 +24,29 @@ const MAX_BODY: usize = 5 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
     /// Origin → folder.
-    pub serve: Vec<(String, PathBuf)>,
+    pub(crate) serve: Vec<(String, PathBuf)>,
     /// `dist/umd` of the pinned `@segment/analytics-next`, when the spec asks for it.
-    pub segment_dist: Option<PathBuf>,
+    pub(crate) segment_dist: Option<PathBuf>,
     /// The settings JSON to answer with.
-    pub settings: Option<Arc<Vec<u8>>>,
-    pub offline: bool,
-    pub deliver: bool,
+    pub(crate) settings: Option<Arc<Vec<u8>>>,
+    pub(crate) offline: bool,
+    pub(crate) deliver: bool,
     /// The host of the site's first page: navigations to it are never answered with a stand-in.
-    pub site_host: String,
+    pub(crate) site_host: String,
     /// What the visit is doing now, so that a trial that runs out of time can say where.
-    pub progress: Progress,
+    pub(crate) progress: Progress,
     /// Values the visit saw that must never be reported (cookie values).
-    pub secrets: Secrets,
+    pub(crate) secrets: Secrets,
 }
 
 /// Values a visit saw that must never appear in results or snapshots (cookie values), for the
 /// trial's [`crate::analysis::privacy::Redactor`].
 #[derive(Debug, Clone, Default)]
-pub struct Secrets(Arc<Mutex<std::collections::BTreeSet<String>>>);
+pub(crate) struct Secrets(Arc<Mutex<std::collections::BTreeSet<String>>>);
 
 impl Secrets {
     /// Remembers a cookie value (and its percent-decoded, unquoted spelling).
-    pub fn cookie(&self, value: &str) {
+    pub(crate) fn cookie(&self, value: &str) {
         let mut set = lock(&self.0);
         set.insert(value.to_string());
         if let Some(decoded) = percent_decode_strict(value) {
@@ -55,7 +55,7 @@ impl Secrets {
     }
 
     /// Every value, sorted.
-    pub fn values(&self) -> Vec<String> {
+    pub(crate) fn values(&self) -> Vec<String> {
         lock(&self.0).iter().cloned().collect()
     }
 }
@@ -63,15 +63,15 @@ impl Secrets {
 /// What a visit is doing now (`loading https://shop.example/`, `step 2 (click "#accept")`): a
 /// trial that runs out of time names it.
 #[derive(Debug, Clone, Default)]
-pub struct Progress(Arc<Mutex<String>>);
+pub(crate) struct Progress(Arc<Mutex<String>>);
 
 impl Progress {
-    pub fn set(&self, doing: impl Into<String>) {
+    pub(crate) fn set(&self, doing: impl Into<String>) {
         *lock(&self.0) = doing.into();
     }
 
     /// The last thing set; `starting the browser context` before anything was.
-    pub fn get(&self) -> String {
+    pub(crate) fn get(&self) -> String {
         let doing = lock(&self.0).clone();
         if doing.is_empty() {
             "starting the browser context".to_string()
@@ -91,7 +91,7 @@ impl EdgeConfig {
     }
 
     /// [`EdgeConfig::from_spec`] with the settings file's contents already read.
-    pub fn with_settings(
+    pub(crate) fn with_settings(
         spec: &Spec,
         segment_dist: Option<PathBuf>,
         settings: Option<Arc<Vec<u8>>>,
@@ -127,7 +127,7 @@ pub fn find_segment_dist(spec_dir: &Path) -> Option<PathBuf> {
 
 /// An installed npm folder `rel` (holding every file of `markers`): beside the spec or in one of
 /// its ancestors, in the working directory, or in this crate's checkout.
-pub fn find_installed(spec_dir: &Path, rel: &str, markers: &[&str]) -> Option<PathBuf> {
+pub(crate) fn find_installed(spec_dir: &Path, rel: &str, markers: &[&str]) -> Option<PathBuf> {
     let mut roots: Vec<PathBuf> = spec_dir.ancestors().map(Path::to_path_buf).collect();
     if let Ok(cwd) = std::env::current_dir() {
         roots.push(cwd);
@@ -140,7 +140,7 @@ pub fn find_installed(spec_dir: &Path, rel: &str, markers: &[&str]) -> Option<Pa
 }
 
 /// The shared log of one trial's requests.
-pub struct Recorder {
+pub(crate) struct Recorder {
     t0: Instant,
     decision: Mutex<Option<Instant>>,
     /// Where each decision step began.
@@ -151,7 +151,7 @@ pub struct Recorder {
     /// Requests routed to the edge and not yet answered.
     in_flight: std::sync::atomic::AtomicUsize,
     /// Signalled on every new request and every answer; settling waits on it.
-    pub activity: Notify,
+    pub(crate) activity: Notify,
     /// How many departure markers ([`DEPARTED_URL`]) documents sent while unloading.
     departures: std::sync::atomic::AtomicU64,
 }
@@ -198,7 +198,7 @@ struct Log {
 }
 
 impl Recorder {
-    pub fn new() -> Arc<Self> {
+    pub(crate) fn new() -> Arc<Self> {
         let now = Instant::now();
         Arc::new(Recorder {
             t0: now,
@@ -238,17 +238,17 @@ impl Recorder {
     }
 
     /// How many departure markers arrived so far.
-    pub fn departures(&self) -> u64 {
+    pub(crate) fn departures(&self) -> u64 {
         self.departures.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Requests routed to the edge and not yet answered.
-    pub fn in_flight(&self) -> usize {
+    pub(crate) fn in_flight(&self) -> usize {
         self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// How many requests were recorded so far.
-    pub fn request_count(&self) -> usize {
+    pub(crate) fn request_count(&self) -> usize {
         lock(&self.inner).requests.len()
     }
 
@@ -257,14 +257,14 @@ impl Recorder {
     }
 
     /// Marks a decision step (every one of a journey, the first included) as starting now.
-    pub fn mark_phase(&self) {
+    pub(crate) fn mark_phase(&self) {
         let mark = self.mark_now();
         lock(&self.phases).push(mark);
     }
 
     /// The latest decision step's decision lands now: its phase starts here rather than at the
     /// step's start (traffic the pointer's approach caused belongs to the phase before).
-    pub fn land_phase(&self) {
+    pub(crate) fn land_phase(&self) {
         let mark = self.mark_now();
         if let Some(last) = lock(&self.phases).last_mut() {
             *last = mark;
@@ -280,13 +280,13 @@ impl Recorder {
         }
     }
 
-    pub fn decision_marks(&self) -> Vec<crate::capture::DecisionMark> {
+    pub(crate) fn decision_marks(&self) -> Vec<crate::capture::DecisionMark> {
         lock(&self.phases).clone()
     }
 
     /// Marks the consent decision (the first decision step) as happening now; later calls (the
     /// journey's later decisions) leave it.
-    pub fn mark_decision(&self) {
+    pub(crate) fn mark_decision(&self) {
         let mut d = lock(&self.decision);
         if d.is_none() {
             *d = Some(Instant::now());
@@ -294,12 +294,12 @@ impl Recorder {
     }
 
     /// Milliseconds since the trial's first navigation started.
-    pub fn elapsed_ms(&self) -> u64 {
+    pub(crate) fn elapsed_ms(&self) -> u64 {
         self.ms_since_start(Instant::now())
     }
 
     /// Marks step `step` (1-based) as running, or none (`None`).
-    pub fn set_step(&self, step: Option<usize>) {
+    pub(crate) fn set_step(&self, step: Option<usize>) {
         *lock(&self.step) = step;
     }
 
@@ -307,17 +307,17 @@ impl Recorder {
         *lock(&self.step)
     }
 
-    pub fn decision_at_ms(&self) -> Option<u64> {
+    pub(crate) fn decision_at_ms(&self) -> Option<u64> {
         lock(&self.decision).map(|d| self.ms_since_start(d))
     }
 
     /// Counts an action (step, navigation) as activity, so settling measures quiet from it.
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         lock(&self.inner).last_activity = Instant::now();
         self.activity.notify_waiters();
     }
 
-    pub fn last_activity(&self) -> Instant {
+    pub(crate) fn last_activity(&self) -> Instant {
         lock(&self.inner).last_activity
     }
 
@@ -378,7 +378,7 @@ impl Recorder {
     }
 
     /// WebSockets the page reported that the socket route never recorded.
-    pub fn unrecorded_sockets(&self) -> Vec<Unrecorded> {
+    pub(crate) fn unrecorded_sockets(&self) -> Vec<Unrecorded> {
         let log = lock(&self.inner);
         let mut out: Vec<Unrecorded> = Vec::new();
         for (at_ms, phase, url) in &log.socket_reports {
@@ -408,12 +408,12 @@ impl Recorder {
         f.sent_bytes += len as u64;
     }
 
-    pub fn requests(&self) -> Vec<CapturedRequest> {
+    pub(crate) fn requests(&self) -> Vec<CapturedRequest> {
         lock(&self.inner).requests.clone()
     }
 
     /// Frame counts of every WebSocket that sent something, by handshake `seq`.
-    pub fn sockets(&self) -> Vec<SocketFrames> {
+    pub(crate) fn sockets(&self) -> Vec<SocketFrames> {
         lock(&self.inner).sockets.values().cloned().collect()
     }
 }
@@ -456,7 +456,7 @@ pub(crate) async fn install(
 
 /// Handles one routed request: record, decide, answer. Never panics (a panic would hang the
 /// request until the driver's timeout).
-pub async fn handle(
+pub(crate) async fn handle(
     route: Route,
     config: Arc<EdgeConfig>,
     recorder: Arc<Recorder>,
@@ -558,9 +558,9 @@ fn canned_headers(content_type: &str, origin: Option<String>) -> HashMap<String,
 
 /// A canned answer for a request no route saw (see `backstop.rs`).
 pub(super) struct Canned {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// How the edge answers a request that went past every route: the answer to record, and the
@@ -598,7 +598,7 @@ pub(super) async fn answer_unrouted(
 /// like a request and counts the frames the page sends. Offline, the socket is answered locally
 /// (Playwright opens it against nothing: the page sees an open socket whose frames go nowhere);
 /// otherwise it is connected to the real server.
-pub async fn handle_socket(
+pub(crate) async fn handle_socket(
     ws: playwright_rs::protocol::WebSocketRoute,
     config: Arc<EdgeConfig>,
     recorder: Arc<Recorder>,
@@ -860,7 +860,7 @@ pub(crate) async fn drained(recorder: &Recorder, max: Duration) {
 }
 
 /// Waits until no request has arrived for `quiet` since the last activity, or `max` has passed.
-pub async fn settle(recorder: &Recorder, quiet: Duration, max: Duration) {
+pub(crate) async fn settle(recorder: &Recorder, quiet: Duration, max: Duration) {
     let deadline = tokio::time::Instant::now() + max;
     loop {
         let notified = recorder.activity.notified();

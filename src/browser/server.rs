@@ -37,16 +37,16 @@ use super::chromium::{Sandbox, chromium_args, chromium_path, sandbox, warn_unsan
 use super::error::{SETUP_COMMAND, SessionError};
 
 /// `1`: share one browser server between processes even outside nextest.
-pub const SHARED_ENV: &str = "CONSENT_GATES_SHARED_BROWSER";
+pub(crate) const SHARED_ENV: &str = "CONSENT_GATES_SHARED_BROWSER";
 /// How long the shared server waits without clients before it exits (milliseconds).
-pub const IDLE_ENV: &str = "CONSENT_GATES_SHARED_BROWSER_IDLE_MS";
+pub(crate) const IDLE_ENV: &str = "CONSENT_GATES_SHARED_BROWSER_IDLE_MS";
 /// A remote Playwright server's WebSocket endpoint: connect to it instead of launching.
-pub const REMOTE_ENV: &str = "CONSENT_GATES_BROWSER_WS";
+pub(crate) const REMOTE_ENV: &str = "CONSENT_GATES_BROWSER_WS";
 /// `0`: never send launch options to the remote server; `1`: always; unset: when its URL has
 /// `?browser=` (Playwright's `run-server`).
-pub const REMOTE_LAUNCH_ENV: &str = "CONSENT_GATES_BROWSER_WS_LAUNCH";
+pub(crate) const REMOTE_LAUNCH_ENV: &str = "CONSENT_GATES_BROWSER_WS_LAUNCH";
 /// The header in which Playwright's `run-server` takes the client's launch options.
-pub const LAUNCH_OPTIONS_HEADER: &str = "x-playwright-launch-options";
+pub(crate) const LAUNCH_OPTIONS_HEADER: &str = "x-playwright-launch-options";
 
 /// The browser server script, run with `node --input-type=module -e`.
 const SCRIPT: &str = include_str!("../../scripts/browser-server.mjs");
@@ -62,13 +62,13 @@ static NEXTEST_SHARING: AtomicBool = AtomicBool::new(false);
 /// Lets a run under cargo-nextest (`NEXTEST_RUN_ID` set) share one browser server between its
 /// processes. The spec harness turns it on; the tool's own tests, which kill and inspect their
 /// browser, stay on a browser of their own.
-pub fn share_under_nextest() {
+pub(crate) fn share_under_nextest() {
     NEXTEST_SHARING.store(true, Ordering::SeqCst);
 }
 
 /// Where the browser comes from, decided by the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// Launched by this process through its own Playwright driver (`cargo test`).
     Local,
     /// A browser server shared by the processes of run `run`.
@@ -78,7 +78,7 @@ pub enum Source {
 }
 
 impl Source {
-    pub fn from_env() -> Source {
+    pub(crate) fn from_env() -> Source {
         Source::from_vars(NEXTEST_SHARING.load(Ordering::SeqCst), |k| {
             std::env::var(k).ok()
         })
@@ -108,13 +108,13 @@ impl Source {
 /// A browser reached over a WebSocket, and whether that connection is still open (playwright-rs
 /// does not mark the browser disconnected when the socket closes).
 #[derive(Clone)]
-pub struct Connected {
-    pub browser: Browser,
+pub(crate) struct Connected {
+    pub(crate) browser: Browser,
     open: Arc<AtomicBool>,
 }
 
 impl Connected {
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.open.load(Ordering::SeqCst) && self.browser.is_connected()
     }
 }
@@ -122,7 +122,7 @@ impl Connected {
 /// Connects to the Playwright server at `endpoint` over its WebSocket protocol and returns the
 /// browser it serves (a `launchServer` browser, or the one `run-server` launches for this
 /// connection), without a local driver. Call inside the runtime that will use the browser.
-pub async fn connect(
+pub(crate) async fn connect(
     endpoint: &str,
     headers: Option<HashMap<String, String>>,
 ) -> Result<Connected, SessionError> {
@@ -166,7 +166,7 @@ pub async fn connect(
 }
 
 /// The launch options a remote server gets in [`LAUNCH_OPTIONS_HEADER`]: our Chromium and flags.
-pub fn launch_options(offline_only: bool) -> Result<serde_json::Value, SessionError> {
+pub(crate) fn launch_options(offline_only: bool) -> Result<serde_json::Value, SessionError> {
     Ok(serde_json::json!({
         "executablePath": chromium_path().display().to_string(),
         "args": chromium_args(offline_only)?,
@@ -176,7 +176,7 @@ pub fn launch_options(offline_only: bool) -> Result<serde_json::Value, SessionEr
 }
 
 /// Whether to send [`launch_options`] to `endpoint` (see [`REMOTE_LAUNCH_ENV`]).
-pub fn sends_launch_options(endpoint: &str, setting: Option<&str>) -> bool {
+pub(crate) fn sends_launch_options(endpoint: &str, setting: Option<&str>) -> bool {
     match setting {
         Some("0") => false,
         Some("1") => true,
@@ -187,7 +187,10 @@ pub fn sends_launch_options(endpoint: &str, setting: Option<&str>) -> bool {
 }
 
 /// Connects to the remote server of [`REMOTE_ENV`].
-pub async fn connect_remote(endpoint: &str, offline_only: bool) -> Result<Connected, SessionError> {
+pub(crate) async fn connect_remote(
+    endpoint: &str,
+    offline_only: bool,
+) -> Result<Connected, SessionError> {
     let setting = std::env::var(REMOTE_LAUNCH_ENV).ok();
     let headers = if sends_launch_options(endpoint, setting.as_deref()) {
         Some(HashMap::from([(
@@ -209,14 +212,14 @@ struct Record {
 }
 
 /// The folder of the shared servers' endpoint, lock and log files.
-pub fn state_dir() -> PathBuf {
+pub(crate) fn state_dir() -> PathBuf {
     crate::paths::target_dir().join("consent-gates-browser")
 }
 
 /// Connects to the browser server shared by the processes of `run`, starting it when it is not
 /// running (or its endpoint is stale). Everything happens under an exclusive lock on the folder's
 /// `lock` file, so one process starts the server and the others connect to it.
-pub fn shared(
+pub(crate) fn shared(
     runtime: &tokio::runtime::Runtime,
     run: &str,
     offline_only: bool,

@@ -12,7 +12,7 @@ use super::{pinned, settle, steps, visitor};
 use crate::capture::{Capture, HeldQueue, PageEnvironment, StoredCookie, StoredKey, Unrecorded};
 use crate::spec::{Spec, State};
 
-pub use super::error::SessionError;
+pub(crate) use super::error::SessionError;
 pub use super::launch::Shared;
 use super::navigate::{goto, join_url};
 
@@ -20,7 +20,7 @@ use super::navigate::{goto, join_url};
 /// WebSockets, so that tests can prove the completeness check (`unrecorded-traffic`) catches a
 /// channel the recorder misses; `network-layer` and `departure` leave out the network layer
 /// behind the routes and the real unload, so that a benchmark can measure what they cost.
-pub const RECORDER_IGNORE_ENV: &str = "CONSENT_GATES_RECORDER_IGNORE";
+pub(crate) const RECORDER_IGNORE_ENV: &str = "CONSENT_GATES_RECORDER_IGNORE";
 
 /// Whether [`RECORDER_IGNORE_ENV`] names `what`.
 fn ignored(what: &str) -> bool {
@@ -84,7 +84,7 @@ impl std::fmt::Debug for Trace {
 impl Trace {
     /// Saves the trace as `path` (the browser's server writes it) and closes the context. A trace
     /// that cannot be saved is simply missing: it must not change the trial's outcome.
-    pub async fn keep(self, path: &std::path::Path) {
+    pub(crate) async fn keep(self, path: &std::path::Path) {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -97,7 +97,7 @@ impl Trace {
     }
 
     /// Stops the trace without saving it (a passing trial) and closes the context.
-    pub async fn discard(self) {
+    pub(crate) async fn discard(self) {
         let _ = self.tracing.stop(None).await;
         let _ = self.context.close().await;
     }
@@ -178,11 +178,11 @@ impl<'a> Settler<'a> {
 
 /// Evidence a visit collects beside its capture, for the report.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct EvidenceOptions {
+pub(crate) struct EvidenceOptions {
     /// A screenshot before the first step (after the page settled) and after the steps.
-    pub screenshots: bool,
+    pub(crate) screenshots: bool,
     /// Record a Playwright trace of the context (returned in [`Visit::trace`]).
-    pub trace: bool,
+    pub(crate) trace: bool,
 }
 
 /// Runs one state of a spec in a fresh context of `browser`, without evidence. A visit that
@@ -211,7 +211,7 @@ pub async fn visit(
 /// [`visit`] collecting evidence (screenshots, a trace) into `recorder`, which the caller may
 /// read even when it gives up waiting. `Err` only when no browser context could be opened;
 /// anything that stops the visit later is [`Visit::stop`], beside what was recorded until then.
-pub async fn visit_with(
+pub(crate) async fn visit_with(
     browser: &Browser,
     spec: &Spec,
     state: &State,

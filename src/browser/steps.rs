@@ -18,13 +18,13 @@ use crate::spec::{CmpAction, Spec, Step, Timing};
 /// hovering its control set off; `None` for the others.
 #[derive(Clone, Copy)]
 pub(super) struct Decision<'a> {
-    pub recorder: Option<&'a Recorder>,
+    pub(crate) recorder: Option<&'a Recorder>,
     /// The controlled clock (when the spec runs on it): what hovering set off is settled on page
     /// time, `quiet` of it without a request, timers run forward; else `quiet` of real time.
-    pub clock: Option<&'a tokio::sync::Mutex<settle::PageClock>>,
-    pub quiet: Duration,
-    pub min_quiet: Duration,
-    pub settle_max: Duration,
+    pub(crate) clock: Option<&'a tokio::sync::Mutex<settle::PageClock>>,
+    pub(crate) quiet: Duration,
+    pub(crate) min_quiet: Duration,
+    pub(crate) settle_max: Duration,
 }
 
 impl Decision<'_> {
@@ -72,12 +72,12 @@ impl Decision<'_> {
 #[derive(Debug, Clone, Default)]
 pub(super) struct CmpState {
     /// The adapter `cmp: auto` detected.
-    pub detected: Option<String>,
+    pub(crate) detected: Option<String>,
     /// The autoconsent rule that carried out a `cmp: autoconsent` step.
-    pub autoconsent_rule: Option<String>,
+    pub(crate) autoconsent_rule: Option<String>,
     /// On the controlled clock, the adapter's banner must be gone once the step has settled:
     /// checked then, in page time, rather than within `step_ms` of wall time.
-    pub banner_check: Option<BannerCheck>,
+    pub(crate) banner_check: Option<BannerCheck>,
 }
 
 /// A condition on the page that must hold after a step settled, and what a miss says.

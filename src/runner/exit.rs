@@ -12,15 +12,15 @@ use std::process::ExitCode;
 
 use crate::outcome::{CheckId, TrialResult, Verdict};
 
-pub const PASS: u8 = 0;
-pub const CHECK_FAILED: u8 = 1;
+pub(crate) const PASS: u8 = 0;
+pub(crate) const CHECK_FAILED: u8 = 1;
 pub const INVALID_SPEC: u8 = 2;
 pub const TRIAL_ERROR: u8 = 3;
-pub const SNAPSHOT_CHANGED: u8 = 4;
+pub(crate) const SNAPSHOT_CHANGED: u8 = 4;
 
 /// The exit code of a run: what its `results` call for, else [`CHECK_FAILED`] when libtest saw
 /// a failure the results do not show (`libtest_failed`).
-pub fn code(results: &[TrialResult], libtest_failed: bool) -> ExitCode {
+pub(crate) fn code(results: &[TrialResult], libtest_failed: bool) -> ExitCode {
     ExitCode::from(code_number(results, libtest_failed))
 }
 

@@ -21,7 +21,7 @@ use crate::runner::{exit, trial};
 use crate::spec::{self, Spec, SpecError};
 
 /// Default spec glob, relative to the working directory.
-pub const DEFAULT_SPECS: &str = "specs/**/*.yaml";
+pub(crate) const DEFAULT_SPECS: &str = "specs/**/*.yaml";
 
 /// Where specs and snapshots are, and what to print.
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ pub fn prepare_env() {
 
 /// The globs in `specs`: one, or several separated like `PATH` entries (`:` on Unix, `;` on
 /// Windows): `specs/**/*.yaml:consent/live-*.yaml`.
-pub fn spec_patterns(specs: &str) -> Vec<String> {
+pub(crate) fn spec_patterns(specs: &str) -> Vec<String> {
     std::env::split_paths(specs)
         .map(|p| p.to_string_lossy().into_owned())
         .filter(|p| !p.is_empty())
@@ -119,7 +119,7 @@ pub fn join_patterns<S: AsRef<str>>(patterns: &[S]) -> String {
 }
 
 /// Loads every spec matching `options.specs`; a spec that does not parse is kept as its error.
-pub fn discover(pattern: &str) -> Vec<(PathBuf, Result<Spec, SpecError>)> {
+pub(crate) fn discover(pattern: &str) -> Vec<(PathBuf, Result<Spec, SpecError>)> {
     let mut paths: Vec<PathBuf> = Vec::new();
     for pattern in spec_patterns(pattern) {
         match glob::glob(&pattern) {
@@ -140,7 +140,7 @@ pub fn discover(pattern: &str) -> Vec<(PathBuf, Result<Spec, SpecError>)> {
 
 /// The snapshot folder for specs found by `pattern`: `snapshots/` beside the folder the glob
 /// starts in (`specs/**/*.yaml` → `./snapshots`).
-pub fn snapshot_dir(pattern: &str, explicit: Option<&Path>) -> PathBuf {
+pub(crate) fn snapshot_dir(pattern: &str, explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
     }
@@ -165,26 +165,26 @@ pub fn snapshot_dir(pattern: &str, explicit: Option<&Path>) -> PathBuf {
 
 /// One trial to run: its name (`<spec>::<state>`, or `<spec>::spec` for a spec that does not
 /// parse) and the work that judges it.
-pub struct Job {
-    pub name: String,
+pub(crate) struct Job {
+    pub(crate) name: String,
     work: Box<dyn FnOnce() -> TrialResult + Send>,
 }
 
 impl Job {
-    pub fn run(self) -> TrialResult {
+    pub(crate) fn run(self) -> TrialResult {
         (self.work)()
     }
 }
 
 /// Every trial of the specs `options.specs` finds, in spec-file then state order, collecting the
 /// report's evidence and traces of failures ([`EvidenceOptions::full`]).
-pub fn jobs(options: &Options) -> Vec<Job> {
+pub(crate) fn jobs(options: &Options) -> Vec<Job> {
     let out = options.out.clone().unwrap_or_else(crate::paths::output_dir);
     jobs_with(options, EvidenceOptions::full(&out))
 }
 
 /// [`jobs`] collecting the evidence `evidence` asks for.
-pub fn jobs_with(options: &Options, evidence: EvidenceOptions) -> Vec<Job> {
+pub(crate) fn jobs_with(options: &Options, evidence: EvidenceOptions) -> Vec<Job> {
     let evidence = Arc::new(evidence);
     let specs = discover(&options.specs);
     let snapshots = Arc::new(snapshot_dir(&options.specs, options.snapshots.as_deref()));

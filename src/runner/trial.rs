@@ -40,7 +40,7 @@ pub struct EvidenceOptions {
 impl EvidenceOptions {
     /// Everything on: the report's evidence, and traces of failures in `<out>/traces`.
     /// `CONSENT_GATES_TRACE=0` turns tracing off, `CONSENT_GATES_SCREENSHOTS=0` screenshots.
-    pub fn full(out: &Path) -> Self {
+    pub(crate) fn full(out: &Path) -> Self {
         let off = |var: &str| std::env::var(var).is_ok_and(|v| v == "0" || v == "false");
         EvidenceOptions {
             report: true,
@@ -50,19 +50,8 @@ impl EvidenceOptions {
     }
 }
 
-/// Runs `state_name` of `spec` and judges it, without report evidence or traces. Never panics on
-/// user input: every problem becomes a failure in the result.
-pub fn run(shared: &Shared, spec: &Spec, state_name: &str, snapshots: &Path) -> TrialResult {
-    run_with(
-        shared,
-        spec,
-        state_name,
-        snapshots,
-        &EvidenceOptions::default(),
-    )
-}
-
-/// [`run`] collecting the evidence `evidence` asks for.
+/// Runs `state_name` of `spec` and judges it, collecting the evidence `evidence` asks for. Never
+/// panics on user input: every problem becomes a failure in the result.
 pub fn run_with(
     shared: &Shared,
     spec: &Spec,
@@ -79,7 +68,7 @@ pub fn run_with(
 /// answers and the settings file, read once and parsed once — or why the spec's trials cannot run
 /// (each of its states then reports it).
 #[derive(Default)]
-pub struct Prepared(std::sync::OnceLock<Result<SpecWide, String>>);
+pub(crate) struct Prepared(std::sync::OnceLock<Result<SpecWide, String>>);
 
 #[derive(Clone)]
 struct SpecWide {
@@ -120,7 +109,7 @@ impl SpecWide {
 }
 
 /// [`run_with`] for a spec already [`Prepared`] (the harness prepares each spec once).
-pub fn run_prepared(
+pub(crate) fn run_prepared(
     shared: &Shared,
     spec: &Spec,
     prepared: &Prepared,

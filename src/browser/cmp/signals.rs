@@ -8,13 +8,13 @@ use serde::Deserialize;
 
 /// What the page answered (`None`: no API, no answer within the bound, or an empty string).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct Signals {
-    pub tcf: Option<String>,
-    pub gpp: Option<String>,
+pub(crate) struct Signals {
+    pub(crate) tcf: Option<String>,
+    pub(crate) gpp: Option<String>,
 }
 
 /// A JS expression evaluating (within about `ms` per call) to `{tcf, gpp}`.
-pub fn script(ms: u64) -> String {
+pub(crate) fn script(ms: u64) -> String {
     format!(
         "(async () => {{ \
            const within = (p) => Promise.race([p, new Promise((r) => setTimeout(() => r(null), {ms}))]); \
