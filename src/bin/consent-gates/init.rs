@@ -438,6 +438,8 @@ fn allow_hosts(routed: &Routing) -> String {
     o
 }
 
+/// The starting spec: a header (the schema, what the visit loaded), then the spec's keys in the
+/// order a reader fills them in.
 fn render(
     args: &Args,
     out_dir: &Path,
@@ -449,6 +451,24 @@ fn render(
 ) -> String {
     let found = destinations(settings, routed);
     let mut o = String::new();
+    render_header(&mut o, args, out_dir);
+    render_loaded(&mut o, args, capture, decoded, library);
+    render_site(&mut o, args, out_dir, routed);
+    let ids = render_categories(&mut o, settings, &found);
+    match &capture.cmp_detected {
+        Some(cmp) => {
+            let _ = writeln!(o, "cmp: {cmp}  # detected on the page: unlocks `cmp:` steps");
+        }
+        None => o.push_str("# cmp: TODO            # no built-in CMP adapter recognised the banner; use `click:` steps\n"),
+    }
+
+    render_destinations(&mut o, &found, ids.is_empty());
+    render_states(&mut o, capture);
+    o
+}
+
+/// The schema line for editors, and what the spec was written from.
+fn render_header(o: &mut String, args: &Args, out_dir: &Path) {
     // Editors validate and complete the spec when they find the schema.
     if let Some(schema) = out_dir
         .ancestors()
@@ -469,6 +489,10 @@ fn render(
         consent_gates::output::report::strip_query_values(&args.url)
     );
     o.push_str("# Fill in every TODO, then: `consent-gates explain <this file>`, `consent-gates test <this file>`.\n#\n");
+}
+
+/// What the visit loaded, as comments: Segment, destination code, site scripts, hosts, cookies.
+fn render_loaded(o: &mut String, args: &Args, capture: &Capture, decoded: &Decoded, library: &str) {
     o.push_str("# What the visit loaded:\n");
     let before: Vec<String> = decoded
         .events
@@ -535,7 +559,10 @@ fn render(
             names.into_iter().collect::<Vec<_>>().join(", ")
         );
     }
+}
 
+/// `site:`, `segment:` and `regime:`.
+fn render_site(o: &mut String, args: &Args, out_dir: &Path, routed: &Routing) {
     o.push_str("site:\n");
     let _ = writeln!(o, "  url: {}", yaml(&args.url));
     if !args.serve.is_empty() {
@@ -565,13 +592,19 @@ fn render(
     o.push_str(
         "regime: gdpr          # TODO: gdpr | cpra | none: whose defaults complete each state\n",
     );
+}
 
-    // Categories: the settings' own list, plus any a destination names.
+/// `categories:`: the settings' own list, plus any a destination names; returns the ids.
+fn render_categories(
+    o: &mut String,
+    settings: Option<&CdnSettings>,
+    found: &[Found],
+) -> Vec<String> {
     let mut ids: Vec<String> = settings
         .and_then(|s| s.consent_settings.as_ref())
         .map(|c| c.all_categories.clone())
         .unwrap_or_default();
-    for f in &found {
+    for f in found {
         for c in f.settings_categories.iter().flatten() {
             if !ids.contains(c) {
                 ids.push(c.clone());
@@ -597,25 +630,23 @@ fn render(
             }
         }
     }
-    match &capture.cmp_detected {
-        Some(cmp) => {
-            let _ = writeln!(o, "cmp: {cmp}  # detected on the page: unlocks `cmp:` steps");
-        }
-        None => o.push_str("# cmp: TODO            # no built-in CMP adapter recognised the banner; use `click:` steps\n"),
-    }
+    ids
+}
 
+/// `destinations:`, each with what to confirm about it.
+fn render_destinations(o: &mut String, found: &[Found], no_categories: bool) {
     if found.is_empty() {
         o.push_str("destinations: {}      # TODO: neither the settings nor the network showed a destination\n");
     } else {
         o.push_str("destinations:\n");
     }
-    for f in &found {
+    for f in found {
         let mode = if f.device || !f.in_settings {
             "{}"
         } else {
             "{mode: cloud}"
         };
-        let mut note = match (&f.settings_categories, ids.is_empty()) {
+        let mut note = match (&f.settings_categories, no_categories) {
             (Some(c), _) if !c.is_empty() => {
                 format!("TODO: categories: the settings gate it by [{}]; confirm", c.join(", "))
             }
@@ -631,7 +662,10 @@ fn render(
         let _ = writeln!(o, "  {}: {mode}  # {note}", yaml(&f.name));
     }
     o.push_str("  # TODO: cloud-mode destinations are not in the CDN settings: add each as {mode: cloud, categories: [...]}\n");
+}
 
+/// `states:`: the no-choice state, and the states to add for each choice.
+fn render_states(o: &mut String, capture: &Capture) {
     o.push_str(
         "states:\n  no-choice:            # no steps: the visitor has not decided; the whole visit is judged\n    expect:\n      collection: none   # TODO: under an opt-out model (consentModel: opt-out), `any`\n      blocked: all\n",
     );
@@ -645,7 +679,6 @@ fn render(
             "  # TODO: one state per choice, e.g.\n  # reject-all:\n  #   steps: [{click: \"#reject-button\"}]\n  #   expect: {blocked: all}\n",
         );
     }
-    o
 }
 
 /// The change-of-mind journey the detected CMP supports: accept, then withdraw through
