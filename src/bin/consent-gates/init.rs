@@ -137,34 +137,15 @@ pub fn main(args: Args) -> ExitCode {
     // With a CMP recognised, a second visit accepts everything: what the network shows then
     // names the destinations an opt-in site holds back until consent.
     if let Some(cmp) = &capture.cmp_detected {
-        match probe(&args, &out_dir, Some(cmp)) {
-            Ok((accepted, _, spec2)) => {
-                let decoded2 = segment::decode(&accepted);
-                let seen2 = segment::library::recognise(&decoded2);
-                if !segment::library::recognise(&decoded).loaded() && seen2.loaded() {
-                    library = format!(
-                        "not loaded before any choice, {} after accepting all",
-                        library_words(&seen2)
-                    );
-                }
-                let routed2 = routing::route(&spec2, settings.as_ref(), &accepted, &decoded2);
-                for u in routed2.undeclared {
-                    match routed.undeclared.iter_mut().find(|x| x.name == u.name) {
-                        Some(x) => {
-                            for e in u.evidence {
-                                if !x.evidence.contains(&e) {
-                                    x.evidence.push(e);
-                                }
-                            }
-                        }
-                        None => routed.undeclared.push(u),
-                    }
-                }
-            }
-            Err(e) => eprintln!(
-                "consent-gates init: the accept-all visit failed ({e}); listing what the first visit showed"
-            ),
-        }
+        add_accept_all(
+            &args,
+            &out_dir,
+            cmp,
+            &decoded,
+            settings.as_ref(),
+            &mut routed,
+            &mut library,
+        );
     }
     let text = render(
         &args,
@@ -175,17 +156,68 @@ pub fn main(args: Args) -> ExitCode {
         &routed,
         &library,
     );
+    write_out(&args, &text, settings.as_ref(), &routed)
+}
+
+/// The accept-all visit through the detected CMP: the destinations it shows join the first
+/// visit's undeclared ones, and the library line says when Segment only loaded after accepting.
+fn add_accept_all(
+    args: &Args,
+    out_dir: &Path,
+    cmp: &str,
+    decoded: &Decoded,
+    settings: Option<&CdnSettings>,
+    routed: &mut Routing,
+    library: &mut String,
+) {
+    match probe(args, out_dir, Some(cmp)) {
+        Ok((accepted, _, spec2)) => {
+            let decoded2 = segment::decode(&accepted);
+            let seen2 = segment::library::recognise(&decoded2);
+            if !segment::library::recognise(decoded).loaded() && seen2.loaded() {
+                *library = format!(
+                    "not loaded before any choice, {} after accepting all",
+                    library_words(&seen2)
+                );
+            }
+            let routed2 = routing::route(&spec2, settings, &accepted, &decoded2);
+            for u in routed2.undeclared {
+                match routed.undeclared.iter_mut().find(|x| x.name == u.name) {
+                    Some(x) => {
+                        for e in u.evidence {
+                            if !x.evidence.contains(&e) {
+                                x.evidence.push(e);
+                            }
+                        }
+                    }
+                    None => routed.undeclared.push(u),
+                }
+            }
+        }
+        Err(e) => eprintln!(
+            "consent-gates init: the accept-all visit failed ({e}); listing what the first visit showed"
+        ),
+    }
+}
+
+/// The spec to the `-o` file (with a line saying what to do next) or to stdout.
+fn write_out(
+    args: &Args,
+    text: &str,
+    settings: Option<&CdnSettings>,
+    routed: &Routing,
+) -> ExitCode {
     match &args.out {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, &text) {
+            if let Err(e) = std::fs::write(path, text) {
                 eprintln!("consent-gates init: cannot write {}: {e}", path.display());
                 return ExitCode::from(exit::TRIAL_ERROR);
             }
             eprintln!(
                 "consent-gates init: wrote {} ({} destination{}); fill in its TODOs, then run `consent-gates explain {0}` and `consent-gates test {0}`",
                 path.display(),
-                destinations(settings.as_ref(), &routed).len(),
-                if destinations(settings.as_ref(), &routed).len() == 1 {
+                destinations(settings, routed).len(),
+                if destinations(settings, routed).len() == 1 {
                     ""
                 } else {
                     "s"
@@ -204,6 +236,46 @@ fn probe(
     out_dir: &Path,
     accept: Option<&str>,
 ) -> Result<(Capture, Option<CdnSettings>, spec::Spec), String> {
+    let yaml = probe_yaml(args, accept);
+    // The probe spec is virtual: place it where every folder it names lies below it (specs may
+    // only read files inside their repository).
+    let root = probe_root(args, out_dir);
+    let spec = spec::parse_str(&yaml, &root.join("init-probe.yaml"))
+        .map_err(|e| format!("the options do not make a valid spec:\n{e}"))?;
+    let settings = match &spec.segment.settings {
+        Some(p) => Some(CdnSettings::from_file(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let state = spec.states.get("init-probe").ok_or("no probe state")?;
+    let shared = Shared::get(spec.site.offline);
+    let browser = shared.browser().map_err(|e| e.to_string())?;
+    let dist = edge::find_segment_dist(out_dir);
+    if spec.segment.library == spec::Library::Bundled && dist.is_none() {
+        return Err(format!(
+            "--library bundled needs @segment/analytics-next: run `{}`",
+            SETUP_COMMAND
+        ));
+    }
+    let config = edge::EdgeConfig::from_spec(&spec, dist).map_err(|e| e.to_string())?;
+    eprintln!(
+        "consent-gates init: visiting {} ({})",
+        args.url,
+        if accept.is_some() {
+            "accepting everything"
+        } else {
+            "no choice made"
+        }
+    );
+    let visit = shared
+        .runtime()
+        .block_on(session::visit(&browser, &spec, state, Arc::new(config)))
+        .map_err(|e| e.to_string())?;
+    Ok((visit.capture, settings, spec))
+}
+
+/// The probe's spec: the site as the options give it, one state with no steps (or accepting
+/// everything through `accept`) that lets everything through.
+fn probe_yaml(args: &Args, accept: Option<&str>) -> String {
     let mut yaml = format!("site:\n  url: {}\n", json(&args.url));
     if !args.serve.is_empty() {
         yaml.push_str("  serve:\n");
@@ -239,8 +311,11 @@ fn probe(
             );
         }
     }
-    // The probe spec is virtual: place it where every folder it names lies below it (specs may
-    // only read files inside their repository).
+    yaml
+}
+
+/// The probe's folder: the output folder, or the nearest folder above every folder it names.
+fn probe_root(args: &Args, out_dir: &Path) -> PathBuf {
     let mut root = out_dir.to_path_buf();
     for p in args
         .serve
@@ -255,37 +330,7 @@ fn probe(
             }
         }
     }
-    let spec = spec::parse_str(&yaml, &root.join("init-probe.yaml"))
-        .map_err(|e| format!("the options do not make a valid spec:\n{e}"))?;
-    let settings = match &spec.segment.settings {
-        Some(p) => Some(CdnSettings::from_file(p).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let state = spec.states.get("init-probe").ok_or("no probe state")?;
-    let shared = Shared::get(spec.site.offline);
-    let browser = shared.browser().map_err(|e| e.to_string())?;
-    let dist = edge::find_segment_dist(out_dir);
-    if spec.segment.library == spec::Library::Bundled && dist.is_none() {
-        return Err(format!(
-            "--library bundled needs @segment/analytics-next: run `{}`",
-            SETUP_COMMAND
-        ));
-    }
-    let config = edge::EdgeConfig::from_spec(&spec, dist).map_err(|e| e.to_string())?;
-    eprintln!(
-        "consent-gates init: visiting {} ({})",
-        args.url,
-        if accept.is_some() {
-            "accepting everything"
-        } else {
-            "no choice made"
-        }
-    );
-    let visit = shared
-        .runtime()
-        .block_on(session::visit(&browser, &spec, state, Arc::new(config)))
-        .map_err(|e| e.to_string())?;
-    Ok((visit.capture, settings, spec))
+    root
 }
 
 /// A YAML scalar: plain when it is safe, else double-quoted (JSON strings are YAML).
