@@ -973,113 +973,9 @@ impl Cx<'_> {
         };
         match step_kind {
             StepKind::Click | StepKind::WaitFor | StepKind::Eval | StepKind::Visit => {
-                let what = match step_kind {
-                    StepKind::Eval => "script",
-                    StepKind::Visit => "path",
-                    _ => "selector",
-                };
-                let text = match value {
-                    Value::String(s) => s,
-                    Value::Null => String::new(),
-                    other => {
-                        let expected = format!("`{kind}` in {label} needs a {what} string");
-                        return self.wrong_kind(&kp, expected, &other, "quote it: `\"...\"`");
-                    }
-                };
-                if text.trim().is_empty() {
-                    return self.reject(
-                        &kp,
-                        format!("empty {what} in {label}"),
-                        Some(format!("give `{kind}:` a {what}")),
-                    );
-                }
-                if matches!(step_kind, StepKind::Click | StepKind::WaitFor)
-                    && let Err(why) = check_selector(&text)
-                {
-                    return self.reject(
-                        &kp,
-                        format!("invalid selector in {label}: {why}"),
-                        Some(SELECTOR_HELP.into()),
-                    );
-                }
-                Some(match step_kind {
-                    StepKind::Click => Step::Click(text),
-                    StepKind::WaitFor => Step::WaitFor(text),
-                    StepKind::Eval => Step::Eval(text),
-                    _ => {
-                        if let Err(why) = check_page(&text) {
-                            return self.reject(
-                                &kp,
-                                format!("`visit` in {label} {why}"),
-                                Some(
-                                    "write a path such as `/product/1` or an absolute http(s) URL"
-                                        .into(),
-                                ),
-                            );
-                        }
-                        Step::Visit(text)
-                    }
-                })
+                self.text_step(step_kind, &kind, value, &kp, &label)
             }
-            StepKind::Fill => {
-                let Value::Mapping(map) = value else {
-                    let expected = format!("`fill` in {label} needs a mapping of selector to text");
-                    let help = "write `fill: {\"#email\": jane@example.com}`";
-                    return self.wrong_kind(&kp, expected, &value, help);
-                };
-                if map.is_empty() {
-                    return self.reject(&kp, format!("`fill` in {label} fills nothing"), None);
-                }
-                let mut pairs = Vec::new();
-                let mut ok = true;
-                for (k, v) in map {
-                    let Value::String(sel) = k else {
-                        ok = false;
-                        self.value_err(
-                            &kp,
-                            format!("`fill` in {label}: selectors must be strings"),
-                            None,
-                        );
-                        continue;
-                    };
-                    let mut fp = kp.clone();
-                    fp.push(Seg::Key(sel.clone()));
-                    if sel.trim().is_empty() {
-                        ok = false;
-                        self.key_err(&fp, format!("empty selector in `fill` of {label}"), None);
-                        continue;
-                    }
-                    if let Err(why) = check_selector(&sel) {
-                        ok = false;
-                        self.key_err(
-                            &fp,
-                            format!("invalid selector in `fill` of {label}: {why}"),
-                            Some(SELECTOR_HELP.into()),
-                        );
-                        continue;
-                    }
-                    let text = match v {
-                        Value::String(s) => s,
-                        Value::Number(n) => n.to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Null => String::new(),
-                        other => {
-                            ok = false;
-                            self.value_err(
-                                &fp,
-                                format!(
-                                    "text for `{sel}` in {label} must be a string, found {}",
-                                    kind_of(&other)
-                                ),
-                                None,
-                            );
-                            continue;
-                        }
-                    };
-                    pairs.push((sel, text));
-                }
-                ok.then_some(Step::Fill(pairs))
-            }
+            StepKind::Fill => self.fill_step(value, &kp, &label),
             StepKind::Decision => {
                 // Markers are taken out before steps are read (`steps_and_decisions`).
                 self.key_err(
@@ -1089,112 +985,246 @@ impl Cx<'_> {
                 );
                 None
             }
-            StepKind::Cmp => {
-                let mut ok = true;
-                if !cmp_declared {
-                    ok = false;
-                    self.key_err(
-                        &kp,
-                        format!("{label} is a `cmp:` step but the spec names no CMP adapter"),
-                        Some(format!(
-                            "add a top-level `cmp: <adapter>` (known adapters: {}), or use `click:` steps",
-                            backticked(KNOWN_CMP_ADAPTERS)
-                        )),
+            StepKind::Cmp => self.cmp_step(value, &kp, &label, categories, cmp_declared),
+        }
+    }
+
+    /// A step whose value is one string: `click`, `wait_for` (selectors), `eval` (a script),
+    /// `visit` (a path or URL).
+    fn text_step(
+        &mut self,
+        step_kind: StepKind,
+        kind: &str,
+        value: Value,
+        kp: &[Seg],
+        label: &str,
+    ) -> Option<Step> {
+        let what = match step_kind {
+            StepKind::Eval => "script",
+            StepKind::Visit => "path",
+            _ => "selector",
+        };
+        let text = match value {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => {
+                let expected = format!("`{kind}` in {label} needs a {what} string");
+                return self.wrong_kind(kp, expected, &other, "quote it: `\"...\"`");
+            }
+        };
+        if text.trim().is_empty() {
+            return self.reject(
+                kp,
+                format!("empty {what} in {label}"),
+                Some(format!("give `{kind}:` a {what}")),
+            );
+        }
+        if matches!(step_kind, StepKind::Click | StepKind::WaitFor)
+            && let Err(why) = check_selector(&text)
+        {
+            return self.reject(
+                kp,
+                format!("invalid selector in {label}: {why}"),
+                Some(SELECTOR_HELP.into()),
+            );
+        }
+        Some(match step_kind {
+            StepKind::Click => Step::Click(text),
+            StepKind::WaitFor => Step::WaitFor(text),
+            StepKind::Eval => Step::Eval(text),
+            _ => {
+                if let Err(why) = check_page(&text) {
+                    return self.reject(
+                        kp,
+                        format!("`visit` in {label} {why}"),
+                        Some("write a path such as `/product/1` or an absolute http(s) URL".into()),
                     );
                 }
-                let action = match value {
-                    Value::String(s) => self.pick_from(
-                        &kp,
-                        "CMP action",
-                        &s,
-                        &[
-                            ("accept_all", CmpAction::AcceptAll),
-                            ("reject_all", CmpAction::RejectAll),
-                            ("reopen", CmpAction::Reopen),
-                        ],
-                    ),
-                    Value::Mapping(map) => {
-                        let mut ids = None;
-                        for (k, v) in map {
-                            let key = match &k {
-                                Value::String(s) => s.clone(),
-                                other => format!("{other:?}"),
-                            };
-                            let mut cp = kp.clone();
-                            cp.push(Seg::Key(key.clone()));
-                            if key != "categories" {
-                                ok = false;
-                                self.key_err(
-                                    &cp,
-                                    format!("unknown key `{key}` in `cmp` of {label}"),
-                                    Some(unknown_help(&key, &["categories"], "allowed keys:")),
-                                );
-                                continue;
-                            }
-                            let list = match v {
-                                Value::Sequence(items) => items,
-                                Value::Null => Vec::new(),
-                                other => {
-                                    ok = false;
-                                    self.value_err(
-                                        &cp,
-                                        format!(
-                                            "`categories` in {label} must be a list, found {}",
-                                            kind_of(&other)
-                                        ),
-                                        Some("write `cmp: {categories: [C0002]}`".into()),
-                                    );
-                                    continue;
-                                }
-                            };
-                            let mut out = Vec::new();
-                            for (j, item) in list.into_iter().enumerate() {
-                                let mut ip = cp.clone();
-                                ip.push(Seg::Index(j));
-                                match item {
-                                    Value::String(id) => {
-                                        self.check_category(&ip, &id, categories, false);
-                                        out.push(id);
-                                    }
-                                    other => {
-                                        ok = false;
-                                        self.value_err(
-                                            &ip,
-                                            format!(
-                                                "category ids are strings, found {}",
-                                                kind_of(&other)
-                                            ),
-                                            None,
-                                        );
-                                    }
-                                }
-                            }
-                            ids = Some(out);
-                        }
-                        match ids {
-                            Some(ids) => Some(CmpAction::Categories(ids)),
-                            None => {
-                                if ok {
-                                    self.value_err(
-                                        &kp,
-                                        format!("`cmp` in {label} needs `categories: [...]`"),
-                                        None,
-                                    );
-                                }
-                                None
-                            }
-                        }
+                Step::Visit(text)
+            }
+        })
+    }
+
+    /// `fill`: a mapping of selector to the text typed into it.
+    fn fill_step(&mut self, value: Value, kp: &[Seg], label: &str) -> Option<Step> {
+        let Value::Mapping(map) = value else {
+            let expected = format!("`fill` in {label} needs a mapping of selector to text");
+            let help = "write `fill: {\"#email\": jane@example.com}`";
+            return self.wrong_kind(kp, expected, &value, help);
+        };
+        if map.is_empty() {
+            return self.reject(kp, format!("`fill` in {label} fills nothing"), None);
+        }
+        let mut pairs = Vec::new();
+        let mut ok = true;
+        for (k, v) in map {
+            let Value::String(sel) = k else {
+                ok = false;
+                self.value_err(
+                    kp,
+                    format!("`fill` in {label}: selectors must be strings"),
+                    None,
+                );
+                continue;
+            };
+            let mut fp = kp.to_vec();
+            fp.push(Seg::Key(sel.clone()));
+            if sel.trim().is_empty() {
+                ok = false;
+                self.key_err(&fp, format!("empty selector in `fill` of {label}"), None);
+                continue;
+            }
+            if let Err(why) = check_selector(&sel) {
+                ok = false;
+                self.key_err(
+                    &fp,
+                    format!("invalid selector in `fill` of {label}: {why}"),
+                    Some(SELECTOR_HELP.into()),
+                );
+                continue;
+            }
+            let text = match v {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => String::new(),
+                other => {
+                    ok = false;
+                    self.value_err(
+                        &fp,
+                        format!(
+                            "text for `{sel}` in {label} must be a string, found {}",
+                            kind_of(&other)
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+            };
+            pairs.push((sel, text));
+        }
+        ok.then_some(Step::Fill(pairs))
+    }
+
+    /// `cmp`: an action through the spec's CMP adapter, or a choice of categories.
+    fn cmp_step(
+        &mut self,
+        value: Value,
+        kp: &[Seg],
+        label: &str,
+        categories: &IndexMap<String, Category>,
+        cmp_declared: bool,
+    ) -> Option<Step> {
+        let mut ok = true;
+        if !cmp_declared {
+            ok = false;
+            self.key_err(
+                kp,
+                format!("{label} is a `cmp:` step but the spec names no CMP adapter"),
+                Some(format!(
+                    "add a top-level `cmp: <adapter>` (known adapters: {}), or use `click:` steps",
+                    backticked(KNOWN_CMP_ADAPTERS)
+                )),
+            );
+        }
+        let action = match value {
+            Value::String(s) => self.pick_from(
+                kp,
+                "CMP action",
+                &s,
+                &[
+                    ("accept_all", CmpAction::AcceptAll),
+                    ("reject_all", CmpAction::RejectAll),
+                    ("reopen", CmpAction::Reopen),
+                ],
+            ),
+            Value::Mapping(map) => self.cmp_categories(map, kp, label, categories, &mut ok),
+            other => {
+                self.value_err(
+                    kp,
+                    format!("`cmp` in {label} must be `accept_all`, `reject_all` or `{{categories: [..]}}`, found {}", kind_of(&other)),
+                    None,
+                );
+                None
+            }
+        };
+        if ok { action.map(Step::Cmp) } else { None }
+    }
+
+    /// `cmp: {categories: [...]}`: the category ids to accept; `ok` turns false on an error.
+    fn cmp_categories(
+        &mut self,
+        map: serde_yaml::Mapping,
+        kp: &[Seg],
+        label: &str,
+        categories: &IndexMap<String, Category>,
+        ok: &mut bool,
+    ) -> Option<CmpAction> {
+        let mut ids = None;
+        for (k, v) in map {
+            let key = match &k {
+                Value::String(s) => s.clone(),
+                other => format!("{other:?}"),
+            };
+            let mut cp = kp.to_vec();
+            cp.push(Seg::Key(key.clone()));
+            if key != "categories" {
+                *ok = false;
+                self.key_err(
+                    &cp,
+                    format!("unknown key `{key}` in `cmp` of {label}"),
+                    Some(unknown_help(&key, &["categories"], "allowed keys:")),
+                );
+                continue;
+            }
+            let list = match v {
+                Value::Sequence(items) => items,
+                Value::Null => Vec::new(),
+                other => {
+                    *ok = false;
+                    self.value_err(
+                        &cp,
+                        format!(
+                            "`categories` in {label} must be a list, found {}",
+                            kind_of(&other)
+                        ),
+                        Some("write `cmp: {categories: [C0002]}`".into()),
+                    );
+                    continue;
+                }
+            };
+            let mut out = Vec::new();
+            for (j, item) in list.into_iter().enumerate() {
+                let mut ip = cp.clone();
+                ip.push(Seg::Index(j));
+                match item {
+                    Value::String(id) => {
+                        self.check_category(&ip, &id, categories, false);
+                        out.push(id);
                     }
                     other => {
+                        *ok = false;
                         self.value_err(
-                            &kp,
-                            format!("`cmp` in {label} must be `accept_all`, `reject_all` or `{{categories: [..]}}`, found {}", kind_of(&other)),
+                            &ip,
+                            format!("category ids are strings, found {}", kind_of(&other)),
                             None,
                         );
-                        None
                     }
-                };
-                if ok { action.map(Step::Cmp) } else { None }
+                }
+            }
+            ids = Some(out);
+        }
+        match ids {
+            Some(ids) => Some(CmpAction::Categories(ids)),
+            None => {
+                if *ok {
+                    self.value_err(
+                        kp,
+                        format!("`cmp` in {label} needs `categories: [...]`"),
+                        None,
+                    );
+                }
+                None
             }
         }
     }
