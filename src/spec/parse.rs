@@ -1269,14 +1269,61 @@ impl Cx<'_> {
         let blocked = raw
             .blocked
             .and_then(|v| self.destination_set(state, "blocked", v, destinations));
-        if let Some(b) = &blocked {
+        self.check_allowed_blocked(state, allowed.as_ref(), blocked.as_ref(), destinations);
+        let collection = raw
+            .collection
+            .and_then(|c| self.pick(&self.at(segs!["collection"]), "collection level", &c));
+        let calls = self.calls(state, raw.calls.unwrap_or_default());
+        let consent = raw.consent.map(|m| {
+            let mut out = BTreeMap::new();
+            for (id, v) in m {
+                let cp = self.at(segs!["consent", &id]);
+                self.check_category(&cp, &id, categories, true);
+                out.insert(id, v);
+            }
+            out
+        });
+        let events = self.events(state, raw.events.unwrap_or_default(), categories);
+        if !written {
+            self.key_err(
+                &ep,
+                format!("state `{state}` has no expectations"),
+                Some(nothing_help.into()),
+            );
+        }
+        let tcf = raw.tcf;
+        if let Some(t) = &tcf {
+            self.check_tcf(state, t);
+        }
+        Expect {
+            allowed,
+            blocked,
+            collection,
+            calls,
+            consent,
+            events,
+            tcf,
+            gpp: raw.gpp,
+        }
+    }
+
+    /// `blocked` names no consent-exempt destination, and no destination is both allowed and
+    /// blocked.
+    fn check_allowed_blocked(
+        &mut self,
+        state: &str,
+        allowed: Option<&DestinationSet>,
+        blocked: Option<&DestinationSet>,
+        destinations: &IndexMap<String, Destination>,
+    ) {
+        if let Some(b) = blocked {
             let exempt: BTreeMap<&str, &str> = destinations
                 .iter()
                 .filter_map(|(n, d)| d.exempt.as_deref().map(|r| (n.as_str(), r)))
                 .collect();
             self.check_not_exempt(state, b, &exempt);
         }
-        if let (Some(a), Some(b)) = (&allowed, &blocked) {
+        if let (Some(a), Some(b)) = (allowed, blocked) {
             let both: Vec<String> = match (a, b) {
                 (DestinationSet::All, DestinationSet::All) => vec!["all".into()],
                 // `blocked: all` never covers a consent-exempt destination.
@@ -1308,11 +1355,12 @@ impl Cx<'_> {
                 );
             }
         }
-        let collection = raw
-            .collection
-            .and_then(|c| self.pick(&self.at(segs!["collection"]), "collection level", &c));
+    }
+
+    /// `expect.calls`: call type → collection level.
+    fn calls(&mut self, state: &str, raw: IndexMap<String, String>) -> BTreeMap<Call, Collection> {
         let mut calls = BTreeMap::new();
-        for (call, level) in raw.calls.unwrap_or_default() {
+        for (call, level) in raw {
             let cp = self.at(segs!["calls", &call]);
             let Some(c) = Call::from_word(&call) else {
                 let message = format!("unknown call type `{call}` in state `{state}` expect.calls");
@@ -1324,53 +1372,29 @@ impl Cx<'_> {
                 calls.insert(c, l);
             }
         }
-        let consent = raw.consent.map(|m| {
-            let mut out = BTreeMap::new();
-            for (id, v) in m {
-                let cp = self.at(segs!["consent", &id]);
-                self.check_category(&cp, &id, categories, true);
-                out.insert(id, v);
-            }
-            out
-        });
-        let events = self.events(state, raw.events.unwrap_or_default(), categories);
-        if !written {
-            self.key_err(
-                &ep,
-                format!("state `{state}` has no expectations"),
-                Some(nothing_help.into()),
+        calls
+    }
+
+    /// `expect.tcf`: every purpose and special feature is one TCF v2.2 defines.
+    fn check_tcf(&mut self, state: &str, t: &super::signals::TcfExpect) {
+        for (field, i, n) in t.out_of_range() {
+            let range = if field == "special_features" {
+                "1 to 2"
+            } else {
+                "1 to 11"
+            };
+            self.value_err(
+                &segs!["states", state, "expect", "tcf", field, i],
+                format!(
+                    "TCF v2.2 has no {} {n}",
+                    if field == "special_features" {
+                        "special feature"
+                    } else {
+                        "purpose"
+                    }
+                ),
+                Some(format!("`{field}` lists numbers from {range}")),
             );
-        }
-        let tcf = raw.tcf.inspect(|t| {
-            for (field, i, n) in t.out_of_range() {
-                let range = if field == "special_features" {
-                    "1 to 2"
-                } else {
-                    "1 to 11"
-                };
-                self.value_err(
-                    &segs!["states", state, "expect", "tcf", field, i],
-                    format!(
-                        "TCF v2.2 has no {} {n}",
-                        if field == "special_features" {
-                            "special feature"
-                        } else {
-                            "purpose"
-                        }
-                    ),
-                    Some(format!("`{field}` lists numbers from {range}")),
-                );
-            }
-        });
-        Expect {
-            allowed,
-            blocked,
-            collection,
-            calls,
-            consent,
-            events,
-            tcf,
-            gpp: raw.gpp,
         }
     }
 
