@@ -259,157 +259,205 @@ impl Cx<'_> {
     ) -> Vec<EventExpectation> {
         let mut out = Vec::new();
         for (i, r) in raw.into_iter().enumerate() {
-            let p = self.at(segs!["events", i]);
-            let line = self.locate(&p, false).line;
-            let key = |k: &str| {
-                let mut kp = p.clone();
-                kp.push(Seg::Key(k.to_string()));
-                kp
-            };
-            let mut ok = true;
-            let call = match &r.call {
-                None => None,
-                Some(c) => match Call::from_word(c) {
-                    Some(c) => Some(c),
-                    None => {
-                        let help = super::word_help::<Call>(c, "call types:");
-                        self.value_err(
-                            &key("call"),
-                            format!("unknown call type `{c}` in state `{state}` expect.events"),
-                            Some(help),
-                        );
-                        ok = false;
-                        None
-                    }
-                },
-            };
-            let phase = match &r.phase {
-                None => None,
-                Some(w) => {
-                    let v = self.pick::<EventPhase>(&key("phase"), "phase", w);
-                    ok &= v.is_some();
-                    v
-                }
-            };
-            let stamp = match r.stamp {
-                None => None,
-                Some(Value::String(s)) if s == "unstamped" => Some(StampMatch::Unstamped),
-                Some(Value::Mapping(m)) => {
-                    let mut cats = BTreeMap::new();
-                    for (k, v) in m {
-                        match (k, v) {
-                            (Value::String(id), Value::Bool(b)) => {
-                                let mut cp = key("stamp");
-                                cp.push(Seg::Key(id.clone()));
-                                self.check_category(&cp, &id, categories, true);
-                                cats.insert(id, b);
-                            }
-                            (_, other) => {
-                                ok = false;
-                                self.value_err(
-                                    &key("stamp"),
-                                    format!(
-                                        "`stamp` values are `true` or `false`, found {}",
-                                        kind_of(&other)
-                                    ),
-                                    Some("write `stamp: {C0002: true}`".into()),
-                                );
-                            }
-                        }
-                    }
-                    Some(StampMatch::Categories(cats))
-                }
-                Some(other) => {
-                    ok = false;
-                    self.value_err(
-                        &key("stamp"),
-                        format!(
-                            "`stamp` must be a mapping of category to true/false or `unstamped`, found {}",
-                            kind_of(&other)
-                        ),
-                        Some("write `stamp: {C0002: true}` or `stamp: unstamped`".into()),
-                    );
-                    None
-                }
-            };
-            let mut paths = |which: &str, v: Option<Vec<String>>| -> Vec<String> {
-                let v = v.unwrap_or_default();
-                for (j, f) in v.iter().enumerate() {
-                    if f.trim().is_empty() || f.split('.').any(str::is_empty) {
-                        let mut fp = key(which);
-                        fp.push(Seg::Index(j));
-                        self.value_err(
-                            &fp,
-                            format!("`{f}` is not a field path"),
-                            Some(
-                                "write a dotted path into the event, e.g. `properties.product_id` \
-                                 or `traits.email`"
-                                    .into(),
-                            ),
-                        );
-                        ok = false;
-                    }
-                }
-                v
-            };
-            let has = paths("has", r.has);
-            let lacks = paths("lacks", r.lacks);
-            let never = r.never == Some(true);
-            let (min, max) = match (r.count, r.min, r.max, never) {
-                (None, None, None, false) => (1, None),
-                (None, None, None, true) => (0, Some(0)),
-                (Some(n), None, None, false) => (n, Some(n)),
-                (None, min, max, false) => (min.unwrap_or(0), max),
-                _ => {
-                    ok = false;
-                    self.value_err(
-                        &p,
-                        format!(
-                            "item {} of state `{state}` expect.events mixes its counts",
-                            i + 1
-                        ),
-                        Some(
-                            "give one of `count: N`, `never: true`, or `min:`/`max:` (default: \
-                             at least 1)"
-                                .into(),
-                        ),
-                    );
-                    (1, None)
-                }
-            };
-            if let Some(max) = max
-                && min > max
-            {
-                ok = false;
-                self.value_err(
-                    &key("min"),
-                    format!("`min: {min}` is more than `max: {max}`"),
-                    None,
-                );
-            }
-            if r.never == Some(false) {
-                ok = false;
-                self.value_err(
-                    &key("never"),
-                    "`never: false` says nothing".into(),
-                    Some("drop it; an item without a count means at least 1".into()),
-                );
-            }
-            if ok {
-                out.push(EventExpectation {
-                    call,
-                    event: r.event,
-                    phase,
-                    stamp,
-                    has,
-                    lacks,
-                    min,
-                    max,
-                    line,
-                });
-            }
+            out.extend(self.event(state, i, r, categories));
         }
         out
+    }
+
+    /// One `expect.events` item, or `None` after reporting what is wrong with it.
+    fn event(
+        &mut self,
+        state: &str,
+        i: usize,
+        mut r: RawEvent,
+        categories: &IndexMap<String, Category>,
+    ) -> Option<EventExpectation> {
+        let p = self.at(segs!["events", i]);
+        let line = self.locate(&p, false).line;
+        let key = |k: &str| {
+            let mut kp = p.clone();
+            kp.push(Seg::Key(k.to_string()));
+            kp
+        };
+        let mut ok = true;
+        let call = match &r.call {
+            None => None,
+            Some(c) => self.event_call(&key("call"), state, c, &mut ok),
+        };
+        let phase = match &r.phase {
+            None => None,
+            Some(w) => {
+                let v = self.pick::<EventPhase>(&key("phase"), "phase", w);
+                ok &= v.is_some();
+                v
+            }
+        };
+        let stamp = match r.stamp.take() {
+            None => None,
+            Some(v) => self.event_stamp(&key("stamp"), v, categories, &mut ok),
+        };
+        let has = self.field_paths(&key("has"), r.has.take(), &mut ok);
+        let lacks = self.field_paths(&key("lacks"), r.lacks.take(), &mut ok);
+        let (min, max) = self.event_counts(&p, state, i, &r, &mut ok);
+        ok.then_some(EventExpectation {
+            call,
+            event: r.event,
+            phase,
+            stamp,
+            has,
+            lacks,
+            min,
+            max,
+            line,
+        })
+    }
+
+    /// The counts of an `expect.events` item (`count`, `never`, `min`/`max`) as (min, max);
+    /// `ok` turns false when they contradict each other.
+    fn event_counts(
+        &mut self,
+        p: &[Seg],
+        state: &str,
+        i: usize,
+        r: &RawEvent,
+        ok: &mut bool,
+    ) -> (u32, Option<u32>) {
+        let key = |k: &str| {
+            let mut kp = p.to_vec();
+            kp.push(Seg::Key(k.to_string()));
+            kp
+        };
+        let never = r.never == Some(true);
+        let (min, max) = match (r.count, r.min, r.max, never) {
+            (None, None, None, false) => (1, None),
+            (None, None, None, true) => (0, Some(0)),
+            (Some(n), None, None, false) => (n, Some(n)),
+            (None, min, max, false) => (min.unwrap_or(0), max),
+            _ => {
+                *ok = false;
+                self.value_err(
+                    &p,
+                    format!(
+                        "item {} of state `{state}` expect.events mixes its counts",
+                        i + 1
+                    ),
+                    Some(
+                        "give one of `count: N`, `never: true`, or `min:`/`max:` (default: \
+                         at least 1)"
+                            .into(),
+                    ),
+                );
+                (1, None)
+            }
+        };
+        if let Some(max) = max
+            && min > max
+        {
+            *ok = false;
+            self.value_err(
+                &key("min"),
+                format!("`min: {min}` is more than `max: {max}`"),
+                None,
+            );
+        }
+        if r.never == Some(false) {
+            *ok = false;
+            self.value_err(
+                &key("never"),
+                "`never: false` says nothing".into(),
+                Some("drop it; an item without a count means at least 1".into()),
+            );
+        }
+        (min, max)
+    }
+
+    /// `call:` of an `expect.events` item; `ok` turns false on an unknown word.
+    fn event_call(&mut self, kp: &[Seg], state: &str, c: &str, ok: &mut bool) -> Option<Call> {
+        match Call::from_word(c) {
+            Some(c) => Some(c),
+            None => {
+                let help = super::word_help::<Call>(c, "call types:");
+                self.value_err(
+                    kp,
+                    format!("unknown call type `{c}` in state `{state}` expect.events"),
+                    Some(help),
+                );
+                *ok = false;
+                None
+            }
+        }
+    }
+
+    /// `stamp:` of an `expect.events` item: `unstamped` or category → true/false.
+    fn event_stamp(
+        &mut self,
+        sp: &[Seg],
+        value: Value,
+        categories: &IndexMap<String, Category>,
+        ok: &mut bool,
+    ) -> Option<StampMatch> {
+        match value {
+            Value::String(s) if s == "unstamped" => Some(StampMatch::Unstamped),
+            Value::Mapping(m) => {
+                let mut cats = BTreeMap::new();
+                for (k, v) in m {
+                    match (k, v) {
+                        (Value::String(id), Value::Bool(b)) => {
+                            let mut cp = sp.to_vec();
+                            cp.push(Seg::Key(id.clone()));
+                            self.check_category(&cp, &id, categories, true);
+                            cats.insert(id, b);
+                        }
+                        (_, other) => {
+                            *ok = false;
+                            self.value_err(
+                                sp,
+                                format!(
+                                    "`stamp` values are `true` or `false`, found {}",
+                                    kind_of(&other)
+                                ),
+                                Some("write `stamp: {C0002: true}`".into()),
+                            );
+                        }
+                    }
+                }
+                Some(StampMatch::Categories(cats))
+            }
+            other => {
+                *ok = false;
+                self.value_err(
+                    sp,
+                    format!(
+                        "`stamp` must be a mapping of category to true/false or `unstamped`, found {}",
+                        kind_of(&other)
+                    ),
+                    Some("write `stamp: {C0002: true}` or `stamp: unstamped`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// `has:`/`lacks:` of an `expect.events` item: dotted field paths.
+    fn field_paths(&mut self, wp: &[Seg], v: Option<Vec<String>>, ok: &mut bool) -> Vec<String> {
+        let v = v.unwrap_or_default();
+        for (j, f) in v.iter().enumerate() {
+            if f.trim().is_empty() || f.split('.').any(str::is_empty) {
+                let mut fp = wp.to_vec();
+                fp.push(Seg::Index(j));
+                self.value_err(
+                    &fp,
+                    format!("`{f}` is not a field path"),
+                    Some(
+                        "write a dotted path into the event, e.g. `properties.product_id` \
+                         or `traits.email`"
+                            .into(),
+                    ),
+                );
+                *ok = false;
+            }
+        }
+        v
     }
 }
 
