@@ -5,11 +5,13 @@
 //! (`blocked-received`, `allowed-missing`, `collection`, `calls`, `consent-mismatch`,
 //! `event-missing`, `event-unexpected`), each message naming the phase.
 
+use std::collections::BTreeMap;
+
 use crate::analysis::routing::{ReceptionKind, Routing};
-use crate::analysis::segment::{ConsentStamp, Decoded};
+use crate::analysis::segment::{ConsentStamp, Decoded, SegmentEvent};
 use crate::capture::Capture;
 use crate::outcome::{CheckId, Failure};
-use crate::spec::{ConsentModel, Expect, Mode, Spec, State};
+use crate::spec::{Collection, ConsentModel, DestinationSet, Expect, Mode, Spec, State};
 
 use super::{Sourced, event_evidence, exempt, plural, reception_evidence, violates};
 
@@ -86,7 +88,7 @@ pub(super) fn check(
     out
 }
 
-// Long on purpose: one short block per expectation key, in the order of a state's checks.
+/// Every failed expectation of one phase of a journey, in the order of a state's checks.
 fn phase(
     spec: &Spec,
     expect: &Expect,
@@ -97,69 +99,110 @@ fn phase(
     routed: &Routing,
 ) -> Vec<Failure> {
     let mut out = Vec::new();
-    let opt_out = spec.consent_model == ConsentModel::OptOut;
     if let Some(blocked) = &expect.blocked {
-        for (name, o) in &routed.destinations {
-            if !blocked.contains(name) || exempt::is_exempt(spec, name) {
-                continue;
-            }
-            let seen: Vec<_> = o
-                .receptions
-                .iter()
-                .filter(|r| window.contains(r.seq))
-                .filter(|r| !(opt_out && matches!(r.kind, ReceptionKind::CodeLoaded { .. })))
-                .collect();
-            if !seen.is_empty() {
-                out.push(Failure {
-                    check: CheckId::BlockedReceived,
-                    destination: Some(name.clone()),
-                    message: format!(
-                        "`{name}` must be blocked {label} but received data ({} time{})",
-                        seen.len(),
-                        plural(seen.len())
-                    ),
-                    evidence: seen.iter().map(|r| reception_evidence(r)).collect(),
-                });
-            }
-        }
+        phase_blocked(&mut out, spec, blocked, label, window, routed);
     }
     if let Some(allowed) = expect.allowed.as_ref().filter(|_| !capture.interrupted) {
-        for (name, o) in &routed.destinations {
-            if allowed.contains(name) && !o.receptions.iter().any(|r| window.contains(r.seq)) {
-                let how = match o.resolved.mode {
-                    Mode::Device => "its code did not load and none of its hosts was contacted",
-                    Mode::Cloud => "no event that Segment would route to it was sent",
-                };
-                out.push(Failure {
-                    check: CheckId::AllowedMissing,
-                    destination: Some(name.clone()),
-                    message: format!("`{name}` must receive data {label}, but {how}"),
-                    evidence: Vec::new(),
-                });
-            }
-        }
+        phase_allowed(&mut out, allowed, label, window, routed);
     }
-    let events: Vec<_> = decoded
+    let events: Vec<&SegmentEvent> = decoded
         .events
         .iter()
         .filter(|e| window.contains(e.seq))
         .collect();
     if let Some(level) = expect.collection {
-        let bad: Vec<_> = events.iter().filter(|e| violates(level, e)).collect();
-        if !bad.is_empty() {
+        phase_collection(&mut out, level, label, &events);
+    }
+    phase_calls(&mut out, expect, label, &events);
+    if let Some(want) = &expect.consent {
+        phase_consent(&mut out, want, label, &events);
+    }
+    if !expect.events.is_empty() {
+        phase_events(&mut out, expect, label, window, capture, decoded);
+    }
+    out
+}
+
+fn phase_blocked(
+    out: &mut Vec<Failure>,
+    spec: &Spec,
+    blocked: &DestinationSet,
+    label: &str,
+    window: Window,
+    routed: &Routing,
+) {
+    let opt_out = spec.consent_model == ConsentModel::OptOut;
+    for (name, o) in &routed.destinations {
+        if !blocked.contains(name) || exempt::is_exempt(spec, name) {
+            continue;
+        }
+        let seen: Vec<_> = o
+            .receptions
+            .iter()
+            .filter(|r| window.contains(r.seq))
+            .filter(|r| !(opt_out && matches!(r.kind, ReceptionKind::CodeLoaded { .. })))
+            .collect();
+        if !seen.is_empty() {
             out.push(Failure {
-                check: CheckId::Collection,
-                destination: None,
+                check: CheckId::BlockedReceived,
+                destination: Some(name.clone()),
                 message: format!(
-                    "{} event{} {label} broke `collection: {}`",
-                    bad.len(),
-                    plural(bad.len()),
-                    super::regime::collection_name(level)
+                    "`{name}` must be blocked {label} but received data ({} time{})",
+                    seen.len(),
+                    plural(seen.len())
                 ),
-                evidence: bad.iter().map(|e| event_evidence(e)).collect(),
+                evidence: seen.iter().map(|r| reception_evidence(r)).collect(),
             });
         }
     }
+}
+
+fn phase_allowed(
+    out: &mut Vec<Failure>,
+    allowed: &DestinationSet,
+    label: &str,
+    window: Window,
+    routed: &Routing,
+) {
+    for (name, o) in &routed.destinations {
+        if allowed.contains(name) && !o.receptions.iter().any(|r| window.contains(r.seq)) {
+            let how = match o.resolved.mode {
+                Mode::Device => "its code did not load and none of its hosts was contacted",
+                Mode::Cloud => "no event that Segment would route to it was sent",
+            };
+            out.push(Failure {
+                check: CheckId::AllowedMissing,
+                destination: Some(name.clone()),
+                message: format!("`{name}` must receive data {label}, but {how}"),
+                evidence: Vec::new(),
+            });
+        }
+    }
+}
+
+fn phase_collection(
+    out: &mut Vec<Failure>,
+    level: Collection,
+    label: &str,
+    events: &[&SegmentEvent],
+) {
+    let bad: Vec<_> = events.iter().filter(|e| violates(level, e)).collect();
+    if !bad.is_empty() {
+        out.push(Failure {
+            check: CheckId::Collection,
+            destination: None,
+            message: format!(
+                "{} event{} {label} broke `collection: {}`",
+                bad.len(),
+                plural(bad.len()),
+                super::regime::collection_name(level)
+            ),
+            evidence: bad.iter().map(|e| event_evidence(e)).collect(),
+        });
+    }
+}
+
+fn phase_calls(out: &mut Vec<Failure>, expect: &Expect, label: &str, events: &[&SegmentEvent]) {
     for (call, level) in &expect.calls {
         let bad: Vec<_> = events
             .iter()
@@ -181,56 +224,70 @@ fn phase(
             });
         }
     }
-    if let Some(want) = &expect.consent {
-        let mut diffs = std::collections::BTreeSet::new();
-        let bad: Vec<_> = events
-            .iter()
-            .filter(|e| {
-                let got = match &e.consent {
-                    ConsentStamp::Preferences(p) => p,
-                    _ => {
-                        diffs.insert("events carry no consent stamp".to_string());
-                        return true;
-                    }
-                };
-                let mut ok = true;
-                for (cat, v) in want {
-                    if got.get(cat) != Some(v) {
-                        ok = false;
-                        diffs.insert(format!(
-                            "{cat}: expected {v}, stamped {}",
-                            got.get(cat)
-                                .map_or("nothing".to_string(), |g| g.to_string())
-                        ));
-                    }
+}
+
+fn phase_consent(
+    out: &mut Vec<Failure>,
+    want: &BTreeMap<String, bool>,
+    label: &str,
+    events: &[&SegmentEvent],
+) {
+    let mut diffs = std::collections::BTreeSet::new();
+    let bad: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            let got = match &e.consent {
+                ConsentStamp::Preferences(p) => p,
+                _ => {
+                    diffs.insert("events carry no consent stamp".to_string());
+                    return true;
                 }
-                !ok
-            })
-            .collect();
-        if !bad.is_empty() {
-            out.push(Failure {
-                check: CheckId::ConsentMismatch,
-                destination: None,
-                message: format!(
-                    "{} event{} {label} disagree with its consent ({})",
-                    bad.len(),
-                    plural(bad.len()),
-                    diffs.into_iter().collect::<Vec<_>>().join("; ")
-                ),
-                evidence: bad.iter().map(|e| event_evidence(e)).collect(),
-            });
-        }
+            };
+            let mut ok = true;
+            for (cat, v) in want {
+                if got.get(cat) != Some(v) {
+                    ok = false;
+                    diffs.insert(format!(
+                        "{cat}: expected {v}, stamped {}",
+                        got.get(cat)
+                            .map_or("nothing".to_string(), |g| g.to_string())
+                    ));
+                }
+            }
+            !ok
+        })
+        .collect();
+    if !bad.is_empty() {
+        out.push(Failure {
+            check: CheckId::ConsentMismatch,
+            destination: None,
+            message: format!(
+                "{} event{} {label} disagree with its consent ({})",
+                bad.len(),
+                plural(bad.len()),
+                diffs.into_iter().collect::<Vec<_>>().join("; ")
+            ),
+            evidence: bad.iter().map(|e| event_evidence(e)).collect(),
+        });
     }
-    if !expect.events.is_empty() {
-        let mut scoped = decoded.clone();
-        scoped.events.retain(|e| window.contains(e.seq));
-        let items: Vec<Sourced<_>> = expect.events.iter().cloned().map(Sourced::spec).collect();
-        // A journey has decisions.
-        let when = |p| super::phase_words(true, p);
-        for mut f in super::events::check(&items, &scoped, capture.interrupted, when) {
-            f.message = format!("{label}: {}", f.message);
-            out.push(f);
-        }
+}
+
+/// `expect.events` judged on the phase's events alone.
+fn phase_events(
+    out: &mut Vec<Failure>,
+    expect: &Expect,
+    label: &str,
+    window: Window,
+    capture: &Capture,
+    decoded: &Decoded,
+) {
+    let mut scoped = decoded.clone();
+    scoped.events.retain(|e| window.contains(e.seq));
+    let items: Vec<Sourced<_>> = expect.events.iter().cloned().map(Sourced::spec).collect();
+    // A journey has decisions.
+    let when = |p| super::phase_words(true, p);
+    for mut f in super::events::check(&items, &scoped, capture.interrupted, when) {
+        f.message = format!("{label}: {}", f.message);
+        out.push(f);
     }
-    out
 }
