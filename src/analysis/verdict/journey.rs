@@ -98,196 +98,186 @@ fn phase(
     decoded: &Decoded,
     routed: &Routing,
 ) -> Vec<Failure> {
-    let mut out = Vec::new();
+    let mut judge = PhaseJudge {
+        label,
+        window,
+        routed,
+        events: decoded
+            .events
+            .iter()
+            .filter(|e| window.contains(e.seq))
+            .collect(),
+        out: Vec::new(),
+    };
     if let Some(blocked) = &expect.blocked {
-        phase_blocked(&mut out, spec, blocked, label, window, routed);
+        judge.blocked(spec, blocked);
     }
     if let Some(allowed) = expect.allowed.as_ref().filter(|_| !capture.interrupted) {
-        phase_allowed(&mut out, allowed, label, window, routed);
+        judge.allowed(allowed);
     }
-    let events: Vec<&SegmentEvent> = decoded
-        .events
-        .iter()
-        .filter(|e| window.contains(e.seq))
-        .collect();
     if let Some(level) = expect.collection {
-        phase_collection(&mut out, level, label, &events);
+        judge.collection(level);
     }
-    phase_calls(&mut out, expect, label, &events);
+    judge.calls(expect);
     if let Some(want) = &expect.consent {
-        phase_consent(&mut out, want, label, &events);
+        judge.consent(want);
     }
     if !expect.events.is_empty() {
-        phase_events(&mut out, expect, label, window, capture, decoded);
+        judge.events(expect, capture, decoded);
     }
-    out
+    judge.out
 }
 
-fn phase_blocked(
-    out: &mut Vec<Failure>,
-    spec: &Spec,
-    blocked: &DestinationSet,
-    label: &str,
+/// One phase being judged: its label in messages, its window, its events, what failed so far.
+struct PhaseJudge<'a> {
+    label: &'a str,
     window: Window,
-    routed: &Routing,
-) {
-    let opt_out = spec.consent_model == ConsentModel::OptOut;
-    for (name, o) in &routed.destinations {
-        if !blocked.contains(name) || exempt::is_exempt(spec, name) {
-            continue;
-        }
-        let seen: Vec<_> = o
-            .receptions
-            .iter()
-            .filter(|r| window.contains(r.seq))
-            .filter(|r| !(opt_out && matches!(r.kind, ReceptionKind::CodeLoaded { .. })))
-            .collect();
-        if !seen.is_empty() {
-            out.push(Failure {
-                check: CheckId::BlockedReceived,
-                destination: Some(name.clone()),
-                message: format!(
-                    "`{name}` must be blocked {label} but received data ({} time{})",
-                    seen.len(),
-                    plural(seen.len())
-                ),
-                evidence: seen.iter().map(|r| reception_evidence(r)).collect(),
-            });
-        }
-    }
+    routed: &'a Routing,
+    events: Vec<&'a SegmentEvent>,
+    out: Vec<Failure>,
 }
 
-fn phase_allowed(
-    out: &mut Vec<Failure>,
-    allowed: &DestinationSet,
-    label: &str,
-    window: Window,
-    routed: &Routing,
-) {
-    for (name, o) in &routed.destinations {
-        if allowed.contains(name) && !o.receptions.iter().any(|r| window.contains(r.seq)) {
-            let how = match o.resolved.mode {
-                Mode::Device => "its code did not load and none of its hosts was contacted",
-                Mode::Cloud => "no event that Segment would route to it was sent",
-            };
-            out.push(Failure {
-                check: CheckId::AllowedMissing,
-                destination: Some(name.clone()),
-                message: format!("`{name}` must receive data {label}, but {how}"),
-                evidence: Vec::new(),
-            });
+impl PhaseJudge<'_> {
+    fn blocked(&mut self, spec: &Spec, blocked: &DestinationSet) {
+        let (label, window) = (self.label, self.window);
+        let opt_out = spec.consent_model == ConsentModel::OptOut;
+        for (name, o) in &self.routed.destinations {
+            if !blocked.contains(name) || exempt::is_exempt(spec, name) {
+                continue;
+            }
+            let seen: Vec<_> = o
+                .receptions
+                .iter()
+                .filter(|r| window.contains(r.seq))
+                .filter(|r| !(opt_out && matches!(r.kind, ReceptionKind::CodeLoaded { .. })))
+                .collect();
+            if !seen.is_empty() {
+                self.out.push(Failure {
+                    check: CheckId::BlockedReceived,
+                    destination: Some(name.clone()),
+                    message: format!(
+                        "`{name}` must be blocked {label} but received data ({} time{})",
+                        seen.len(),
+                        plural(seen.len())
+                    ),
+                    evidence: seen.iter().map(|r| reception_evidence(r)).collect(),
+                });
+            }
         }
     }
-}
 
-fn phase_collection(
-    out: &mut Vec<Failure>,
-    level: Collection,
-    label: &str,
-    events: &[&SegmentEvent],
-) {
-    let bad: Vec<_> = events.iter().filter(|e| violates(level, e)).collect();
-    if !bad.is_empty() {
-        out.push(Failure {
+    fn allowed(&mut self, allowed: &DestinationSet) {
+        let (label, window) = (self.label, self.window);
+        for (name, o) in &self.routed.destinations {
+            if allowed.contains(name) && !o.receptions.iter().any(|r| window.contains(r.seq)) {
+                let how = match o.resolved.mode {
+                    Mode::Device => "its code did not load and none of its hosts was contacted",
+                    Mode::Cloud => "no event that Segment would route to it was sent",
+                };
+                self.out.push(Failure {
+                    check: CheckId::AllowedMissing,
+                    destination: Some(name.clone()),
+                    message: format!("`{name}` must receive data {label}, but {how}"),
+                    evidence: Vec::new(),
+                });
+            }
+        }
+    }
+
+    fn collection(&mut self, level: Collection) {
+        let bad: Vec<_> = self.events.iter().filter(|e| violates(level, e)).collect();
+        if bad.is_empty() {
+            return;
+        }
+        let (n, label) = (bad.len(), self.label);
+        let level = super::regime::collection_name(level);
+        self.out.push(Failure {
             check: CheckId::Collection,
             destination: None,
-            message: format!(
-                "{} event{} {label} broke `collection: {}`",
-                bad.len(),
-                plural(bad.len()),
-                super::regime::collection_name(level)
-            ),
+            message: format!("{n} event{} {label} broke `collection: {level}`", plural(n)),
             evidence: bad.iter().map(|e| event_evidence(e)).collect(),
         });
     }
-}
 
-fn phase_calls(out: &mut Vec<Failure>, expect: &Expect, label: &str, events: &[&SegmentEvent]) {
-    for (call, level) in &expect.calls {
-        let bad: Vec<_> = events
-            .iter()
-            .filter(|e| e.call == *call && violates(*level, e))
-            .collect();
-        if !bad.is_empty() {
-            out.push(Failure {
+    fn calls(&mut self, expect: &Expect) {
+        let label = self.label;
+        for (call, level) in &expect.calls {
+            let bad: Vec<_> = self
+                .events
+                .iter()
+                .filter(|e| e.call == *call && violates(*level, e))
+                .collect();
+            if bad.is_empty() {
+                continue;
+            }
+            let (n, call) = (bad.len(), call.as_str());
+            let level = super::regime::collection_name(*level);
+            self.out.push(Failure {
                 check: CheckId::Calls,
                 destination: None,
                 message: format!(
-                    "{} {} call{} {label} broke `calls.{}: {}`",
-                    bad.len(),
-                    call.as_str(),
-                    plural(bad.len()),
-                    call.as_str(),
-                    super::regime::collection_name(*level)
+                    "{n} {call} call{} {label} broke `calls.{call}: {level}`",
+                    plural(n)
                 ),
                 evidence: bad.iter().map(|e| event_evidence(e)).collect(),
             });
         }
     }
-}
 
-fn phase_consent(
-    out: &mut Vec<Failure>,
-    want: &BTreeMap<String, bool>,
-    label: &str,
-    events: &[&SegmentEvent],
-) {
-    let mut diffs = std::collections::BTreeSet::new();
-    let bad: Vec<_> = events
-        .iter()
-        .filter(|e| {
-            let got = match &e.consent {
-                ConsentStamp::Preferences(p) => p,
-                _ => {
-                    diffs.insert("events carry no consent stamp".to_string());
-                    return true;
+    fn consent(&mut self, want: &BTreeMap<String, bool>) {
+        let label = self.label;
+        let mut diffs = std::collections::BTreeSet::new();
+        let bad: Vec<_> = self
+            .events
+            .iter()
+            .filter(|e| {
+                let got = match &e.consent {
+                    ConsentStamp::Preferences(p) => p,
+                    _ => {
+                        diffs.insert("events carry no consent stamp".to_string());
+                        return true;
+                    }
+                };
+                let mut ok = true;
+                for (cat, v) in want {
+                    if got.get(cat) != Some(v) {
+                        ok = false;
+                        diffs.insert(format!(
+                            "{cat}: expected {v}, stamped {}",
+                            got.get(cat)
+                                .map_or("nothing".to_string(), |g| g.to_string())
+                        ));
+                    }
                 }
-            };
-            let mut ok = true;
-            for (cat, v) in want {
-                if got.get(cat) != Some(v) {
-                    ok = false;
-                    diffs.insert(format!(
-                        "{cat}: expected {v}, stamped {}",
-                        got.get(cat)
-                            .map_or("nothing".to_string(), |g| g.to_string())
-                    ));
-                }
-            }
-            !ok
-        })
-        .collect();
-    if !bad.is_empty() {
-        out.push(Failure {
-            check: CheckId::ConsentMismatch,
-            destination: None,
-            message: format!(
-                "{} event{} {label} disagree with its consent ({})",
-                bad.len(),
-                plural(bad.len()),
-                diffs.into_iter().collect::<Vec<_>>().join("; ")
-            ),
-            evidence: bad.iter().map(|e| event_evidence(e)).collect(),
-        });
+                !ok
+            })
+            .collect();
+        if !bad.is_empty() {
+            self.out.push(Failure {
+                check: CheckId::ConsentMismatch,
+                destination: None,
+                message: format!(
+                    "{} event{} {label} disagree with its consent ({})",
+                    bad.len(),
+                    plural(bad.len()),
+                    diffs.into_iter().collect::<Vec<_>>().join("; ")
+                ),
+                evidence: bad.iter().map(|e| event_evidence(e)).collect(),
+            });
+        }
     }
-}
 
-/// `expect.events` judged on the phase's events alone.
-fn phase_events(
-    out: &mut Vec<Failure>,
-    expect: &Expect,
-    label: &str,
-    window: Window,
-    capture: &Capture,
-    decoded: &Decoded,
-) {
-    let mut scoped = decoded.clone();
-    scoped.events.retain(|e| window.contains(e.seq));
-    let items: Vec<Sourced<_>> = expect.events.iter().cloned().map(Sourced::spec).collect();
-    // A journey has decisions.
-    let when = |p| super::phase_words(true, p);
-    for mut f in super::events::check(&items, &scoped, capture.interrupted, when) {
-        f.message = format!("{label}: {}", f.message);
-        out.push(f);
+    /// `expect.events` judged on the phase's events alone.
+    fn events(&mut self, expect: &Expect, capture: &Capture, decoded: &Decoded) {
+        let (label, window) = (self.label, self.window);
+        let mut scoped = decoded.clone();
+        scoped.events.retain(|e| window.contains(e.seq));
+        let items: Vec<Sourced<_>> = expect.events.iter().cloned().map(Sourced::spec).collect();
+        // A journey has decisions.
+        let when = |p| super::phase_words(true, p);
+        for mut f in super::events::check(&items, &scoped, capture.interrupted, when) {
+            f.message = format!("{label}: {}", f.message);
+            self.out.push(f);
+        }
     }
 }
