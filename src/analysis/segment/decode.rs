@@ -212,8 +212,7 @@ pub fn classify(req: &CapturedRequest) -> RequestKind {
     classify_parsed(req).0
 }
 
-// Long on purpose: one pass over the capture in request order, one short arm per request kind.
-/// Decode every request of a capture.
+/// Decode every request of a capture, in request order.
 pub fn decode(capture: &Capture) -> Decoded {
     let mut out = Decoded {
         globals: capture.segment_globals.clone(),
@@ -223,95 +222,127 @@ pub fn decode(capture: &Capture) -> Decoded {
     reqs.sort_by_key(|r| (r.at_ms, r.seq));
     for req in reqs {
         let (kind, body) = classify_parsed(req);
-        let host = req.host();
-        let path = req.path().to_string();
-        let malformed = |reason: String| Malformed {
-            seq: req.seq,
-            at_ms: req.at_ms,
-            phase: req.phase,
-            host: host.clone(),
-            path: path.clone(),
-            reason,
+        let at = At {
+            req,
+            host: req.host(),
+            path: req.path().to_string(),
         };
         match kind {
-            RequestKind::Load(load) => {
-                match &load {
-                    LoadKind::Settings { write_key } => {
-                        out.settings_fetched = true;
-                        out.write_keys.insert(write_key.clone());
-                    }
-                    LoadKind::Library {
-                        write_key: Some(wk),
-                    } => {
-                        out.write_keys.insert(wk.clone());
-                    }
-                    _ => {}
-                }
-                out.library_loads.push(LibraryLoad {
-                    seq: req.seq,
-                    at_ms: req.at_ms,
-                    phase: req.phase,
-                    host: host.clone(),
-                    path: path.clone(),
-                    kind: load,
-                });
-            }
+            RequestKind::Load(load) => out.add_load(&at, load),
             RequestKind::Event { call } => {
                 if let Some(body) = body {
                     let basic_wk = basic_auth_write_key(req);
                     let ev = event_from(
                         req,
-                        &host,
-                        &path,
+                        &at.host,
+                        &at.path,
                         body,
                         Some(call),
                         false,
                         basic_wk.as_deref(),
                     );
-                    match ev {
-                        Ok(ev) => {
-                            if let Some(wk) = &ev.write_key {
-                                out.write_keys.insert(wk.clone());
-                            }
-                            out.events.push(ev);
-                        }
-                        Err(reason) => out.malformed.push(malformed(reason)),
-                    }
+                    out.add_event(&at, ev, None);
                 }
             }
-            RequestKind::Batch => {
-                let Some(Value::Object(mut envelope)) = body else {
-                    continue;
-                };
-                let envelope_wk = envelope
-                    .get("writeKey")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .or_else(|| basic_auth_write_key(req));
-                let Some(Value::Array(items)) = envelope.remove("batch") else {
-                    continue;
-                };
-                for (i, item) in items.into_iter().enumerate() {
-                    match event_from(req, &host, &path, item, None, true, envelope_wk.as_deref()) {
-                        Ok(ev) => {
-                            if let Some(wk) = &ev.write_key {
-                                out.write_keys.insert(wk.clone());
-                            }
-                            out.events.push(ev);
-                        }
-                        Err(reason) => {
-                            out.malformed
-                                .push(malformed(format!("batch element {i}: {reason}")));
-                        }
-                    }
-                }
-            }
+            RequestKind::Batch => out.add_batch(&at, body),
             RequestKind::Telemetry => out.telemetry += 1,
-            RequestKind::Malformed { reason } => out.malformed.push(malformed(reason)),
+            RequestKind::Malformed { reason } => out.malformed.push(at.malformed(reason)),
             RequestKind::Preflight | RequestKind::Other => {}
         }
     }
     out
+}
+
+/// The request being decoded, with its host and path.
+struct At<'a> {
+    req: &'a CapturedRequest,
+    host: String,
+    path: String,
+}
+
+impl At<'_> {
+    fn malformed(&self, reason: String) -> Malformed {
+        Malformed {
+            seq: self.req.seq,
+            at_ms: self.req.at_ms,
+            phase: self.req.phase,
+            host: self.host.clone(),
+            path: self.path.clone(),
+            reason,
+        }
+    }
+}
+
+impl Decoded {
+    /// A load of Segment's library, settings or destination code (and the write key it names).
+    fn add_load(&mut self, at: &At, load: LoadKind) {
+        match &load {
+            LoadKind::Settings { write_key } => {
+                self.settings_fetched = true;
+                self.write_keys.insert(write_key.clone());
+            }
+            LoadKind::Library {
+                write_key: Some(wk),
+            } => {
+                self.write_keys.insert(wk.clone());
+            }
+            _ => {}
+        }
+        self.library_loads.push(LibraryLoad {
+            seq: at.req.seq,
+            at_ms: at.req.at_ms,
+            phase: at.req.phase,
+            host: at.host.clone(),
+            path: at.path.clone(),
+            kind: load,
+        });
+    }
+
+    /// One decoded event, or why it is malformed (`element`: its index in a batch).
+    fn add_event(&mut self, at: &At, ev: Result<SegmentEvent, String>, element: Option<usize>) {
+        match ev {
+            Ok(ev) => {
+                if let Some(wk) = &ev.write_key {
+                    self.write_keys.insert(wk.clone());
+                }
+                self.events.push(ev);
+            }
+            Err(reason) => {
+                let reason = match element {
+                    Some(i) => format!("batch element {i}: {reason}"),
+                    None => reason,
+                };
+                self.malformed.push(at.malformed(reason));
+            }
+        }
+    }
+
+    /// A batch: each element an event, with the envelope's write key.
+    fn add_batch(&mut self, at: &At, body: Option<Value>) {
+        let Some(Value::Object(mut envelope)) = body else {
+            return;
+        };
+        let envelope_wk = envelope
+            .get("writeKey")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| basic_auth_write_key(at.req));
+        let Some(Value::Array(items)) = envelope.remove("batch") else {
+            return;
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            let ev = event_from(
+                at.req,
+                &at.host,
+                &at.path,
+                item,
+                None,
+                true,
+                envelope_wk.as_deref(),
+            );
+            self.add_event(at, ev, Some(i));
+        }
+    }
 }
 
 /// Call letters analytics.js uses as the last path segment (`ctx.event.type.charAt(0)`).
