@@ -446,30 +446,10 @@ impl Cx<'_> {
             None => Some(ConsentModel::OptIn),
             Some(m) => self.pick(&segs!["consentModel"], "consentModel", m),
         };
-        let pii = raw.pii.unwrap_or_default();
-        for (i, field) in pii.iter().enumerate() {
-            if field.trim().is_empty() {
-                self.value_err(
-                    &segs!["pii", i],
-                    "an empty `pii` field name matches nothing".into(),
-                    Some("list field names or paths such as `email` or `traits.phone`".into()),
-                );
-            }
-        }
+        let pii = self.pii(raw.pii.unwrap_or_default());
         let categories = self.categories(raw.categories.unwrap_or_default());
         let cmp_declared = raw.cmp.is_some();
-        let cmp = raw.cmp.and_then(|c| {
-            if KNOWN_CMP_ADAPTERS.contains(&c.as_str()) {
-                Some(c)
-            } else {
-                self.value_err(
-                    &segs!["cmp"],
-                    format!("unknown CMP adapter `{c}`"),
-                    Some(unknown_help(&c, KNOWN_CMP_ADAPTERS, "known adapters:")),
-                );
-                None
-            }
-        });
+        let cmp = raw.cmp.and_then(|c| self.cmp_adapter(c));
         let destinations = self.destinations(raw.destinations.unwrap_or_default(), &categories);
         let states = self.states(raw.states, &categories, &destinations, cmp_declared);
         let timing = raw
@@ -481,18 +461,7 @@ impl Cx<'_> {
         });
         let tcf = self.tcf_purposes(raw.tcf.unwrap_or_default(), &categories);
         let gpp = self.gpp_opt_outs(raw.gpp.unwrap_or_default(), &categories);
-        let retries = raw.retries.unwrap_or(0);
-        if retries > MAX_RETRIES {
-            self.value_err(
-                &segs!["retries"],
-                format!("`retries: {retries}` is more than the limit of {MAX_RETRIES}"),
-                Some(
-                    "retries are for live sites that fail now and then; a trial that needs more \
-                     is broken, not flaky"
-                        .into(),
-                ),
-            );
-        }
+        let retries = self.retries(raw.retries.unwrap_or(0));
 
         Some(Spec {
             name,
@@ -512,6 +481,50 @@ impl Cx<'_> {
             tcf,
             gpp,
         })
+    }
+
+    /// `pii`: extra field names or paths, none empty.
+    fn pii(&mut self, pii: Vec<String>) -> Vec<String> {
+        for (i, field) in pii.iter().enumerate() {
+            if field.trim().is_empty() {
+                self.value_err(
+                    &segs!["pii", i],
+                    "an empty `pii` field name matches nothing".into(),
+                    Some("list field names or paths such as `email` or `traits.phone`".into()),
+                );
+            }
+        }
+        pii
+    }
+
+    /// `cmp`: one of the known adapters.
+    fn cmp_adapter(&mut self, c: String) -> Option<String> {
+        if KNOWN_CMP_ADAPTERS.contains(&c.as_str()) {
+            Some(c)
+        } else {
+            self.value_err(
+                &segs!["cmp"],
+                format!("unknown CMP adapter `{c}`"),
+                Some(unknown_help(&c, KNOWN_CMP_ADAPTERS, "known adapters:")),
+            );
+            None
+        }
+    }
+
+    /// `retries`: at most [`MAX_RETRIES`].
+    fn retries(&mut self, retries: u32) -> u32 {
+        if retries > MAX_RETRIES {
+            self.value_err(
+                &segs!["retries"],
+                format!("`retries: {retries}` is more than the limit of {MAX_RETRIES}"),
+                Some(
+                    "retries are for live sites that fail now and then; a trial that needs more \
+                     is broken, not flaky"
+                        .into(),
+                ),
+            );
+        }
+        retries
     }
 
     fn site(&mut self, raw: RawSite, base: &Path) -> Option<Site> {
