@@ -628,81 +628,8 @@ impl Reader {
         self.skip_properties();
         let start = self.span(1);
         match self.peek() {
-            Some('{') => {
-                self.bump();
-                let mut entries = Vec::new();
-                while self.flow_entry_follows('}') {
-                    let before = (self.li, self.ci);
-                    if self.peek() == Some('?') && Self::is_blank(self.peek_at(1)) {
-                        self.bump();
-                        self.skip_flow_ws();
-                    }
-                    let key_start = self.span(1);
-                    let (key, len) = self.flow_scalar();
-                    let key_span = Span { len, ..key_start };
-                    self.skip_flow_ws();
-                    let value = if self.peek() == Some(':') {
-                        self.bump();
-                        self.skip_flow_ws();
-                        if matches!(self.peek(), Some(',') | Some('}')) {
-                            Spanned::null(key_span)
-                        } else {
-                            self.flow_node()
-                        }
-                    } else {
-                        Spanned::null(key_span)
-                    };
-                    entries.push(Entry {
-                        key,
-                        key_span,
-                        value,
-                    });
-                    if (self.li, self.ci) == before {
-                        // Text this reader does not understand (a collection as a key, say).
-                        break;
-                    }
-                }
-                Spanned {
-                    span: start,
-                    node: Node::Map(entries),
-                }
-            }
-            Some('[') => {
-                self.bump();
-                let mut items = Vec::new();
-                while self.flow_entry_follows(']') {
-                    let before = (self.li, self.ci);
-                    let item = self.flow_node();
-                    self.skip_flow_ws();
-                    if self.peek() == Some(':') {
-                        // A single-pair mapping inside a sequence: `[a: 1]`.
-                        self.bump();
-                        self.skip_flow_ws();
-                        let value = self.flow_node();
-                        let key = match item.node {
-                            Node::Scalar(s) => s,
-                            _ => String::new(),
-                        };
-                        items.push(Spanned {
-                            span: item.span,
-                            node: Node::Map(vec![Entry {
-                                key,
-                                key_span: item.span,
-                                value,
-                            }]),
-                        });
-                    } else {
-                        items.push(item);
-                    }
-                    if (self.li, self.ci) == before {
-                        break;
-                    }
-                }
-                Spanned {
-                    span: start,
-                    node: Node::Seq(items),
-                }
-            }
+            Some('{') => self.flow_map(start),
+            Some('[') => self.flow_seq(start),
             _ => {
                 let (text, len) = self.flow_scalar();
                 Spanned {
@@ -710,6 +637,85 @@ impl Reader {
                     node: Node::Scalar(text),
                 }
             }
+        }
+    }
+
+    /// A flow mapping `{...}` at the cursor, which starts at `start`.
+    fn flow_map(&mut self, start: Span) -> Spanned {
+        self.bump();
+        let mut entries = Vec::new();
+        while self.flow_entry_follows('}') {
+            let before = (self.li, self.ci);
+            if self.peek() == Some('?') && Self::is_blank(self.peek_at(1)) {
+                self.bump();
+                self.skip_flow_ws();
+            }
+            let key_start = self.span(1);
+            let (key, len) = self.flow_scalar();
+            let key_span = Span { len, ..key_start };
+            self.skip_flow_ws();
+            let value = if self.peek() == Some(':') {
+                self.bump();
+                self.skip_flow_ws();
+                if matches!(self.peek(), Some(',') | Some('}')) {
+                    Spanned::null(key_span)
+                } else {
+                    self.flow_node()
+                }
+            } else {
+                Spanned::null(key_span)
+            };
+            entries.push(Entry {
+                key,
+                key_span,
+                value,
+            });
+            if (self.li, self.ci) == before {
+                // Text this reader does not understand (a collection as a key, say).
+                break;
+            }
+        }
+        Spanned {
+            span: start,
+            node: Node::Map(entries),
+        }
+    }
+
+    /// A flow sequence `[...]` at the cursor, which starts at `start`.
+    fn flow_seq(&mut self, start: Span) -> Spanned {
+        self.bump();
+        let mut items = Vec::new();
+        while self.flow_entry_follows(']') {
+            let before = (self.li, self.ci);
+            let item = self.flow_node();
+            self.skip_flow_ws();
+            if self.peek() == Some(':') {
+                // A single-pair mapping inside a sequence: `[a: 1]`.
+                self.bump();
+                self.skip_flow_ws();
+                let value = self.flow_node();
+                let key = match item.node {
+                    Node::Scalar(s) => s,
+                    _ => String::new(),
+                };
+                items.push(Spanned {
+                    span: item.span,
+                    node: Node::Map(vec![Entry {
+                        key,
+                        key_span: item.span,
+                        value,
+                    }]),
+                });
+            } else {
+                items.push(item);
+            }
+            if (self.li, self.ci) == before {
+                break;
+            }
+        }
+        Spanned {
+            span: start,
+            node: Node::Seq(items),
         }
     }
 
