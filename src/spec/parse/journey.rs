@@ -69,50 +69,13 @@ impl Cx<'_> {
         let mut decisions: Vec<Decision> = Vec::new();
         let mut pending: Option<(usize, String)> = None;
         for (i, step) in raw.into_iter().enumerate() {
-            let p = segs!["states", state, "steps", i, "decision"];
             if step.len() == 1
                 && let Some(v) = step.get("decision")
             {
-                let name = match v {
-                    Value::String(n) if !n.trim().is_empty() => n.trim().to_string(),
-                    other => {
-                        self.value_err(
-                            &p,
-                            format!(
-                                "`decision` in step {} of state `{state}` needs a phase name, found {}",
-                                i + 1,
-                                kind_of(other)
-                            ),
-                            Some("write `- decision: withdrawn` before the step that decides".into()),
-                        );
-                        continue;
-                    }
-                };
-                if name == BEFORE {
-                    self.value_err(
-                        &p,
-                        format!("`{BEFORE}` names what comes before the first decision"),
-                        Some("give the decision another name, e.g. `accepted`".into()),
-                    );
-                }
-                if pending.is_some() {
-                    self.key_err(
-                        &p,
-                        format!("two `decision:` markers in a row in state `{state}`"),
-                        Some("a marker names the one step after it".into()),
-                    );
-                }
-                if decisions
-                    .iter()
-                    .any(|d| d.name.as_deref() == Some(name.as_str()))
+                if let Some(name) = self.decision_marker(state, i, v, pending.is_some(), &decisions)
                 {
-                    self.value_err(
-                        &p,
-                        format!("decision `{name}` is named twice in state `{state}`"),
-                        Some("each phase of a journey has its own name".into()),
-                    );
+                    pending = Some((i, name));
                 }
-                pending = Some((i, name));
                 continue;
             }
             if let Some(s) = self.step(state, i, step, categories, cmp_declared) {
@@ -140,6 +103,59 @@ impl Cx<'_> {
             decisions.push(Decision { step, name: None });
         }
         (steps, decisions)
+    }
+
+    /// A `decision: NAME` marker in step `i`: its name, or `None` when it has none. `pending`:
+    /// the step before was a marker too.
+    fn decision_marker(
+        &mut self,
+        state: &str,
+        i: usize,
+        v: &Value,
+        pending: bool,
+        decisions: &[Decision],
+    ) -> Option<String> {
+        let p = segs!["states", state, "steps", i, "decision"];
+        let name = match v {
+            Value::String(n) if !n.trim().is_empty() => n.trim().to_string(),
+            other => {
+                self.value_err(
+                    &p,
+                    format!(
+                        "`decision` in step {} of state `{state}` needs a phase name, found {}",
+                        i + 1,
+                        kind_of(other)
+                    ),
+                    Some("write `- decision: withdrawn` before the step that decides".into()),
+                );
+                return None;
+            }
+        };
+        if name == BEFORE {
+            self.value_err(
+                &p,
+                format!("`{BEFORE}` names what comes before the first decision"),
+                Some("give the decision another name, e.g. `accepted`".into()),
+            );
+        }
+        if pending {
+            self.key_err(
+                &p,
+                format!("two `decision:` markers in a row in state `{state}`"),
+                Some("a marker names the one step after it".into()),
+            );
+        }
+        if decisions
+            .iter()
+            .any(|d| d.name.as_deref() == Some(name.as_str()))
+        {
+            self.value_err(
+                &p,
+                format!("decision `{name}` is named twice in state `{state}`"),
+                Some("each phase of a journey has its own name".into()),
+            );
+        }
+        Some(name)
     }
 
     /// `phases.<name>`: expectations per named decision.
