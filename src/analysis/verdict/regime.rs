@@ -92,7 +92,6 @@ pub struct Effective {
     pub gpp_opt_out: Option<Sourced<String>>,
 }
 
-// Long on purpose: one arm per regime, each spelling out that regime's defaults in full.
 /// The effective expectations of `state` before a visit (no GPP string known): `explain`.
 pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effective {
     effective_signalled(spec, state, resolved, None)

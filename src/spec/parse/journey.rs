@@ -352,7 +352,7 @@ impl Cx<'_> {
             _ => {
                 *ok = false;
                 self.value_err(
-                    &p,
+                    p,
                     format!(
                         "item {} of state `{state}` expect.events mixes its counts",
                         i + 1
