@@ -16,6 +16,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
+use crate::analysis::routing::Routing;
+use crate::analysis::segment::Decoded;
 use crate::analysis::verdict::describe_event;
 use crate::capture::{Capture, Phase};
 use crate::outcome::{Failure, SnapshotStatus, Verdict};
@@ -175,40 +177,8 @@ pub fn build(
 ) -> Snapshot {
     let (decoded, routed, failures) = (&analysis.decoded, &analysis.routing, &analysis.failures);
     let destination_code: BTreeSet<String> = decoded.destination_code();
-    let mut events: Vec<EventRow> = decoded
-        .events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| EventRow {
-            phase: e.phase,
-            call: describe_event(e),
-            consent: e.consent.to_string(),
-            identified: e.user_id.is_some() || e.has_traits,
-            reaches: routed
-                .event_destinations
-                .get(i)
-                .cloned()
-                .unwrap_or_default(),
-        })
-        .collect();
-    events.sort();
-    let destinations = routed
-        .destinations
-        .iter()
-        .map(|(name, o)| {
-            let evidence: BTreeSet<String> = o.receptions.iter().map(|r| r.normalised()).collect();
-            (
-                name.clone(),
-                DestinationRow {
-                    mode: o.resolved.mode,
-                    categories: o.resolved.categories.clone(),
-                    received: !o.receptions.is_empty(),
-                    exempt: spec.destinations.get(name).and_then(|d| d.exempt.clone()),
-                    evidence: evidence.into_iter().collect(),
-                },
-            )
-        })
-        .collect();
+    let events = event_rows(decoded, routed);
+    let destinations = destination_rows(spec, routed);
     let mut failure_rows: Vec<String> = failures.iter().map(Failure::label).collect();
     failure_rows.sort();
     failure_rows.dedup();
@@ -254,41 +224,92 @@ pub fn build(
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect(),
-        storage: Storage {
-            cookies: capture
-                .cookies
-                .iter()
-                .map(|c| format!("{} ({})", c.name, c.domain))
-                .collect(),
-            local_storage: capture
-                .local_storage
-                .iter()
-                .filter(|k| !is_volatile_key(&k.key))
-                .map(|k| format!("{} {}", k.origin, k.key))
-                .collect(),
-        },
-        cmp: (spec.cmp.is_some() || capture.tcf.is_some() || capture.gpp.is_some()).then(|| {
-            CmpSeen {
-                adapter: spec.cmp.clone(),
-                detected: capture.cmp_detected.clone(),
-                autoconsent_rule: capture.autoconsent_rule.clone(),
-                choice: capture.cmp_choice.clone(),
-                tcf: capture.tcf.clone(),
-                gpp: capture.gpp.clone(),
-                tcf_decoded: capture
-                    .tcf
-                    .as_deref()
-                    .and_then(|t| crate::analysis::tcf::decode(t).ok()),
-                gpp_decoded: capture
-                    .gpp
-                    .as_deref()
-                    .and_then(|g| crate::analysis::gpp::decode(g).ok()),
-            }
-        }),
+        storage: storage(capture),
+        cmp: cmp_seen(spec, capture),
         notes: analysis.notes.clone(),
         verdict: Verdict::of(failures),
         failures: failure_rows,
     }
+}
+
+/// Each Segment event with its consent stamp and the cloud destinations it reaches, sorted.
+fn event_rows(decoded: &Decoded, routed: &Routing) -> Vec<EventRow> {
+    let mut events: Vec<EventRow> = decoded
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| EventRow {
+            phase: e.phase,
+            call: describe_event(e),
+            consent: e.consent.to_string(),
+            identified: e.user_id.is_some() || e.has_traits,
+            reaches: routed
+                .event_destinations
+                .get(i)
+                .cloned()
+                .unwrap_or_default(),
+        })
+        .collect();
+    events.sort();
+    events
+}
+
+/// What each destination received (normalised), with its mode and categories.
+fn destination_rows(spec: &Spec, routed: &Routing) -> IndexMap<String, DestinationRow> {
+    routed
+        .destinations
+        .iter()
+        .map(|(name, o)| {
+            let evidence: BTreeSet<String> = o.receptions.iter().map(|r| r.normalised()).collect();
+            (
+                name.clone(),
+                DestinationRow {
+                    mode: o.resolved.mode,
+                    categories: o.resolved.categories.clone(),
+                    received: !o.receptions.is_empty(),
+                    exempt: spec.destinations.get(name).and_then(|d| d.exempt.clone()),
+                    evidence: evidence.into_iter().collect(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The cookies and local storage keys the visit left (volatile keys left out).
+fn storage(capture: &Capture) -> Storage {
+    Storage {
+        cookies: capture
+            .cookies
+            .iter()
+            .map(|c| format!("{} ({})", c.name, c.domain))
+            .collect(),
+        local_storage: capture
+            .local_storage
+            .iter()
+            .filter(|k| !is_volatile_key(&k.key))
+            .map(|k| format!("{} {}", k.origin, k.key))
+            .collect(),
+    }
+}
+
+/// The CMP: its adapter, what it detected and recorded, and the TCF and GPP strings decoded.
+fn cmp_seen(spec: &Spec, capture: &Capture) -> Option<CmpSeen> {
+    (spec.cmp.is_some() || capture.tcf.is_some() || capture.gpp.is_some()).then(|| CmpSeen {
+        adapter: spec.cmp.clone(),
+        detected: capture.cmp_detected.clone(),
+        autoconsent_rule: capture.autoconsent_rule.clone(),
+        choice: capture.cmp_choice.clone(),
+        tcf: capture.tcf.clone(),
+        gpp: capture.gpp.clone(),
+        tcf_decoded: capture
+            .tcf
+            .as_deref()
+            .and_then(|t| crate::analysis::tcf::decode(t).ok()),
+        gpp_decoded: capture
+            .gpp
+            .as_deref()
+            .and_then(|g| crate::analysis::gpp::decode(g).ok()),
+    })
 }
 
 /// A journey's phases in order, each with its events and what each destination received.

@@ -627,89 +627,87 @@ impl Reader {
     fn flow_node(&mut self) -> Spanned {
         self.skip_properties();
         let start = self.span(1);
-        match self.peek() {
-            Some('{') => {
-                self.bump();
-                let mut entries = Vec::new();
-                while self.flow_entry_follows('}') {
-                    let before = (self.li, self.ci);
-                    if self.peek() == Some('?') && Self::is_blank(self.peek_at(1)) {
-                        self.bump();
-                        self.skip_flow_ws();
-                    }
-                    let key_start = self.span(1);
-                    let (key, len) = self.flow_scalar();
-                    let key_span = Span { len, ..key_start };
-                    self.skip_flow_ws();
-                    let value = if self.peek() == Some(':') {
-                        self.bump();
-                        self.skip_flow_ws();
-                        if matches!(self.peek(), Some(',') | Some('}')) {
-                            Spanned::null(key_span)
-                        } else {
-                            self.flow_node()
-                        }
-                    } else {
-                        Spanned::null(key_span)
-                    };
-                    entries.push(Entry {
-                        key,
-                        key_span,
-                        value,
-                    });
-                    if (self.li, self.ci) == before {
-                        // Text this reader does not understand (a collection as a key, say).
-                        break;
-                    }
-                }
-                Spanned {
-                    span: start,
-                    node: Node::Map(entries),
-                }
-            }
-            Some('[') => {
-                self.bump();
-                let mut items = Vec::new();
-                while self.flow_entry_follows(']') {
-                    let before = (self.li, self.ci);
-                    let item = self.flow_node();
-                    self.skip_flow_ws();
-                    if self.peek() == Some(':') {
-                        // A single-pair mapping inside a sequence: `[a: 1]`.
-                        self.bump();
-                        self.skip_flow_ws();
-                        let value = self.flow_node();
-                        let key = match item.node {
-                            Node::Scalar(s) => s,
-                            _ => String::new(),
-                        };
-                        items.push(Spanned {
-                            span: item.span,
-                            node: Node::Map(vec![Entry {
-                                key,
-                                key_span: item.span,
-                                value,
-                            }]),
-                        });
-                    } else {
-                        items.push(item);
-                    }
-                    if (self.li, self.ci) == before {
-                        break;
-                    }
-                }
-                Spanned {
-                    span: start,
-                    node: Node::Seq(items),
-                }
-            }
+        let node = match self.peek() {
+            Some('{') => Node::Map(self.flow_collection('}', Self::flow_map_entry)),
+            Some('[') => Node::Seq(self.flow_collection(']', Self::flow_seq_item)),
             _ => {
                 let (text, len) = self.flow_scalar();
-                Spanned {
+                return Spanned {
                     span: Span { len, ..start },
                     node: Node::Scalar(text),
-                }
+                };
             }
+        };
+        Spanned { span: start, node }
+    }
+
+    /// The entries of the flow collection whose opening bracket is at the cursor, up to `close`,
+    /// each read by `entry`. Stops at an entry that does not move the cursor: text this reader
+    /// does not understand (a collection as a key, say).
+    fn flow_collection<T>(&mut self, close: char, entry: fn(&mut Self) -> T) -> Vec<T> {
+        self.bump();
+        let mut out = Vec::new();
+        while self.flow_entry_follows(close) {
+            let before = (self.li, self.ci);
+            out.push(entry(self));
+            if (self.li, self.ci) == before {
+                break;
+            }
+        }
+        out
+    }
+
+    /// One `key: value` entry of a flow mapping.
+    fn flow_map_entry(&mut self) -> Entry {
+        if self.peek() == Some('?') && Self::is_blank(self.peek_at(1)) {
+            self.bump();
+            self.skip_flow_ws();
+        }
+        let key_start = self.span(1);
+        let (key, len) = self.flow_scalar();
+        let key_span = Span { len, ..key_start };
+        self.skip_flow_ws();
+        let value = if self.peek() == Some(':') {
+            self.bump();
+            self.skip_flow_ws();
+            if matches!(self.peek(), Some(',') | Some('}')) {
+                Spanned::null(key_span)
+            } else {
+                self.flow_node()
+            }
+        } else {
+            Spanned::null(key_span)
+        };
+        Entry {
+            key,
+            key_span,
+            value,
+        }
+    }
+
+    /// One item of a flow sequence.
+    fn flow_seq_item(&mut self) -> Spanned {
+        let item = self.flow_node();
+        self.skip_flow_ws();
+        if self.peek() == Some(':') {
+            // A single-pair mapping inside a sequence: `[a: 1]`.
+            self.bump();
+            self.skip_flow_ws();
+            let value = self.flow_node();
+            let key = match item.node {
+                Node::Scalar(s) => s,
+                _ => String::new(),
+            };
+            Spanned {
+                span: item.span,
+                node: Node::Map(vec![Entry {
+                    key,
+                    key_span: item.span,
+                    value,
+                }]),
+            }
+        } else {
+            item
         }
     }
 

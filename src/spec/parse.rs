@@ -446,30 +446,10 @@ impl Cx<'_> {
             None => Some(ConsentModel::OptIn),
             Some(m) => self.pick(&segs!["consentModel"], "consentModel", m),
         };
-        let pii = raw.pii.unwrap_or_default();
-        for (i, field) in pii.iter().enumerate() {
-            if field.trim().is_empty() {
-                self.value_err(
-                    &segs!["pii", i],
-                    "an empty `pii` field name matches nothing".into(),
-                    Some("list field names or paths such as `email` or `traits.phone`".into()),
-                );
-            }
-        }
+        let pii = self.pii(raw.pii.unwrap_or_default());
         let categories = self.categories(raw.categories.unwrap_or_default());
         let cmp_declared = raw.cmp.is_some();
-        let cmp = raw.cmp.and_then(|c| {
-            if KNOWN_CMP_ADAPTERS.contains(&c.as_str()) {
-                Some(c)
-            } else {
-                self.value_err(
-                    &segs!["cmp"],
-                    format!("unknown CMP adapter `{c}`"),
-                    Some(unknown_help(&c, KNOWN_CMP_ADAPTERS, "known adapters:")),
-                );
-                None
-            }
-        });
+        let cmp = raw.cmp.and_then(|c| self.cmp_adapter(c));
         let destinations = self.destinations(raw.destinations.unwrap_or_default(), &categories);
         let states = self.states(raw.states, &categories, &destinations, cmp_declared);
         let timing = raw
@@ -481,18 +461,7 @@ impl Cx<'_> {
         });
         let tcf = self.tcf_purposes(raw.tcf.unwrap_or_default(), &categories);
         let gpp = self.gpp_opt_outs(raw.gpp.unwrap_or_default(), &categories);
-        let retries = raw.retries.unwrap_or(0);
-        if retries > MAX_RETRIES {
-            self.value_err(
-                &segs!["retries"],
-                format!("`retries: {retries}` is more than the limit of {MAX_RETRIES}"),
-                Some(
-                    "retries are for live sites that fail now and then; a trial that needs more \
-                     is broken, not flaky"
-                        .into(),
-                ),
-            );
-        }
+        let retries = self.retries(raw.retries.unwrap_or(0));
 
         Some(Spec {
             name,
@@ -512,6 +481,50 @@ impl Cx<'_> {
             tcf,
             gpp,
         })
+    }
+
+    /// `pii`: extra field names or paths, none empty.
+    fn pii(&mut self, pii: Vec<String>) -> Vec<String> {
+        for (i, field) in pii.iter().enumerate() {
+            if field.trim().is_empty() {
+                self.value_err(
+                    &segs!["pii", i],
+                    "an empty `pii` field name matches nothing".into(),
+                    Some("list field names or paths such as `email` or `traits.phone`".into()),
+                );
+            }
+        }
+        pii
+    }
+
+    /// `cmp`: one of the known adapters.
+    fn cmp_adapter(&mut self, c: String) -> Option<String> {
+        if KNOWN_CMP_ADAPTERS.contains(&c.as_str()) {
+            Some(c)
+        } else {
+            self.value_err(
+                &segs!["cmp"],
+                format!("unknown CMP adapter `{c}`"),
+                Some(unknown_help(&c, KNOWN_CMP_ADAPTERS, "known adapters:")),
+            );
+            None
+        }
+    }
+
+    /// `retries`: at most [`MAX_RETRIES`].
+    fn retries(&mut self, retries: u32) -> u32 {
+        if retries > MAX_RETRIES {
+            self.value_err(
+                &segs!["retries"],
+                format!("`retries: {retries}` is more than the limit of {MAX_RETRIES}"),
+                Some(
+                    "retries are for live sites that fail now and then; a trial that needs more \
+                     is broken, not flaky"
+                        .into(),
+                ),
+            );
+        }
+        retries
     }
 
     fn site(&mut self, raw: RawSite, base: &Path) -> Option<Site> {
@@ -973,113 +986,9 @@ impl Cx<'_> {
         };
         match step_kind {
             StepKind::Click | StepKind::WaitFor | StepKind::Eval | StepKind::Visit => {
-                let what = match step_kind {
-                    StepKind::Eval => "script",
-                    StepKind::Visit => "path",
-                    _ => "selector",
-                };
-                let text = match value {
-                    Value::String(s) => s,
-                    Value::Null => String::new(),
-                    other => {
-                        let expected = format!("`{kind}` in {label} needs a {what} string");
-                        return self.wrong_kind(&kp, expected, &other, "quote it: `\"...\"`");
-                    }
-                };
-                if text.trim().is_empty() {
-                    return self.reject(
-                        &kp,
-                        format!("empty {what} in {label}"),
-                        Some(format!("give `{kind}:` a {what}")),
-                    );
-                }
-                if matches!(step_kind, StepKind::Click | StepKind::WaitFor)
-                    && let Err(why) = check_selector(&text)
-                {
-                    return self.reject(
-                        &kp,
-                        format!("invalid selector in {label}: {why}"),
-                        Some(SELECTOR_HELP.into()),
-                    );
-                }
-                Some(match step_kind {
-                    StepKind::Click => Step::Click(text),
-                    StepKind::WaitFor => Step::WaitFor(text),
-                    StepKind::Eval => Step::Eval(text),
-                    _ => {
-                        if let Err(why) = check_page(&text) {
-                            return self.reject(
-                                &kp,
-                                format!("`visit` in {label} {why}"),
-                                Some(
-                                    "write a path such as `/product/1` or an absolute http(s) URL"
-                                        .into(),
-                                ),
-                            );
-                        }
-                        Step::Visit(text)
-                    }
-                })
+                self.text_step(step_kind, &kind, value, &kp, &label)
             }
-            StepKind::Fill => {
-                let Value::Mapping(map) = value else {
-                    let expected = format!("`fill` in {label} needs a mapping of selector to text");
-                    let help = "write `fill: {\"#email\": jane@example.com}`";
-                    return self.wrong_kind(&kp, expected, &value, help);
-                };
-                if map.is_empty() {
-                    return self.reject(&kp, format!("`fill` in {label} fills nothing"), None);
-                }
-                let mut pairs = Vec::new();
-                let mut ok = true;
-                for (k, v) in map {
-                    let Value::String(sel) = k else {
-                        ok = false;
-                        self.value_err(
-                            &kp,
-                            format!("`fill` in {label}: selectors must be strings"),
-                            None,
-                        );
-                        continue;
-                    };
-                    let mut fp = kp.clone();
-                    fp.push(Seg::Key(sel.clone()));
-                    if sel.trim().is_empty() {
-                        ok = false;
-                        self.key_err(&fp, format!("empty selector in `fill` of {label}"), None);
-                        continue;
-                    }
-                    if let Err(why) = check_selector(&sel) {
-                        ok = false;
-                        self.key_err(
-                            &fp,
-                            format!("invalid selector in `fill` of {label}: {why}"),
-                            Some(SELECTOR_HELP.into()),
-                        );
-                        continue;
-                    }
-                    let text = match v {
-                        Value::String(s) => s,
-                        Value::Number(n) => n.to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Null => String::new(),
-                        other => {
-                            ok = false;
-                            self.value_err(
-                                &fp,
-                                format!(
-                                    "text for `{sel}` in {label} must be a string, found {}",
-                                    kind_of(&other)
-                                ),
-                                None,
-                            );
-                            continue;
-                        }
-                    };
-                    pairs.push((sel, text));
-                }
-                ok.then_some(Step::Fill(pairs))
-            }
+            StepKind::Fill => self.fill_step(value, &kp, &label),
             StepKind::Decision => {
                 // Markers are taken out before steps are read (`steps_and_decisions`).
                 self.key_err(
@@ -1089,112 +998,246 @@ impl Cx<'_> {
                 );
                 None
             }
-            StepKind::Cmp => {
-                let mut ok = true;
-                if !cmp_declared {
-                    ok = false;
-                    self.key_err(
-                        &kp,
-                        format!("{label} is a `cmp:` step but the spec names no CMP adapter"),
-                        Some(format!(
-                            "add a top-level `cmp: <adapter>` (known adapters: {}), or use `click:` steps",
-                            backticked(KNOWN_CMP_ADAPTERS)
-                        )),
+            StepKind::Cmp => self.cmp_step(value, &kp, &label, categories, cmp_declared),
+        }
+    }
+
+    /// A step whose value is one string: `click`, `wait_for` (selectors), `eval` (a script),
+    /// `visit` (a path or URL).
+    fn text_step(
+        &mut self,
+        step_kind: StepKind,
+        kind: &str,
+        value: Value,
+        kp: &[Seg],
+        label: &str,
+    ) -> Option<Step> {
+        let what = match step_kind {
+            StepKind::Eval => "script",
+            StepKind::Visit => "path",
+            _ => "selector",
+        };
+        let text = match value {
+            Value::String(s) => s,
+            Value::Null => String::new(),
+            other => {
+                let expected = format!("`{kind}` in {label} needs a {what} string");
+                return self.wrong_kind(kp, expected, &other, "quote it: `\"...\"`");
+            }
+        };
+        if text.trim().is_empty() {
+            return self.reject(
+                kp,
+                format!("empty {what} in {label}"),
+                Some(format!("give `{kind}:` a {what}")),
+            );
+        }
+        if matches!(step_kind, StepKind::Click | StepKind::WaitFor)
+            && let Err(why) = check_selector(&text)
+        {
+            return self.reject(
+                kp,
+                format!("invalid selector in {label}: {why}"),
+                Some(SELECTOR_HELP.into()),
+            );
+        }
+        Some(match step_kind {
+            StepKind::Click => Step::Click(text),
+            StepKind::WaitFor => Step::WaitFor(text),
+            StepKind::Eval => Step::Eval(text),
+            _ => {
+                if let Err(why) = check_page(&text) {
+                    return self.reject(
+                        kp,
+                        format!("`visit` in {label} {why}"),
+                        Some("write a path such as `/product/1` or an absolute http(s) URL".into()),
                     );
                 }
-                let action = match value {
-                    Value::String(s) => self.pick_from(
-                        &kp,
-                        "CMP action",
-                        &s,
-                        &[
-                            ("accept_all", CmpAction::AcceptAll),
-                            ("reject_all", CmpAction::RejectAll),
-                            ("reopen", CmpAction::Reopen),
-                        ],
-                    ),
-                    Value::Mapping(map) => {
-                        let mut ids = None;
-                        for (k, v) in map {
-                            let key = match &k {
-                                Value::String(s) => s.clone(),
-                                other => format!("{other:?}"),
-                            };
-                            let mut cp = kp.clone();
-                            cp.push(Seg::Key(key.clone()));
-                            if key != "categories" {
-                                ok = false;
-                                self.key_err(
-                                    &cp,
-                                    format!("unknown key `{key}` in `cmp` of {label}"),
-                                    Some(unknown_help(&key, &["categories"], "allowed keys:")),
-                                );
-                                continue;
-                            }
-                            let list = match v {
-                                Value::Sequence(items) => items,
-                                Value::Null => Vec::new(),
-                                other => {
-                                    ok = false;
-                                    self.value_err(
-                                        &cp,
-                                        format!(
-                                            "`categories` in {label} must be a list, found {}",
-                                            kind_of(&other)
-                                        ),
-                                        Some("write `cmp: {categories: [C0002]}`".into()),
-                                    );
-                                    continue;
-                                }
-                            };
-                            let mut out = Vec::new();
-                            for (j, item) in list.into_iter().enumerate() {
-                                let mut ip = cp.clone();
-                                ip.push(Seg::Index(j));
-                                match item {
-                                    Value::String(id) => {
-                                        self.check_category(&ip, &id, categories, false);
-                                        out.push(id);
-                                    }
-                                    other => {
-                                        ok = false;
-                                        self.value_err(
-                                            &ip,
-                                            format!(
-                                                "category ids are strings, found {}",
-                                                kind_of(&other)
-                                            ),
-                                            None,
-                                        );
-                                    }
-                                }
-                            }
-                            ids = Some(out);
-                        }
-                        match ids {
-                            Some(ids) => Some(CmpAction::Categories(ids)),
-                            None => {
-                                if ok {
-                                    self.value_err(
-                                        &kp,
-                                        format!("`cmp` in {label} needs `categories: [...]`"),
-                                        None,
-                                    );
-                                }
-                                None
-                            }
-                        }
+                Step::Visit(text)
+            }
+        })
+    }
+
+    /// `fill`: a mapping of selector to the text typed into it.
+    fn fill_step(&mut self, value: Value, kp: &[Seg], label: &str) -> Option<Step> {
+        let Value::Mapping(map) = value else {
+            let expected = format!("`fill` in {label} needs a mapping of selector to text");
+            let help = "write `fill: {\"#email\": jane@example.com}`";
+            return self.wrong_kind(kp, expected, &value, help);
+        };
+        if map.is_empty() {
+            return self.reject(kp, format!("`fill` in {label} fills nothing"), None);
+        }
+        let mut pairs = Vec::new();
+        let mut ok = true;
+        for (k, v) in map {
+            let Value::String(sel) = k else {
+                ok = false;
+                self.value_err(
+                    kp,
+                    format!("`fill` in {label}: selectors must be strings"),
+                    None,
+                );
+                continue;
+            };
+            let mut fp = kp.to_vec();
+            fp.push(Seg::Key(sel.clone()));
+            if sel.trim().is_empty() {
+                ok = false;
+                self.key_err(&fp, format!("empty selector in `fill` of {label}"), None);
+                continue;
+            }
+            if let Err(why) = check_selector(&sel) {
+                ok = false;
+                self.key_err(
+                    &fp,
+                    format!("invalid selector in `fill` of {label}: {why}"),
+                    Some(SELECTOR_HELP.into()),
+                );
+                continue;
+            }
+            let text = match v {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => String::new(),
+                other => {
+                    ok = false;
+                    self.value_err(
+                        &fp,
+                        format!(
+                            "text for `{sel}` in {label} must be a string, found {}",
+                            kind_of(&other)
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+            };
+            pairs.push((sel, text));
+        }
+        ok.then_some(Step::Fill(pairs))
+    }
+
+    /// `cmp`: an action through the spec's CMP adapter, or a choice of categories.
+    fn cmp_step(
+        &mut self,
+        value: Value,
+        kp: &[Seg],
+        label: &str,
+        categories: &IndexMap<String, Category>,
+        cmp_declared: bool,
+    ) -> Option<Step> {
+        let mut ok = true;
+        if !cmp_declared {
+            ok = false;
+            self.key_err(
+                kp,
+                format!("{label} is a `cmp:` step but the spec names no CMP adapter"),
+                Some(format!(
+                    "add a top-level `cmp: <adapter>` (known adapters: {}), or use `click:` steps",
+                    backticked(KNOWN_CMP_ADAPTERS)
+                )),
+            );
+        }
+        let action = match value {
+            Value::String(s) => self.pick_from(
+                kp,
+                "CMP action",
+                &s,
+                &[
+                    ("accept_all", CmpAction::AcceptAll),
+                    ("reject_all", CmpAction::RejectAll),
+                    ("reopen", CmpAction::Reopen),
+                ],
+            ),
+            Value::Mapping(map) => self.cmp_categories(map, kp, label, categories, &mut ok),
+            other => {
+                self.value_err(
+                    kp,
+                    format!("`cmp` in {label} must be `accept_all`, `reject_all` or `{{categories: [..]}}`, found {}", kind_of(&other)),
+                    None,
+                );
+                None
+            }
+        };
+        if ok { action.map(Step::Cmp) } else { None }
+    }
+
+    /// `cmp: {categories: [...]}`: the category ids to accept; `ok` turns false on an error.
+    fn cmp_categories(
+        &mut self,
+        map: serde_yaml::Mapping,
+        kp: &[Seg],
+        label: &str,
+        categories: &IndexMap<String, Category>,
+        ok: &mut bool,
+    ) -> Option<CmpAction> {
+        let mut ids = None;
+        for (k, v) in map {
+            let key = match &k {
+                Value::String(s) => s.clone(),
+                other => format!("{other:?}"),
+            };
+            let mut cp = kp.to_vec();
+            cp.push(Seg::Key(key.clone()));
+            if key != "categories" {
+                *ok = false;
+                self.key_err(
+                    &cp,
+                    format!("unknown key `{key}` in `cmp` of {label}"),
+                    Some(unknown_help(&key, &["categories"], "allowed keys:")),
+                );
+                continue;
+            }
+            let list = match v {
+                Value::Sequence(items) => items,
+                Value::Null => Vec::new(),
+                other => {
+                    *ok = false;
+                    self.value_err(
+                        &cp,
+                        format!(
+                            "`categories` in {label} must be a list, found {}",
+                            kind_of(&other)
+                        ),
+                        Some("write `cmp: {categories: [C0002]}`".into()),
+                    );
+                    continue;
+                }
+            };
+            let mut out = Vec::new();
+            for (j, item) in list.into_iter().enumerate() {
+                let mut ip = cp.clone();
+                ip.push(Seg::Index(j));
+                match item {
+                    Value::String(id) => {
+                        self.check_category(&ip, &id, categories, false);
+                        out.push(id);
                     }
                     other => {
+                        *ok = false;
                         self.value_err(
-                            &kp,
-                            format!("`cmp` in {label} must be `accept_all`, `reject_all` or `{{categories: [..]}}`, found {}", kind_of(&other)),
+                            &ip,
+                            format!("category ids are strings, found {}", kind_of(&other)),
                             None,
                         );
-                        None
                     }
-                };
-                if ok { action.map(Step::Cmp) } else { None }
+                }
+            }
+            ids = Some(out);
+        }
+        match ids {
+            Some(ids) => Some(CmpAction::Categories(ids)),
+            None => {
+                if *ok {
+                    self.value_err(
+                        kp,
+                        format!("`cmp` in {label} needs `categories: [...]`"),
+                        None,
+                    );
+                }
+                None
             }
         }
     }
@@ -1239,14 +1282,61 @@ impl Cx<'_> {
         let blocked = raw
             .blocked
             .and_then(|v| self.destination_set(state, "blocked", v, destinations));
-        if let Some(b) = &blocked {
+        self.check_allowed_blocked(state, allowed.as_ref(), blocked.as_ref(), destinations);
+        let collection = raw
+            .collection
+            .and_then(|c| self.pick(&self.at(segs!["collection"]), "collection level", &c));
+        let calls = self.calls(state, raw.calls.unwrap_or_default());
+        let consent = raw.consent.map(|m| {
+            let mut out = BTreeMap::new();
+            for (id, v) in m {
+                let cp = self.at(segs!["consent", &id]);
+                self.check_category(&cp, &id, categories, true);
+                out.insert(id, v);
+            }
+            out
+        });
+        let events = self.events(state, raw.events.unwrap_or_default(), categories);
+        if !written {
+            self.key_err(
+                &ep,
+                format!("state `{state}` has no expectations"),
+                Some(nothing_help.into()),
+            );
+        }
+        let tcf = raw.tcf;
+        if let Some(t) = &tcf {
+            self.check_tcf(state, t);
+        }
+        Expect {
+            allowed,
+            blocked,
+            collection,
+            calls,
+            consent,
+            events,
+            tcf,
+            gpp: raw.gpp,
+        }
+    }
+
+    /// `blocked` names no consent-exempt destination, and no destination is both allowed and
+    /// blocked.
+    fn check_allowed_blocked(
+        &mut self,
+        state: &str,
+        allowed: Option<&DestinationSet>,
+        blocked: Option<&DestinationSet>,
+        destinations: &IndexMap<String, Destination>,
+    ) {
+        if let Some(b) = blocked {
             let exempt: BTreeMap<&str, &str> = destinations
                 .iter()
                 .filter_map(|(n, d)| d.exempt.as_deref().map(|r| (n.as_str(), r)))
                 .collect();
             self.check_not_exempt(state, b, &exempt);
         }
-        if let (Some(a), Some(b)) = (&allowed, &blocked) {
+        if let (Some(a), Some(b)) = (allowed, blocked) {
             let both: Vec<String> = match (a, b) {
                 (DestinationSet::All, DestinationSet::All) => vec!["all".into()],
                 // `blocked: all` never covers a consent-exempt destination.
@@ -1278,11 +1368,12 @@ impl Cx<'_> {
                 );
             }
         }
-        let collection = raw
-            .collection
-            .and_then(|c| self.pick(&self.at(segs!["collection"]), "collection level", &c));
+    }
+
+    /// `expect.calls`: call type → collection level.
+    fn calls(&mut self, state: &str, raw: IndexMap<String, String>) -> BTreeMap<Call, Collection> {
         let mut calls = BTreeMap::new();
-        for (call, level) in raw.calls.unwrap_or_default() {
+        for (call, level) in raw {
             let cp = self.at(segs!["calls", &call]);
             let Some(c) = Call::from_word(&call) else {
                 let message = format!("unknown call type `{call}` in state `{state}` expect.calls");
@@ -1294,53 +1385,29 @@ impl Cx<'_> {
                 calls.insert(c, l);
             }
         }
-        let consent = raw.consent.map(|m| {
-            let mut out = BTreeMap::new();
-            for (id, v) in m {
-                let cp = self.at(segs!["consent", &id]);
-                self.check_category(&cp, &id, categories, true);
-                out.insert(id, v);
-            }
-            out
-        });
-        let events = self.events(state, raw.events.unwrap_or_default(), categories);
-        if !written {
-            self.key_err(
-                &ep,
-                format!("state `{state}` has no expectations"),
-                Some(nothing_help.into()),
+        calls
+    }
+
+    /// `expect.tcf`: every purpose and special feature is one TCF v2.2 defines.
+    fn check_tcf(&mut self, state: &str, t: &super::signals::TcfExpect) {
+        for (field, i, n) in t.out_of_range() {
+            let range = if field == "special_features" {
+                "1 to 2"
+            } else {
+                "1 to 11"
+            };
+            self.value_err(
+                &segs!["states", state, "expect", "tcf", field, i],
+                format!(
+                    "TCF v2.2 has no {} {n}",
+                    if field == "special_features" {
+                        "special feature"
+                    } else {
+                        "purpose"
+                    }
+                ),
+                Some(format!("`{field}` lists numbers from {range}")),
             );
-        }
-        let tcf = raw.tcf.inspect(|t| {
-            for (field, i, n) in t.out_of_range() {
-                let range = if field == "special_features" {
-                    "1 to 2"
-                } else {
-                    "1 to 11"
-                };
-                self.value_err(
-                    &segs!["states", state, "expect", "tcf", field, i],
-                    format!(
-                        "TCF v2.2 has no {} {n}",
-                        if field == "special_features" {
-                            "special feature"
-                        } else {
-                            "purpose"
-                        }
-                    ),
-                    Some(format!("`{field}` lists numbers from {range}")),
-                );
-            }
-        });
-        Expect {
-            allowed,
-            blocked,
-            collection,
-            calls,
-            consent,
-            events,
-            tcf,
-            gpp: raw.gpp,
         }
     }
 

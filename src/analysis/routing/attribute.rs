@@ -520,80 +520,105 @@ impl<'a> Attribution<'a> {
             });
             return;
         }
-        let contact = || match carrying {
-            Some((_, Some(names))) => ReceptionKind::Navigated {
-                host: host.clone(),
-                path: path.clone(),
-                identifiers: names.clone(),
-            },
-            _ if req.is_socket() => ReceptionKind::SocketOpened {
-                host: host.clone(),
-                path: path.clone(),
-                frames_sent: frames.map_or(0, |f| f.sent),
-                bytes_sent: frames.map_or(0, |f| f.sent_bytes),
-            },
-            _ => ReceptionKind::HostContacted {
-                host: host.clone(),
-                path: path.clone(),
-            },
-        };
-        let mut claimed = false;
-        for t in self.targets.iter_mut() {
-            if t.signature.hosts.iter().any(|h| host_matches(&host, h)) {
-                claimed = true;
-                t.outcome.receptions.push(reception(req, contact()));
-            }
-        }
+        let navigated = carrying.and_then(|(_, names)| names);
+        let contact = contact_kind(req, &host, &path, navigated, frames);
+        let mut claimed = self.claim_by_spec_hosts(req, &host, &contact);
         // First party wins: the site's own hosts are a vendor only by what they carry.
         let own = self.is_own(&host);
-        let by_host = if own {
-            Vec::new()
-        } else {
-            host_candidates(self.catalog, req, &host)
-        };
-        let (cands, signature) = if by_host.is_empty() && !claimed {
-            let hits = self.catalog.match_payload(req);
-            let sig = hits.first().map(|(_, s)| s.what.clone());
-            (hits.into_iter().map(|(e, _)| e).collect(), sig)
-        } else {
-            (by_host, None)
-        };
-        let contact = || match &signature {
+        let (cands, signature) = self.candidates(req, &host, own, claimed);
+        let contact = match &signature {
             Some(sig) => ReceptionKind::Payload {
                 host: host.clone(),
                 path: path.clone(),
                 signature: sig.clone(),
                 first_party: own,
             },
-            None => contact(),
+            None => contact,
         };
+        claimed |= self.claim_declared(req, &host, &cands, signature.is_some(), &contact);
+        if !claimed {
+            self.unclaimed_host(req, host, cands, signature.map(|s| (s, own)));
+        }
+    }
+
+    /// The declared destinations whose own hosts (spec's, else the catalog's) match `host`
+    /// receive `contact`; whether any did.
+    fn claim_by_spec_hosts(
+        &mut self,
+        req: &CapturedRequest,
+        host: &str,
+        contact: &ReceptionKind,
+    ) -> bool {
+        let mut claimed = false;
+        for t in self.targets.iter_mut() {
+            if t.signature.hosts.iter().any(|h| host_matches(host, h)) {
+                claimed = true;
+                t.outcome.receptions.push(reception(req, contact.clone()));
+            }
+        }
+        claimed
+    }
+
+    /// The catalog destinations a request names: by host (not for the site's own hosts), else,
+    /// when nothing claimed it, by a payload signature (returned with them).
+    fn candidates(
+        &self,
+        req: &CapturedRequest,
+        host: &str,
+        own: bool,
+        claimed: bool,
+    ) -> (Vec<&'a Entry>, Option<String>) {
+        let by_host = if own {
+            Vec::new()
+        } else {
+            host_candidates(self.catalog, req, host)
+        };
+        if by_host.is_empty() && !claimed {
+            let hits = self.catalog.match_payload(req);
+            let sig = hits.first().map(|(_, s)| s.what.clone());
+            (hits.into_iter().map(|(e, _)| e).collect(), sig)
+        } else {
+            (by_host, None)
+        }
+    }
+
+    /// The declared destinations among `cands` (the most specific by host, or all named by a
+    /// payload signature) receive `contact` unless their own hosts already did; whether any did.
+    fn claim_declared(
+        &mut self,
+        req: &CapturedRequest,
+        host: &str,
+        cands: &[&Entry],
+        by_signature: bool,
+        contact: &ReceptionKind,
+    ) -> bool {
         let declared_cands: Vec<&Entry> = cands
             .iter()
             .copied()
             .filter(|e| self.declared_entry_ids.contains(e.id.as_str()))
             .collect();
-        if !declared_cands.is_empty() {
-            let best = if signature.is_some() {
-                declared_cands
-            } else {
-                most_specific(declared_cands, &host)
-            };
-            let best: BTreeSet<&str> = best.into_iter().map(|e| e.id.as_str()).collect();
-            for t in self.targets.iter_mut() {
-                let hit = t
-                    .signature
-                    .entry
-                    .is_some_and(|e| best.contains(e.id.as_str()));
-                let already = t.signature.hosts.iter().any(|h| host_matches(&host, h));
-                if hit && !already {
-                    claimed = true;
-                    t.outcome.receptions.push(reception(req, contact()));
-                }
+        if declared_cands.is_empty() {
+            return false;
+        }
+        let best = if by_signature {
+            declared_cands
+        } else {
+            most_specific(declared_cands, host)
+        };
+        let best: BTreeSet<&str> = best.into_iter().map(|e| e.id.as_str()).collect();
+        let mut claimed = false;
+        for t in self.targets.iter_mut() {
+            let hit = t
+                .signature
+                .entry
+                .is_some_and(|e| best.contains(e.id.as_str()));
+            let already = t.signature.hosts.iter().any(|h| host_matches(host, h));
+            if hit && !already {
+                claimed = true;
+                t.outcome.receptions.push(reception(req, contact.clone()));
             }
         }
-        if !claimed {
-            self.unclaimed_host(req, host, cands, signature.map(|s| (s, own)));
-        }
+        claimed
     }
 
     /// A host no declared destination claimed; `signature`: the payload signature (and whether
@@ -711,6 +736,32 @@ impl<'a> Attribution<'a> {
             unknown: self.unknown,
             departures: self.departures,
         }
+    }
+}
+
+/// How a request to `host` reached a destination: a navigation carrying identifiers, a
+/// WebSocket opened (with its frames), or plain contact.
+fn contact_kind(
+    req: &CapturedRequest,
+    host: &str,
+    path: &str,
+    navigated: Option<&Vec<String>>,
+    frames: Option<&SocketFrames>,
+) -> ReceptionKind {
+    let (host, path) = (host.to_string(), path.to_string());
+    match navigated {
+        Some(names) => ReceptionKind::Navigated {
+            host,
+            path,
+            identifiers: names.clone(),
+        },
+        None if req.is_socket() => ReceptionKind::SocketOpened {
+            host,
+            path,
+            frames_sent: frames.map_or(0, |f| f.sent),
+            bytes_sent: frames.map_or(0, |f| f.sent_bytes),
+        },
+        None => ReceptionKind::HostContacted { host, path },
     }
 }
 

@@ -212,8 +212,7 @@ pub fn classify(req: &CapturedRequest) -> RequestKind {
     classify_parsed(req).0
 }
 
-// Long on purpose: one pass over the capture in request order, one short arm per request kind.
-/// Decode every request of a capture.
+/// Decode every request of a capture, in request order.
 pub fn decode(capture: &Capture) -> Decoded {
     let mut out = Decoded {
         globals: capture.segment_globals.clone(),
@@ -223,95 +222,127 @@ pub fn decode(capture: &Capture) -> Decoded {
     reqs.sort_by_key(|r| (r.at_ms, r.seq));
     for req in reqs {
         let (kind, body) = classify_parsed(req);
-        let host = req.host();
-        let path = req.path().to_string();
-        let malformed = |reason: String| Malformed {
-            seq: req.seq,
-            at_ms: req.at_ms,
-            phase: req.phase,
-            host: host.clone(),
-            path: path.clone(),
-            reason,
+        let at = At {
+            req,
+            host: req.host(),
+            path: req.path().to_string(),
         };
         match kind {
-            RequestKind::Load(load) => {
-                match &load {
-                    LoadKind::Settings { write_key } => {
-                        out.settings_fetched = true;
-                        out.write_keys.insert(write_key.clone());
-                    }
-                    LoadKind::Library {
-                        write_key: Some(wk),
-                    } => {
-                        out.write_keys.insert(wk.clone());
-                    }
-                    _ => {}
-                }
-                out.library_loads.push(LibraryLoad {
-                    seq: req.seq,
-                    at_ms: req.at_ms,
-                    phase: req.phase,
-                    host: host.clone(),
-                    path: path.clone(),
-                    kind: load,
-                });
-            }
+            RequestKind::Load(load) => out.add_load(&at, load),
             RequestKind::Event { call } => {
                 if let Some(body) = body {
                     let basic_wk = basic_auth_write_key(req);
                     let ev = event_from(
                         req,
-                        &host,
-                        &path,
+                        &at.host,
+                        &at.path,
                         body,
                         Some(call),
                         false,
                         basic_wk.as_deref(),
                     );
-                    match ev {
-                        Ok(ev) => {
-                            if let Some(wk) = &ev.write_key {
-                                out.write_keys.insert(wk.clone());
-                            }
-                            out.events.push(ev);
-                        }
-                        Err(reason) => out.malformed.push(malformed(reason)),
-                    }
+                    out.add_event(&at, ev, None);
                 }
             }
-            RequestKind::Batch => {
-                let Some(Value::Object(mut envelope)) = body else {
-                    continue;
-                };
-                let envelope_wk = envelope
-                    .get("writeKey")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .or_else(|| basic_auth_write_key(req));
-                let Some(Value::Array(items)) = envelope.remove("batch") else {
-                    continue;
-                };
-                for (i, item) in items.into_iter().enumerate() {
-                    match event_from(req, &host, &path, item, None, true, envelope_wk.as_deref()) {
-                        Ok(ev) => {
-                            if let Some(wk) = &ev.write_key {
-                                out.write_keys.insert(wk.clone());
-                            }
-                            out.events.push(ev);
-                        }
-                        Err(reason) => {
-                            out.malformed
-                                .push(malformed(format!("batch element {i}: {reason}")));
-                        }
-                    }
-                }
-            }
+            RequestKind::Batch => out.add_batch(&at, body),
             RequestKind::Telemetry => out.telemetry += 1,
-            RequestKind::Malformed { reason } => out.malformed.push(malformed(reason)),
+            RequestKind::Malformed { reason } => out.malformed.push(at.malformed(reason)),
             RequestKind::Preflight | RequestKind::Other => {}
         }
     }
     out
+}
+
+/// The request being decoded, with its host and path.
+struct At<'a> {
+    req: &'a CapturedRequest,
+    host: String,
+    path: String,
+}
+
+impl At<'_> {
+    fn malformed(&self, reason: String) -> Malformed {
+        Malformed {
+            seq: self.req.seq,
+            at_ms: self.req.at_ms,
+            phase: self.req.phase,
+            host: self.host.clone(),
+            path: self.path.clone(),
+            reason,
+        }
+    }
+}
+
+impl Decoded {
+    /// A load of Segment's library, settings or destination code (and the write key it names).
+    fn add_load(&mut self, at: &At, load: LoadKind) {
+        match &load {
+            LoadKind::Settings { write_key } => {
+                self.settings_fetched = true;
+                self.write_keys.insert(write_key.clone());
+            }
+            LoadKind::Library {
+                write_key: Some(wk),
+            } => {
+                self.write_keys.insert(wk.clone());
+            }
+            _ => {}
+        }
+        self.library_loads.push(LibraryLoad {
+            seq: at.req.seq,
+            at_ms: at.req.at_ms,
+            phase: at.req.phase,
+            host: at.host.clone(),
+            path: at.path.clone(),
+            kind: load,
+        });
+    }
+
+    /// One decoded event, or why it is malformed (`element`: its index in a batch).
+    fn add_event(&mut self, at: &At, ev: Result<SegmentEvent, String>, element: Option<usize>) {
+        match ev {
+            Ok(ev) => {
+                if let Some(wk) = &ev.write_key {
+                    self.write_keys.insert(wk.clone());
+                }
+                self.events.push(ev);
+            }
+            Err(reason) => {
+                let reason = match element {
+                    Some(i) => format!("batch element {i}: {reason}"),
+                    None => reason,
+                };
+                self.malformed.push(at.malformed(reason));
+            }
+        }
+    }
+
+    /// A batch: each element an event, with the envelope's write key.
+    fn add_batch(&mut self, at: &At, body: Option<Value>) {
+        let Some(Value::Object(mut envelope)) = body else {
+            return;
+        };
+        let envelope_wk = envelope
+            .get("writeKey")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| basic_auth_write_key(at.req));
+        let Some(Value::Array(items)) = envelope.remove("batch") else {
+            return;
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            let ev = event_from(
+                at.req,
+                &at.host,
+                &at.path,
+                item,
+                None,
+                true,
+                envelope_wk.as_deref(),
+            );
+            self.add_event(at, ev, Some(i));
+        }
+    }
 }
 
 /// Call letters analytics.js uses as the last path segment (`ctx.event.type.charAt(0)`).
@@ -521,31 +552,14 @@ fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
     }
     let hint = path_shape(&segs);
     let after_v1 = segs.len() >= 2 && segs[segs.len() - 2] == "v1";
-    let suspect = is_segment_api_host(&req.host()) || (after_v1 && hint.is_some());
-    let bad = |reason: String| {
-        if suspect {
-            (RequestKind::Malformed { reason }, None)
-        } else {
-            (RequestKind::Other, None)
-        }
+    let cx = Shapes {
+        suspect: is_segment_api_host(&req.host()) || (after_v1 && hint.is_some()),
+        hinted_call: match hint {
+            Some(PathShape::Event(c)) => Some(c),
+            _ => None,
+        },
     };
     let basic_wk = basic_auth_write_key(req);
-    let hinted_call = match hint {
-        Some(PathShape::Event(c)) => Some(c),
-        _ => None,
-    };
-    // One event: its call is its `type`, else the call its path names; `what` says where it was.
-    let event = |value: Value, what: &str| {
-        let call = value
-            .get("type")
-            .and_then(Value::as_str)
-            .and_then(call_from_word)
-            .or(hinted_call);
-        match call {
-            Some(call) => (RequestKind::Event { call }, Some(value)),
-            None => bad(format!("{what} has no known `type`")),
-        }
-    };
 
     // The Pixel API: the event rides base64-encoded in the query.
     if let Some(data) = query_param(&req.url, "data")
@@ -553,12 +567,12 @@ fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
         && let Some(obj) = value.as_object()
         && is_event_shape(obj)
     {
-        return event(value, "Pixel API `data`");
+        return cx.event(value, "Pixel API `data`");
     }
 
     let content = match req.content() {
         Ok(c) => c,
-        Err(e) => return bad(format!("body could not be read: {e}")),
+        Err(e) => return cx.bad(format!("body could not be read: {e}")),
     };
     let body = match content.as_deref() {
         None | Some([]) => {
@@ -570,12 +584,12 @@ fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
                 "empty body"
             };
             if is_segment_api_host(&req.host()) || req.method.eq_ignore_ascii_case("POST") {
-                return bad(reason.into());
+                return cx.bad(reason.into());
             }
             return (RequestKind::Other, None);
         }
         Some(b) if b.len() >= MAX_BODY_BYTES => {
-            return bad(format!(
+            return cx.bad(format!(
                 "body of {}{} bytes exceeds the {} byte limit",
                 if b.len() == MAX_BODY_BYTES {
                     "at least "
@@ -588,36 +602,78 @@ fn classify_parsed(req: &CapturedRequest) -> (RequestKind, Option<Value>) {
         }
         Some(b) => b,
     };
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(e) => return bad(format!("body is not JSON: {e}")),
-    };
-    let Some(obj) = value.as_object() else {
-        return bad("body is not a JSON object".into());
-    };
-    if let Some(items) = obj.get("batch").and_then(Value::as_array) {
-        let segment_like = hint == Some(PathShape::Batch)
-            || suspect
-            || obj.contains_key("writeKey")
-            || basic_wk.is_some()
-            || items
-                .iter()
-                .any(|i| i.as_object().is_some_and(is_event_shape));
-        if segment_like {
-            return (RequestKind::Batch, Some(value));
+    cx.body(body, hint, basic_wk.as_deref())
+}
+
+/// What a request's path says about it, for reading its body.
+struct Shapes {
+    /// Sent to Segment's API hosts or a `/v1/<call>` path: undecodable means malformed.
+    suspect: bool,
+    /// The call the path names.
+    hinted_call: Option<Call>,
+}
+
+impl Shapes {
+    fn bad(&self, reason: String) -> (RequestKind, Option<Value>) {
+        if self.suspect {
+            (RequestKind::Malformed { reason }, None)
+        } else {
+            (RequestKind::Other, None)
         }
     }
-    if obj.get("series").is_some_and(Value::is_array)
-        && (hint == Some(PathShape::Telemetry) || suspect)
-    {
-        return (RequestKind::Telemetry, None);
+
+    /// One event: its call is its `type`, else the call its path names; `what` says where it was.
+    fn event(&self, value: Value, what: &str) -> (RequestKind, Option<Value>) {
+        let call = value
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(call_from_word)
+            .or(self.hinted_call);
+        match call {
+            Some(call) => (RequestKind::Event { call }, Some(value)),
+            None => self.bad(format!("{what} has no known `type`")),
+        }
     }
-    // The HTTP API sends the write key as Basic auth and may leave out `type` (the path says it).
-    let has_id = obj.contains_key("userId") || obj.contains_key("anonymousId");
-    if is_event_shape(obj) || (basic_wk.is_some() && has_id) {
-        return event(value, "event");
+
+    /// A JSON body: a batch, Segment's telemetry, one event, or none of these.
+    fn body(
+        &self,
+        body: &[u8],
+        hint: Option<PathShape>,
+        basic_wk: Option<&str>,
+    ) -> (RequestKind, Option<Value>) {
+        let value: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => return self.bad(format!("body is not JSON: {e}")),
+        };
+        let Some(obj) = value.as_object() else {
+            return self.bad("body is not a JSON object".into());
+        };
+        if let Some(items) = obj.get("batch").and_then(Value::as_array) {
+            let segment_like = hint == Some(PathShape::Batch)
+                || self.suspect
+                || obj.contains_key("writeKey")
+                || basic_wk.is_some()
+                || items
+                    .iter()
+                    .any(|i| i.as_object().is_some_and(is_event_shape));
+            if segment_like {
+                return (RequestKind::Batch, Some(value));
+            }
+        }
+        if obj.get("series").is_some_and(Value::is_array)
+            && (hint == Some(PathShape::Telemetry) || self.suspect)
+        {
+            return (RequestKind::Telemetry, None);
+        }
+        // The HTTP API sends the write key as Basic auth and may leave out `type` (the path says
+        // it).
+        let has_id = obj.contains_key("userId") || obj.contains_key("anonymousId");
+        if is_event_shape(obj) || (basic_wk.is_some() && has_id) {
+            return self.event(value, "event");
+        }
+        self.bad("body is neither a Segment event nor a batch".into())
     }
-    bad("body is neither a Segment event nor a batch".into())
 }
 
 /// A string or number id as a string (`userId` may be numeric in hand-written calls).

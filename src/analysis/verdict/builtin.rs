@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analysis::routing::{self, CategorySource, Routing};
-use crate::analysis::segment::{CdnSettings, ConsentStamp, Decoded, LoadKind, SegmentEvent};
+use crate::analysis::segment::{
+    CdnSettings, ConsentStamp, Decoded, LibraryLoad, LoadKind, SegmentEvent,
+};
 use crate::capture::{Capture, Phase};
 use crate::spec::{Mode, Spec, State, Step};
 
@@ -18,7 +20,6 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
         .library_loads
         .iter()
         .find(|l| matches!(l.kind, LoadKind::Settings { .. }));
-    let request = |seq: u64| capture.requests.iter().find(|r| r.seq == seq);
     routed
         .undeclared
         .iter()
@@ -26,60 +27,7 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
             let evidence = u
                 .evidence
                 .iter()
-                .map(|e| match e {
-                    routing::Evidence::Settings { detail } => match settings_load {
-                        Some(l) => Evidence {
-                            at_ms: l.at_ms,
-                            phase: Some(l.phase),
-                            what: format!(
-                                "{detail} in the settings fetched from {}{}",
-                                l.host, l.path
-                            ),
-                        },
-                        None => Evidence {
-                            at_ms: 0,
-                            phase: Some(Phase::Before),
-                            what: format!("{detail} in the spec's segment.settings file"),
-                        },
-                    },
-                    routing::Evidence::CodeLoaded { seq, path } => {
-                        let r = request(*seq);
-                        Evidence {
-                            at_ms: r.map_or(0, |r| r.at_ms),
-                            phase: Some(r.map_or(Phase::Before, |r| r.phase)),
-                            what: format!("destination code loaded ({path})"),
-                        }
-                    }
-                    routing::Evidence::Payload {
-                        seq,
-                        host,
-                        signature,
-                        first_party,
-                    } => {
-                        let r = request(*seq);
-                        Evidence {
-                            at_ms: r.map_or(0, |r| r.at_ms),
-                            phase: Some(r.map_or(Phase::Before, |r| r.phase)),
-                            what: routing::payload_words(
-                                signature,
-                                host,
-                                r.map_or("", |r| r.path()),
-                                *first_party,
-                            ),
-                        }
-                    }
-                    routing::Evidence::HostContacted { seq, host } => {
-                        let r = request(*seq);
-                        Evidence {
-                            at_ms: r.map_or(0, |r| r.at_ms),
-                            phase: Some(r.map_or(Phase::Before, |r| r.phase)),
-                            what: format!(
-                                "request to {host}{}",
-                                r.map_or(String::new(), |r| r.path().to_string())
-                            ),
-                        }
-                    }
-                })
+                .map(|e| undeclared_evidence(e, settings_load, capture))
                 .collect();
             // Names routing makes up for code it cannot name carry a backquote.
             let todo = if u.name.contains('`') {
@@ -105,6 +53,67 @@ pub(super) fn undeclared(decoded: &Decoded, routed: &Routing, capture: &Capture)
             }
         })
         .collect()
+}
+
+/// One piece of evidence for an undeclared destination, placed in time by the request (or the
+/// settings load) that showed it.
+fn undeclared_evidence(
+    e: &routing::Evidence,
+    settings_load: Option<&LibraryLoad>,
+    capture: &Capture,
+) -> Evidence {
+    let request = |seq: u64| capture.requests.iter().find(|r| r.seq == seq);
+    match e {
+        routing::Evidence::Settings { detail } => match settings_load {
+            Some(l) => Evidence {
+                at_ms: l.at_ms,
+                phase: Some(l.phase),
+                what: format!("{detail} in the settings fetched from {}{}", l.host, l.path),
+            },
+            None => Evidence {
+                at_ms: 0,
+                phase: Some(Phase::Before),
+                what: format!("{detail} in the spec's segment.settings file"),
+            },
+        },
+        routing::Evidence::CodeLoaded { seq, path } => {
+            let r = request(*seq);
+            Evidence {
+                at_ms: r.map_or(0, |r| r.at_ms),
+                phase: Some(r.map_or(Phase::Before, |r| r.phase)),
+                what: format!("destination code loaded ({path})"),
+            }
+        }
+        routing::Evidence::Payload {
+            seq,
+            host,
+            signature,
+            first_party,
+        } => {
+            let r = request(*seq);
+            Evidence {
+                at_ms: r.map_or(0, |r| r.at_ms),
+                phase: Some(r.map_or(Phase::Before, |r| r.phase)),
+                what: routing::payload_words(
+                    signature,
+                    host,
+                    r.map_or("", |r| r.path()),
+                    *first_party,
+                ),
+            }
+        }
+        routing::Evidence::HostContacted { seq, host } => {
+            let r = request(*seq);
+            Evidence {
+                at_ms: r.map_or(0, |r| r.at_ms),
+                phase: Some(r.map_or(Phase::Before, |r| r.phase)),
+                what: format!(
+                    "request to {host}{}",
+                    r.map_or(String::new(), |r| r.path().to_string())
+                ),
+            }
+        }
+    }
 }
 
 /// A destination name as a YAML mapping key: plain when safe, else double-quoted.

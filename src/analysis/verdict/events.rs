@@ -53,52 +53,7 @@ pub(super) fn check(
                 evidence: matched.iter().map(|e| event_evidence(e)).collect(),
             });
         } else if n < x.min && !partial {
-            // What came closest: events of the same call type and name, each with why it
-            // missed; else every event of the call type.
-            let near: Vec<(&SegmentEvent, String)> = decoded
-                .events
-                .iter()
-                .filter(|e| x.call.is_none_or(|c| c == e.call))
-                .filter(|e| x.event.is_none() || e.name == x.event)
-                .filter_map(|e| mismatch(x, e).map(|why| (e, why)))
-                .collect();
-            let instead = if near.is_empty() {
-                match (&x.call, &x.event) {
-                    (Some(c), Some(_)) => {
-                        let names: Vec<String> = decoded
-                            .events
-                            .iter()
-                            .filter(|e| e.call == *c)
-                            .map(super::describe_event)
-                            .collect();
-                        if names.is_empty() {
-                            format!("no {} event was sent at all", c.as_str())
-                        } else {
-                            let mut uniq = names.clone();
-                            uniq.dedup();
-                            format!("seen instead: {}", uniq.join(", "))
-                        }
-                    }
-                    _ => "nothing like it was sent".to_string(),
-                }
-            } else {
-                let shown: Vec<String> = near
-                    .iter()
-                    .take(SHOWN)
-                    .map(|(e, why)| {
-                        format!("{} at {} ms {}", super::describe_event(e), e.at_ms, why)
-                    })
-                    .collect();
-                format!(
-                    "seen instead: {}{}",
-                    shown.join("; "),
-                    if near.len() > SHOWN {
-                        format!("; and {} more", near.len() - SHOWN)
-                    } else {
-                        String::new()
-                    }
-                )
-            };
+            let (near, instead) = seen_instead(x, decoded);
             out.push(Failure {
                 check: CheckId::EventMissing,
                 destination: None,
@@ -111,6 +66,58 @@ pub(super) fn check(
         }
     }
     out
+}
+
+/// What came closest to an expectation no event met: events of the same call type and name,
+/// each with why it missed; else every event of the call type. Returns the near misses and the
+/// words for the failure.
+fn seen_instead<'d>(
+    x: &EventExpectation,
+    decoded: &'d Decoded,
+) -> (Vec<(&'d SegmentEvent, String)>, String) {
+    let near: Vec<(&SegmentEvent, String)> = decoded
+        .events
+        .iter()
+        .filter(|e| x.call.is_none_or(|c| c == e.call))
+        .filter(|e| x.event.is_none() || e.name == x.event)
+        .filter_map(|e| mismatch(x, e).map(|why| (e, why)))
+        .collect();
+    let instead = if near.is_empty() {
+        match (&x.call, &x.event) {
+            (Some(c), Some(_)) => {
+                let names: Vec<String> = decoded
+                    .events
+                    .iter()
+                    .filter(|e| e.call == *c)
+                    .map(super::describe_event)
+                    .collect();
+                if names.is_empty() {
+                    format!("no {} event was sent at all", c.as_str())
+                } else {
+                    let mut uniq = names.clone();
+                    uniq.dedup();
+                    format!("seen instead: {}", uniq.join(", "))
+                }
+            }
+            _ => "nothing like it was sent".to_string(),
+        }
+    } else {
+        let shown: Vec<String> = near
+            .iter()
+            .take(SHOWN)
+            .map(|(e, why)| format!("{} at {} ms {}", super::describe_event(e), e.at_ms, why))
+            .collect();
+        format!(
+            "seen instead: {}{}",
+            shown.join("; "),
+            if near.len() > SHOWN {
+                format!("; and {} more", near.len() - SHOWN)
+            } else {
+                String::new()
+            }
+        )
+    };
+    (near, instead)
 }
 
 /// Why `e` does not match `x` (`None`: it matches), in words for "seen instead".

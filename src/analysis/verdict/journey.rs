@@ -5,11 +5,13 @@
 //! (`blocked-received`, `allowed-missing`, `collection`, `calls`, `consent-mismatch`,
 //! `event-missing`, `event-unexpected`), each message naming the phase.
 
+use std::collections::BTreeMap;
+
 use crate::analysis::routing::{ReceptionKind, Routing};
-use crate::analysis::segment::{ConsentStamp, Decoded};
+use crate::analysis::segment::{ConsentStamp, Decoded, SegmentEvent};
 use crate::capture::Capture;
 use crate::outcome::{CheckId, Failure};
-use crate::spec::{ConsentModel, Expect, Mode, Spec, State};
+use crate::spec::{Collection, ConsentModel, DestinationSet, Expect, Mode, Spec, State};
 
 use super::{Sourced, event_evidence, exempt, plural, reception_evidence, violates};
 
@@ -86,7 +88,7 @@ pub(super) fn check(
     out
 }
 
-// Long on purpose: one short block per expectation key, in the order of a state's checks.
+/// Every failed expectation of one phase of a journey, in the order of a state's checks.
 fn phase(
     spec: &Spec,
     expect: &Expect,
@@ -96,10 +98,50 @@ fn phase(
     decoded: &Decoded,
     routed: &Routing,
 ) -> Vec<Failure> {
-    let mut out = Vec::new();
-    let opt_out = spec.consent_model == ConsentModel::OptOut;
+    let mut judge = PhaseJudge {
+        label,
+        window,
+        routed,
+        events: decoded
+            .events
+            .iter()
+            .filter(|e| window.contains(e.seq))
+            .collect(),
+        out: Vec::new(),
+    };
     if let Some(blocked) = &expect.blocked {
-        for (name, o) in &routed.destinations {
+        judge.blocked(spec, blocked);
+    }
+    if let Some(allowed) = expect.allowed.as_ref().filter(|_| !capture.interrupted) {
+        judge.allowed(allowed);
+    }
+    if let Some(level) = expect.collection {
+        judge.collection(level);
+    }
+    judge.calls(expect);
+    if let Some(want) = &expect.consent {
+        judge.consent(want);
+    }
+    if !expect.events.is_empty() {
+        judge.events(expect, capture, decoded);
+    }
+    judge.out
+}
+
+/// One phase being judged: its label in messages, its window, its events, what failed so far.
+struct PhaseJudge<'a> {
+    label: &'a str,
+    window: Window,
+    routed: &'a Routing,
+    events: Vec<&'a SegmentEvent>,
+    out: Vec<Failure>,
+}
+
+impl PhaseJudge<'_> {
+    fn blocked(&mut self, spec: &Spec, blocked: &DestinationSet) {
+        let (label, window) = (self.label, self.window);
+        let opt_out = spec.consent_model == ConsentModel::OptOut;
+        for (name, o) in &self.routed.destinations {
             if !blocked.contains(name) || exempt::is_exempt(spec, name) {
                 continue;
             }
@@ -110,7 +152,7 @@ fn phase(
                 .filter(|r| !(opt_out && matches!(r.kind, ReceptionKind::CodeLoaded { .. })))
                 .collect();
             if !seen.is_empty() {
-                out.push(Failure {
+                self.out.push(Failure {
                     check: CheckId::BlockedReceived,
                     destination: Some(name.clone()),
                     message: format!(
@@ -123,14 +165,16 @@ fn phase(
             }
         }
     }
-    if let Some(allowed) = expect.allowed.as_ref().filter(|_| !capture.interrupted) {
-        for (name, o) in &routed.destinations {
+
+    fn allowed(&mut self, allowed: &DestinationSet) {
+        let (label, window) = (self.label, self.window);
+        for (name, o) in &self.routed.destinations {
             if allowed.contains(name) && !o.receptions.iter().any(|r| window.contains(r.seq)) {
                 let how = match o.resolved.mode {
                     Mode::Device => "its code did not load and none of its hosts was contacted",
                     Mode::Cloud => "no event that Segment would route to it was sent",
                 };
-                out.push(Failure {
+                self.out.push(Failure {
                     check: CheckId::AllowedMissing,
                     destination: Some(name.clone()),
                     message: format!("`{name}` must receive data {label}, but {how}"),
@@ -139,51 +183,52 @@ fn phase(
             }
         }
     }
-    let events: Vec<_> = decoded
-        .events
-        .iter()
-        .filter(|e| window.contains(e.seq))
-        .collect();
-    if let Some(level) = expect.collection {
-        let bad: Vec<_> = events.iter().filter(|e| violates(level, e)).collect();
-        if !bad.is_empty() {
-            out.push(Failure {
-                check: CheckId::Collection,
-                destination: None,
-                message: format!(
-                    "{} event{} {label} broke `collection: {}`",
-                    bad.len(),
-                    plural(bad.len()),
-                    super::regime::collection_name(level)
-                ),
-                evidence: bad.iter().map(|e| event_evidence(e)).collect(),
-            });
+
+    fn collection(&mut self, level: Collection) {
+        let bad: Vec<_> = self.events.iter().filter(|e| violates(level, e)).collect();
+        if bad.is_empty() {
+            return;
         }
+        let (n, label) = (bad.len(), self.label);
+        let level = super::regime::collection_name(level);
+        self.out.push(Failure {
+            check: CheckId::Collection,
+            destination: None,
+            message: format!("{n} event{} {label} broke `collection: {level}`", plural(n)),
+            evidence: bad.iter().map(|e| event_evidence(e)).collect(),
+        });
     }
-    for (call, level) in &expect.calls {
-        let bad: Vec<_> = events
-            .iter()
-            .filter(|e| e.call == *call && violates(*level, e))
-            .collect();
-        if !bad.is_empty() {
-            out.push(Failure {
+
+    fn calls(&mut self, expect: &Expect) {
+        let label = self.label;
+        for (call, level) in &expect.calls {
+            let bad: Vec<_> = self
+                .events
+                .iter()
+                .filter(|e| e.call == *call && violates(*level, e))
+                .collect();
+            if bad.is_empty() {
+                continue;
+            }
+            let (n, call) = (bad.len(), call.as_str());
+            let level = super::regime::collection_name(*level);
+            self.out.push(Failure {
                 check: CheckId::Calls,
                 destination: None,
                 message: format!(
-                    "{} {} call{} {label} broke `calls.{}: {}`",
-                    bad.len(),
-                    call.as_str(),
-                    plural(bad.len()),
-                    call.as_str(),
-                    super::regime::collection_name(*level)
+                    "{n} {call} call{} {label} broke `calls.{call}: {level}`",
+                    plural(n)
                 ),
                 evidence: bad.iter().map(|e| event_evidence(e)).collect(),
             });
         }
     }
-    if let Some(want) = &expect.consent {
+
+    fn consent(&mut self, want: &BTreeMap<String, bool>) {
+        let label = self.label;
         let mut diffs = std::collections::BTreeSet::new();
-        let bad: Vec<_> = events
+        let bad: Vec<_> = self
+            .events
             .iter()
             .filter(|e| {
                 let got = match &e.consent {
@@ -208,7 +253,7 @@ fn phase(
             })
             .collect();
         if !bad.is_empty() {
-            out.push(Failure {
+            self.out.push(Failure {
                 check: CheckId::ConsentMismatch,
                 destination: None,
                 message: format!(
@@ -221,7 +266,10 @@ fn phase(
             });
         }
     }
-    if !expect.events.is_empty() {
+
+    /// `expect.events` judged on the phase's events alone.
+    fn events(&mut self, expect: &Expect, capture: &Capture, decoded: &Decoded) {
+        let (label, window) = (self.label, self.window);
         let mut scoped = decoded.clone();
         scoped.events.retain(|e| window.contains(e.seq));
         let items: Vec<Sourced<_>> = expect.events.iter().cloned().map(Sourced::spec).collect();
@@ -229,8 +277,7 @@ fn phase(
         let when = |p| super::phase_words(true, p);
         for mut f in super::events::check(&items, &scoped, capture.interrupted, when) {
             f.message = format!("{label}: {}", f.message);
-            out.push(f);
+            self.out.push(f);
         }
     }
-    out
 }

@@ -32,8 +32,6 @@ use crate::capture::{Capture, Phase};
 use crate::outcome::{CheckId, Evidence, Failure};
 use crate::spec::{Collection, ConsentModel, Spec, State};
 
-// Long on purpose: each expectation is a short block in one flat list, read top to bottom as
-// the spec's keys; splitting it would scatter the checks' order, which the failures keep.
 /// Every failed expectation and built-in check of `state`, in a stable order: expectations
 /// (blocked, allowed, collection, calls, consent), then the built-in checks (undeclared, ungated,
 /// unstamped, CMP consent mismatch, pii, unknown recipients, events held, undecodable Segment
@@ -53,183 +51,16 @@ pub fn judge(
     settings: Option<&CdnSettings>,
     eff: &Effective,
 ) -> Vec<Failure> {
-    let in_window = |phase: Phase| state.steps.is_empty() || phase == Phase::After;
-    let opt_out = spec.consent_model == ConsentModel::OptOut && !state.steps.is_empty();
     let mut failures = Vec::new();
-
-    if let Some(blocked) = &eff.blocked {
-        for (name, outcome) in &routed.destinations {
-            if !blocked.value.contains(name) || exempt::is_exempt(spec, name) {
-                continue;
-            }
-            let seen: Vec<&Reception> = outcome
-                .receptions
-                .iter()
-                .filter(|r| in_window(r.phase))
-                .filter(|r| !(opt_out && matches!(r.kind, ReceptionKind::CodeLoaded { .. })))
-                .collect();
-            if !seen.is_empty() {
-                let opt_out_note = if opt_out {
-                    "; under the opt-out model, code loaded before the decision may keep running, \
-                     but these were sent after the decision"
-                } else {
-                    ""
-                };
-                failures.push(Failure {
-                    check: CheckId::BlockedReceived,
-                    destination: Some(name.clone()),
-                    message: format!(
-                        "`{name}` must be blocked in this state{} but received data ({} time{}){opt_out_note}",
-                        blocked.origin_note(),
-                        seen.len(),
-                        plural(seen.len())
-                    ),
-                    evidence: seen.iter().map(|r| reception_evidence(r)).collect(),
-                });
-            }
-        }
+    failures.extend(blocked_received(spec, state, routed, eff));
+    if !capture.interrupted {
+        failures.extend(allowed_missing(state, routed, eff));
     }
-
-    if let Some(allowed) = eff.allowed.as_ref().filter(|_| !capture.interrupted) {
-        for (name, outcome) in &routed.destinations {
-            if !allowed.value.contains(name) {
-                continue;
-            }
-            if !outcome.receptions.iter().any(|r| in_window(r.phase)) {
-                let how = match outcome.resolved.mode {
-                    crate::spec::Mode::Device => {
-                        "its code never loaded and none of its hosts was contacted"
-                    }
-                    crate::spec::Mode::Cloud => "no event that Segment would route to it was sent",
-                };
-                failures.push(Failure {
-                    check: CheckId::AllowedMissing,
-                    destination: Some(name.clone()),
-                    message: format!("`{name}` must receive data in this state, but {how}"),
-                    evidence: Vec::new(),
-                });
-            }
-        }
-    }
-
-    if let Some(level) = &eff.collection {
-        let bad: Vec<&SegmentEvent> = decoded
-            .events
-            .iter()
-            .filter(|e| violates(level.value, e))
-            .collect();
-        if let Some(first) = bad.first() {
-            failures.push(Failure {
-                check: CheckId::Collection,
-                destination: None,
-                message: match level.value {
-                    Collection::None => format!(
-                        "no event may reach Segment in this state{}, but {} did; the first, {}, at {} ms ({})",
-                        level.origin_note(),
-                        bad.len(),
-                        describe_event(first),
-                        first.at_ms,
-                        phase_words(!state.decisions.is_empty(), first.phase)
-                    ),
-                    _ => format!(
-                        "only anonymous events may reach Segment in this state{}, but {} carried a userId or traits",
-                        level.origin_note(),
-                        bad.len()
-                    ),
-                },
-                evidence: bad.iter().map(|e| event_evidence(e)).collect(),
-            });
-        }
-    }
-
-    for (call, level) in &eff.calls {
-        let bad: Vec<&SegmentEvent> = decoded
-            .events
-            .iter()
-            .filter(|e| e.call == *call && violates(level.value, e))
-            .collect();
-        if !bad.is_empty() {
-            failures.push(Failure {
-                check: CheckId::Calls,
-                destination: None,
-                message: match level.value {
-                    Collection::None => format!(
-                        "no {} call may reach Segment in this state, but {} did",
-                        call.as_str(),
-                        bad.len()
-                    ),
-                    _ => format!(
-                        "{} calls must be anonymous in this state (no userId, no traits), but {} carried a userId or traits",
-                        call.as_str(),
-                        bad.len()
-                    ),
-                },
-                evidence: bad.iter().map(|e| event_evidence(e)).collect(),
-            });
-        }
-    }
-
-    // Categories the expect.consent failure already reports (the CMP comparison skips them when
-    // the CMP agrees with the expectation, so one defect is reported once).
-    let mut consent_flagged = BTreeSet::new();
-    if let Some(expected) = &eff.consent {
-        // Unstamped events are the unstamped-events check's when the spec declares categories.
-        let unstamped_reported = !spec.categories.is_empty();
-        let mut bad = Vec::new();
-        let mut diffs = BTreeSet::new();
-        for e in decoded.events.iter().filter(|e| in_window(e.phase)) {
-            match &e.consent {
-                ConsentStamp::Preferences(p) => {
-                    let mut ok = true;
-                    for (cat, want) in &expected.value {
-                        let got = p.get(cat).copied();
-                        if got != Some(*want) {
-                            ok = false;
-                            consent_flagged.insert(cat.clone());
-                            diffs.insert(format!(
-                                "{cat}: expected {want}, stamped {}",
-                                stamped(got)
-                            ));
-                        }
-                    }
-                    if !ok {
-                        bad.push(e);
-                    }
-                }
-                ConsentStamp::Absent | ConsentStamp::NoPreferences => {
-                    if !unstamped_reported {
-                        diffs.insert("events carry no consent stamp".to_string());
-                        bad.push(e);
-                    }
-                }
-            }
-        }
-        if !bad.is_empty() {
-            failures.push(Failure {
-                check: CheckId::ConsentMismatch,
-                destination: None,
-                message: format!(
-                    "{} event{}{} disagree with expect.consent ({})",
-                    bad.len(),
-                    plural(bad.len()),
-                    if state.decisions.is_empty() {
-                        ""
-                    } else {
-                        " after the decision"
-                    },
-                    diffs.into_iter().collect::<Vec<_>>().join("; ")
-                ),
-                evidence: bad.iter().map(|e| event_evidence(e)).collect(),
-            });
-        }
-    }
-    let consent_skip: BTreeSet<String> = match (&eff.consent, &capture.cmp_choice) {
-        (Some(expected), Some(cmp)) => consent_flagged
-            .into_iter()
-            .filter(|c| expected.value.get(c) == cmp.get(c))
-            .collect(),
-        _ => BTreeSet::new(),
-    };
+    failures.extend(collection(state, decoded, eff));
+    failures.extend(calls(decoded, eff));
+    let (consent_failure, consent_flagged) = consent_expected(spec, state, decoded, eff);
+    failures.extend(consent_failure);
+    let consent_skip = consent_skip(eff, capture, consent_flagged);
 
     failures.extend(events::check(
         &eff.events,
@@ -265,6 +96,221 @@ pub fn judge(
         }
     }
     failures
+}
+
+/// Whether traffic in `phase` is judged by `allowed`, `blocked` and `consent`: from the first
+/// step on in a state with steps, all of it in a state without.
+fn in_window(state: &State, phase: Phase) -> bool {
+    state.steps.is_empty() || phase == Phase::After
+}
+
+/// `blocked`: every blocked, non-exempt destination that received data in the window.
+fn blocked_received(spec: &Spec, state: &State, routed: &Routing, eff: &Effective) -> Vec<Failure> {
+    let Some(blocked) = &eff.blocked else {
+        return Vec::new();
+    };
+    let opt_out = spec.consent_model == ConsentModel::OptOut && !state.steps.is_empty();
+    let mut failures = Vec::new();
+    for (name, outcome) in &routed.destinations {
+        if !blocked.value.contains(name) || exempt::is_exempt(spec, name) {
+            continue;
+        }
+        let seen: Vec<&Reception> = outcome
+            .receptions
+            .iter()
+            .filter(|r| in_window(state, r.phase))
+            .filter(|r| !(opt_out && matches!(r.kind, ReceptionKind::CodeLoaded { .. })))
+            .collect();
+        if !seen.is_empty() {
+            let opt_out_note = if opt_out {
+                "; under the opt-out model, code loaded before the decision may keep running, \
+                 but these were sent after the decision"
+            } else {
+                ""
+            };
+            failures.push(Failure {
+                check: CheckId::BlockedReceived,
+                destination: Some(name.clone()),
+                message: format!(
+                    "`{name}` must be blocked in this state{} but received data ({} time{}){opt_out_note}",
+                    blocked.origin_note(),
+                    seen.len(),
+                    plural(seen.len())
+                ),
+                evidence: seen.iter().map(|r| reception_evidence(r)).collect(),
+            });
+        }
+    }
+    failures
+}
+
+/// `allowed`: every allowed destination that received nothing in the window.
+fn allowed_missing(state: &State, routed: &Routing, eff: &Effective) -> Vec<Failure> {
+    let Some(allowed) = &eff.allowed else {
+        return Vec::new();
+    };
+    let mut failures = Vec::new();
+    for (name, outcome) in &routed.destinations {
+        if !allowed.value.contains(name) {
+            continue;
+        }
+        if !outcome.receptions.iter().any(|r| in_window(state, r.phase)) {
+            let how = match outcome.resolved.mode {
+                crate::spec::Mode::Device => {
+                    "its code never loaded and none of its hosts was contacted"
+                }
+                crate::spec::Mode::Cloud => "no event that Segment would route to it was sent",
+            };
+            failures.push(Failure {
+                check: CheckId::AllowedMissing,
+                destination: Some(name.clone()),
+                message: format!("`{name}` must receive data in this state, but {how}"),
+                evidence: Vec::new(),
+            });
+        }
+    }
+    failures
+}
+
+/// `collection`: the events of the whole visit that exceed the state's collection level.
+fn collection(state: &State, decoded: &Decoded, eff: &Effective) -> Option<Failure> {
+    let level = eff.collection.as_ref()?;
+    let bad: Vec<&SegmentEvent> = decoded
+        .events
+        .iter()
+        .filter(|e| violates(level.value, e))
+        .collect();
+    let first = bad.first()?;
+    Some(Failure {
+        check: CheckId::Collection,
+        destination: None,
+        message: match level.value {
+            Collection::None => format!(
+                "no event may reach Segment in this state{}, but {} did; the first, {}, at {} ms ({})",
+                level.origin_note(),
+                bad.len(),
+                describe_event(first),
+                first.at_ms,
+                phase_words(!state.decisions.is_empty(), first.phase)
+            ),
+            _ => format!(
+                "only anonymous events may reach Segment in this state{}, but {} carried a userId or traits",
+                level.origin_note(),
+                bad.len()
+            ),
+        },
+        evidence: bad.iter().map(|e| event_evidence(e)).collect(),
+    })
+}
+
+/// `calls`: per call type, the events of the whole visit that exceed its level.
+fn calls(decoded: &Decoded, eff: &Effective) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for (call, level) in &eff.calls {
+        let bad: Vec<&SegmentEvent> = decoded
+            .events
+            .iter()
+            .filter(|e| e.call == *call && violates(level.value, e))
+            .collect();
+        if !bad.is_empty() {
+            failures.push(Failure {
+                check: CheckId::Calls,
+                destination: None,
+                message: match level.value {
+                    Collection::None => format!(
+                        "no {} call may reach Segment in this state, but {} did",
+                        call.as_str(),
+                        bad.len()
+                    ),
+                    _ => format!(
+                        "{} calls must be anonymous in this state (no userId, no traits), but {} carried a userId or traits",
+                        call.as_str(),
+                        bad.len()
+                    ),
+                },
+                evidence: bad.iter().map(|e| event_evidence(e)).collect(),
+            });
+        }
+    }
+    failures
+}
+
+/// `consent`: the events in the window whose stamp disagrees with `expect.consent`, and the
+/// categories that disagreed (for [`consent_skip`]).
+fn consent_expected(
+    spec: &Spec,
+    state: &State,
+    decoded: &Decoded,
+    eff: &Effective,
+) -> (Option<Failure>, BTreeSet<String>) {
+    let mut consent_flagged = BTreeSet::new();
+    let Some(expected) = &eff.consent else {
+        return (None, consent_flagged);
+    };
+    // Unstamped events are the unstamped-events check's when the spec declares categories.
+    let unstamped_reported = !spec.categories.is_empty();
+    let mut bad = Vec::new();
+    let mut diffs = BTreeSet::new();
+    for e in decoded.events.iter().filter(|e| in_window(state, e.phase)) {
+        match &e.consent {
+            ConsentStamp::Preferences(p) => {
+                let mut ok = true;
+                for (cat, want) in &expected.value {
+                    let got = p.get(cat).copied();
+                    if got != Some(*want) {
+                        ok = false;
+                        consent_flagged.insert(cat.clone());
+                        diffs.insert(format!("{cat}: expected {want}, stamped {}", stamped(got)));
+                    }
+                }
+                if !ok {
+                    bad.push(e);
+                }
+            }
+            ConsentStamp::Absent | ConsentStamp::NoPreferences => {
+                if !unstamped_reported {
+                    diffs.insert("events carry no consent stamp".to_string());
+                    bad.push(e);
+                }
+            }
+        }
+    }
+    if bad.is_empty() {
+        return (None, consent_flagged);
+    }
+    let failure = Failure {
+        check: CheckId::ConsentMismatch,
+        destination: None,
+        message: format!(
+            "{} event{}{} disagree with expect.consent ({})",
+            bad.len(),
+            plural(bad.len()),
+            if state.decisions.is_empty() {
+                ""
+            } else {
+                " after the decision"
+            },
+            diffs.into_iter().collect::<Vec<_>>().join("; ")
+        ),
+        evidence: bad.iter().map(|e| event_evidence(e)).collect(),
+    };
+    (Some(failure), consent_flagged)
+}
+
+/// Categories the expect.consent failure already reports (the CMP comparison skips them when
+/// the CMP agrees with the expectation, so one defect is reported once).
+fn consent_skip(
+    eff: &Effective,
+    capture: &Capture,
+    consent_flagged: BTreeSet<String>,
+) -> BTreeSet<String> {
+    match (&eff.consent, &capture.cmp_choice) {
+        (Some(expected), Some(cmp)) => consent_flagged
+            .into_iter()
+            .filter(|c| expected.value.get(c) == cmp.get(c))
+            .collect(),
+        _ => BTreeSet::new(),
+    }
 }
 
 fn plural(n: usize) -> &'static str {

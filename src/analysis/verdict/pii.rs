@@ -47,8 +47,6 @@ struct Group {
     evidence: Vec<Evidence>,
 }
 
-// Long (~160 lines) on purpose: events, destination requests and pre-decision requests share one
-// grouping closure and the state's effective rules; split, each part would take them all back.
 /// `pii-leak`: personal data (see the module docs) found in
 /// - a Segment event routed (cloud) to a destination blocked in this state, within the judging
 ///   window, or any event at all when `collection: none` applies;
@@ -68,164 +66,204 @@ pub(crate) fn check(
     decoded: &Decoded,
     routed: &Routing,
 ) -> Vec<Failure> {
-    let scanner = Scanner::new(&spec.pii);
-    let in_window = |phase: Phase| state.steps.is_empty() || phase == Phase::After;
-    let blocked = |name: &str| {
-        eff.blocked.as_ref().is_some_and(|b| b.value.contains(name))
-            && !super::exempt::is_exempt(spec, name)
+    let mut leaks = Leaks {
+        scanner: Scanner::new(&spec.pii),
+        spec,
+        state,
+        eff,
+        blocked_note: eff
+            .blocked
+            .as_ref()
+            .map_or(String::new(), |b| b.origin_note()),
+        before: eff.pii_before_decision.map(|s| s.to_string()),
+        groups: BTreeMap::new(),
     };
-    let blocked_all = eff
-        .blocked
-        .as_ref()
-        .is_some_and(|b| b.value == DestinationSet::All);
-    let blocked_note = eff
-        .blocked
-        .as_ref()
-        .map_or(String::new(), |b| b.origin_note());
-    let before = eff.pii_before_decision.map(|s| s.to_string());
-    let collection_none = eff
-        .collection
-        .as_ref()
-        .filter(|c| c.value == Collection::None);
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    let mut add = |label: &str,
-                   destination: Option<&str>,
-                   reason: Reason,
-                   findings: &[Finding],
-                   ev: Evidence| {
-        let g = groups.entry(label.to_string()).or_default();
+    leaks.events(decoded, routed);
+    leaks.destination_requests(capture, routed);
+    if leaks.before.is_some() {
+        leaks.other_host_requests(capture, routed);
+    }
+    leaks.failures()
+}
+
+/// The state's rules for `pii-leak` and what it found so far, grouped by recipient.
+struct Leaks<'a> {
+    scanner: Scanner,
+    spec: &'a Spec,
+    state: &'a State,
+    eff: &'a Effective,
+    blocked_note: String,
+    /// Where the rule "no personal data before the decision" comes from, when it applies.
+    before: Option<String>,
+    groups: BTreeMap<String, Group>,
+}
+
+impl Leaks<'_> {
+    fn in_window(&self, phase: Phase) -> bool {
+        self.state.steps.is_empty() || phase == Phase::After
+    }
+
+    fn blocked(&self, name: &str) -> bool {
+        self.eff
+            .blocked
+            .as_ref()
+            .is_some_and(|b| b.value.contains(name))
+            && !super::exempt::is_exempt(self.spec, name)
+    }
+
+    fn add(
+        &mut self,
+        label: &str,
+        destination: Option<&str>,
+        reason: Reason,
+        findings: &[Finding],
+        ev: Evidence,
+    ) {
+        let g = self.groups.entry(label.to_string()).or_default();
         g.destination = destination.map(str::to_string);
         g.reasons.insert(reason);
         g.kinds.extend(findings.iter().map(|f| f.kind.describe()));
         if !g.evidence.contains(&ev) {
             g.evidence.push(ev);
         }
-    };
+    }
 
-    for (i, e) in decoded.events.iter().enumerate() {
-        let findings = scanner.scan_json(&e.payload);
-        if findings.is_empty() {
-            continue;
+    /// Segment events: to a blocked destination in the window, else to Segment under
+    /// `collection: none` or before the decision.
+    fn events(&mut self, decoded: &Decoded, routed: &Routing) {
+        let collection_none = self
+            .eff
+            .collection
+            .as_ref()
+            .filter(|c| c.value == Collection::None);
+        for (i, e) in decoded.events.iter().enumerate() {
+            let findings = self.scanner.scan_json(&e.payload);
+            if findings.is_empty() {
+                continue;
+            }
+            let ev = event_evidence(e, &findings);
+            let dests: Vec<&String> = routed
+                .event_destinations
+                .get(i)
+                .into_iter()
+                .flatten()
+                .filter(|d| self.blocked(d) && self.in_window(e.phase))
+                .collect();
+            for d in &dests {
+                let reason = Reason::Blocked(self.blocked_note.clone());
+                self.add(d, Some(d), reason, &findings, ev.clone());
+            }
+            if !dests.is_empty() {
+                continue;
+            }
+            if let Some(c) = collection_none {
+                let reason = Reason::CollectionNone(c.origin_note());
+                self.add("Segment", None, reason, &findings, ev);
+            } else if let Some(src) = &self.before
+                && e.phase == Phase::Before
+            {
+                let reason = Reason::BeforeDecision(src.clone());
+                self.add("Segment", None, reason, &findings, ev);
+            }
         }
-        let ev = event_evidence(e, &findings);
-        let dests: Vec<&String> = routed
-            .event_destinations
-            .get(i)
-            .into_iter()
-            .flatten()
-            .filter(|d| blocked(d) && in_window(e.phase))
-            .collect();
-        for d in &dests {
-            add(
-                d,
-                Some(d),
-                Reason::Blocked(blocked_note.clone()),
-                &findings,
-                ev.clone(),
-            );
-        }
-        if !dests.is_empty() {
-            continue;
-        }
-        if let Some(c) = collection_none {
-            add(
-                "Segment",
-                None,
-                Reason::CollectionNone(c.origin_note()),
-                &findings,
-                ev,
-            );
-        } else if let Some(src) = &before
-            && e.phase == Phase::Before
+    }
+
+    /// One request to `label`: a leak when it is blocked and in the window, or sent before the
+    /// decision where that rule applies.
+    fn request(
+        &mut self,
+        label: &str,
+        destination: Option<&str>,
+        is_blocked: bool,
+        req: &CapturedRequest,
+    ) {
+        let reason = if is_blocked && self.in_window(req.phase) {
+            Reason::Blocked(self.blocked_note.clone())
+        } else if let Some(src) = &self.before
+            && req.phase == Phase::Before
         {
-            add(
-                "Segment",
-                None,
-                Reason::BeforeDecision(src.clone()),
-                &findings,
-                ev,
-            );
+            Reason::BeforeDecision(src.clone())
+        } else {
+            return;
+        };
+        let findings = self.scanner.scan_request(req);
+        if !findings.is_empty() {
+            let ev = request_evidence(req, &findings);
+            self.add(label, destination, reason, &findings, ev);
         }
     }
 
-    let request = |seq: u64| capture.requests.iter().find(|r| r.seq == seq);
-    let mut judge_request =
-        |label: &str, destination: Option<&str>, is_blocked: bool, req: &CapturedRequest| {
-            let reason = if is_blocked && in_window(req.phase) {
-                Reason::Blocked(blocked_note.clone())
-            } else if let Some(src) = &before
-                && req.phase == Phase::Before
-            {
-                Reason::BeforeDecision(src.clone())
-            } else {
-                return;
-            };
-            let findings = scanner.scan_request(req);
-            if !findings.is_empty() {
-                add(
-                    label,
-                    destination,
-                    reason,
-                    &findings,
-                    request_evidence(req, &findings),
-                );
+    /// Requests to declared destinations' hosts, then to undeclared ones' (blocked under
+    /// `blocked: all`).
+    fn destination_requests(&mut self, capture: &Capture, routed: &Routing) {
+        let request = |seq: u64| capture.requests.iter().find(|r| r.seq == seq);
+        for (name, o) in &routed.destinations {
+            let mut seen = std::collections::BTreeSet::new();
+            for r in &o.receptions {
+                if let ReceptionKind::HostContacted { .. }
+                | ReceptionKind::Navigated { .. }
+                | ReceptionKind::SocketOpened { .. } = r.kind
+                    && seen.insert(r.seq)
+                    && let Some(req) = request(r.seq)
+                {
+                    let is_blocked = self.blocked(name);
+                    self.request(name, Some(name), is_blocked, req);
+                }
             }
-        };
-    for (name, o) in &routed.destinations {
-        let mut seen = std::collections::BTreeSet::new();
-        for r in &o.receptions {
-            if let ReceptionKind::HostContacted { .. }
-            | ReceptionKind::Navigated { .. }
-            | ReceptionKind::SocketOpened { .. } = r.kind
-                && seen.insert(r.seq)
-                && let Some(req) = request(r.seq)
-            {
-                judge_request(name, Some(name), blocked(name), req);
+        }
+        let blocked_all = self
+            .eff
+            .blocked
+            .as_ref()
+            .is_some_and(|b| b.value == DestinationSet::All);
+        for u in &routed.undeclared {
+            for e in &u.evidence {
+                if let routing::Evidence::HostContacted { seq, .. } = e
+                    && let Some(req) = request(*seq)
+                {
+                    self.request(&u.name, Some(&u.name), blocked_all, req);
+                }
             }
         }
     }
-    for u in &routed.undeclared {
-        for e in &u.evidence {
-            if let routing::Evidence::HostContacted { seq, .. } = e
-                && let Some(req) = request(*seq)
-            {
-                judge_request(&u.name, Some(&u.name), blocked_all, req);
-            }
-        }
-    }
-    if before.is_some() {
+
+    /// Requests to hosts no destination claims, sent before the decision.
+    fn other_host_requests(&mut self, capture: &Capture, routed: &Routing) {
         for req in &capture.requests {
             let host = req.host();
             if req.phase == Phase::Before
                 && !req.method.eq_ignore_ascii_case("OPTIONS")
                 && routed.other_hosts.contains(&host)
             {
-                judge_request(&host, None, false, req);
+                self.request(&host, None, false, req);
             }
         }
     }
 
-    groups
-        .into_iter()
-        .map(|(label, g)| {
-            let reasons: Vec<String> = g.reasons.iter().map(|r| r.describe(&label)).collect();
-            let kinds: Vec<String> = g.kinds.into_iter().collect();
-            let quote = if g.destination.is_some() { "`" } else { "" };
-            Failure {
-                check: CheckId::PiiLeak,
-                destination: g.destination,
-                message: format!(
-                    "personal data ({}) reached {}{label}{}: {}; keep personal fields out of what \
-                     is sent there until the visitor consents",
-                    kinds.join(", "),
-                    quote,
-                    quote,
-                    reasons.join("; ")
-                ),
-                evidence: g.evidence,
-            }
-        })
-        .collect()
+    /// One failure per recipient.
+    fn failures(self) -> Vec<Failure> {
+        self.groups
+            .into_iter()
+            .map(|(label, g)| {
+                let reasons: Vec<String> = g.reasons.iter().map(|r| r.describe(&label)).collect();
+                let kinds: Vec<String> = g.kinds.into_iter().collect();
+                let quote = if g.destination.is_some() { "`" } else { "" };
+                Failure {
+                    check: CheckId::PiiLeak,
+                    destination: g.destination,
+                    message: format!(
+                        "personal data ({}) reached {}{label}{}: {}; keep personal fields out of what \
+                         is sent there until the visitor consents",
+                        kinds.join(", "),
+                        quote,
+                        quote,
+                        reasons.join("; ")
+                    ),
+                    evidence: g.evidence,
+                }
+            })
+            .collect()
+    }
 }
 
 fn field_list(findings: &[Finding]) -> String {

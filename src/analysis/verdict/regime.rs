@@ -92,7 +92,6 @@ pub struct Effective {
     pub gpp_opt_out: Option<Sourced<String>>,
 }
 
-// Long on purpose: one arm per regime, each spelling out that regime's defaults in full.
 /// The effective expectations of `state` before a visit (no GPP string known): `explain`.
 pub fn effective(spec: &Spec, state: &State, resolved: &impl Resolves) -> Effective {
     effective_signalled(spec, state, resolved, None)
@@ -139,22 +138,41 @@ pub fn effective_signalled(
         gpp_opt_out: None,
     };
     if !state.phases.is_empty() {
-        // Phase expectations are the spec's own: no regime default completes them.
-        let plain = Spec {
-            regime: Regime::None,
-            destinations: IndexMap::new(),
-            ..spec.clone()
+        eff.phase_lines = phase_lines(spec, state, resolved);
+    }
+    match spec.regime {
+        Regime::None => {}
+        Regime::Gdpr => gdpr_defaults(&mut eff, spec, state),
+        Regime::Cpra => cpra_defaults(&mut eff, spec, state, resolved, gpp),
+    }
+    eff
+}
+
+/// A journey's phase expectations, one line each.
+fn phase_lines(spec: &Spec, state: &State, resolved: &impl Resolves) -> Vec<String> {
+    let mut lines = Vec::new();
+    // Phase expectations are the spec's own: no regime default completes them.
+    let plain = Spec {
+        regime: Regime::None,
+        destinations: IndexMap::new(),
+        ..spec.clone()
+    };
+    for (phase, expect) in &state.phases {
+        let one = State {
+            expect: expect.clone(),
+            ..Default::default()
         };
-        for (phase, expect) in &state.phases {
-            let one = State {
-                expect: expect.clone(),
-                ..Default::default()
-            };
-            for line in effective(&plain, &one, resolved).lines() {
-                eff.phase_lines.push(format!("phase {phase}: {line}"));
-            }
+        for line in effective(&plain, &one, resolved).lines() {
+            lines.push(format!("phase {phase}: {line}"));
         }
     }
+    lines
+}
+
+/// gdpr: no personal data before the decision; with no steps, no collection and everything
+/// blocked that the spec does not allow.
+fn gdpr_defaults(eff: &mut Effective, spec: &Spec, state: &State) {
+    let expect = &state.expect;
     let by = |r: Regime| Source::Regime(r);
     // What a gdpr default blocks: everything, less what the spec allows.
     let not_allowed = || -> Option<DestinationSet> {
@@ -171,78 +189,83 @@ pub fn effective_signalled(
             )),
         }
     };
-    match spec.regime {
-        Regime::None => {}
-        Regime::Gdpr => {
-            eff.pii_before_decision = Some(by(Regime::Gdpr));
-            if state.steps.is_empty() {
-                if eff.collection.is_none() {
-                    eff.collection = Some(Sourced {
-                        value: Collection::None,
-                        source: by(Regime::Gdpr),
-                    });
-                }
-                if eff.blocked.is_none()
-                    && let Some(set) = not_allowed()
-                {
-                    eff.blocked = Some(Sourced {
-                        value: set,
-                        source: by(Regime::Gdpr),
-                    });
-                }
-            }
+    eff.pii_before_decision = Some(by(Regime::Gdpr));
+    if state.steps.is_empty() {
+        if eff.collection.is_none() {
+            eff.collection = Some(Sourced {
+                value: Collection::None,
+                source: by(Regime::Gdpr),
+            });
         }
-        Regime::Cpra => {
-            // An opt-out in the GPP string is an opt-out preference signal like GPC; a journey's
-            // phases say themselves what each phase blocks.
-            let gpp_opt_out = gpp
-                .filter(|g| state.phases.is_empty() && !g.opted_out().is_empty())
-                .map(GppSignal::describe_opted_out);
-            if let Some(what) = &gpp_opt_out {
-                eff.gpp_opt_out = Some(Sourced {
-                    value: what.clone(),
-                    source: by(Regime::Cpra),
-                });
-            }
-            if (state.gpc || gpp_opt_out.is_some()) && eff.blocked.is_none() {
-                let advertising = |name: &str| -> bool {
-                    let cats: Vec<String> = match resolved.resolved(name) {
-                        Some(d) => d.categories.clone(),
-                        None => spec
-                            .destinations
-                            .get(name)
-                            .and_then(|d| d.categories.clone())
-                            .unwrap_or_default(),
-                    };
-                    cats.iter().any(|c| {
-                        spec.categories
-                            .get(c)
-                            .is_some_and(|k| k.purpose == Purpose::Advertising)
-                    })
-                };
-                // Always an explicit list: `all` would also cover undeclared destinations.
-                let set = match &expect.allowed {
-                    Some(DestinationSet::All) => None,
-                    allowed => Some(DestinationSet::Some(
-                        spec.destinations
-                            .keys()
-                            .filter(|n| advertising(n))
-                            .filter(|n| !super::exempt::is_exempt(spec, n))
-                            .filter(|n| !allowed.as_ref().is_some_and(|a| a.contains(n)))
-                            .cloned()
-                            .collect(),
-                    )),
-                };
-                if let Some(set) = set {
-                    eff.blocked = Some(Sourced {
-                        value: set,
-                        source: by(Regime::Cpra),
-                    });
-                }
-            }
+        if eff.blocked.is_none()
+            && let Some(set) = not_allowed()
+        {
+            eff.blocked = Some(Sourced {
+                value: set,
+                source: by(Regime::Gdpr),
+            });
         }
     }
-    eff
+}
+
+/// cpra: under GPC or a GPP opt-out, the advertising destinations the spec does not allow are
+/// blocked.
+fn cpra_defaults(
+    eff: &mut Effective,
+    spec: &Spec,
+    state: &State,
+    resolved: &impl Resolves,
+    gpp: Option<&GppSignal>,
+) {
+    let expect = &state.expect;
+    let by = |r: Regime| Source::Regime(r);
+    // An opt-out in the GPP string is an opt-out preference signal like GPC; a journey's
+    // phases say themselves what each phase blocks.
+    let gpp_opt_out = gpp
+        .filter(|g| state.phases.is_empty() && !g.opted_out().is_empty())
+        .map(GppSignal::describe_opted_out);
+    if let Some(what) = &gpp_opt_out {
+        eff.gpp_opt_out = Some(Sourced {
+            value: what.clone(),
+            source: by(Regime::Cpra),
+        });
+    }
+    if (state.gpc || gpp_opt_out.is_some()) && eff.blocked.is_none() {
+        let advertising = |name: &str| -> bool {
+            let cats: Vec<String> = match resolved.resolved(name) {
+                Some(d) => d.categories.clone(),
+                None => spec
+                    .destinations
+                    .get(name)
+                    .and_then(|d| d.categories.clone())
+                    .unwrap_or_default(),
+            };
+            cats.iter().any(|c| {
+                spec.categories
+                    .get(c)
+                    .is_some_and(|k| k.purpose == Purpose::Advertising)
+            })
+        };
+        // Always an explicit list: `all` would also cover undeclared destinations.
+        let set = match &expect.allowed {
+            Some(DestinationSet::All) => None,
+            allowed => Some(DestinationSet::Some(
+                spec.destinations
+                    .keys()
+                    .filter(|n| advertising(n))
+                    .filter(|n| !super::exempt::is_exempt(spec, n))
+                    .filter(|n| !allowed.as_ref().is_some_and(|a| a.contains(n)))
+                    .cloned()
+                    .collect(),
+            )),
+        };
+        if let Some(set) = set {
+            eff.blocked = Some(Sourced {
+                value: set,
+                source: by(Regime::Cpra),
+            });
+        }
+    }
 }
 
 impl Effective {

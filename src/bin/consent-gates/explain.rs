@@ -80,7 +80,8 @@ fn third_parties(spec: &Spec) -> String {
     }
 }
 
-/// The explanation of one spec, as printed.
+/// The explanation of one spec, as printed: the spec's site, Segment and CMP set-up, its
+/// destinations, each state, then the built-in checks.
 pub fn explain(spec: &Spec) -> String {
     let mut o = String::new();
     let _ = writeln!(
@@ -90,6 +91,32 @@ pub fn explain(spec: &Spec) -> String {
         spec.path.display(),
         spec.name
     );
+    site(&mut o, spec);
+    let settings = read_settings(&mut o, spec);
+    segment_and_categories(&mut o, spec);
+    // What routing settles on from the spec, the settings and the catalog alone.
+    let resolved = routing::resolve(spec, settings.as_ref());
+    destinations(&mut o, spec, &resolved);
+    for (name, state) in &spec.states {
+        state_section(&mut o, spec, name, state, &resolved);
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "  built-in checks in every state: undeclared-destination, ungated-destination, \
+         unstamped-events, consent-mismatch, pii-leak{}, events-held, undecodable-segment, \
+         unrecorded-traffic, step-did-not-match; expect.events: event-missing, event-unexpected",
+        if spec.pii.is_empty() {
+            String::new()
+        } else {
+            format!(" (also {})", spec.pii.join(", "))
+        }
+    );
+    o
+}
+
+/// The site: its URL, what it serves and visits, third parties, the visitor.
+fn site(o: &mut String, spec: &Spec) {
     let mut site = spec.site.url.clone();
     if spec.site.offline {
         site.push_str(", offline (every other request answered locally)");
@@ -124,7 +151,11 @@ pub fn explain(spec: &Spec) -> String {
             }
         );
     }
-    let settings = match &spec.segment.settings {
+}
+
+/// The settings file, parsed; a line saying why when it cannot be read.
+fn read_settings(o: &mut String, spec: &Spec) -> Option<CdnSettings> {
+    match &spec.segment.settings {
         Some(p) => match CdnSettings::from_file(p) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -133,7 +164,11 @@ pub fn explain(spec: &Spec) -> String {
             }
         },
         None => None,
-    };
+    }
+}
+
+/// Segment's settings and library, the regime, consent model and CMP, the categories.
+fn segment_and_categories(o: &mut String, spec: &Spec) {
     let library_note = if spec.segment.library == spec::Library::Bundled {
         "\n                (answers requests for analytics.js by URL, a snippet's load; a site that \
          bundles analytics-next from npm makes none, and a run then says the key had no effect)"
@@ -176,9 +211,10 @@ pub fn explain(spec: &Spec) -> String {
             cats.join(" · ")
         }
     );
+}
 
-    // What routing settles on from the spec, the settings and the catalog alone.
-    let resolved = routing::resolve(spec, settings.as_ref());
+/// Each destination's mode and categories with their source, and the undeclared ones.
+fn destinations(o: &mut String, spec: &Spec, resolved: &routing::Resolution) {
     let width = spec.destinations.keys().map(|n| n.len()).max().unwrap_or(0);
     let _ = writeln!(o, "  destinations");
     for (name, outcome) in &resolved.destinations {
@@ -222,113 +258,121 @@ pub fn explain(spec: &Spec) -> String {
             undeclared.join(", ")
         );
     }
+}
 
-    for (name, state) in &spec.states {
-        let _ = writeln!(o);
-        let mut head = format!("  state {name} (line {})", state.line);
-        if state.gpc {
-            head.push_str(", GPC on (Sec-GPC: 1, navigator.globalPrivacyControl)");
-        }
-        let _ = writeln!(o, "{head}");
-        if state.steps.is_empty() {
-            let _ = writeln!(
-                o,
-                "    steps       none: the visitor makes no choice; allowed/blocked judge the whole visit"
-            );
-        } else {
-            for (i, step) in state.steps.iter().enumerate() {
-                let decision = state.decisions.iter().find(|d| d.step == i);
-                let note = match decision {
-                    Some(d) if state.decision_step() == Some(i) => match &d.name {
-                        None => "   <- the decision: allowed/blocked judge traffic from here on"
-                            .to_string(),
-                        Some(n) => format!(
-                            "   <- the decision, phase `{n}`: allowed/blocked judge traffic from here on"
-                        ),
-                    },
-                    Some(d) => format!(
-                        "   <- decision, phase `{}` until the next",
-                        d.name.as_deref().unwrap_or_default()
-                    ),
-                    None => String::new(),
-                };
-                let label = if i == 0 { "steps" } else { "" };
-                let _ = writeln!(o, "    {label:11} {}. {}{note}", i + 1, step.describe());
-            }
-        }
-        let eff = verdict::effective(spec, state, &resolved);
-        let lines = eff.lines();
-        if lines.is_empty() {
-            let _ = writeln!(o, "    expect      nothing beyond the built-in checks");
-        }
-        for (i, line) in lines.iter().enumerate() {
-            let label = if i == 0 { "expect" } else { "" };
-            let _ = writeln!(o, "    {label:11} {line}");
-        }
-        // Known only after the visit: on a site that speaks GPP, what an opt-out in its GPP string
-        // would add (it is judged as GPC is, so the GPC default is what it would be).
-        let speaks_gpp =
-            !spec.gpp.is_empty() || spec.states.values().any(|s| s.expect.gpp.is_some());
-        if spec.regime == spec::Regime::Cpra
-            && speaks_gpp
-            && !state.gpc
-            && state.phases.is_empty()
-            && eff.blocked.is_none()
-        {
-            let as_if = spec::State {
-                gpc: true,
-                ..state.clone()
-            };
-            if let Some(DestinationSet::Some(names)) = verdict::effective(spec, &as_if, &resolved)
-                .blocked
-                .map(|b| b.value)
-            {
-                let _ = writeln!(
-                    o,
-                    "                blocked: [{}] if the GPP string opts out of sale, sharing or \
-                     targeted advertising (regime cpra)",
-                    names.join(", ")
-                );
-            }
-        }
-        for w in &eff.warnings {
-            let _ = writeln!(o, "    warning     {w}");
-        }
-        // `all` spelled out, so a reader sees exactly which destinations it covers.
-        for (which, set) in [("allowed", &eff.allowed), ("blocked", &eff.blocked)] {
-            if let Some(s) = set
-                && s.value == DestinationSet::All
-                && !spec.destinations.is_empty()
-            {
-                let _ = writeln!(
-                    o,
-                    "                {which}: all = {}{}",
-                    spec.destinations
-                        .keys()
-                        .filter(|n| which == "allowed" || !verdict::exempt::is_exempt(spec, n))
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if s.source == Source::Spec {
-                        ""
-                    } else {
-                        " (and any undeclared)"
+/// One state: its steps (marking the decision), its effective expectations and warnings.
+fn state_section(
+    o: &mut String,
+    spec: &Spec,
+    name: &str,
+    state: &spec::State,
+    resolved: &routing::Resolution,
+) {
+    let _ = writeln!(o);
+    let mut head = format!("  state {name} (line {})", state.line);
+    if state.gpc {
+        head.push_str(", GPC on (Sec-GPC: 1, navigator.globalPrivacyControl)");
+    }
+    let _ = writeln!(o, "{head}");
+    if state.steps.is_empty() {
+        let _ = writeln!(
+            o,
+            "    steps       none: the visitor makes no choice; allowed/blocked judge the whole visit"
+        );
+    } else {
+        for (i, step) in state.steps.iter().enumerate() {
+            let decision = state.decisions.iter().find(|d| d.step == i);
+            let note = match decision {
+                Some(d) if state.decision_step() == Some(i) => match &d.name {
+                    None => {
+                        "   <- the decision: allowed/blocked judge traffic from here on".to_string()
                     }
-                );
-            }
+                    Some(n) => format!(
+                        "   <- the decision, phase `{n}`: allowed/blocked judge traffic from here on"
+                    ),
+                },
+                Some(d) => format!(
+                    "   <- decision, phase `{}` until the next",
+                    d.name.as_deref().unwrap_or_default()
+                ),
+                None => String::new(),
+            };
+            let label = if i == 0 { "steps" } else { "" };
+            let _ = writeln!(o, "    {label:11} {}. {}{note}", i + 1, step.describe());
         }
     }
-    let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "  built-in checks in every state: undeclared-destination, ungated-destination, \
-         unstamped-events, consent-mismatch, pii-leak{}, events-held, undecodable-segment, \
-         unrecorded-traffic, step-did-not-match; expect.events: event-missing, event-unexpected",
-        if spec.pii.is_empty() {
-            String::new()
-        } else {
-            format!(" (also {})", spec.pii.join(", "))
+    let eff = verdict::effective(spec, state, resolved);
+    let lines = eff.lines();
+    if lines.is_empty() {
+        let _ = writeln!(o, "    expect      nothing beyond the built-in checks");
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let label = if i == 0 { "expect" } else { "" };
+        let _ = writeln!(o, "    {label:11} {line}");
+    }
+    gpp_opt_out_note(o, spec, state, &eff, resolved);
+    for w in &eff.warnings {
+        let _ = writeln!(o, "    warning     {w}");
+    }
+    all_spelled_out(o, spec, &eff);
+}
+
+/// Known only after the visit: on a site that speaks GPP, what an opt-out in its GPP string
+/// would add (it is judged as GPC is, so the GPC default is what it would be).
+fn gpp_opt_out_note(
+    o: &mut String,
+    spec: &Spec,
+    state: &spec::State,
+    eff: &verdict::Effective,
+    resolved: &routing::Resolution,
+) {
+    let speaks_gpp = !spec.gpp.is_empty() || spec.states.values().any(|s| s.expect.gpp.is_some());
+    if spec.regime == spec::Regime::Cpra
+        && speaks_gpp
+        && !state.gpc
+        && state.phases.is_empty()
+        && eff.blocked.is_none()
+    {
+        let as_if = spec::State {
+            gpc: true,
+            ..state.clone()
+        };
+        if let Some(DestinationSet::Some(names)) = verdict::effective(spec, &as_if, resolved)
+            .blocked
+            .map(|b| b.value)
+        {
+            let _ = writeln!(
+                o,
+                "                blocked: [{}] if the GPP string opts out of sale, sharing or \
+                 targeted advertising (regime cpra)",
+                names.join(", ")
+            );
         }
-    );
-    o
+    }
+}
+
+/// `all` spelled out, so a reader sees exactly which destinations it covers.
+fn all_spelled_out(o: &mut String, spec: &Spec, eff: &verdict::Effective) {
+    for (which, set) in [("allowed", &eff.allowed), ("blocked", &eff.blocked)] {
+        if let Some(s) = set
+            && s.value == DestinationSet::All
+            && !spec.destinations.is_empty()
+        {
+            let _ = writeln!(
+                o,
+                "                {which}: all = {}{}",
+                spec.destinations
+                    .keys()
+                    .filter(|n| which == "allowed" || !verdict::exempt::is_exempt(spec, n))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if s.source == Source::Spec {
+                    ""
+                } else {
+                    " (and any undeclared)"
+                }
+            );
+        }
+    }
 }

@@ -137,34 +137,15 @@ pub fn main(args: Args) -> ExitCode {
     // With a CMP recognised, a second visit accepts everything: what the network shows then
     // names the destinations an opt-in site holds back until consent.
     if let Some(cmp) = &capture.cmp_detected {
-        match probe(&args, &out_dir, Some(cmp)) {
-            Ok((accepted, _, spec2)) => {
-                let decoded2 = segment::decode(&accepted);
-                let seen2 = segment::library::recognise(&decoded2);
-                if !segment::library::recognise(&decoded).loaded() && seen2.loaded() {
-                    library = format!(
-                        "not loaded before any choice, {} after accepting all",
-                        library_words(&seen2)
-                    );
-                }
-                let routed2 = routing::route(&spec2, settings.as_ref(), &accepted, &decoded2);
-                for u in routed2.undeclared {
-                    match routed.undeclared.iter_mut().find(|x| x.name == u.name) {
-                        Some(x) => {
-                            for e in u.evidence {
-                                if !x.evidence.contains(&e) {
-                                    x.evidence.push(e);
-                                }
-                            }
-                        }
-                        None => routed.undeclared.push(u),
-                    }
-                }
-            }
-            Err(e) => eprintln!(
-                "consent-gates init: the accept-all visit failed ({e}); listing what the first visit showed"
-            ),
-        }
+        add_accept_all(
+            &args,
+            &out_dir,
+            cmp,
+            &decoded,
+            settings.as_ref(),
+            &mut routed,
+            &mut library,
+        );
     }
     let text = render(
         &args,
@@ -175,17 +156,68 @@ pub fn main(args: Args) -> ExitCode {
         &routed,
         &library,
     );
+    write_out(&args, &text, settings.as_ref(), &routed)
+}
+
+/// The accept-all visit through the detected CMP: the destinations it shows join the first
+/// visit's undeclared ones, and the library line says when Segment only loaded after accepting.
+fn add_accept_all(
+    args: &Args,
+    out_dir: &Path,
+    cmp: &str,
+    decoded: &Decoded,
+    settings: Option<&CdnSettings>,
+    routed: &mut Routing,
+    library: &mut String,
+) {
+    match probe(args, out_dir, Some(cmp)) {
+        Ok((accepted, _, spec2)) => {
+            let decoded2 = segment::decode(&accepted);
+            let seen2 = segment::library::recognise(&decoded2);
+            if !segment::library::recognise(decoded).loaded() && seen2.loaded() {
+                *library = format!(
+                    "not loaded before any choice, {} after accepting all",
+                    library_words(&seen2)
+                );
+            }
+            let routed2 = routing::route(&spec2, settings, &accepted, &decoded2);
+            for u in routed2.undeclared {
+                match routed.undeclared.iter_mut().find(|x| x.name == u.name) {
+                    Some(x) => {
+                        for e in u.evidence {
+                            if !x.evidence.contains(&e) {
+                                x.evidence.push(e);
+                            }
+                        }
+                    }
+                    None => routed.undeclared.push(u),
+                }
+            }
+        }
+        Err(e) => eprintln!(
+            "consent-gates init: the accept-all visit failed ({e}); listing what the first visit showed"
+        ),
+    }
+}
+
+/// The spec to the `-o` file (with a line saying what to do next) or to stdout.
+fn write_out(
+    args: &Args,
+    text: &str,
+    settings: Option<&CdnSettings>,
+    routed: &Routing,
+) -> ExitCode {
     match &args.out {
         Some(path) => {
-            if let Err(e) = std::fs::write(path, &text) {
+            if let Err(e) = std::fs::write(path, text) {
                 eprintln!("consent-gates init: cannot write {}: {e}", path.display());
                 return ExitCode::from(exit::TRIAL_ERROR);
             }
             eprintln!(
                 "consent-gates init: wrote {} ({} destination{}); fill in its TODOs, then run `consent-gates explain {0}` and `consent-gates test {0}`",
                 path.display(),
-                destinations(settings.as_ref(), &routed).len(),
-                if destinations(settings.as_ref(), &routed).len() == 1 {
+                destinations(settings, routed).len(),
+                if destinations(settings, routed).len() == 1 {
                     ""
                 } else {
                     "s"
@@ -204,6 +236,46 @@ fn probe(
     out_dir: &Path,
     accept: Option<&str>,
 ) -> Result<(Capture, Option<CdnSettings>, spec::Spec), String> {
+    let yaml = probe_yaml(args, accept);
+    // The probe spec is virtual: place it where every folder it names lies below it (specs may
+    // only read files inside their repository).
+    let root = probe_root(args, out_dir);
+    let spec = spec::parse_str(&yaml, &root.join("init-probe.yaml"))
+        .map_err(|e| format!("the options do not make a valid spec:\n{e}"))?;
+    let settings = match &spec.segment.settings {
+        Some(p) => Some(CdnSettings::from_file(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let state = spec.states.get("init-probe").ok_or("no probe state")?;
+    let shared = Shared::get(spec.site.offline);
+    let browser = shared.browser().map_err(|e| e.to_string())?;
+    let dist = edge::find_segment_dist(out_dir);
+    if spec.segment.library == spec::Library::Bundled && dist.is_none() {
+        return Err(format!(
+            "--library bundled needs @segment/analytics-next: run `{}`",
+            SETUP_COMMAND
+        ));
+    }
+    let config = edge::EdgeConfig::from_spec(&spec, dist).map_err(|e| e.to_string())?;
+    eprintln!(
+        "consent-gates init: visiting {} ({})",
+        args.url,
+        if accept.is_some() {
+            "accepting everything"
+        } else {
+            "no choice made"
+        }
+    );
+    let visit = shared
+        .runtime()
+        .block_on(session::visit(&browser, &spec, state, Arc::new(config)))
+        .map_err(|e| e.to_string())?;
+    Ok((visit.capture, settings, spec))
+}
+
+/// The probe's spec: the site as the options give it, one state with no steps (or accepting
+/// everything through `accept`) that lets everything through.
+fn probe_yaml(args: &Args, accept: Option<&str>) -> String {
     let mut yaml = format!("site:\n  url: {}\n", json(&args.url));
     if !args.serve.is_empty() {
         yaml.push_str("  serve:\n");
@@ -239,8 +311,11 @@ fn probe(
             );
         }
     }
-    // The probe spec is virtual: place it where every folder it names lies below it (specs may
-    // only read files inside their repository).
+    yaml
+}
+
+/// The probe's folder: the output folder, or the nearest folder above every folder it names.
+fn probe_root(args: &Args, out_dir: &Path) -> PathBuf {
     let mut root = out_dir.to_path_buf();
     for p in args
         .serve
@@ -255,37 +330,7 @@ fn probe(
             }
         }
     }
-    let spec = spec::parse_str(&yaml, &root.join("init-probe.yaml"))
-        .map_err(|e| format!("the options do not make a valid spec:\n{e}"))?;
-    let settings = match &spec.segment.settings {
-        Some(p) => Some(CdnSettings::from_file(p).map_err(|e| e.to_string())?),
-        None => None,
-    };
-    let state = spec.states.get("init-probe").ok_or("no probe state")?;
-    let shared = Shared::get(spec.site.offline);
-    let browser = shared.browser().map_err(|e| e.to_string())?;
-    let dist = edge::find_segment_dist(out_dir);
-    if spec.segment.library == spec::Library::Bundled && dist.is_none() {
-        return Err(format!(
-            "--library bundled needs @segment/analytics-next: run `{}`",
-            SETUP_COMMAND
-        ));
-    }
-    let config = edge::EdgeConfig::from_spec(&spec, dist).map_err(|e| e.to_string())?;
-    eprintln!(
-        "consent-gates init: visiting {} ({})",
-        args.url,
-        if accept.is_some() {
-            "accepting everything"
-        } else {
-            "no choice made"
-        }
-    );
-    let visit = shared
-        .runtime()
-        .block_on(session::visit(&browser, &spec, state, Arc::new(config)))
-        .map_err(|e| e.to_string())?;
-    Ok((visit.capture, settings, spec))
+    root
 }
 
 /// A YAML scalar: plain when it is safe, else double-quoted (JSON strings are YAML).
@@ -438,6 +483,8 @@ fn allow_hosts(routed: &Routing) -> String {
     o
 }
 
+/// The starting spec: a header (the schema, what the visit loaded), then the spec's keys in the
+/// order a reader fills them in.
 fn render(
     args: &Args,
     out_dir: &Path,
@@ -449,6 +496,24 @@ fn render(
 ) -> String {
     let found = destinations(settings, routed);
     let mut o = String::new();
+    render_header(&mut o, args, out_dir);
+    render_loaded(&mut o, args, capture, decoded, library);
+    render_site(&mut o, args, out_dir, routed);
+    let ids = render_categories(&mut o, settings, &found);
+    match &capture.cmp_detected {
+        Some(cmp) => {
+            let _ = writeln!(o, "cmp: {cmp}  # detected on the page: unlocks `cmp:` steps");
+        }
+        None => o.push_str("# cmp: TODO            # no built-in CMP adapter recognised the banner; use `click:` steps\n"),
+    }
+
+    render_destinations(&mut o, &found, ids.is_empty());
+    render_states(&mut o, capture);
+    o
+}
+
+/// The schema line for editors, and what the spec was written from.
+fn render_header(o: &mut String, args: &Args, out_dir: &Path) {
     // Editors validate and complete the spec when they find the schema.
     if let Some(schema) = out_dir
         .ancestors()
@@ -469,6 +534,10 @@ fn render(
         consent_gates::output::report::strip_query_values(&args.url)
     );
     o.push_str("# Fill in every TODO, then: `consent-gates explain <this file>`, `consent-gates test <this file>`.\n#\n");
+}
+
+/// What the visit loaded, as comments: Segment, destination code, site scripts, hosts, cookies.
+fn render_loaded(o: &mut String, args: &Args, capture: &Capture, decoded: &Decoded, library: &str) {
     o.push_str("# What the visit loaded:\n");
     let before: Vec<String> = decoded
         .events
@@ -535,7 +604,10 @@ fn render(
             names.into_iter().collect::<Vec<_>>().join(", ")
         );
     }
+}
 
+/// `site:`, `segment:` and `regime:`.
+fn render_site(o: &mut String, args: &Args, out_dir: &Path, routed: &Routing) {
     o.push_str("site:\n");
     let _ = writeln!(o, "  url: {}", yaml(&args.url));
     if !args.serve.is_empty() {
@@ -565,13 +637,19 @@ fn render(
     o.push_str(
         "regime: gdpr          # TODO: gdpr | cpra | none: whose defaults complete each state\n",
     );
+}
 
-    // Categories: the settings' own list, plus any a destination names.
+/// `categories:`: the settings' own list, plus any a destination names; returns the ids.
+fn render_categories(
+    o: &mut String,
+    settings: Option<&CdnSettings>,
+    found: &[Found],
+) -> Vec<String> {
     let mut ids: Vec<String> = settings
         .and_then(|s| s.consent_settings.as_ref())
         .map(|c| c.all_categories.clone())
         .unwrap_or_default();
-    for f in &found {
+    for f in found {
         for c in f.settings_categories.iter().flatten() {
             if !ids.contains(c) {
                 ids.push(c.clone());
@@ -597,25 +675,23 @@ fn render(
             }
         }
     }
-    match &capture.cmp_detected {
-        Some(cmp) => {
-            let _ = writeln!(o, "cmp: {cmp}  # detected on the page: unlocks `cmp:` steps");
-        }
-        None => o.push_str("# cmp: TODO            # no built-in CMP adapter recognised the banner; use `click:` steps\n"),
-    }
+    ids
+}
 
+/// `destinations:`, each with what to confirm about it.
+fn render_destinations(o: &mut String, found: &[Found], no_categories: bool) {
     if found.is_empty() {
         o.push_str("destinations: {}      # TODO: neither the settings nor the network showed a destination\n");
     } else {
         o.push_str("destinations:\n");
     }
-    for f in &found {
+    for f in found {
         let mode = if f.device || !f.in_settings {
             "{}"
         } else {
             "{mode: cloud}"
         };
-        let mut note = match (&f.settings_categories, ids.is_empty()) {
+        let mut note = match (&f.settings_categories, no_categories) {
             (Some(c), _) if !c.is_empty() => {
                 format!("TODO: categories: the settings gate it by [{}]; confirm", c.join(", "))
             }
@@ -631,7 +707,10 @@ fn render(
         let _ = writeln!(o, "  {}: {mode}  # {note}", yaml(&f.name));
     }
     o.push_str("  # TODO: cloud-mode destinations are not in the CDN settings: add each as {mode: cloud, categories: [...]}\n");
+}
 
+/// `states:`: the no-choice state, and the states to add for each choice.
+fn render_states(o: &mut String, capture: &Capture) {
     o.push_str(
         "states:\n  no-choice:            # no steps: the visitor has not decided; the whole visit is judged\n    expect:\n      collection: none   # TODO: under an opt-out model (consentModel: opt-out), `any`\n      blocked: all\n",
     );
@@ -645,7 +724,6 @@ fn render(
             "  # TODO: one state per choice, e.g.\n  # reject-all:\n  #   steps: [{click: \"#reject-button\"}]\n  #   expect: {blocked: all}\n",
         );
     }
-    o
 }
 
 /// The change-of-mind journey the detected CMP supports: accept, then withdraw through

@@ -37,7 +37,10 @@ impl TrialEvidence {
     }
 }
 
-/// The evidence of one judged visit.
+/// A timeline entry with its sort key: time, then the request's sequence number.
+type Row = (u64, u64, TimelineEntry);
+
+/// The evidence of one judged visit: the timeline's rows of every kind, in time order.
 pub fn build(
     spec: &Spec,
     state: &State,
@@ -46,18 +49,33 @@ pub fn build(
     routed: &Routing,
     expectations: Vec<String>,
 ) -> TrialEvidence {
-    let mut rows: Vec<(u64, u64, TimelineEntry)> = Vec::new();
-    let request = |seq: u64| capture.requests.iter().find(|r| r.seq == seq);
-    let code_owner = |seq: u64| -> Option<String> {
-        routed.destinations.values().find_map(|o| {
-            o.receptions
-                .iter()
-                .any(|r| r.seq == seq && matches!(r.kind, ReceptionKind::CodeLoaded { .. }))
-                .then(|| o.resolved.name.clone())
-        })
-    };
+    let mut rows: Vec<Row> = Vec::new();
+    decision_rows(&mut rows, state, capture);
+    segment_rows(&mut rows, decoded, routed);
+    event_rows(&mut rows, decoded, routed);
+    vendor_rows(&mut rows, capture, routed);
+    third_party_rows(&mut rows, capture, routed);
+    departure_rows(&mut rows, routed);
+    rows.sort_by_key(|r| (r.0, r.1));
+    rows.dedup_by(|a, b| a.2 == b.2);
+    TrialEvidence {
+        spec_file: spec.path.display().to_string(),
+        url: strip_query_values(&spec.site.url),
+        gpc: state.gpc,
+        steps: state.steps.iter().map(|s| s.describe()).collect(),
+        expectations,
+        // Filled by the trial, which knows the analysis.
+        library: String::new(),
+        decision_at_ms: capture.decision_at_ms,
+        timeline: rows.into_iter().map(|(_, _, e)| e).collect(),
+        screenshot_before: None,
+        screenshot_after: None,
+        screenshots: Screenshots::default(),
+    }
+}
 
-    // Each decision where it landed: the state's one, or each of a journey's (named).
+/// Each decision where it landed: the state's one, or each of a journey's (named).
+fn decision_rows(rows: &mut Vec<Row>, state: &State, capture: &Capture) {
     for (d, mark) in state.decisions.iter().zip(&capture.decisions) {
         let Some(step) = state.steps.get(d.step) else {
             continue;
@@ -85,6 +103,19 @@ pub fn build(
             },
         ));
     }
+}
+
+/// Segment's library, settings and destination code loads.
+fn segment_rows(rows: &mut Vec<Row>, decoded: &Decoded, routed: &Routing) {
+    let code_owner = |seq: u64| -> Option<String> {
+        routed.destinations.values().find_map(|o| {
+            o.receptions
+                .iter()
+                .any(|r| r.seq == seq && matches!(r.kind, ReceptionKind::CodeLoaded { .. }))
+                .then(|| o.resolved.name.clone())
+        })
+    };
+
     for l in &decoded.library_loads {
         let what = match &l.kind {
             LoadKind::Library { .. } => format!("analytics.js loaded from {}", l.host),
@@ -113,6 +144,10 @@ pub fn build(
             },
         ));
     }
+}
+
+/// Each Segment event, with its consent stamp and the cloud destinations it reaches.
+fn event_rows(rows: &mut Vec<Row>, decoded: &Decoded, routed: &Routing) {
     for (i, e) in decoded.events.iter().enumerate() {
         let reaches = routed
             .event_destinations
@@ -140,6 +175,11 @@ pub fn build(
             },
         ));
     }
+}
+
+/// Each request a destination's vendor received (code loads are Segment's rows).
+fn vendor_rows(rows: &mut Vec<Row>, capture: &Capture, routed: &Routing) {
+    let request = |seq: u64| capture.requests.iter().find(|r| r.seq == seq);
     for o in routed.destinations.values() {
         for r in &o.receptions {
             let (host, path, carried) = match &r.kind {
@@ -176,6 +216,10 @@ pub fn build(
             ));
         }
     }
+}
+
+/// Each request to a host no destination claims.
+fn third_party_rows(rows: &mut Vec<Row>, capture: &Capture, routed: &Routing) {
     for req in &capture.requests {
         if routed.other_hosts.contains(&req.host()) {
             rows.push((
@@ -192,6 +236,10 @@ pub fn build(
             ));
         }
     }
+}
+
+/// Each time a step sent the visitor off the site.
+fn departure_rows(rows: &mut Vec<Row>, routed: &Routing) {
     for d in &routed.departures {
         rows.push((
             d.at_ms,
@@ -205,21 +253,5 @@ pub fn build(
                 detail: None,
             },
         ));
-    }
-    rows.sort_by_key(|r| (r.0, r.1));
-    rows.dedup_by(|a, b| a.2 == b.2);
-    TrialEvidence {
-        spec_file: spec.path.display().to_string(),
-        url: strip_query_values(&spec.site.url),
-        gpc: state.gpc,
-        steps: state.steps.iter().map(|s| s.describe()).collect(),
-        expectations,
-        // Filled by the trial, which knows the analysis.
-        library: String::new(),
-        decision_at_ms: capture.decision_at_ms,
-        timeline: rows.into_iter().map(|(_, _, e)| e).collect(),
-        screenshot_before: None,
-        screenshot_after: None,
-        screenshots: Screenshots::default(),
     }
 }

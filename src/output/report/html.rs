@@ -136,7 +136,28 @@ pub(crate) fn render(
     h
 }
 
+/// One trial: its heading, what it did and expected, its failures and trace, then the visit's
+/// screenshots and timeline.
 fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, report_dir: &Path) {
+    trial_heading(h, r, ev);
+    if let Some(ev) = ev {
+        trial_plan(h, ev);
+    }
+    failures(h, r);
+    if let Some(trace) = &r.trace {
+        trace_link(h, trace, report_dir);
+    }
+    let Some(ev) = ev else {
+        h.push_str("<p class=\"none\">no visit evidence (the trial did not reach the browser, or evidence was off)</p>\n</section>\n");
+        return;
+    };
+    screenshots(h, ev);
+    timeline(h, ev);
+    h.push_str("</section>\n");
+}
+
+/// The section's opening, the trial's name and verdict, and where and how long it ran.
+fn trial_heading(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>) {
     h.push_str(&format!(
         "<section class=\"trial\" id=\"{}\" data-trial=\"{}\" data-verdict=\"{}\">\n",
         anchor(&r.spec, &r.state),
@@ -159,34 +180,39 @@ fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, re
         );
     }
     h.push_str(&format!("<p class=\"meta\">{meta}</p>\n"));
-    if let Some(ev) = ev {
-        let steps = ev
-            .steps
-            .iter()
-            .map(|s| format!("<li><code>{}</code></li>", escape(&super::step_text(s))));
-        rows_section(
-            h,
-            "Steps",
-            "no steps: the visitor makes no choice; the whole visit is judged",
-            ("<ol class=\"steps\">", "</ol>\n"),
-            steps,
-        );
-        h.push_str("<h3>Expectations</h3>\n<ul class=\"expectations\">");
-        for e in &ev.expectations {
-            h.push_str(&format!("<li><code>{}</code></li>", text(e)));
-        }
-        if ev.expectations.is_empty() {
-            h.push_str("<li class=\"none\">none beyond the built-in checks</li>");
-        }
-        h.push_str("</ul>\n");
-        if !ev.library.is_empty() {
-            h.push_str(&format!(
-                "<p class=\"library\">Segment's library: {}</p>\n",
-                text(&ev.library)
-            ));
-        }
-    }
+}
 
+/// The steps, the expectations and Segment's library.
+fn trial_plan(h: &mut String, ev: &TrialEvidence) {
+    let steps = ev
+        .steps
+        .iter()
+        .map(|s| format!("<li><code>{}</code></li>", escape(&super::step_text(s))));
+    rows_section(
+        h,
+        "Steps",
+        "no steps: the visitor makes no choice; the whole visit is judged",
+        ("<ol class=\"steps\">", "</ol>\n"),
+        steps,
+    );
+    h.push_str("<h3>Expectations</h3>\n<ul class=\"expectations\">");
+    for e in &ev.expectations {
+        h.push_str(&format!("<li><code>{}</code></li>", text(e)));
+    }
+    if ev.expectations.is_empty() {
+        h.push_str("<li class=\"none\">none beyond the built-in checks</li>");
+    }
+    h.push_str("</ul>\n");
+    if !ev.library.is_empty() {
+        h.push_str(&format!(
+            "<p class=\"library\">Segment's library: {}</p>\n",
+            text(&ev.library)
+        ));
+    }
+}
+
+/// Each failing check with its evidence.
+fn failures(h: &mut String, r: &TrialResult) {
     h.push_str("<h3>Failing checks</h3>\n");
     if r.failures.is_empty() {
         h.push_str("<p class=\"none\">none</p>\n");
@@ -218,26 +244,27 @@ fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, re
         }
         h.push_str("</div>\n");
     }
-    if let Some(trace) = &r.trace {
-        let href = trace_href(trace, report_dir);
-        h.push_str(&format!(
-            "<p class=\"trace\">Playwright trace: <a href=\"{}\">{}</a> \
-             (<code>npx playwright show-trace {}</code>)</p>\n",
-            escape(&href),
-            escape(
-                &trace
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            ),
-            escape(&trace.display().to_string())
-        ));
-    }
+}
 
-    let Some(ev) = ev else {
-        h.push_str("<p class=\"none\">no visit evidence (the trial did not reach the browser, or evidence was off)</p>\n</section>\n");
-        return;
-    };
+/// The Playwright trace kept for the trial.
+fn trace_link(h: &mut String, trace: &Path, report_dir: &Path) {
+    let href = trace_href(trace, report_dir);
+    h.push_str(&format!(
+        "<p class=\"trace\">Playwright trace: <a href=\"{}\">{}</a> \
+         (<code>npx playwright show-trace {}</code>)</p>\n",
+        escape(&href),
+        escape(
+            &trace
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ),
+        escape(&trace.display().to_string())
+    ));
+}
+
+/// The screenshots before and after the decision.
+fn screenshots(h: &mut String, ev: &TrialEvidence) {
     h.push_str("<h3>Screenshots</h3>\n<div class=\"shots\">");
     let shots = [
         (
@@ -265,7 +292,10 @@ fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, re
         h.push_str("<p class=\"none\">no screenshots</p>");
     }
     h.push_str("</div>\n");
+}
 
+/// Every timeline row of the visit.
+fn timeline(h: &mut String, ev: &TrialEvidence) {
     let rows = ev.timeline.iter().map(|e| {
         format!(
             "<tr class=\"kind-{k} phase-{p}\"><td class=\"at\">{at}</td><td>{p}</td><td class=\"kind\">{k}</td><td class=\"mono\">{what}</td><td>{d}</td><td>{detail}</td></tr>\n",
@@ -287,7 +317,6 @@ fn trial_section(h: &mut String, r: &TrialResult, ev: Option<&TrialEvidence>, re
         ),
         rows,
     );
-    h.push_str("</section>\n");
 }
 
 /// `<h3>{title}</h3>`, then the rows between `open` and `close`, or `empty` when there are none.

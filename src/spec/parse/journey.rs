@@ -69,50 +69,13 @@ impl Cx<'_> {
         let mut decisions: Vec<Decision> = Vec::new();
         let mut pending: Option<(usize, String)> = None;
         for (i, step) in raw.into_iter().enumerate() {
-            let p = segs!["states", state, "steps", i, "decision"];
             if step.len() == 1
                 && let Some(v) = step.get("decision")
             {
-                let name = match v {
-                    Value::String(n) if !n.trim().is_empty() => n.trim().to_string(),
-                    other => {
-                        self.value_err(
-                            &p,
-                            format!(
-                                "`decision` in step {} of state `{state}` needs a phase name, found {}",
-                                i + 1,
-                                kind_of(other)
-                            ),
-                            Some("write `- decision: withdrawn` before the step that decides".into()),
-                        );
-                        continue;
-                    }
-                };
-                if name == BEFORE {
-                    self.value_err(
-                        &p,
-                        format!("`{BEFORE}` names what comes before the first decision"),
-                        Some("give the decision another name, e.g. `accepted`".into()),
-                    );
-                }
-                if pending.is_some() {
-                    self.key_err(
-                        &p,
-                        format!("two `decision:` markers in a row in state `{state}`"),
-                        Some("a marker names the one step after it".into()),
-                    );
-                }
-                if decisions
-                    .iter()
-                    .any(|d| d.name.as_deref() == Some(name.as_str()))
+                if let Some(name) = self.decision_marker(state, i, v, pending.is_some(), &decisions)
                 {
-                    self.value_err(
-                        &p,
-                        format!("decision `{name}` is named twice in state `{state}`"),
-                        Some("each phase of a journey has its own name".into()),
-                    );
+                    pending = Some((i, name));
                 }
-                pending = Some((i, name));
                 continue;
             }
             if let Some(s) = self.step(state, i, step, categories, cmp_declared) {
@@ -140,6 +103,59 @@ impl Cx<'_> {
             decisions.push(Decision { step, name: None });
         }
         (steps, decisions)
+    }
+
+    /// A `decision: NAME` marker in step `i`: its name, or `None` when it has none. `pending`:
+    /// the step before was a marker too.
+    fn decision_marker(
+        &mut self,
+        state: &str,
+        i: usize,
+        v: &Value,
+        pending: bool,
+        decisions: &[Decision],
+    ) -> Option<String> {
+        let p = segs!["states", state, "steps", i, "decision"];
+        let name = match v {
+            Value::String(n) if !n.trim().is_empty() => n.trim().to_string(),
+            other => {
+                self.value_err(
+                    &p,
+                    format!(
+                        "`decision` in step {} of state `{state}` needs a phase name, found {}",
+                        i + 1,
+                        kind_of(other)
+                    ),
+                    Some("write `- decision: withdrawn` before the step that decides".into()),
+                );
+                return None;
+            }
+        };
+        if name == BEFORE {
+            self.value_err(
+                &p,
+                format!("`{BEFORE}` names what comes before the first decision"),
+                Some("give the decision another name, e.g. `accepted`".into()),
+            );
+        }
+        if pending {
+            self.key_err(
+                &p,
+                format!("two `decision:` markers in a row in state `{state}`"),
+                Some("a marker names the one step after it".into()),
+            );
+        }
+        if decisions
+            .iter()
+            .any(|d| d.name.as_deref() == Some(name.as_str()))
+        {
+            self.value_err(
+                &p,
+                format!("decision `{name}` is named twice in state `{state}`"),
+                Some("each phase of a journey has its own name".into()),
+            );
+        }
+        Some(name)
     }
 
     /// `phases.<name>`: expectations per named decision.
@@ -259,157 +275,205 @@ impl Cx<'_> {
     ) -> Vec<EventExpectation> {
         let mut out = Vec::new();
         for (i, r) in raw.into_iter().enumerate() {
-            let p = self.at(segs!["events", i]);
-            let line = self.locate(&p, false).line;
-            let key = |k: &str| {
-                let mut kp = p.clone();
-                kp.push(Seg::Key(k.to_string()));
-                kp
-            };
-            let mut ok = true;
-            let call = match &r.call {
-                None => None,
-                Some(c) => match Call::from_word(c) {
-                    Some(c) => Some(c),
-                    None => {
-                        let help = super::word_help::<Call>(c, "call types:");
-                        self.value_err(
-                            &key("call"),
-                            format!("unknown call type `{c}` in state `{state}` expect.events"),
-                            Some(help),
-                        );
-                        ok = false;
-                        None
-                    }
-                },
-            };
-            let phase = match &r.phase {
-                None => None,
-                Some(w) => {
-                    let v = self.pick::<EventPhase>(&key("phase"), "phase", w);
-                    ok &= v.is_some();
-                    v
-                }
-            };
-            let stamp = match r.stamp {
-                None => None,
-                Some(Value::String(s)) if s == "unstamped" => Some(StampMatch::Unstamped),
-                Some(Value::Mapping(m)) => {
-                    let mut cats = BTreeMap::new();
-                    for (k, v) in m {
-                        match (k, v) {
-                            (Value::String(id), Value::Bool(b)) => {
-                                let mut cp = key("stamp");
-                                cp.push(Seg::Key(id.clone()));
-                                self.check_category(&cp, &id, categories, true);
-                                cats.insert(id, b);
-                            }
-                            (_, other) => {
-                                ok = false;
-                                self.value_err(
-                                    &key("stamp"),
-                                    format!(
-                                        "`stamp` values are `true` or `false`, found {}",
-                                        kind_of(&other)
-                                    ),
-                                    Some("write `stamp: {C0002: true}`".into()),
-                                );
-                            }
-                        }
-                    }
-                    Some(StampMatch::Categories(cats))
-                }
-                Some(other) => {
-                    ok = false;
-                    self.value_err(
-                        &key("stamp"),
-                        format!(
-                            "`stamp` must be a mapping of category to true/false or `unstamped`, found {}",
-                            kind_of(&other)
-                        ),
-                        Some("write `stamp: {C0002: true}` or `stamp: unstamped`".into()),
-                    );
-                    None
-                }
-            };
-            let mut paths = |which: &str, v: Option<Vec<String>>| -> Vec<String> {
-                let v = v.unwrap_or_default();
-                for (j, f) in v.iter().enumerate() {
-                    if f.trim().is_empty() || f.split('.').any(str::is_empty) {
-                        let mut fp = key(which);
-                        fp.push(Seg::Index(j));
-                        self.value_err(
-                            &fp,
-                            format!("`{f}` is not a field path"),
-                            Some(
-                                "write a dotted path into the event, e.g. `properties.product_id` \
-                                 or `traits.email`"
-                                    .into(),
-                            ),
-                        );
-                        ok = false;
-                    }
-                }
-                v
-            };
-            let has = paths("has", r.has);
-            let lacks = paths("lacks", r.lacks);
-            let never = r.never == Some(true);
-            let (min, max) = match (r.count, r.min, r.max, never) {
-                (None, None, None, false) => (1, None),
-                (None, None, None, true) => (0, Some(0)),
-                (Some(n), None, None, false) => (n, Some(n)),
-                (None, min, max, false) => (min.unwrap_or(0), max),
-                _ => {
-                    ok = false;
-                    self.value_err(
-                        &p,
-                        format!(
-                            "item {} of state `{state}` expect.events mixes its counts",
-                            i + 1
-                        ),
-                        Some(
-                            "give one of `count: N`, `never: true`, or `min:`/`max:` (default: \
-                             at least 1)"
-                                .into(),
-                        ),
-                    );
-                    (1, None)
-                }
-            };
-            if let Some(max) = max
-                && min > max
-            {
-                ok = false;
-                self.value_err(
-                    &key("min"),
-                    format!("`min: {min}` is more than `max: {max}`"),
-                    None,
-                );
-            }
-            if r.never == Some(false) {
-                ok = false;
-                self.value_err(
-                    &key("never"),
-                    "`never: false` says nothing".into(),
-                    Some("drop it; an item without a count means at least 1".into()),
-                );
-            }
-            if ok {
-                out.push(EventExpectation {
-                    call,
-                    event: r.event,
-                    phase,
-                    stamp,
-                    has,
-                    lacks,
-                    min,
-                    max,
-                    line,
-                });
-            }
+            out.extend(self.event(state, i, r, categories));
         }
         out
+    }
+
+    /// One `expect.events` item, or `None` after reporting what is wrong with it.
+    fn event(
+        &mut self,
+        state: &str,
+        i: usize,
+        mut r: RawEvent,
+        categories: &IndexMap<String, Category>,
+    ) -> Option<EventExpectation> {
+        let p = self.at(segs!["events", i]);
+        let line = self.locate(&p, false).line;
+        let key = |k: &str| {
+            let mut kp = p.clone();
+            kp.push(Seg::Key(k.to_string()));
+            kp
+        };
+        let mut ok = true;
+        let call = match &r.call {
+            None => None,
+            Some(c) => self.event_call(&key("call"), state, c, &mut ok),
+        };
+        let phase = match &r.phase {
+            None => None,
+            Some(w) => {
+                let v = self.pick::<EventPhase>(&key("phase"), "phase", w);
+                ok &= v.is_some();
+                v
+            }
+        };
+        let stamp = match r.stamp.take() {
+            None => None,
+            Some(v) => self.event_stamp(&key("stamp"), v, categories, &mut ok),
+        };
+        let has = self.field_paths(&key("has"), r.has.take(), &mut ok);
+        let lacks = self.field_paths(&key("lacks"), r.lacks.take(), &mut ok);
+        let (min, max) = self.event_counts(&p, state, i, &r, &mut ok);
+        ok.then_some(EventExpectation {
+            call,
+            event: r.event,
+            phase,
+            stamp,
+            has,
+            lacks,
+            min,
+            max,
+            line,
+        })
+    }
+
+    /// The counts of an `expect.events` item (`count`, `never`, `min`/`max`) as (min, max);
+    /// `ok` turns false when they contradict each other.
+    fn event_counts(
+        &mut self,
+        p: &[Seg],
+        state: &str,
+        i: usize,
+        r: &RawEvent,
+        ok: &mut bool,
+    ) -> (u32, Option<u32>) {
+        let key = |k: &str| {
+            let mut kp = p.to_vec();
+            kp.push(Seg::Key(k.to_string()));
+            kp
+        };
+        let never = r.never == Some(true);
+        let (min, max) = match (r.count, r.min, r.max, never) {
+            (None, None, None, false) => (1, None),
+            (None, None, None, true) => (0, Some(0)),
+            (Some(n), None, None, false) => (n, Some(n)),
+            (None, min, max, false) => (min.unwrap_or(0), max),
+            _ => {
+                *ok = false;
+                self.value_err(
+                    p,
+                    format!(
+                        "item {} of state `{state}` expect.events mixes its counts",
+                        i + 1
+                    ),
+                    Some(
+                        "give one of `count: N`, `never: true`, or `min:`/`max:` (default: \
+                         at least 1)"
+                            .into(),
+                    ),
+                );
+                (1, None)
+            }
+        };
+        if let Some(max) = max
+            && min > max
+        {
+            *ok = false;
+            self.value_err(
+                &key("min"),
+                format!("`min: {min}` is more than `max: {max}`"),
+                None,
+            );
+        }
+        if r.never == Some(false) {
+            *ok = false;
+            self.value_err(
+                &key("never"),
+                "`never: false` says nothing".into(),
+                Some("drop it; an item without a count means at least 1".into()),
+            );
+        }
+        (min, max)
+    }
+
+    /// `call:` of an `expect.events` item; `ok` turns false on an unknown word.
+    fn event_call(&mut self, kp: &[Seg], state: &str, c: &str, ok: &mut bool) -> Option<Call> {
+        match Call::from_word(c) {
+            Some(c) => Some(c),
+            None => {
+                let help = super::word_help::<Call>(c, "call types:");
+                self.value_err(
+                    kp,
+                    format!("unknown call type `{c}` in state `{state}` expect.events"),
+                    Some(help),
+                );
+                *ok = false;
+                None
+            }
+        }
+    }
+
+    /// `stamp:` of an `expect.events` item: `unstamped` or category → true/false.
+    fn event_stamp(
+        &mut self,
+        sp: &[Seg],
+        value: Value,
+        categories: &IndexMap<String, Category>,
+        ok: &mut bool,
+    ) -> Option<StampMatch> {
+        match value {
+            Value::String(s) if s == "unstamped" => Some(StampMatch::Unstamped),
+            Value::Mapping(m) => {
+                let mut cats = BTreeMap::new();
+                for (k, v) in m {
+                    match (k, v) {
+                        (Value::String(id), Value::Bool(b)) => {
+                            let mut cp = sp.to_vec();
+                            cp.push(Seg::Key(id.clone()));
+                            self.check_category(&cp, &id, categories, true);
+                            cats.insert(id, b);
+                        }
+                        (_, other) => {
+                            *ok = false;
+                            self.value_err(
+                                sp,
+                                format!(
+                                    "`stamp` values are `true` or `false`, found {}",
+                                    kind_of(&other)
+                                ),
+                                Some("write `stamp: {C0002: true}`".into()),
+                            );
+                        }
+                    }
+                }
+                Some(StampMatch::Categories(cats))
+            }
+            other => {
+                *ok = false;
+                self.value_err(
+                    sp,
+                    format!(
+                        "`stamp` must be a mapping of category to true/false or `unstamped`, found {}",
+                        kind_of(&other)
+                    ),
+                    Some("write `stamp: {C0002: true}` or `stamp: unstamped`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// `has:`/`lacks:` of an `expect.events` item: dotted field paths.
+    fn field_paths(&mut self, wp: &[Seg], v: Option<Vec<String>>, ok: &mut bool) -> Vec<String> {
+        let v = v.unwrap_or_default();
+        for (j, f) in v.iter().enumerate() {
+            if f.trim().is_empty() || f.split('.').any(str::is_empty) {
+                let mut fp = wp.to_vec();
+                fp.push(Seg::Index(j));
+                self.value_err(
+                    &fp,
+                    format!("`{f}` is not a field path"),
+                    Some(
+                        "write a dotted path into the event, e.g. `properties.product_id` \
+                         or `traits.email`"
+                            .into(),
+                    ),
+                );
+                *ok = false;
+            }
+        }
+        v
     }
 }
 
