@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The folder a run writes into: `$CONSENT_GATES_OUT`, else `<target>/consent-gates`.
-pub fn output_dir() -> PathBuf {
+pub(crate) fn output_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("CONSENT_GATES_OUT") {
         return PathBuf::from(p);
     }
@@ -13,7 +13,7 @@ pub fn output_dir() -> PathBuf {
 
 /// Cargo's target folder: `$CARGO_TARGET_DIR`, else the `target` folder holding this executable,
 /// else `./target`.
-pub fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     if let Some(p) = std::env::var_os("CARGO_TARGET_DIR") {
         return PathBuf::from(p);
     }
@@ -28,7 +28,7 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// A file-name-safe form of a trial name: `shop::reject-all` → `shop-reject-all`.
-pub fn file_stem(spec: &str, state: &str) -> String {
+pub(crate) fn file_stem(spec: &str, state: &str) -> String {
     let safe = |s: &str| -> String {
         s.chars()
             .map(|c| {

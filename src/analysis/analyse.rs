@@ -23,9 +23,9 @@ pub struct Analysis {
     /// Every failed expectation and built-in check (not yet redacted).
     pub failures: Vec<Failure>,
     /// How analytics.js showed itself (by URL or by behaviour).
-    pub library: segment::LibrarySeen,
+    pub(crate) library: segment::LibrarySeen,
     /// Warnings that are not failures: spec keys that had no effect, exemptions to check.
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Decodes, routes and judges `capture`, a visit of `state`. `settings` is the spec's

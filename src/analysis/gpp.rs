@@ -22,7 +22,7 @@ use crate::spec::signals::{GppOptOut, GppSection};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct GppSignal {
     /// Every section the string carries, by the IAB's name, in the string's order.
-    pub sections: Vec<String>,
+    pub(crate) sections: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usnat: Option<IndexMap<&'static str, FieldValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,7 +60,7 @@ const OPTED_OUT: u8 = 1;
 
 impl GppSignal {
     /// The sections of usnat and usca this string carries.
-    pub fn us_sections(&self) -> Vec<GppSection> {
+    pub(crate) fn us_sections(&self) -> Vec<GppSection> {
         GppSection::VARIANTS
             .iter()
             .copied()
@@ -72,7 +72,7 @@ impl GppSignal {
     }
 
     /// The raw value of `opt_out` in `section` (`None`: no such section or field).
-    pub fn opt_out(&self, section: GppSection, opt_out: GppOptOut) -> Option<u8> {
+    pub(crate) fn opt_out(&self, section: GppSection, opt_out: GppOptOut) -> Option<u8> {
         self.opt_outs
             .iter()
             .find(|(s, o, _)| (*s, *o) == (section, opt_out))
@@ -89,7 +89,7 @@ impl GppSignal {
     }
 
     /// `usnat SaleOptOut, usca SharingOptOut`: the opt-outs signalled, for messages.
-    pub fn describe_opted_out(&self) -> String {
+    pub(crate) fn describe_opted_out(&self) -> String {
         self.opted_out()
             .iter()
             .map(|(s, o)| format!("{} {}", s.word(), o.field()))

@@ -14,8 +14,8 @@ pub struct TcfSignal {
     /// Special features the visitor opted in to.
     pub special_features: Vec<u8>,
     /// Vendors with consent, and on legitimate interest.
-    pub vendors_consent: Vec<u16>,
-    pub vendors_legitimate_interest: Vec<u16>,
+    pub(crate) vendors_consent: Vec<u16>,
+    pub(crate) vendors_legitimate_interest: Vec<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

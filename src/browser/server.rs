@@ -68,7 +68,7 @@ pub(crate) fn share_under_nextest() {
 
 /// Where the browser comes from, decided by the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Source {
+pub enum Source {
     /// Launched by this process through its own Playwright driver (`cargo test`).
     Local,
     /// A browser server shared by the processes of run `run`.

@@ -25,146 +25,146 @@ use crate::spec::{Mode, Spec, State};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
-    pub spec: String,
-    pub state: String,
-    pub gpc: bool,
+    pub(crate) spec: String,
+    pub(crate) state: String,
+    pub(crate) gpc: bool,
     /// The page's view of the values the browser pins (locale, time zone, screen, CPU count,
     /// online): the same on every machine; absent when the page could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub browser: Option<BrowserSeen>,
-    pub steps: Vec<String>,
+    pub(crate) browser: Option<BrowserSeen>,
+    pub(crate) steps: Vec<String>,
     /// Which clock the page settled on, and settles that never found it idle.
-    pub settle: SettleSeen,
+    pub(crate) settle: SettleSeen,
     /// Each effective expectation with where it came from: `collection: none (regime gdpr)`.
-    pub expectations: Vec<String>,
-    pub segment: SegmentSeen,
-    pub events: Vec<EventRow>,
-    pub destinations: IndexMap<String, DestinationRow>,
+    pub(crate) expectations: Vec<String>,
+    pub(crate) segment: SegmentSeen,
+    pub(crate) events: Vec<EventRow>,
+    pub(crate) destinations: IndexMap<String, DestinationRow>,
     /// A journey's phases in order (a state with `decision:` markers): each phase's events and
     /// the destinations that received data in it; absent for other states.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub phases: Vec<PhaseRow>,
-    pub other_hosts: Vec<String>,
+    pub(crate) phases: Vec<PhaseRow>,
+    pub(crate) other_hosts: Vec<String>,
     /// Hosts the visitor left the site for through a step (a plain link or form carrying nothing
     /// that identifies them); absent when there were none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub left_for: Vec<String>,
-    pub storage: Storage,
+    pub(crate) left_for: Vec<String>,
+    pub(crate) storage: Storage,
     /// What the CMP showed and recorded; absent when the spec names no CMP and the page gave no
     /// TCF or GPP string.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cmp: Option<CmpSeen>,
+    pub(crate) cmp: Option<CmpSeen>,
     /// Warnings that are not failures (a spec key that had no effect, an exemption to check);
     /// absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-    pub verdict: Verdict,
-    pub failures: Vec<String>,
+    pub(crate) notes: Vec<String>,
+    pub(crate) verdict: Verdict,
+    pub(crate) failures: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct SettleSeen {
+pub(crate) struct SettleSeen {
     /// `controlled` (Playwright's clock, run forward while settling) or `real` (`timing.clock`).
-    pub clock: String,
+    pub(crate) clock: String,
     /// Settles after which requests kept coming over many horizons of page time (a heartbeat).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub never_idle: Vec<String>,
+    pub(crate) never_idle: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct BrowserSeen {
-    pub locale: String,
-    pub time_zone: String,
+pub(crate) struct BrowserSeen {
+    pub(crate) locale: String,
+    pub(crate) time_zone: String,
     /// `1280x720 @1x`.
-    pub screen: String,
-    pub cores: u32,
-    pub online: bool,
+    pub(crate) screen: String,
+    pub(crate) cores: u32,
+    pub(crate) online: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SegmentSeen {
+pub(crate) struct SegmentSeen {
     /// analytics.js ran: loaded by URL, or recognised by its behaviour.
-    pub library_loaded: bool,
+    pub(crate) library_loaded: bool,
     /// How a library the site bundles itself was recognised (no snippet load by URL); absent
     /// for a snippet load.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub recognised_by: Vec<String>,
-    pub settings_fetched: bool,
+    pub(crate) recognised_by: Vec<String>,
+    pub(crate) settings_fetched: bool,
     /// Destination code Segment loaded (classic slugs, action folders).
-    pub destination_code: Vec<String>,
+    pub(crate) destination_code: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct EventRow {
-    pub phase: Phase,
+pub(crate) struct EventRow {
+    pub(crate) phase: Phase,
     /// `track "Product Added"`.
-    pub call: String,
+    pub(crate) call: String,
     /// `absent`, `no-preferences`, `C0001=true C0002=false`, or `{} (all denied)`.
-    pub consent: String,
-    pub identified: bool,
+    pub(crate) consent: String,
+    pub(crate) identified: bool,
     /// Cloud-mode destinations Segment's routing would deliver it to.
-    pub reaches: Vec<String>,
+    pub(crate) reaches: Vec<String>,
 }
 
 /// One phase of a journey.
 #[derive(Debug, Clone, Serialize)]
-pub struct PhaseRow {
+pub(crate) struct PhaseRow {
     /// `before`, or the decision's name.
-    pub phase: String,
+    pub(crate) phase: String,
     /// The decision step (1-based); absent for `before`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub from_step: Option<usize>,
+    pub(crate) from_step: Option<usize>,
     /// `track "Product Added" · C0001=true C0002=false`, sorted.
-    pub events: Vec<String>,
+    pub(crate) events: Vec<String>,
     /// Each declared destination: `received` or `nothing`, with its distinct evidence.
-    pub destinations: IndexMap<String, Vec<String>>,
+    pub(crate) destinations: IndexMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct DestinationRow {
-    pub mode: Mode,
-    pub categories: Vec<String>,
-    pub received: bool,
+pub(crate) struct DestinationRow {
+    pub(crate) mode: Mode,
+    pub(crate) categories: Vec<String>,
+    pub(crate) received: bool,
     /// The spec's reason when it declares the destination as needing no consent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exempt: Option<String>,
+    pub(crate) exempt: Option<String>,
     /// Distinct evidence, sorted: `code /next-integrations/…`, `host www.facebook.com/tr/`, `event page`.
-    pub evidence: Vec<String>,
+    pub(crate) evidence: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Storage {
+pub(crate) struct Storage {
     /// `name (domain)`.
-    pub cookies: Vec<String>,
+    pub(crate) cookies: Vec<String>,
     /// `origin key`.
-    pub local_storage: Vec<String>,
+    pub(crate) local_storage: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CmpSeen {
+pub(crate) struct CmpSeen {
     /// The spec's `cmp:` (an adapter, `auto` or `autoconsent`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub adapter: Option<String>,
+    pub(crate) adapter: Option<String>,
     /// The adapter whose CMP was found on the page.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detected: Option<String>,
+    pub(crate) detected: Option<String>,
     /// The autoconsent rule that acted (`cmp: autoconsent`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub autoconsent_rule: Option<String>,
+    pub(crate) autoconsent_rule: Option<String>,
     /// The CMP's recorded choice by stamp category id (`None`: not decided or not readable).
-    pub choice: Option<std::collections::BTreeMap<String, bool>>,
+    pub(crate) choice: Option<std::collections::BTreeMap<String, bool>>,
     /// The TCF TC string (timestamps zeroed) and the GPP string the page gave vendors.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tcf: Option<String>,
+    pub(crate) tcf: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gpp: Option<String>,
+    pub(crate) gpp: Option<String>,
     /// The TC string decoded: the purposes (consent, legitimate interest), special features and
     /// vendors it signals.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tcf_decoded: Option<crate::analysis::tcf::TcfSignal>,
+    pub(crate) tcf_decoded: Option<crate::analysis::tcf::TcfSignal>,
     /// The GPP string decoded: the sections it carries, and usnat and usca field by field.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub gpp_decoded: Option<crate::analysis::gpp::GppSignal>,
+    pub(crate) gpp_decoded: Option<crate::analysis::gpp::GppSignal>,
 }
 
 /// The normalised snapshot of one trial.
@@ -355,7 +355,7 @@ fn phase_rows(state: &State, capture: &Capture, analysis: &Analysis) -> Vec<Phas
 
 /// analytics-next's persisted queue (`persisted-queue:v1:<write key>:items`, `:seen`, `:lock`):
 /// whether it is in localStorage depends on what was still queued when the page was left.
-pub fn is_volatile_key(key: &str) -> bool {
+pub(crate) fn is_volatile_key(key: &str) -> bool {
     key.starts_with("persisted-queue:v1:")
 }
 
@@ -393,7 +393,7 @@ impl Snapshot {
 }
 
 /// The snapshot's name: `<spec>.<state>` (file `<spec>.<state>.snap`).
-pub fn name(snapshot: &Snapshot) -> String {
+pub(crate) fn name(snapshot: &Snapshot) -> String {
     format!("{}.{}", snapshot.spec, snapshot.state)
 }
 
@@ -404,7 +404,7 @@ pub fn name(snapshot: &Snapshot) -> String {
 /// The status comes from insta's comparison itself ([`Recording`]), not from whether the
 /// assertion passed: under `INSTA_UPDATE=always` or `INSTA_FORCE_PASS` the assertion passes
 /// while the snapshot is new or changed.
-pub fn compare(snapshot: &Snapshot, dir: &Path) -> SnapshotStatus {
+pub(crate) fn compare(snapshot: &Snapshot, dir: &Path) -> SnapshotStatus {
     let name = name(snapshot);
     let existed = dir.join(format!("{name}.snap")).is_file();
     let mut settings = insta::Settings::clone_current();

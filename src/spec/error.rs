@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[error("{}", self.render())]
 pub struct SpecError {
     /// The spec file as given.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// 1-based; 0 when the problem has no position (the file could not be read).
     pub line: usize,
     /// 1-based, counted in characters; 0 when the problem has no position.
@@ -18,18 +18,18 @@ pub struct SpecError {
     /// The headline, without the `error: ` prefix.
     pub message: String,
     /// What to do about it, when there is something to say.
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     /// The text of line `line`, for the snippet.
-    pub source_line: Option<String>,
+    pub(crate) source_line: Option<String>,
     /// Width of the offending token in characters (the caret's length), at least 1.
-    pub width: usize,
+    pub(crate) width: usize,
     /// Further problems in the same file, each with its own position (their `others` are empty).
-    pub others: Vec<SpecError>,
+    pub(crate) others: Vec<SpecError>,
 }
 
 impl SpecError {
     /// An error at `line:column` (1-based) of `file`, with no snippet yet.
-    pub fn new(
+    pub(crate) fn new(
         file: impl Into<PathBuf>,
         line: usize,
         column: usize,
@@ -47,13 +47,13 @@ impl SpecError {
         }
     }
 
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// Takes the snippet line from `text` (the whole spec source).
-    pub fn with_source(mut self, text: &str) -> Self {
+    pub(crate) fn with_source(mut self, text: &str) -> Self {
         if self.line > 0 {
             self.source_line = text
                 .lines()
@@ -63,7 +63,7 @@ impl SpecError {
         self
     }
 
-    pub fn with_width(mut self, width: usize) -> Self {
+    pub(crate) fn with_width(mut self, width: usize) -> Self {
         self.width = width.max(1);
         self
     }
@@ -80,7 +80,7 @@ impl SpecError {
 
     /// Folds a list of errors (in any order) into one, first by position first. `None` when the
     /// list is empty.
-    pub fn combine(mut errors: Vec<SpecError>) -> Option<SpecError> {
+    pub(crate) fn combine(mut errors: Vec<SpecError>) -> Option<SpecError> {
         errors.sort_by_key(|e| (e.line, e.column));
         errors.dedup_by(|a, b| a.line == b.line && a.column == b.column && a.message == b.message);
         let mut iter = errors.into_iter();

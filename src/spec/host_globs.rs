@@ -14,7 +14,7 @@ pub struct HostGlobs {
 
 impl HostGlobs {
     /// Compiles `patterns`; `Err((index, why))` names the first that is not a host glob.
-    pub fn new(patterns: Vec<String>) -> Result<Self, (usize, String)> {
+    pub(crate) fn new(patterns: Vec<String>) -> Result<Self, (usize, String)> {
         let mut builder = GlobSetBuilder::new();
         for (i, p) in patterns.iter().enumerate() {
             builder.add(host_glob(p).map_err(|why| (i, why))?);
@@ -24,7 +24,7 @@ impl HostGlobs {
     }
 
     /// Whether `host` (any case, trailing dot ignored) matches one of the patterns.
-    pub fn matches(&self, host: &str) -> bool {
+    pub(crate) fn matches(&self, host: &str) -> bool {
         !self.patterns.is_empty()
             && self
                 .set
@@ -32,7 +32,8 @@ impl HostGlobs {
     }
 
     /// The first pattern `host` matches, for messages.
-    pub fn matching(&self, host: &str) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn matching(&self, host: &str) -> Option<&str> {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.set
             .matches(host)

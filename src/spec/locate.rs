@@ -14,9 +14,9 @@
 /// and the token's width in characters (at least 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
-    pub line: usize,
-    pub col: usize,
-    pub len: usize,
+    pub(crate) line: usize,
+    pub(crate) col: usize,
+    pub(crate) len: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -31,15 +31,15 @@ pub(crate) enum Node {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub key: String,
-    pub key_span: Span,
-    pub value: Spanned,
+    pub(crate) key: String,
+    pub(crate) key_span: Span,
+    pub(crate) value: Spanned,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct Spanned {
-    pub span: Span,
-    pub node: Node,
+    pub(crate) span: Span,
+    pub(crate) node: Node,
 }
 
 /// One step of a path into the document.

@@ -17,18 +17,18 @@ pub(crate) const TCF_SPECIAL_FEATURES: std::ops::RangeInclusive<u8> = 1..=2;
 /// Each list, when given, must equal the decoded one exactly (order and repeats do not matter).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TcfExpect {
+pub(crate) struct TcfExpect {
     /// Purposes with the visitor's consent.
-    pub consent: Option<Vec<u8>>,
+    pub(crate) consent: Option<Vec<u8>>,
     /// Purposes the CMP signals on legitimate interest (not objected to).
-    pub legitimate_interest: Option<Vec<u8>>,
+    pub(crate) legitimate_interest: Option<Vec<u8>>,
     /// Special features the visitor opted in to.
-    pub special_features: Option<Vec<u8>>,
+    pub(crate) special_features: Option<Vec<u8>>,
 }
 
 impl TcfExpect {
     /// Every (field, number) outside the range TCF v2.2 defines.
-    pub fn out_of_range(&self) -> Vec<(&'static str, usize, u8)> {
+    pub(crate) fn out_of_range(&self) -> Vec<(&'static str, usize, u8)> {
         let mut bad = Vec::new();
         let lists = [
             ("consent", &self.consent, &TCF_PURPOSES),
@@ -72,7 +72,7 @@ pub enum GppOptOut {
 
 impl GppOptOut {
     /// The IAB field that carries it.
-    pub fn field(self) -> &'static str {
+    pub(crate) fn field(self) -> &'static str {
         match self {
             GppOptOut::Sale => "SaleOptOut",
             GppOptOut::Sharing => "SharingOptOut",
@@ -97,8 +97,8 @@ pub enum GppSection {
 #[serde(deny_unknown_fields)]
 pub struct GppExpect {
     /// The US sections (usnat, usca) the string must carry.
-    pub sections: Option<Vec<GppSection>>,
+    pub(crate) sections: Option<Vec<GppSection>>,
     /// The opt-outs the string must signal (value 1) in every one of usnat and usca it carries that
     /// has the field; every opt-out not listed must not be signalled.
-    pub opted_out: Option<Vec<GppOptOut>>,
+    pub(crate) opted_out: Option<Vec<GppOptOut>>,
 }

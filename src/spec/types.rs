@@ -38,7 +38,7 @@ pub struct Spec {
     /// retry is reported as flaky.
     pub retries: u32,
     /// `tcf:` stamp category id → the IAB TCF purposes it stands for.
-    pub tcf: indexmap::IndexMap<String, Vec<u8>>,
+    pub(crate) tcf: indexmap::IndexMap<String, Vec<u8>>,
     /// `gpp:` stamp category id → the IAB GPP opt-outs that switch it off.
     pub gpp: indexmap::IndexMap<String, Vec<super::signals::GppOptOut>>,
 }
@@ -65,7 +65,7 @@ pub struct Site {
 impl Site {
     /// The site's own hosts, `www.` stripped: its URL's and its web pages' (not the origins it
     /// serves offline: those stand in for whoever owns them).
-    pub fn own_hosts(&self) -> Vec<String> {
+    pub(crate) fn own_hosts(&self) -> Vec<String> {
         std::iter::once(self.url.as_str())
             .chain(
                 self.pages
@@ -90,7 +90,7 @@ pub struct SegmentOptions {
     pub settings: Option<PathBuf>,
     pub library: Library,
     /// Forward tracking calls to the real API (never in offline runs).
-    pub deliver: bool,
+    pub(crate) deliver: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
@@ -138,11 +138,11 @@ pub enum Purpose {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Destination {
     /// `None`: device mode when the settings or catalog know its code, else cloud.
-    pub mode: Option<Mode>,
+    pub(crate) mode: Option<Mode>,
     /// Consent categories declared in the spec; `None` means "take them from the settings".
-    pub categories: Option<Vec<String>>,
+    pub(crate) categories: Option<Vec<String>>,
     /// Extra hosts that count as this destination (beside the catalog's).
-    pub hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
     /// Declared as needing no consent (`exempt: <reason>`): judged as always allowed, never
     /// `ungated-destination`. The reason is shown in snapshots, the report and `explain`.
     pub exempt: Option<String>,
@@ -188,7 +188,7 @@ impl State {
 
     /// Whether the state marks its decisions itself (a journey): its snapshot then shows each
     /// phase in order.
-    pub fn is_journey(&self) -> bool {
+    pub(crate) fn is_journey(&self) -> bool {
         self.decisions.iter().any(|d| d.name.is_some())
     }
 }
@@ -209,7 +209,7 @@ pub enum Step {
 /// help text and the JSON Schema's step shapes all take the kinds from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, VariantArray)]
 #[serde(rename_all = "snake_case")]
-pub enum StepKind {
+pub(crate) enum StepKind {
     Click,
     Cmp,
     Eval,
@@ -222,7 +222,7 @@ pub enum StepKind {
 
 impl StepKind {
     /// How a step of this kind is written, for help texts.
-    pub fn syntax(self) -> &'static str {
+    pub(crate) fn syntax(self) -> &'static str {
         match self {
             StepKind::Click => "`click: SELECTOR`",
             StepKind::Cmp => "`cmp: accept_all | reject_all | {categories: [..]}`",
@@ -235,24 +235,13 @@ impl StepKind {
     }
 
     /// "a step is one of `click: SELECTOR`, ...".
-    pub fn help() -> String {
+    pub(crate) fn help() -> String {
         let all: Vec<&str> = StepKind::VARIANTS.iter().map(|k| k.syntax()).collect();
         format!("a step is one of {}", all.join(", "))
     }
 }
 
 impl Step {
-    pub fn kind(&self) -> StepKind {
-        match self {
-            Step::Click(_) => StepKind::Click,
-            Step::Cmp(_) => StepKind::Cmp,
-            Step::Eval(_) => StepKind::Eval,
-            Step::Visit(_) => StepKind::Visit,
-            Step::WaitFor(_) => StepKind::WaitFor,
-            Step::Fill(_) => StepKind::Fill,
-        }
-    }
-
     /// Short human description for messages: `click "#accept"`.
     pub fn describe(&self) -> String {
         match self {
@@ -290,16 +279,16 @@ pub enum CmpAction {
 /// Expectations of one state; `None` means "not judged".
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Expect {
-    pub allowed: Option<DestinationSet>,
-    pub blocked: Option<DestinationSet>,
-    pub collection: Option<Collection>,
-    pub calls: BTreeMap<Call, Collection>,
+    pub(crate) allowed: Option<DestinationSet>,
+    pub(crate) blocked: Option<DestinationSet>,
+    pub(crate) collection: Option<Collection>,
+    pub(crate) calls: BTreeMap<Call, Collection>,
     /// Category id → the value every event after the decision must carry.
-    pub consent: Option<BTreeMap<String, bool>>,
+    pub(crate) consent: Option<BTreeMap<String, bool>>,
     /// Segment events that must (or must not) be sent, in file order.
-    pub events: Vec<EventExpectation>,
+    pub(crate) events: Vec<EventExpectation>,
     /// What the IAB TCF TC string must signal at the end of the state.
-    pub tcf: Option<super::signals::TcfExpect>,
+    pub(crate) tcf: Option<super::signals::TcfExpect>,
     /// What the IAB GPP string must signal at the end of the state.
     pub gpp: Option<super::signals::GppExpect>,
 }
@@ -312,7 +301,7 @@ pub enum DestinationSet {
 }
 
 impl DestinationSet {
-    pub fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         match self {
             DestinationSet::All => true,
             DestinationSet::Some(v) => v.iter().any(|n| n == name),
@@ -323,7 +312,7 @@ impl DestinationSet {
 /// What may reach Segment's tracking API (or, for `calls`, one call type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "snake_case")]
-pub enum Collection {
+pub(crate) enum Collection {
     None,
     /// No `userId` and no traits.
     Anonymous,
@@ -351,7 +340,7 @@ pub enum Call {
 
 impl Call {
     /// The call type as Segment writes it (`type` in a payload); the same as its spec word.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Call::Page => "page",
             Call::Identify => "identify",
@@ -384,7 +373,7 @@ impl Default for Visitor {
 /// The clock a page settles on (`timing.clock`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
-pub enum ClockMode {
+pub(crate) enum ClockMode {
     /// Playwright's clock, paused while settling: timers are run forward in page time (up to
     /// `horizon_ms` after the last request), so delayed requests are seen without waiting for them.
     Controlled,
@@ -393,7 +382,7 @@ pub enum ClockMode {
 }
 
 impl ClockMode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ClockMode::Controlled => "controlled",
             ClockMode::Real => "real",
@@ -405,26 +394,26 @@ impl ClockMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Timing {
     /// Upper bound for one step (finding its element, running its action).
-    pub step_ms: u64,
+    pub(crate) step_ms: u64,
     /// Real clock: settling ends after this long without a new request. Either clock: the quiet
     /// wait before a decision's press, and after a real unload that sent no departure marker.
-    pub quiet_ms: u64,
+    pub(crate) quiet_ms: u64,
     /// Smart settling (opt-in): settling may end after only this long without a new request when
     /// the page reports itself idle (no fetch, XHR, inserted script/image/frame or short timer
     /// pending). Off by default (equal to `quiet_ms`): measured faster, but on the example sites a
     /// chain of promises with no pending work in between sometimes ended it early, so snapshots
     /// were not always identical between runs (BENCHMARKS.md).
-    pub min_quiet_ms: Option<u64>,
+    pub(crate) min_quiet_ms: Option<u64>,
     /// Wall-time bound of one settle, whatever the page does; running out is reported. A safety
     /// net for a slow machine, not a participant: see [`Timing::default_settle_max_ms`].
-    pub settle_max_ms: u64,
+    pub(crate) settle_max_ms: u64,
     /// Which clock the page runs on while settling (`controlled` unless the site needs wall time).
-    pub clock: ClockMode,
+    pub(crate) clock: ClockMode,
     /// Controlled clock: a settle ends when the page made no request over this much page time,
     /// run forward timer by timer with the network drained in between.
-    pub horizon_ms: u64,
+    pub(crate) horizon_ms: u64,
     /// Upper bound for loading a page.
-    pub navigation_ms: u64,
+    pub(crate) navigation_ms: u64,
     /// Upper bound for the whole trial; `None`: derived from the other bounds.
     pub trial_ms: Option<u64>,
 }
@@ -434,7 +423,7 @@ impl Timing {
     /// network events; its wall bound only catches a machine too loaded to run the page (a settle
     /// that is idle takes well under a second, a page load under load several), so it is generous.
     /// On the real clock the bound also ends the quiet rule for a page that never goes quiet.
-    pub fn default_settle_max_ms(clock: ClockMode) -> u64 {
+    pub(crate) fn default_settle_max_ms(clock: ClockMode) -> u64 {
         match clock {
             ClockMode::Controlled => 60_000,
             ClockMode::Real => 8_000,
@@ -490,7 +479,7 @@ impl<T: Copy + Serialize + strum::VariantArray + 'static> Word for T {}
 /// When an event was sent, relative to the state's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, VariantArray)]
 #[serde(rename_all = "kebab-case")]
-pub enum EventPhase {
+pub(crate) enum EventPhase {
     /// Before the decision step ran (in a state without steps: the whole visit).
     Before,
     /// From the decision step on.
@@ -500,7 +489,7 @@ pub enum EventPhase {
 /// The consent stamp an event must carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum StampMatch {
+pub(crate) enum StampMatch {
     /// `context.consent.categoryPreferences` holds each of these categories with this value
     /// (other categories may be present).
     Categories(BTreeMap<String, bool>),
@@ -510,28 +499,28 @@ pub enum StampMatch {
 
 /// One `expect.events` item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct EventExpectation {
-    pub call: Option<Call>,
+pub(crate) struct EventExpectation {
+    pub(crate) call: Option<Call>,
     /// Track `event`, page/screen `name`.
-    pub event: Option<String>,
-    pub phase: Option<EventPhase>,
-    pub stamp: Option<StampMatch>,
+    pub(crate) event: Option<String>,
+    pub(crate) phase: Option<EventPhase>,
+    pub(crate) stamp: Option<StampMatch>,
     /// Dotted field paths every matching event carries (`properties.product_id`).
-    pub has: Vec<String>,
+    pub(crate) has: Vec<String>,
     /// Dotted field paths no matching event carries (`traits.email`).
-    pub lacks: Vec<String>,
+    pub(crate) lacks: Vec<String>,
     /// At least this many matching events.
-    pub min: u32,
+    pub(crate) min: u32,
     /// At most this many (`never: true` is 0).
-    pub max: Option<u32>,
+    pub(crate) max: Option<u32>,
     /// 1-based line of the item in the spec file.
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 impl EventExpectation {
     /// The matcher in words: `track "Segment Consent Preference Updated" after the decision
     /// stamped C0002=true`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut out = match (&self.call, &self.event) {
             (Some(c), Some(e)) => format!("{} {e:?}", c.as_str()),
             (Some(c), None) => c.as_str().to_string(),
@@ -561,7 +550,7 @@ impl EventExpectation {
     }
 
     /// The count in words: `never`, `exactly 1`, `at least 1`, `1 to 3`.
-    pub fn count_words(&self) -> String {
+    pub(crate) fn count_words(&self) -> String {
         match (self.min, self.max) {
             (_, Some(0)) => "never".to_string(),
             (a, Some(b)) if a == b => format!("exactly {a}"),

@@ -17,25 +17,26 @@ use crate::capture::CapturedRequest;
 #[serde(deny_unknown_fields)]
 pub struct PayloadSignature {
     /// What it recognises, for evidence: `GA4 measurement protocol hit`.
-    pub what: String,
+    pub(crate) what: String,
     /// The request path ends with this (a trailing `/` on the request is ignored).
     #[serde(default)]
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// Parameters the query string or a form-encoded body carries: name → value glob (`*`: any
     /// value, present).
     #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    pub(crate) params: BTreeMap<String, String>,
     /// Fields a JSON body carries: dotted path → value glob (`*`: any value, present).
     #[serde(default)]
-    pub json: BTreeMap<String, String>,
+    pub(crate) json: BTreeMap<String, String>,
     /// The vendor's public documentation of this wire format.
-    pub doc: String,
+    pub(crate) doc: String,
 }
 
 impl PayloadSignature {
     /// Checks the signature is usable: it says something (`params` or `json`) and every value
     /// is a valid glob.
-    pub fn validate(&self) -> Result<(), String> {
+    #[cfg(test)]
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.params.is_empty() && self.json.is_empty() {
             return Err(format!("`{}` names no params or json fields", self.what));
         }
@@ -46,7 +47,7 @@ impl PayloadSignature {
     }
 
     /// Whether `req` carries this signature.
-    pub fn matches(&self, req: &CapturedRequest) -> bool {
+    pub(crate) fn matches(&self, req: &CapturedRequest) -> bool {
         if let Some(p) = &self.path {
             let path = req.path();
             let path = path.split(['?', '#']).next().unwrap_or(path);

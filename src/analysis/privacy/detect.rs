@@ -45,7 +45,7 @@ pub enum Kind {
 
 impl Kind {
     /// For failure messages: `email address`, `declared personal field `x``.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Kind::Email => "email address".into(),
             Kind::Phone => "phone number".into(),
@@ -93,8 +93,8 @@ impl Kind {
 /// One place personal data sits in a payload. Never holds the value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Finding {
-    pub path: String,
-    pub kind: Kind,
+    pub(crate) path: String,
+    pub(crate) kind: Kind,
 }
 
 /// The one e-mail pattern: `local@host` (also `%40`-encoded), where the host may be cut short
@@ -270,7 +270,7 @@ impl Scanner {
     }
 
     /// Findings in a non-Segment request: `path`, `query.<name>`, `body…`, `headers.<name>`.
-    pub fn scan_request(&self, req: &CapturedRequest) -> Vec<Finding> {
+    pub(crate) fn scan_request(&self, req: &CapturedRequest) -> Vec<Finding> {
         let mut out = Findings::default();
         self.request(req, &mut out);
         out.into_vec()
@@ -278,14 +278,14 @@ impl Scanner {
 
     /// The values behind [`Scanner::scan_json`]'s findings (the matched address or number; a
     /// declared field's string and number leaves), for the redactor.
-    pub fn values_in_json(&self, v: &Value) -> BTreeSet<(Kind, String)> {
+    pub(crate) fn values_in_json(&self, v: &Value) -> BTreeSet<(Kind, String)> {
         let mut out = Findings::default();
         self.json(v, "", &mut out, 0);
         out.values
     }
 
     /// The values behind [`Scanner::scan_request`]'s findings, for the redactor.
-    pub fn values_in_request(&self, req: &CapturedRequest) -> BTreeSet<(Kind, String)> {
+    pub(crate) fn values_in_request(&self, req: &CapturedRequest) -> BTreeSet<(Kind, String)> {
         let mut out = Findings::default();
         self.request(req, &mut out);
         out.values

@@ -49,7 +49,7 @@ const MAX_TEXT: usize = 64 * 1024;
 
 impl Redactor {
     /// A redactor that knows nothing yet: patterns only.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Redactor::default()
     }
 
@@ -92,7 +92,7 @@ impl Redactor {
     }
 
     /// Learns `value` as personal data of `kind` (ignored when too short or already known).
-    pub fn add(&mut self, kind: Kind, value: &str) -> Option<String> {
+    pub(crate) fn add(&mut self, kind: Kind, value: &str) -> Option<String> {
         let value = value.trim();
         if value.chars().count() < kind.min_len() || is_placeholder(value) {
             return None;
@@ -131,7 +131,7 @@ impl Redactor {
     }
 
     /// `text` with every known value and every recognised pattern replaced.
-    pub fn text(&mut self, text: &str) -> String {
+    pub(crate) fn text(&mut self, text: &str) -> String {
         let mut out = text[..floor_char_boundary(text, MAX_TEXT)].to_string();
         if out.len() < text.len() {
             out.push('…');
@@ -140,7 +140,7 @@ impl Redactor {
     }
 
     /// Like [`Redactor::text`], without the length cap: for whole files (traces).
-    pub fn whole(&mut self, text: &str) -> String {
+    pub(crate) fn whole(&mut self, text: &str) -> String {
         self.replace_all(text.to_string())
     }
 
@@ -197,7 +197,7 @@ impl Redactor {
     }
 
     /// Redacts every string of a list in place.
-    pub fn all(&mut self, items: &mut [String]) {
+    pub(crate) fn all(&mut self, items: &mut [String]) {
         for s in items {
             *s = self.text(s);
         }

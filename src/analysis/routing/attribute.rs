@@ -68,11 +68,11 @@ pub enum ReceptionKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reception {
-    pub seq: u64,
-    pub at_ms: u64,
-    pub phase: Phase,
+    pub(crate) seq: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) phase: Phase,
     #[serde(flatten)]
-    pub kind: ReceptionKind,
+    pub(crate) kind: ReceptionKind,
 }
 
 /// What one declared destination received.
@@ -80,14 +80,14 @@ pub struct Reception {
 pub struct Outcome {
     /// Its mode and categories, as resolved before any traffic.
     #[serde(flatten)]
-    pub resolved: Resolved,
+    pub(crate) resolved: Resolved,
     /// In request order.
-    pub receptions: Vec<Reception>,
+    pub(crate) receptions: Vec<Reception>,
 }
 
 impl Reception {
     /// One line for failure evidence: `destination code actions/fullstory loaded (/next-…/x.js)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.kind {
             ReceptionKind::CodeLoaded { code, path } => {
                 format!("destination code {code} loaded ({path})")
@@ -133,7 +133,7 @@ impl Reception {
 
     /// Stable text for snapshots (no times, ids or hashed file names): `after: host
     /// connect.facebook.net`, `before: code integrations/facebook-pixel`, `after: event track "X"`.
-    pub fn normalised(&self) -> String {
+    pub(crate) fn normalised(&self) -> String {
         let phase = match self.phase {
             Phase::Before => "before",
             Phase::After => "after",
@@ -185,13 +185,9 @@ fn describe_call(call: Call, name: Option<&str>) -> String {
 }
 
 impl Outcome {
-    pub fn received(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn received(&self) -> bool {
         !self.receptions.is_empty()
-    }
-
-    /// Receptions at or after `from_ms` (the judging window of a state with steps).
-    pub fn receptions_since(&self, from_ms: u64) -> impl Iterator<Item = &Reception> {
-        self.receptions.iter().filter(move |r| r.at_ms >= from_ms)
     }
 }
 
@@ -199,10 +195,10 @@ impl Outcome {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Routing {
     /// One per declared destination, in spec order.
-    pub destinations: IndexMap<String, Outcome>,
+    pub(crate) destinations: IndexMap<String, Outcome>,
     /// For each decoded event (same index as `Decoded::events`), the cloud destinations Segment's
     /// servers would deliver it to, in spec order.
-    pub event_destinations: Vec<Vec<String>>,
+    pub(crate) event_destinations: Vec<Vec<String>>,
     /// Sorted by name.
     pub undeclared: Vec<Undeclared>,
     /// Third-party hosts contacted that belong to no destination, not the site and not Segment.
@@ -211,28 +207,28 @@ pub struct Routing {
     pub unknown: Vec<UnknownRequest>,
     /// Top-level navigations away from the site that a step caused and that carry nothing
     /// identifying the visitor: the visitor's own choice to leave, not data the site sent.
-    pub departures: Vec<Departure>,
+    pub(crate) departures: Vec<Departure>,
 }
 
 /// A request to a third-party host that no destination claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnknownRequest {
-    pub seq: u64,
-    pub at_ms: u64,
-    pub phase: Phase,
+    pub(crate) seq: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) phase: Phase,
     pub method: String,
     pub host: String,
-    pub path: String,
+    pub(crate) path: String,
     /// Playwright's resource type (`script`, `image`, `fetch`, `ping`, `document`, …).
     pub resource_type: String,
-    pub initiator: Initiator,
+    pub(crate) initiator: Initiator,
     /// The URL has a query or the request a body: it may carry something about the visitor.
     pub carries: bool,
 }
 
 impl UnknownRequest {
     /// `GET px.trk-relay.example/p.gif (requested by the page: image)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let by = match self.initiator {
             Initiator::Page => format!("requested by the page: {}", self.resource_type),
             Initiator::Frame => "an iframe's document".to_string(),
@@ -253,12 +249,12 @@ impl UnknownRequest {
 /// The visitor left the site for `host` (a plain link, a form without personal data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Departure {
-    pub seq: u64,
-    pub at_ms: u64,
-    pub phase: Phase,
-    pub host: String,
+    pub(crate) seq: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) phase: Phase,
+    pub(crate) host: String,
     /// The step (1-based) that caused it.
-    pub step: usize,
+    pub(crate) step: usize,
 }
 
 /// For each top-level navigation a step caused (by request `seq`), the names of the parameters

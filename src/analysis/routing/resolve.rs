@@ -44,13 +44,13 @@ pub enum CategorySource {
 /// What the spec, the settings and the catalog say about one declared destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resolved {
-    pub name: String,
+    pub(crate) name: String,
     pub mode: Mode,
     pub mode_source: ModeSource,
     pub categories: Vec<String>,
     pub categories_source: CategorySource,
     /// Catalog entry id, when the catalog knows it.
-    pub catalog: Option<String>,
+    pub(crate) catalog: Option<String>,
 }
 
 /// Why a destination the spec does not declare is believed to exist.
@@ -80,7 +80,7 @@ pub enum Evidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Undeclared {
     pub name: String,
-    pub catalog: Option<String>,
+    pub(crate) catalog: Option<String>,
     pub evidence: Vec<Evidence>,
 }
 
@@ -94,14 +94,14 @@ pub trait Resolves {
 pub(super) struct Signature<'a> {
     /// Every name it goes by: its spec name, its catalog names, and the remote plugin
     /// name/creationName the settings give it.
-    pub aliases: Vec<String>,
-    pub entry: Option<&'a Entry>,
+    pub(crate) aliases: Vec<String>,
+    pub(crate) entry: Option<&'a Entry>,
     /// Classic destination slugs (`/next-integrations/integrations/<slug>/…`).
-    pub slugs: Vec<String>,
+    pub(crate) slugs: Vec<String>,
     /// Action destination folders (`/next-integrations/actions/<dir>/…`).
-    pub dirs: Vec<String>,
+    pub(crate) dirs: Vec<String>,
     /// The spec's own `hosts`.
-    pub hosts: &'a [String],
+    pub(crate) hosts: &'a [String],
 }
 
 impl Signature<'_> {

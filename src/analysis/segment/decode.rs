@@ -54,7 +54,7 @@ pub enum RequestKind {
 
 impl RequestKind {
     /// Whether the request is Segment's own traffic (library, settings, API), preflights excluded.
-    pub fn is_segment(&self) -> bool {
+    pub(crate) fn is_segment(&self) -> bool {
         !matches!(self, RequestKind::Other | RequestKind::Preflight)
     }
 }
@@ -62,13 +62,13 @@ impl RequestKind {
 /// A request that loaded Segment code or settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LibraryLoad {
-    pub seq: u64,
-    pub at_ms: u64,
-    pub phase: Phase,
-    pub host: String,
-    pub path: String,
+    pub(crate) seq: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) phase: Phase,
+    pub(crate) host: String,
+    pub(crate) path: String,
     #[serde(flatten)]
-    pub kind: LoadKind,
+    pub(crate) kind: LoadKind,
 }
 
 /// Where an event stands on consent (docs/segment.md §3.4). Segment's servers route an event
@@ -88,7 +88,7 @@ pub enum ConsentStamp {
 
 impl ConsentStamp {
     /// The category preferences, when the event carries them.
-    pub fn preferences(&self) -> Option<&BTreeMap<String, bool>> {
+    pub(crate) fn preferences(&self) -> Option<&BTreeMap<String, bool>> {
         match self {
             ConsentStamp::Preferences(p) => Some(p),
             _ => None,
@@ -96,7 +96,7 @@ impl ConsentStamp {
     }
 
     /// Read the stamp of one event object.
-    pub fn of_event(event: &Value) -> ConsentStamp {
+    pub(crate) fn of_event(event: &Value) -> ConsentStamp {
         let Some(consent) = event
             .get("context")
             .and_then(|c| c.get("consent"))
@@ -145,52 +145,52 @@ impl std::fmt::Display for ConsentStamp {
 #[derive(Debug, Clone, Serialize)]
 pub struct SegmentEvent {
     /// `seq` of the request that carried it.
-    pub seq: u64,
-    pub at_ms: u64,
-    pub phase: Phase,
-    pub host: String,
-    pub path: String,
+    pub(crate) seq: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) phase: Phase,
+    pub(crate) host: String,
+    pub(crate) path: String,
     /// Carried in a batch (`/v1/b`, `/v1/batch`).
-    pub batched: bool,
-    pub call: Call,
+    pub(crate) batched: bool,
+    pub(crate) call: Call,
     /// Track `event`, page/screen `name`.
-    pub name: Option<String>,
-    pub consent: ConsentStamp,
-    pub integrations: Map<String, Value>,
-    pub user_id: Option<String>,
-    pub anonymous_id: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) consent: ConsentStamp,
+    pub(crate) integrations: Map<String, Value>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) anonymous_id: Option<String>,
     /// Non-empty `traits` or `context.traits`.
-    pub has_traits: bool,
-    pub message_id: Option<String>,
-    pub write_key: Option<String>,
+    pub(crate) has_traits: bool,
+    pub(crate) message_id: Option<String>,
+    pub(crate) write_key: Option<String>,
     /// The full event object (for PII checks).
-    pub payload: Value,
+    pub(crate) payload: Value,
 }
 
 /// A Segment-looking request (or batch element) that could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Malformed {
-    pub seq: u64,
-    pub at_ms: u64,
-    pub phase: Phase,
-    pub host: String,
-    pub path: String,
-    pub reason: String,
+    pub(crate) seq: u64,
+    pub(crate) at_ms: u64,
+    pub(crate) phase: Phase,
+    pub(crate) host: String,
+    pub(crate) path: String,
+    pub(crate) reason: String,
 }
 
 /// Everything Segment-related in one capture, in request order.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Decoded {
-    pub library_loads: Vec<LibraryLoad>,
+    pub(crate) library_loads: Vec<LibraryLoad>,
     pub settings_fetched: bool,
     /// Write keys seen in library/settings paths and event bodies.
-    pub write_keys: BTreeSet<String>,
+    pub(crate) write_keys: BTreeSet<String>,
     pub events: Vec<SegmentEvent>,
     /// Number of telemetry (`/v1/m`) requests.
-    pub telemetry: usize,
-    pub malformed: Vec<Malformed>,
+    pub(crate) telemetry: usize,
+    pub(crate) malformed: Vec<Malformed>,
     /// Page globals holding a loaded analytics.js instance ([`Capture::segment_globals`]).
-    pub globals: Vec<String>,
+    pub(crate) globals: Vec<String>,
 }
 
 impl Decoded {

@@ -17,11 +17,11 @@ use crate::spec::{Library, Spec};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LibrarySeen {
     /// Loaded by a snippet: a request for `/analytics.js/v1/<writeKey>/analytics(.min).js`.
-    pub by_url: bool,
+    pub(crate) by_url: bool,
     /// What else showed it, in a fixed order: `settings fetch`, `analytics-next chunks`,
     /// `events from the npm build (npm:next)`, `events from the web build (next)`,
     /// `page global window.<name>`.
-    pub by_behaviour: Vec<String>,
+    pub(crate) by_behaviour: Vec<String>,
 }
 
 impl LibrarySeen {
@@ -88,7 +88,7 @@ pub fn recognise(decoded: &Decoded) -> LibrarySeen {
 
 /// Spec keys that had no effect in this visit, in words: `segment.library: bundled` answers
 /// only snippet loads of analytics.js by URL, and `segment.settings` only a settings fetch.
-pub fn ineffective_keys(spec: &Spec, seen: &LibrarySeen, decoded: &Decoded) -> Vec<String> {
+pub(crate) fn ineffective_keys(spec: &Spec, seen: &LibrarySeen, decoded: &Decoded) -> Vec<String> {
     let mut out = Vec::new();
     if spec.segment.library == Library::Bundled && seen.bundled_by_site() {
         out.push(format!(

@@ -32,36 +32,36 @@ pub enum SettingsError {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IntegrationSettings {
     /// Deprecated `type` (`"browser"` makes a classic destination device mode).
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// `bundlingStatus`: `bundled` | `unbundled`.
-    pub bundling_status: Option<String>,
+    pub(crate) bundling_status: Option<String>,
     /// `versionSettings.componentTypes`.
-    pub component_types: Vec<String>,
+    pub(crate) component_types: Vec<String>,
     /// `versionSettings.override ?? versionSettings.version`.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// `consentSettings.categories`; `None` when there is no `consentSettings`.
-    pub categories: Option<Vec<String>>,
+    pub(crate) categories: Option<Vec<String>>,
     /// Every other key of the entry (including `versionSettings` and `consentSettings` as given).
-    pub extra: Map<String, Value>,
+    pub(crate) extra: Map<String, Value>,
 }
 
 /// One `remotePlugins[]` entry: an action destination loaded in the browser.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RemotePlugin {
     /// Display name, e.g. `Amplitude (Actions)`.
-    pub name: String,
+    pub(crate) name: String,
     /// Settings key, e.g. `Actions Amplitude`; falls back to `name` when absent.
-    pub creation_name: String,
-    pub url: String,
-    pub library_name: Option<String>,
-    pub extra: Map<String, Value>,
+    pub(crate) creation_name: String,
+    pub(crate) url: String,
+    pub(crate) library_name: Option<String>,
+    pub(crate) extra: Map<String, Value>,
 }
 
 /// Top-level `consentSettings`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ConsentSettings {
     pub all_categories: Vec<String>,
-    pub has_unmapped_destinations: bool,
+    pub(crate) has_unmapped_destinations: bool,
 }
 
 /// The CDN settings document.
@@ -69,11 +69,11 @@ pub struct ConsentSettings {
 pub struct CdnSettings {
     /// By creationName, sorted by name (`Segment.io` included). Sorted explicitly: serde_json's map
     /// order depends on a crate feature another dependency may switch on.
-    pub integrations: IndexMap<String, IntegrationSettings>,
-    pub remote_plugins: Vec<RemotePlugin>,
+    pub(crate) integrations: IndexMap<String, IntegrationSettings>,
+    pub(crate) remote_plugins: Vec<RemotePlugin>,
     pub consent_settings: Option<ConsentSettings>,
     /// Every other top-level key.
-    pub extra: Map<String, Value>,
+    pub(crate) extra: Map<String, Value>,
 }
 
 fn str_of(v: Option<&Value>) -> Option<String> {
@@ -133,7 +133,10 @@ impl CdnSettings {
     }
 
     /// Parse the contents of the settings file `path` (named in errors).
-    pub fn from_bytes(path: &std::path::Path, bytes: &[u8]) -> Result<CdnSettings, SettingsError> {
+    pub(crate) fn from_bytes(
+        path: &std::path::Path,
+        bytes: &[u8],
+    ) -> Result<CdnSettings, SettingsError> {
         let parsed = match std::str::from_utf8(bytes) {
             Ok(text) => CdnSettings::from_json(text),
             Err(_) => Err(SettingsError::NotUtf8),
@@ -145,7 +148,7 @@ impl CdnSettings {
     }
 
     /// Parse the settings JSON text.
-    pub fn from_json(text: &str) -> Result<CdnSettings, SettingsError> {
+    pub(crate) fn from_json(text: &str) -> Result<CdnSettings, SettingsError> {
         let v: Value = serde_json::from_str(text)?;
         CdnSettings::from_value(&v)
     }
@@ -212,7 +215,7 @@ impl CdnSettings {
     }
 
     /// The remote plugin known by this creationName or display name.
-    pub fn remote_plugin(&self, name: &str) -> Option<&RemotePlugin> {
+    pub(crate) fn remote_plugin(&self, name: &str) -> Option<&RemotePlugin> {
         self.remote_plugins
             .iter()
             .find(|p| p.creation_name == name)
@@ -220,7 +223,7 @@ impl CdnSettings {
     }
 
     /// The settings key (creationName) for `name`, which may be a remote plugin's display name.
-    pub fn creation_name<'a>(&'a self, name: &'a str) -> &'a str {
+    pub(crate) fn creation_name<'a>(&'a self, name: &'a str) -> &'a str {
         if self.integrations.contains_key(name) {
             return name;
         }
@@ -242,7 +245,8 @@ impl CdnSettings {
 
     /// Device-mode destination names: installable classic entries, then remote plugins
     /// (creationNames), without duplicates.
-    pub fn device_mode_names(&self) -> Vec<String> {
+    #[cfg(test)]
+    pub(crate) fn device_mode_names(&self) -> Vec<String> {
         self.names_with_plugins(|n| self.is_device_mode(n))
     }
 
@@ -278,13 +282,14 @@ impl CdnSettings {
     }
 
     /// The action directory of the remote plugin named `name`.
-    pub fn action_dir_for(&self, name: &str) -> Option<String> {
+    pub(crate) fn action_dir_for(&self, name: &str) -> Option<String> {
         self.remote_plugin(name)
             .and_then(|p| CdnSettings::action_dir(&p.url))
     }
 
     /// `integrations['Segment.io'].apiKey`.
-    pub fn write_key(&self) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn write_key(&self) -> Option<&str> {
         self.integrations
             .get("Segment.io")
             .and_then(|i| i.extra.get("apiKey"))
@@ -292,7 +297,7 @@ impl CdnSettings {
     }
 
     /// `integrations['Segment.io'].apiHost` (e.g. `api.segment.io/v1`).
-    pub fn api_host(&self) -> Option<&str> {
+    pub(crate) fn api_host(&self) -> Option<&str> {
         self.integrations
             .get("Segment.io")
             .and_then(|i| i.extra.get("apiHost"))
@@ -301,7 +306,7 @@ impl CdnSettings {
 
     /// Segment's classic path name: `name.toLowerCase().replace('.', '').replace(/\s+/g, '-')`.
     /// Like JS `replace('.', '')`, only the **first** dot is removed.
-    pub fn classic_slug(name: &str) -> String {
+    pub(crate) fn classic_slug(name: &str) -> String {
         let lower = name.to_lowercase();
         let no_dot = lower.replacen('.', "", 1);
         let mut out = String::with_capacity(no_dot.len());
@@ -321,7 +326,7 @@ impl CdnSettings {
     }
 
     /// The `<dir>` of `…/next-integrations/actions/<dir>/…` in a remote plugin URL.
-    pub fn action_dir(url: &str) -> Option<String> {
+    pub(crate) fn action_dir(url: &str) -> Option<String> {
         let path = crate::capture::url_path(url);
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         segs.windows(3)

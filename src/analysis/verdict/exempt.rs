@@ -18,7 +18,7 @@ pub fn is_exempt(spec: &Spec, name: &str) -> bool {
 }
 
 /// Each exempt destination with its reason, in spec order.
-pub fn exempted(spec: &Spec) -> Vec<(String, String)> {
+pub(crate) fn exempted(spec: &Spec) -> Vec<(String, String)> {
     spec.destinations
         .iter()
         .filter_map(|(n, d)| d.exempt.clone().map(|r| (n.clone(), r)))
@@ -27,7 +27,7 @@ pub fn exempted(spec: &Spec) -> Vec<(String, String)> {
 
 /// Warnings about exemptions: one the catalog classes as advertising, and one Segment gates
 /// anyway because the settings map it to consent categories.
-pub fn warnings(spec: &Spec, resolved: &impl Resolves) -> Vec<String> {
+pub(crate) fn warnings(spec: &Spec, resolved: &impl Resolves) -> Vec<String> {
     let mut out = Vec::new();
     for (name, _) in exempted(spec) {
         let Some(r) = resolved.resolved(&name) else {

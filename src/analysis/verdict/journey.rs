@@ -18,9 +18,9 @@ use super::{Sourced, event_evidence, exempt, plural, reception_evidence, violate
 /// A phase's window: requests with `from <= seq < to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Window {
-    pub from: u64,
-    pub to: u64,
-    pub at_ms: u64,
+    pub(crate) from: u64,
+    pub(crate) to: u64,
+    pub(crate) at_ms: u64,
 }
 
 impl Window {

@@ -61,7 +61,7 @@ impl<T> Sourced<T> {
     }
 
     /// ` (regime gdpr)` for a regime default, empty for the spec's own value: for messages.
-    pub fn origin_note(&self) -> String {
+    pub(crate) fn origin_note(&self) -> String {
         match self.source {
             Source::Spec => String::new(),
             Source::Regime(_) => format!(" ({})", self.source),
@@ -74,22 +74,22 @@ impl<T> Sourced<T> {
 pub struct Effective {
     pub allowed: Option<Sourced<DestinationSet>>,
     pub blocked: Option<Sourced<DestinationSet>>,
-    pub collection: Option<Sourced<Collection>>,
-    pub calls: BTreeMap<Call, Sourced<Collection>>,
-    pub consent: Option<Sourced<BTreeMap<String, bool>>>,
+    pub(crate) collection: Option<Sourced<Collection>>,
+    pub(crate) calls: BTreeMap<Call, Sourced<Collection>>,
+    pub(crate) consent: Option<Sourced<BTreeMap<String, bool>>>,
     /// `pii-leak` also covers every payload sent before the decision (gdpr).
-    pub pii_before_decision: Option<Source>,
+    pub(crate) pii_before_decision: Option<Source>,
     /// Destinations the spec declares as needing no consent, with the reason (never blocked).
-    pub exempt: Vec<(String, String)>,
+    pub(crate) exempt: Vec<(String, String)>,
     /// Segment events expected, from the spec.
-    pub events: Vec<Sourced<EventExpectation>>,
+    pub(crate) events: Vec<Sourced<EventExpectation>>,
     /// Things the spec says that may not mean what it wants (an exempt advertising destination).
     pub warnings: Vec<String>,
     /// A journey's expectations per phase, as lines (`phase withdrawn: blocked: all (spec)`).
-    pub phase_lines: Vec<String>,
+    pub(crate) phase_lines: Vec<String>,
     /// The GPP opt-outs that made `cpra` judge the state as under an opt-out preference signal
     /// (`usnat SaleOptOut, …`); absent when none did.
-    pub gpp_opt_out: Option<Sourced<String>>,
+    pub(crate) gpp_opt_out: Option<Sourced<String>>,
 }
 
 /// The effective expectations of `state` before a visit (no GPP string known): `explain`.

@@ -9,7 +9,7 @@ use crate::outcome::Verdict;
 
 /// Whether to colour a stream: `--color always|never` wins, then `CARGO_TERM_COLOR`
 /// (`always|never|auto`), then `NO_COLOR` (off) and whether the stream is a terminal.
-pub fn enabled(flag: Option<ColorSetting>, is_terminal: bool) -> bool {
+pub(crate) fn enabled(flag: Option<ColorSetting>, is_terminal: bool) -> bool {
     let env = std::env::var("CARGO_TERM_COLOR").ok();
     decide(
         flag,
@@ -20,12 +20,12 @@ pub fn enabled(flag: Option<ColorSetting>, is_terminal: bool) -> bool {
 }
 
 /// [`enabled`] for stderr.
-pub fn stderr(flag: Option<ColorSetting>) -> bool {
+pub(crate) fn stderr(flag: Option<ColorSetting>) -> bool {
     enabled(flag, std::io::stderr().is_terminal())
 }
 
 /// [`enabled`] for stdout.
-pub fn stdout(flag: Option<ColorSetting>) -> bool {
+pub(crate) fn stdout(flag: Option<ColorSetting>) -> bool {
     enabled(flag, std::io::stdout().is_terminal())
 }
 
@@ -55,7 +55,7 @@ fn decide(flag: Option<ColorSetting>, env: Option<&str>, no_color: bool, tty: bo
 
 /// Paints text when enabled.
 #[derive(Debug, Clone, Copy)]
-pub struct Paint(pub bool);
+pub(crate) struct Paint(pub bool);
 
 impl Paint {
     fn wrap(self, code: &str, text: &str) -> String {
@@ -65,24 +65,24 @@ impl Paint {
             text.to_string()
         }
     }
-    pub fn green(self, text: &str) -> String {
+    pub(crate) fn green(self, text: &str) -> String {
         self.wrap("32", text)
     }
-    pub fn red(self, text: &str) -> String {
+    pub(crate) fn red(self, text: &str) -> String {
         self.wrap("31", text)
     }
-    pub fn yellow(self, text: &str) -> String {
+    pub(crate) fn yellow(self, text: &str) -> String {
         self.wrap("33", text)
     }
-    pub fn dim(self, text: &str) -> String {
+    pub(crate) fn dim(self, text: &str) -> String {
         self.wrap("2", text)
     }
-    pub fn bold(self, text: &str) -> String {
+    pub(crate) fn bold(self, text: &str) -> String {
         self.wrap("1", text)
     }
     /// A verdict word padded to `width` columns, the word in its colour: pass green, fail red,
     /// error yellow (the padding stays outside the escapes, so columns line up).
-    pub fn verdict(self, verdict: Verdict, width: usize) -> String {
+    pub(crate) fn verdict(self, verdict: Verdict, width: usize) -> String {
         let word = verdict.as_str();
         let painted = match verdict {
             Verdict::Pass => self.green(word),

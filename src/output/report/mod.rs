@@ -23,7 +23,7 @@ pub(crate) mod results;
 mod table;
 
 pub use results::{write_results, write_run};
-pub use table::{verdict_table, verdict_table_colored};
+pub(crate) use table::verdict_table_colored;
 
 /// `url` with every query value and the fragment dropped (keys kept), user info removed and
 /// e-mail addresses masked: `https://x.example/p?uid=42&ev=Lead#t` →

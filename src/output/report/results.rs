@@ -14,11 +14,11 @@ use crate::paths::file_stem;
 /// in them.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ResultsFile {
-    pub version: u32,
+    pub(crate) version: u32,
     /// cargo-nextest's run id: processes of one nextest run merge their trials into one file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run_id: Option<String>,
-    pub trials: Vec<TrialResult>,
+    pub(crate) run_id: Option<String>,
+    pub(crate) trials: Vec<TrialResult>,
 }
 
 /// The `version` results.json carries.
@@ -40,8 +40,8 @@ pub fn write_results(dir: &Path, results: &[TrialResult]) -> std::io::Result<Pat
 #[derive(Debug, Clone)]
 pub struct Written {
     pub results: PathBuf,
-    pub junit: PathBuf,
-    pub html: PathBuf,
+    pub(crate) junit: PathBuf,
+    pub(crate) html: PathBuf,
 }
 
 /// Writes everything a run leaves in `dir`: `results.json`, each trial's evidence and

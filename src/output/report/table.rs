@@ -3,13 +3,9 @@
 use super::color::Paint;
 use crate::outcome::TrialResult;
 
-/// A plain-text verdict table, one row per trial.
-pub fn verdict_table(results: &[TrialResult]) -> String {
-    verdict_table_colored(results, false)
-}
-
-/// [`verdict_table`] with verdicts coloured when `color` (pass green, fail red, error yellow).
-pub fn verdict_table_colored(results: &[TrialResult], color: bool) -> String {
+/// A plain-text verdict table, one row per trial, with verdicts coloured when `color` (pass green,
+/// fail red, error yellow).
+pub(crate) fn verdict_table_colored(results: &[TrialResult], color: bool) -> String {
     let paint = Paint(color);
     let mut sorted = results.to_vec();
     sorted.sort_by_key(TrialResult::name);
