@@ -408,6 +408,16 @@ impl Recorder {
         f.sent_bytes += len as u64;
     }
 
+    /// Hands what was recorded to `capture`: requests, socket frames, the sockets no route saw
+    /// and the decision marks.
+    pub(crate) fn fill(&self, capture: &mut crate::capture::Capture) {
+        capture.requests = self.requests();
+        capture.sockets = self.sockets();
+        capture.unrecorded = self.unrecorded_sockets();
+        capture.decision_at_ms = self.decision_at_ms();
+        capture.decisions = self.decision_marks();
+    }
+
     pub(crate) fn requests(&self) -> Vec<CapturedRequest> {
         lock(&self.inner).requests.clone()
     }

@@ -322,12 +322,8 @@ async fn visit_in(
     }
     capture.settling = settler.log;
     // Requests the reads above provoked belong to the visit too.
-    capture.requests = recorder.requests();
-    capture.sockets = recorder.sockets();
-    capture.unrecorded = recorder.unrecorded_sockets();
+    recorder.fill(&mut capture);
     network_layer.finish(&mut capture).await;
-    capture.decision_at_ms = recorder.decision_at_ms();
-    capture.decisions = recorder.decision_marks();
     capture.cookie_values = secrets.values();
     Visit {
         capture,
