@@ -151,12 +151,9 @@ pub(crate) fn run_prepared(
             // it shows the trial failing again (its own failures are not the result's).
             trace_redactor = match trace.as_deref() {
                 Some(path) if !judged.failures.is_empty() => {
-                    let trace_only = EvidenceOptions {
-                        report: false,
-                        screenshots: false,
-                        traces: None,
-                    };
-                    Some(trial.attempt(shared, &trace_only, Some(path)).redactor)
+                    // The report's evidence comes from the judged attempt, not this one.
+                    let no_report = EvidenceOptions::default();
+                    Some(trial.attempt(shared, &no_report, Some(path)).redactor)
                 }
                 _ => None,
             };
