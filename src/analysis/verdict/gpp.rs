@@ -30,31 +30,24 @@ pub(super) fn judge(
     capture: &Capture,
     decoded: &Decoded,
 ) -> Vec<Failure> {
-    let expect = state.expect.gpp.as_ref();
+    let expected = state.expect.gpp.as_ref();
     let mapped = !spec.gpp.is_empty();
-    let raw = capture.gpp.as_deref();
     SIGNAL.judge(
-        expect.is_some() || mapped,
         capture,
-        raw,
+        capture.gpp.as_deref(),
         gpp::decode,
-        |signal| {
-            let mut out = Vec::new();
-            if let Some(e) = expect {
-                out.extend(SIGNAL.disagreement(against_expectation(e, &signal)));
-            }
-            if mapped && signal.us_sections().is_empty() {
+        expected.map(|e| move |signal: &GppSignal| against_expectation(e, signal)),
+        mapped.then_some(|signal: &GppSignal| {
+            if signal.us_sections().is_empty() {
                 // No US section: the string says nothing about sale or sharing, not "no opt-out".
-                out.push(super::consent_mismatch(format!(
+                return Some(super::consent_mismatch(format!(
                     "gpp: the GPP string carries neither usnat nor usca (sections: {}), so the \
-                 opt-outs the stamp is judged against are missing",
+                     opt-outs the stamp is judged against are missing",
                     names(signal.sections.iter().cloned())
                 )));
-            } else if mapped {
-                out.extend(stamp_against_signal(spec, state, decoded, &signal));
             }
-            out
-        },
+            stamp_against_signal(spec, state, decoded, signal)
+        }),
     )
 }
 
@@ -110,29 +103,19 @@ fn stamp_against_signal(
     decoded: &Decoded,
     signal: &GppSignal,
 ) -> Option<Failure> {
-    let whole_visit = state.steps.is_empty();
-    let (run, last) = super::final_stamp(decoded, whole_visit)?;
-    let diffs: Vec<String> = spec
-        .gpp
-        .iter()
-        .filter_map(|(cat, opt_outs)| {
-            let signalled: Vec<String> = signal
-                .opted_out()
-                .into_iter()
-                .filter(|(_, o)| opt_outs.contains(o))
-                .map(|(s, o)| format!("{} {}", s.word(), o.field()))
-                .collect();
-            let on = signalled.is_empty();
-            SIGNAL.diff(cat, on, last.get(cat).copied(), || {
-                if on {
-                    format!("no opt-out of {}", words(opt_outs))
-                } else {
-                    format!("an opt-out ({})", signalled.join(", "))
-                }
-            })
-        })
-        .collect();
-    SIGNAL.stamp_mismatch(diffs, &run, whole_visit)
+    SIGNAL.stamp_against(decoded, state.steps.is_empty(), &spec.gpp, |opt_outs| {
+        let signalled: Vec<String> = signal
+            .opted_out()
+            .into_iter()
+            .filter(|(_, o)| opt_outs.contains(o))
+            .map(|(s, o)| format!("{} {}", s.word(), o.field()))
+            .collect();
+        if signalled.is_empty() {
+            (true, format!("no opt-out of {}", words(opt_outs)))
+        } else {
+            (false, format!("an opt-out ({})", signalled.join(", ")))
+        }
+    })
 }
 
 /// `[usnat, usca]`.

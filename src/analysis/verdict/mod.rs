@@ -445,22 +445,31 @@ struct Signal {
 }
 
 impl Signal {
-    /// A signal check: nothing when the state judges no signal (`judged` false) or the visit was
-    /// interrupted (the string is read at its end); else what `judge` finds in the string the page
-    /// gave vendors (`raw`, decoded), or the one failure that it is missing or does not decode.
+    /// A signal check: nothing when the state judges no signal (neither `expected` nor `mapped`)
+    /// or the visit was interrupted (the string is read at its end); else, in the string the page
+    /// gave vendors (`raw`, decoded), how it disagrees with the state's expectation (`expected`
+    /// lists the differences) and what the spec's category map finds against the stamp
+    /// (`mapped`); or the one failure that the string is missing or does not decode.
     fn judge<T, E: std::fmt::Display>(
         &self,
-        judged: bool,
         capture: &Capture,
         raw: Option<&str>,
         decode: impl FnOnce(&str) -> Result<T, E>,
-        judge: impl FnOnce(T) -> Vec<Failure>,
+        expected: Option<impl FnOnce(&T) -> Vec<String>>,
+        mapped: Option<impl FnOnce(&T) -> Option<Failure>>,
     ) -> Vec<Failure> {
-        if !judged || capture.interrupted {
+        if (expected.is_none() && mapped.is_none()) || capture.interrupted {
             return Vec::new();
         }
         match raw.map(decode) {
-            Some(Ok(signal)) => judge(signal),
+            Some(Ok(signal)) => {
+                let mut out: Vec<Failure> = expected
+                    .and_then(|diffs| self.disagreement(diffs(&signal)))
+                    .into_iter()
+                    .collect();
+                out.extend(mapped.and_then(|stamp| stamp(&signal)));
+                out
+            }
             Some(Err(e)) => vec![consent_mismatch(format!(
                 "{} / {}: {e}",
                 self.expect_key, self.map_key
@@ -486,6 +495,28 @@ impl Signal {
         })
     }
 
+    /// The final stamp (the run of identical stamps that ends the visit — after the decision,
+    /// or the whole visit when `whole_visit`) against the spec's category map: `signalled` says,
+    /// for one category's entry, whether the signal leaves it on, and in words why.
+    /// `consent-mismatch` naming every category where the two disagree.
+    fn stamp_against<V>(
+        &self,
+        decoded: &Decoded,
+        whole_visit: bool,
+        map: &indexmap::IndexMap<String, V>,
+        signalled: impl Fn(&V) -> (bool, String),
+    ) -> Option<Failure> {
+        let (run, last) = final_stamp(decoded, whole_visit)?;
+        let diffs: Vec<String> = map
+            .iter()
+            .filter_map(|(cat, entry)| {
+                let (on, why) = signalled(entry);
+                self.diff(cat, on, last.get(cat).copied(), why)
+            })
+            .collect();
+        self.stamp_mismatch(diffs, &run, whole_visit)
+    }
+
     /// `consent-mismatch` when the stamp the visit ended on (`run`) disagrees with the signal;
     /// `diffs` has one line per category, from [`Signal::diff`].
     fn stamp_mismatch(
@@ -508,18 +539,11 @@ impl Signal {
 
     /// One category where the stamp disagrees with the signal: `the {signal} signals {why}, so
     /// {cat}={want}, but Segment stamped {cat}={got}`; `None` when they agree.
-    fn diff(
-        &self,
-        cat: &str,
-        want: bool,
-        got: Option<bool>,
-        why: impl FnOnce() -> String,
-    ) -> Option<String> {
+    fn diff(&self, cat: &str, want: bool, got: Option<bool>, why: String) -> Option<String> {
         (got != Some(want)).then(|| {
             format!(
-                "the {} signals {}, so {cat}={want}, but Segment stamped {cat}={}",
+                "the {} signals {why}, so {cat}={want}, but Segment stamped {cat}={}",
                 self.string,
-                why(),
                 stamped(got)
             )
         })

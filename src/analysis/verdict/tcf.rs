@@ -26,24 +26,14 @@ pub(super) fn judge(
     capture: &Capture,
     decoded: &Decoded,
 ) -> Vec<Failure> {
-    let expect = state.expect.tcf.as_ref();
+    let expected = state.expect.tcf.as_ref();
     let mapped = !spec.tcf.is_empty() && !state.steps.is_empty();
-    let raw = capture.tcf.as_deref();
     SIGNAL.judge(
-        expect.is_some() || mapped,
         capture,
-        raw,
+        capture.tcf.as_deref(),
         tcf::decode,
-        |signal| {
-            let mut out = Vec::new();
-            if let Some(e) = expect {
-                out.extend(SIGNAL.disagreement(against_expectation(e, &signal)));
-            }
-            if mapped {
-                out.extend(stamp_against_signal(spec, decoded, &signal));
-            }
-            out
-        },
+        expected.map(|e| move |signal: &TcfSignal| against_expectation(e, signal)),
+        mapped.then_some(|signal: &TcfSignal| stamp_against_signal(spec, decoded, signal)),
     )
 }
 
@@ -73,27 +63,18 @@ fn against_expectation(e: &TcfExpect, signal: &TcfSignal) -> Vec<String> {
 /// The final stamp (the run of identical stamps that ends the visit, as for the CMP's own choice)
 /// against the categories the TC string signals.
 fn stamp_against_signal(spec: &Spec, decoded: &Decoded, signal: &TcfSignal) -> Option<Failure> {
-    let (run, last) = super::final_stamp(decoded, false)?;
-    let diffs: Vec<String> = spec
-        .tcf
-        .iter()
-        .filter_map(|(cat, purposes)| {
-            let missing: Vec<u8> = purposes
-                .iter()
-                .copied()
-                .filter(|p| !signal.purposes_consent.contains(p))
-                .collect();
-            let signalled = missing.is_empty();
-            SIGNAL.diff(cat, signalled, last.get(cat).copied(), || {
-                if signalled {
-                    format!("consent to all of purposes {purposes:?}")
-                } else {
-                    format!("no consent to purposes {missing:?}")
-                }
-            })
-        })
-        .collect();
-    SIGNAL.stamp_mismatch(diffs, &run, false)
+    SIGNAL.stamp_against(decoded, false, &spec.tcf, |purposes| {
+        let missing: Vec<u8> = purposes
+            .iter()
+            .copied()
+            .filter(|p| !signal.purposes_consent.contains(p))
+            .collect();
+        if missing.is_empty() {
+            (true, format!("consent to all of purposes {purposes:?}"))
+        } else {
+            (false, format!("no consent to purposes {missing:?}"))
+        }
+    })
 }
 
 fn sorted(v: &[u8]) -> Vec<u8> {
