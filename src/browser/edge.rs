@@ -855,16 +855,15 @@ pub(crate) async fn await_departure(recorder: &Recorder, before: u64, bound: Dur
     }
 }
 
-/// Waits until no request is in flight at the edge, at most `max`.
-pub(crate) async fn drained(recorder: &Recorder, max: Duration) {
-    let deadline = tokio::time::Instant::now() + max;
+/// Waits until no request is in flight at the edge; `false` when `deadline` came first.
+pub(crate) async fn drained(recorder: &Recorder, deadline: tokio::time::Instant) -> bool {
     loop {
         let notified = recorder.activity.notified();
         if recorder.in_flight() == 0 {
-            return;
+            return true;
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            return;
+            return recorder.in_flight() == 0;
         }
     }
 }

@@ -420,14 +420,8 @@ async fn drain(
             }
         }
         // Requests still at the edge, or new ones since the frames reported: drain again.
-        while recorder.in_flight() > 0 {
-            let notified = recorder.activity.notified();
-            if recorder.in_flight() == 0 {
-                break;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Err(());
-            }
+        if !edge::drained(recorder, deadline).await {
+            return Err(());
         }
         if recorder.request_count() == before {
             return Ok(match (known, next) {
